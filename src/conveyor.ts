@@ -1,0 +1,459 @@
+/**
+ * `Conveyor`: opens the storage, holds the models, enqueues jobs, and starts runners.
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import { ChannelTree } from './channels/tree.ts';
+import { explainWaiting } from './channels/explain.ts';
+import { ContextApi, DEFAULT_CONTEXT_KEYS } from './context.ts';
+import { Delayable } from './delay/delayable.ts';
+import { resolveEta } from './delay/options.ts';
+import type {
+  Driver, JobCountKey, JobCountRow, JobFilter, JobGraph, JobInsertResult, JobListParams, JobPage, NewJob, RunnerInfo,
+  TimeoutStatistics,
+} from './drivers/driver.ts';
+import { openDriver } from './drivers/open.ts';
+import { ClosedError, ConfigurationError, GraphError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from './errors.ts';
+import { EventHub, type ConveyorEventName, type ConveyorEvents } from './events.ts';
+import { Batcher } from './internal/batcher.ts';
+import { systemClock, type Clock } from './internal/clock.ts';
+import { encodeJson } from './internal/json.ts';
+import { createLogger, silentLogger, type Logger, type LogLevel } from './internal/logger.ts';
+import { checkInt, checkOptions } from './internal/options.ts';
+import { Job, type JobHandleHost } from './job/handle.ts';
+import type { JobAttempt, JobRow } from './job/row.ts';
+import type { TimeoutLogEntry, TimeoutLogEntryInput } from './job/timeout-log-entry.ts';
+import { FINAL_STATES } from './job/states.ts';
+import { defineModel, makeRecordSet, type JobMethods, type Model, type ModelDefinition, type ModelHost } from './model.ts';
+import { executeJob } from './runner/executor.ts';
+import { Runner, type RunnerOptions } from './runner/runner.ts';
+
+/** Options of {@link Conveyor.open}. Unknown keys are an error. */
+export interface ConveyorOptions {
+  /** `sqlite:./conveyor.db` (default), `sqlite::memory:`, or `postgres://…`. Also `CONVEYOR_DATABASE`. */
+  database?: string;
+  /** PostgreSQL schema of the tables. @default 'conveyor' (or `CONVEYOR_SCHEMA`) */
+  schema?: string;
+  /** Channel configuration, queue_job syntax. @default 'root:1' (or `CONVEYOR_CHANNELS`) */
+  channels?: string;
+  /** A logger (pino-compatible), or a level for the built-in one. @default 'info' */
+  logger?: Logger | LogLevel;
+  /** The clock (tests). */
+  clock?: Clock;
+  /** Context keys captured at enqueue. @default ['tz','lang','allowedCompanyIds','forceCompany','activeTest'] */
+  contextKeys?: readonly string[];
+  /** Run delayed calls at once, inline (tests, debugging). Also `CONVEYOR_NO_DELAY=1`. */
+  noDelay?: boolean;
+  /** PostgreSQL pool size. @default 64 (or `CONVEYOR_DB_MAXCONN`) */
+  dbMaxconn?: number;
+  /** Apply migrations on open. @default true */
+  migrate?: boolean;
+  /** SQLite fsync policy. @default 'normal' */
+  synchronous?: 'normal' | 'full';
+  /** Defaults for runners started from this Conveyor (`conveyor.runner()`). */
+  runner?: RunnerOptions;
+}
+
+const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner'];
+
+/** The admin API on jobs (the CLI and the dashboard use nothing else). */
+export interface JobsApi {
+  /** A job by id or uuid, or null. */
+  get(idOrUuid: number | string): Promise<JobRow | null>;
+  /** A handle on a stored job. */
+  handle(id: number): Promise<Job | null>;
+  /** Keyset-paged listing. */
+  list(params?: Partial<JobListParams>): Promise<JobPage>;
+  /** Grouped counts. */
+  count(params?: JobFilter & { groupBy?: readonly JobCountKey[] }): Promise<JobCountRow[]>;
+  /** Back to pending; returns the ids changed. */
+  requeue(ids: readonly number[]): Promise<number[]>;
+  /** Set done by hand; returns the ids changed. */
+  setDone(ids: readonly number[]): Promise<number[]>;
+  /** Cancel; with `cascade`, dependants too. Returns the ids changed. */
+  cancel(ids: readonly number[], options?: { cascade?: boolean }): Promise<number[]>;
+  /** Past runs that did not end in done. */
+  attempts(id: number): Promise<JobAttempt[]>;
+  /** Direct parents and children. */
+  dependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }>;
+  /** Nodes and edges of a graph. */
+  graph(graphUuid: string): Promise<JobGraph | null>;
+  /** A plain sentence saying why the job is not running (or what it is doing). */
+  explain(id: number): Promise<string>;
+  /** Wait until a job is done, failed or cancelled. */
+  wait(id: number, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<JobRow>;
+  /** Delete done/cancelled jobs older than `days`. */
+  prune(options?: { days?: number; states?: readonly ('done' | 'cancelled' | 'failed')[] }): Promise<number>;
+}
+
+/** The timeout log API. */
+export interface TimeoutLogApi {
+  /** Write a row. */
+  record(entry: TimeoutLogEntryInput): Promise<number>;
+  /** Newest rows first. */
+  list(params?: { days?: number; limit?: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
+  /** Counts and averages over the last `days` (default 7). */
+  statistics(params?: { days?: number }): Promise<TimeoutStatistics>;
+  /** Delete rows older than `days` (default 30); returns the count. */
+  cleanup(params?: { days?: number }): Promise<number>;
+}
+
+function envFlag(name: string): boolean {
+  const v = process.env[name];
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/** A durable job queue on SQLite or PostgreSQL. */
+export class Conveyor implements ModelHost, JobHandleHost {
+  /** The storage driver. */
+  readonly driver: Driver;
+  /** The channel configuration. */
+  readonly channels: ChannelTree;
+  /** The logger. */
+  readonly logger: Logger;
+  /** The clock. */
+  readonly clock: Clock;
+  /** The ambient context (`conveyor.context.run({ tz }, fn)`). */
+  readonly context: ContextApi;
+  /** Admin API on jobs. */
+  readonly jobs: JobsApi;
+  /** The timeout log. */
+  readonly timeoutLog: TimeoutLogApi;
+  /** Options given to {@link open}, for runners and child processes. */
+  readonly options: Readonly<ConveyorOptions>;
+  readonly #models = new Map<string, ModelDefinition>();
+  readonly #events: EventHub;
+  readonly #noDelay: boolean;
+  readonly #runners = new Set<Runner>();
+  readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
+  #closed = false;
+
+  private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
+    this.driver = driver;
+    this.options = options;
+    this.logger = logger;
+    this.channels = channels;
+    this.clock = options.clock ?? systemClock;
+    this.context = new ContextApi(options.contextKeys ?? DEFAULT_CONTEXT_KEYS);
+    this.#events = new EventHub(logger);
+    this.#noDelay = options.noDelay ?? envFlag('CONVEYOR_NO_DELAY');
+    if (this.#noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
+    this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), { maxBatch: 1000, concurrency: 2 });
+    this.jobs = this.#jobsApi();
+    this.timeoutLog = this.#timeoutLogApi();
+  }
+
+  /**
+   * Open a Conveyor: connect, migrate, parse the channels.
+   * @throws ConfigurationError on bad options, DatabaseError when the database cannot be opened,
+   *   SchemaTooNewError when it was written by a newer version.
+   */
+  static async open(options: ConveyorOptions = {}): Promise<Conveyor> {
+    checkOptions(options, OPTION_KEYS, 'Conveyor.open()');
+    const logger = typeof options.logger === 'object' && options.logger
+      ? options.logger
+      : options.logger === 'silent' ? silentLogger : createLogger({ level: options.logger as LogLevel | undefined });
+    if (options.contextKeys !== undefined && (!Array.isArray(options.contextKeys) || options.contextKeys.some((k) => typeof k !== 'string'))) {
+      throw new ConfigurationError(`Conveyor.open(): contextKeys must be an array of strings, got ${describeValue(options.contextKeys)}`);
+    }
+    const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? 'root:1');
+    const dbMaxconn = options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
+    checkInt(dbMaxconn, 'Conveyor.open(): dbMaxconn', 1, 10_000);
+    const driver = await openDriver(options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db', {
+      schema: options.schema ?? process.env.CONVEYOR_SCHEMA,
+      maxConnections: dbMaxconn,
+      synchronous: options.synchronous,
+    });
+    try {
+      if (options.migrate !== false) await driver.migrate();
+      else {
+        const v = await driver.schemaVersion();
+        if (v.current !== v.latest) throw new ConfigurationError(`the database schema is at version ${v.current}, this Conveyor needs ${v.latest}: run 'conveyor migrate' or open with migrate: true`);
+      }
+    } catch (err) {
+      await driver.close();
+      throw err;
+    }
+    return new Conveyor(driver, options, logger, channels);
+  }
+
+  // ---------------------------------------------------------------- models
+
+  /**
+   * Define a model: a named group of job methods, with per-method settings (channel, retries, limits).
+   * @throws ConfigurationError on a bad definition or a name already used
+   */
+  model<M extends JobMethods>(name: string, methods: M, settings?: { [K in keyof M]?: import('./job/settings.ts').JobFunctionSettings }): Model<M> {
+    const def = defineModel(name, methods, settings);
+    if (this.#models.has(def.name)) throw new ConfigurationError(`model '${def.name}' is already defined`);
+    this.#models.set(def.name, def);
+    const set = makeRecordSet<M>(this, def, []);
+    Object.defineProperty(set, 'methods', { value: methods });
+    Object.defineProperty(set, 'settingsOf', { value: (m: string) => def.settings.get(m) });
+    return set as Model<M>;
+  }
+
+  /** The model definitions, by name. */
+  get models(): ReadonlyMap<string, ModelDefinition> {
+    return this.#models;
+  }
+
+  // ---------------------------------------------------------------- enqueue
+
+  /** Bulk enqueue: one multi-row insert for the array (same as `group(...).delay()` with no edges). */
+  async delayMany(delayables: readonly Delayable[]): Promise<Job[]> {
+    if (!Array.isArray(delayables)) throw new ValidationError(`delayMany() takes an array of delayables, got ${describeValue(delayables)}`);
+    for (const d of delayables) {
+      if (!(d instanceof Delayable)) throw new ValidationError(`delayMany() takes delayables (model.delayable().method(...)), got ${describeValue(d)}`);
+      if (d.parents.size || d.children.size) throw new GraphError('delayMany() takes lone delayables; use chain()/group() for graphs');
+    }
+    return this.storeGraph(delayables, []);
+  }
+
+  /** @internal Store nodes and edges (called by `delay()`). */
+  async storeGraph(nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]): Promise<Job[]> {
+    this.#assertOpen();
+    if (this.#noDelay || this.context.get().noDelay === true) return this.#runGraphInline(nodes);
+    const now = this.clock.now();
+    const txs = new Set(nodes.map((n) => n.options.tx).filter((t) => t !== undefined));
+    if (txs.size > 1) throw new GraphError('the jobs of one graph must all use the same tx');
+    const tx = txs.values().next().value;
+    const graphUuid = nodes.length > 1 && edges.length > 0 ? randomUUID() : null;
+    const context = this.context.capture();
+    const contextJson = context ? encodeJson(context, 'context') : null;
+    const rows = nodes.map((d) => this.#newJob(d, now, graphUuid, contextJson));
+    let results: JobInsertResult[];
+    if (nodes.length === 1 && tx === undefined) results = [await this.#insertBatcher.submit(rows[0]!)];
+    else results = await this.driver.jobInsertMany({ jobs: rows, edges, now, tx });
+    if (this.#events.has('job_enqueued')) {
+      results.forEach((r, i) => this.#events.emit('job_enqueued', { id: r.id, uuid: r.uuid, model: rows[i]!.model, method: rows[i]!.method, channel: rows[i]!.channel, existing: r.existing }));
+    }
+    return results.map((r) => new Job(this, r.id, r.uuid, r.state, r.existing));
+  }
+
+  #newJob(d: Delayable, now: number, graphUuid: string | null, context: string | null): NewJob {
+    const def = this.#models.get(d.model);
+    if (!def) throw new UnknownModelError(`unknown model '${d.model}' (defined: ${[...this.#models.keys()].join(', ') || 'none'})`);
+    const fn = def.settings.get(d.method);
+    if (!fn) throw new UnknownMethodError(`model '${d.model}' has no method '${d.method}' (methods: ${[...def.settings.keys()].join(', ')})`);
+    const o = d.options;
+    const identity = typeof o.identityKey === 'function'
+      ? o.identityKey({ model: d.model, method: d.method, records: d.records, args: d.args })
+      : o.identityKey ?? null;
+    if (identity !== null && typeof identity !== 'string') throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
+    return {
+      uuid: randomUUID(),
+      graphUuid,
+      model: d.model,
+      method: d.method,
+      records: encodeJson(d.records, 'records'),
+      args: encodeJson(d.args, 'args'),
+      priority: o.priority ?? fn.priority,
+      eta: resolveEta(o.eta, now, `${d.model}.${d.method}`),
+      channel: this.channels.path(o.channel ?? fn.channel).at(-1)!.name,
+      maxRetries: o.maxRetries ?? fn.maxRetries,
+      description: o.description ?? fn.description ?? `${d.model}.${d.method}`,
+      identityKey: identity,
+      context,
+      timeLimitMs: null,
+    };
+  }
+
+  async #runGraphInline(nodes: readonly Delayable[]): Promise<Job[]> {
+    this.logger.warn({ jobs: nodes.length }, 'no-delay mode: running delayed jobs inline');
+    const jobs: Job[] = [];
+    for (const d of nodes) {
+      const result = await this.runInline(d.model, d.method, d.records, d.args, d.options.maxRetries);
+      jobs.push(new Job(this, 0, '', 'done', false, { result } as JobRow));
+    }
+    return jobs;
+  }
+
+  /** @internal A direct call: run the method now, inline; its errors propagate. */
+  async runInline(model: string, method: string, records: readonly unknown[], args: readonly unknown[], maxRetries = 1): Promise<unknown> {
+    encodeJson(args, 'args');
+    let checkpoint: unknown;
+    const r = await executeJob({
+      job: { id: 0, uuid: '', model, method, records: [...records], args: [...args], attempt: 1, maxRetries, context: this.context.get() as Record<string, unknown>, checkpoint: undefined },
+      models: this.#models,
+      limitMs: 0,
+      logger: this.logger,
+      context: this.context,
+      persistProgress: async () => {},
+      persistCheckpoint: async (v) => { checkpoint = v; },
+      recordTimeout: async (e) => { await this.timeoutLog.record(e); },
+      now: () => this.clock.now(),
+    });
+    void checkpoint;
+    if (r.outcome.kind === 'done') return r.outcome.result;
+    throw r.outcome.error;
+  }
+
+  /** @internal */
+  warn(message: string): void {
+    this.logger.warn(message);
+  }
+
+  // ---------------------------------------------------------------- runners and events
+
+  /** Create an in-process runner (call `start()` on it). */
+  runner(options: RunnerOptions = {}): Runner {
+    this.#assertOpen();
+    const runner = new Runner(this, { ...this.options.runner, ...options });
+    this.#runners.add(runner);
+    runner.onStopped(() => this.#runners.delete(runner));
+    return runner;
+  }
+
+  /** Subscribe to an event; returns the unsubscribe function. */
+  on<K extends ConveyorEventName>(event: K, listener: (payload: ConveyorEvents[K]) => void): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** @internal The event hub (runners emit through it). */
+  get events(): EventHub {
+    return this.#events;
+  }
+
+  /** Runners registered in the database (all processes). */
+  async runners(): Promise<RunnerInfo[]> {
+    return this.driver.runnerList();
+  }
+
+  /** Stop this Conveyor's runners (gracefully) and close the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#runners].map((r) => r.stop()));
+    await this.driver.close();
+  }
+
+  /** Whether {@link close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ClosedError('this Conveyor is closed');
+  }
+
+  // ---------------------------------------------------------------- JobHandleHost
+
+  /** @internal */
+  getJob(id: number): Promise<JobRow | null> {
+    return this.driver.jobGet(id);
+  }
+
+  /** @internal */
+  requeueJobs(ids: number[]): Promise<number[]> {
+    return this.jobs.requeue(ids);
+  }
+
+  /** @internal */
+  setDoneJobs(ids: number[]): Promise<number[]> {
+    return this.jobs.setDone(ids);
+  }
+
+  /** @internal */
+  cancelJobs(ids: number[], options: { cascade?: boolean }): Promise<number[]> {
+    return this.jobs.cancel(ids, options);
+  }
+
+  /** @internal Wait for a final state: woken by in-process events, with a polling fallback. */
+  async waitJob(id: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobRow> {
+    const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+    let wake: (() => void) | null = null;
+    const offs = (['job_done', 'job_failed', 'job_retried', 'job_rescued'] as const).map((e) =>
+      this.#events.on(e, (p) => { if (p.id === id) wake?.(); }));
+    try {
+      for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
+        const row = await this.driver.jobGet(id);
+        if (!row) throw new ValidationError(`job ${id} does not exist`);
+        if ((FINAL_STATES as readonly string[]).includes(row.state)) return row;
+        if (options.signal?.aborted) throw options.signal.reason;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new ConfigurationError(`job ${id} did not finish within ${options.timeoutMs} ms (state ${row.state})`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(done, Math.min(delay, left));
+          function done() { clearTimeout(t); wake = null; options.signal?.removeEventListener('abort', done); resolve(); }
+          wake = done;
+          options.signal?.addEventListener('abort', done, { once: true });
+        });
+      }
+    } finally {
+      offs.forEach((off) => off());
+    }
+  }
+
+  // ---------------------------------------------------------------- admin API
+
+  #jobsApi(): JobsApi {
+    const ids = (value: unknown, what: string): number[] => {
+      if (!Array.isArray(value) || value.some((v) => !Number.isInteger(v) || v < 1)) {
+        throw new ValidationError(`${what}: expected an array of job ids (positive integers), got ${describeValue(value)}`);
+      }
+      return value as number[];
+    };
+    const now = () => this.clock.now();
+    return {
+      get: (idOrUuid) => this.driver.jobGet(idOrUuid),
+      handle: async (id) => {
+        const row = await this.driver.jobGet(id);
+        return row ? new Job(this, row.id, row.uuid, row.state, false, row) : null;
+      },
+      list: (params = {}) => this.driver.jobList({ ...params, limit: params.limit ?? 50 }),
+      count: (params = {}) => this.driver.jobCount({ ...params, groupBy: params.groupBy ?? [] }),
+      requeue: (list) => this.driver.jobRequeue({ ids: ids(list, 'jobs.requeue()'), now: now(), message: 'Requeued' }),
+      setDone: (list) => this.driver.jobSetDone({ ids: ids(list, 'jobs.setDone()'), now: now(), message: 'Manually set to done' }),
+      cancel: (list, o = {}) => this.driver.jobCancel({ ids: ids(list, 'jobs.cancel()'), now: now(), message: 'Cancelled', cascade: o.cascade ?? false }),
+      attempts: (id) => this.driver.jobAttempts(id),
+      dependencies: (id) => this.driver.jobDependencies(id),
+      graph: (g) => this.driver.graphGet(g),
+      explain: (id) => this.#explain(id),
+      wait: (id, o) => this.waitJob(id, o),
+      prune: (o = {}) => this.driver.jobPrune({ before: now() - (o.days ?? 30) * 86_400_000, states: o.states ?? ['done', 'cancelled'] }),
+    };
+  }
+
+  async #explain(id: number): Promise<string> {
+    const job = await this.driver.jobGet(id);
+    if (!job) return `job ${id} does not exist`;
+    switch (job.state) {
+      case 'done': return `done${job.doneAt ? ` at ${new Date(job.doneAt).toISOString()}` : ''}`;
+      case 'cancelled': return 'cancelled';
+      case 'failed': return `failed: ${job.excName ?? 'Error'}: ${job.excMessage ?? ''}; requeue it to run it again`;
+      case 'started': return `running on ${job.runnerId ?? 'a runner'} (attempt ${job.attempt})`;
+      case 'enqueued': return `claimed by ${job.runnerId ?? 'a runner'}, starting as soon as it has a free slot`;
+    }
+    const now = this.clock.now();
+    const snap = await this.driver.channelSnapshot({ now, sequentialChannels: this.channels.sequentialChannels(), throttledChannels: this.channels.throttledChannels() });
+    const deps = job.state === 'wait_dependencies' ? (await this.driver.jobDependencies(id)).dependsOn : [];
+    const waitingFor: number[] = [];
+    for (const p of deps) {
+      const parent = await this.driver.jobGet(p);
+      if (parent && parent.state !== 'done') waitingFor.push(p);
+    }
+    const ahead = job.state === 'pending' ? await this.driver.jobAhead(id, now) : 0;
+    let sentence = explainWaiting(this.channels, snap, { id: job.id, channel: job.channel, state: job.state, eta: job.eta, priority: job.priority, createdAt: job.createdAt, waitingFor }, ahead);
+    if (job.state === 'pending' && !this.#runners.size) {
+      const runners = await this.driver.runnerList();
+      if (!runners.some((r) => r.leaseUntil >= now)) sentence += '; no runner is alive';
+    }
+    return sentence;
+  }
+
+  #timeoutLogApi(): TimeoutLogApi {
+    const days = (d: number | undefined, def: number, what: string) => {
+      const v = d ?? def;
+      if (typeof v !== 'number' || !(v >= 0)) throw new ValidationError(`${what}: days must be a number >= 0, got ${describeValue(v)}`);
+      return this.clock.now() - v * 86_400_000;
+    };
+    return {
+      record: (e) => this.driver.timeoutLogInsert({ ...e, at: e.at ?? this.clock.now(), host: `${os.hostname()}:${process.pid}` }),
+      list: (p = {}) => this.driver.timeoutLogList({ since: p.days === undefined ? undefined : days(p.days, 7, 'timeoutLog.list()'), limit: p.limit ?? 100, model: p.model, method: p.method, kind: p.kind, cursor: p.cursor ?? null }),
+      statistics: (p = {}) => this.driver.timeoutLogStatistics({ since: days(p.days, 7, 'timeoutLog.statistics()') }),
+      cleanup: (p = {}) => this.driver.timeoutLogCleanup({ before: days(p.days, 30, 'timeoutLog.cleanup()') }),
+    };
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * The storage driver interface. A driver stores and performs fenced writes; it never decides what
+ * runs: the claim transaction calls the pure channel scheduler through {@link ClaimPolicy}.
+ * Both backends (SQLite, PostgreSQL) pass one conformance suite (`test/drivers/conformance.ts`).
+ * Times are ms since the epoch and are always passed in, so tests control the clock.
+ * @module
+ */
+import type { JobState } from '../job/states.ts';
+import type { JobAttempt, JobRow, JobProgress } from '../job/row.ts';
+import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
+import type { Candidate, ChannelSnapshot, FetchPlan, PickResult } from '../channels/scheduler.ts';
+
+/** A job to insert. JSON fields are already encoded text. */
+export interface NewJob {
+  uuid: string;
+  graphUuid: string | null;
+  model: string;
+  method: string;
+  /** JSON text of the record ids. */
+  records: string;
+  /** JSON text of the arguments. */
+  args: string;
+  priority: number;
+  eta: number | null;
+  channel: string;
+  maxRetries: number;
+  description: string;
+  identityKey: string | null;
+  /** JSON text of the captured context, or null. */
+  context: string | null;
+  timeLimitMs: number | null;
+}
+
+/** Parameters of {@link Driver.jobInsertMany}. */
+export interface JobInsertParams {
+  jobs: readonly NewJob[];
+  /** Dependency edges as `[childIndex, parentIndex]` into `jobs`. With edges, identity dedup is all-or-nothing (queue_job). */
+  edges?: readonly (readonly [number, number])[];
+  now: number;
+  /** A caller's transaction (PostgreSQL: a pg client inside BEGIN). The job exists iff it commits. */
+  tx?: unknown;
+}
+
+/** What became of each inserted job, aligned with the input. */
+export interface JobInsertResult {
+  id: number;
+  uuid: string;
+  state: JobState;
+  /** True when an open job with the same identity key was returned instead. */
+  existing: boolean;
+}
+
+/** The scheduler as the claim transaction sees it (pure functions; see `channels/scheduler.ts`). */
+export interface ClaimPolicy {
+  sequentialChannels: readonly string[];
+  throttledChannels: readonly string[];
+  planFetch(snap: ChannelSnapshot, wanted: number): FetchPlan[];
+  pickJobs(snap: ChannelSnapshot, candidates: readonly Candidate[], wanted: number): PickResult;
+}
+
+/** Parameters of {@link Driver.jobClaim}. */
+export interface JobClaimParams {
+  runnerId: string;
+  now: number;
+  /** Most jobs to take. */
+  wanted: number;
+  policy: ClaimPolicy;
+}
+
+/** Result of a claim: the jobs now `enqueued` for this runner (attempt already incremented). */
+export interface JobClaimResult {
+  jobs: JobRow[];
+  capacityBlocked: boolean;
+  /** Earliest moment something may become runnable (ETA, throttle), if known. */
+  wakeAt: number | null;
+}
+
+/** A fenced state change by the runner holding the job. */
+export type FinishCommand =
+  | { kind: 'start'; id: number; attempt: number; at: number }
+  | { kind: 'done'; id: number; attempt: number; startedAt: number; at: number; result: string | null }
+  | {
+      kind: 'retry';
+      id: number;
+      attempt: number;
+      startedAt: number | null;
+      at: number;
+      eta: number;
+      /** When false, the try is given back (attempt decremented). */
+      countTry: boolean;
+      outcome: string;
+      excName: string | null;
+      excMessage: string | null;
+      excInfo: string | null;
+    }
+  | {
+      kind: 'failed';
+      id: number;
+      attempt: number;
+      startedAt: number | null;
+      at: number;
+      outcome: string;
+      excName: string | null;
+      excMessage: string | null;
+      excInfo: string | null;
+    }
+  | { kind: 'release'; id: number; attempt: number; at: number };
+
+/** Per command: `ok`, or `stale` when the fence no longer matched (the job was rescued, requeued, cancelled…). */
+export type FinishResult = 'ok' | 'stale';
+
+/** Filters of the admin listing and counts. */
+export interface JobFilter {
+  state?: JobState | readonly JobState[];
+  channel?: string;
+  model?: string;
+  method?: string;
+  graphUuid?: string;
+  /** Case-insensitive text search in description, model, method, exception message, uuid and args. */
+  text?: string;
+  /** Created at or after (ms). */
+  createdFrom?: number;
+  /** Created before (ms). */
+  createdTo?: number;
+  ids?: readonly number[];
+  identityKey?: string;
+}
+
+/** Sort keys of {@link Driver.jobList}. */
+export type JobSortKey = 'id' | 'priority' | 'createdAt' | 'doneAt' | 'execTimeMs';
+
+/** Parameters of {@link Driver.jobList}. */
+export interface JobListParams extends JobFilter {
+  limit: number;
+  /** Opaque keyset cursor from a previous page. */
+  cursor?: string | null;
+  sort?: JobSortKey;
+  direction?: 'asc' | 'desc';
+}
+
+/** A page of jobs. */
+export interface JobPage {
+  jobs: JobRow[];
+  /** Pass back as `cursor` for the next page; null at the end. */
+  nextCursor: string | null;
+}
+
+/** Group-by keys of {@link Driver.jobCount}. */
+export type JobCountKey = 'state' | 'channel' | 'model' | 'method' | 'excName';
+
+/** One row of grouped counts. */
+export interface JobCountRow {
+  key: Partial<Record<JobCountKey, string | null>>;
+  count: number;
+}
+
+/** An admin state change. */
+export interface JobAdminParams {
+  ids: readonly number[];
+  now: number;
+  /** Human message stored as the result ("Cancelled by …"). */
+  message?: string;
+  /** Cancel: also cancel jobs that depend on these, recursively. */
+  cascade?: boolean;
+}
+
+/** A runner's row in the runners table. */
+export interface RunnerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  workers: number;
+  startedAt: number;
+  heartbeatAt: number;
+  leaseUntil: number;
+  /** Free-form live data: memory, running count, channels, isolation. */
+  info: Record<string, unknown>;
+}
+
+/** A job a runner died holding, as handled by {@link Driver.jobRescue}. */
+export interface RescuedJob {
+  id: number;
+  runnerId: string | null;
+  /** `pending` again, or `failed` after too many crashes. */
+  state: JobState;
+  wasStarted: boolean;
+}
+
+/** The edges and states of a graph. */
+export interface JobGraph {
+  graphUuid: string;
+  nodes: Pick<JobRow, 'id' | 'uuid' | 'model' | 'method' | 'description' | 'state' | 'records'>[];
+  /** `[parentId, childId]`. */
+  edges: [number, number][];
+}
+
+/** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed. */
+export type WakeTopic = 'jobs' | 'freed';
+
+/** Statistics of the timeout log. */
+export interface TimeoutStatistics {
+  totalCount: number;
+  exceededCount: number;
+  avgDurationMs: number;
+  byModel: Record<string, { count: number; exceeded: number; avgDurationMs: number }>;
+  byMethod: Record<string, { count: number; exceeded: number; avgDurationMs: number }>;
+}
+
+/** The storage driver. */
+export interface Driver {
+  readonly dialect: 'sqlite' | 'postgres';
+  /** Whether wake-ups reach other processes (LISTEN/NOTIFY). Without it runners also poll. */
+  readonly crossProcessWakeups: boolean;
+  /** A secret-free description of where the data lives (for logs). */
+  readonly location: string;
+
+  /** Apply pending migrations; refuses a newer schema. Returns the versions applied now. */
+  migrate(): Promise<number[]>;
+  /** The schema version in the database (0 when empty) and the newest this code knows. */
+  schemaVersion(): Promise<{ current: number; latest: number }>;
+  /** Close connections this driver opened. */
+  close(): Promise<void>;
+
+  jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]>;
+  jobClaim(p: JobClaimParams): Promise<JobClaimResult>;
+  jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]>;
+  jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult>;
+  jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult>;
+
+  /** The channel state the scheduler reads (running counts, sequential blocks, throttles, pending channels). */
+  channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot>;
+
+  jobGet(idOrUuid: number | string): Promise<JobRow | null>;
+  jobList(p: JobListParams): Promise<JobPage>;
+  jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]>;
+  jobAttempts(id: number): Promise<JobAttempt[]>;
+  jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }>;
+  graphGet(graphUuid: string): Promise<JobGraph | null>;
+  /** Ahead-in-line count: pending due jobs of the same channel that sort before this one. */
+  jobAhead(id: number, now: number): Promise<number>;
+
+  /** Back to `pending` (or `wait_dependencies` when a parent is not done); resets the try count. Returns the ids changed. */
+  jobRequeue(p: JobAdminParams): Promise<number[]>;
+  /** Set `done` by hand; releases dependants. Returns the ids changed. */
+  jobSetDone(p: JobAdminParams): Promise<number[]>;
+  /** Cancel (not `done` ones); with `cascade`, dependants too. Returns the ids changed. */
+  jobCancel(p: JobAdminParams): Promise<number[]>;
+  /** Delete done/cancelled jobs finished before `before`, in batches. Returns the count. */
+  jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number>;
+
+  runnerRegister(r: RunnerInfo): Promise<void>;
+  /** Renew the lease; false when the row was gone (the runner was declared dead meanwhile). */
+  runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean>;
+  runnerRemove(id: string): Promise<void>;
+  runnerList(): Promise<RunnerInfo[]>;
+  /** Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired; drops those runners. */
+  jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]>;
+
+  /** Wake-ups: NOTIFY on PostgreSQL, an in-process emitter on SQLite. */
+  subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }>;
+  /** Send a wake-up (used after admin changes). */
+  wake(topic: WakeTopic): Promise<void>;
+
+  timeoutLogInsert(entry: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number>;
+  timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
+  timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics>;
+  timeoutLogCleanup(p: { before: number }): Promise<number>;
+}

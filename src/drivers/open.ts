@@ -1,0 +1,40 @@
+/**
+ * Opening a driver from a database URL.
+ * @module
+ */
+import { ConfigurationError, describeValue } from '../errors.ts';
+import type { Driver } from './driver.ts';
+
+/** Options that apply to one backend or the other. */
+export interface OpenDriverOptions {
+  schema?: string;
+  maxConnections?: number;
+  synchronous?: 'normal' | 'full';
+}
+
+/** Hide the password of a URL for messages. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):([^@]*)@/, '//$1:***@');
+}
+
+/**
+ * Open `sqlite:<file>`, `sqlite::memory:` or `postgres://…`.
+ * @throws ConfigurationError on a URL of another form, DatabaseError when it cannot be opened
+ */
+export async function openDriver(url: string, options: OpenDriverOptions = {}): Promise<Driver> {
+  if (typeof url !== 'string' || !url) {
+    throw new ConfigurationError(`database: expected a URL like 'sqlite:./conveyor.db', 'sqlite::memory:' or 'postgres://user@host/db', got ${describeValue(url)}`);
+  }
+  if (url.startsWith('sqlite:')) {
+    let file = url.slice('sqlite:'.length);
+    if (file.startsWith('//')) file = file.slice(2);
+    if (!file) throw new ConfigurationError(`database '${url}': missing file name (use 'sqlite:./conveyor.db' or 'sqlite::memory:')`);
+    const { SqliteDriver } = await import('./sqlite/driver.ts');
+    return SqliteDriver.open({ filename: file, synchronous: options.synchronous });
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    const { PostgresDriver } = await import('./postgres/driver.ts');
+    return PostgresDriver.open({ connectionString: url, schema: options.schema, maxConnections: options.maxConnections });
+  }
+  throw new ConfigurationError(`cannot open database '${redactUrl(url)}': expected 'sqlite:<file>', 'sqlite::memory:' or 'postgres://…'`);
+}

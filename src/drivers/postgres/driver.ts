@@ -1,0 +1,887 @@
+/**
+ * The PostgreSQL driver, on `pg`.
+ *
+ * - Claims are serialised by a transaction-scoped advisory lock, so channel capacities hold exactly
+ *   across every runner process on every host; inside the lock the pure scheduler decides.
+ * - Hot statements are named (prepared once per connection) and pipelined (`pipeline: true`): a claim
+ *   is three round trips whatever its size, a batch of completions one.
+ * - Wake-ups by LISTEN/NOTIFY on a dedicated connection that reconnects with backoff and jitter, and
+ *   reports a wake-up after reconnecting so runners catch up on what they missed.
+ * - Times are `timestamptz`; parameters are converted exactly from ms (`'epoch' + n * 1 ms`).
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import type * as PgTypes from 'pg';
+import { ConfigurationError, DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
+import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
+import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
+import type { JobState } from '../../job/states.ts';
+import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
+import type {
+  Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
+  TimeoutStatistics, WakeTopic,
+} from '../driver.ts';
+import { buildWhere, type Binder } from '../filter-sql.ts';
+import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
+import { timeoutStats } from '../timeout-stats.ts';
+import { rowToTimeoutEntry } from '../sqlite/driver.ts';
+import { PG_MIGRATIONS } from './migrations.ts';
+
+type Pg = typeof PgTypes;
+type Queryable = { query(config: PgTypes.QueryConfig | string, values?: unknown[]): Promise<PgTypes.QueryResult> };
+
+/** Options of {@link PostgresDriver.open}. */
+export interface PostgresDriverOptions {
+  /** `postgres://…` connection string. */
+  connectionString: string;
+  /** Schema holding the tables. @default 'conveyor' */
+  schema?: string;
+  /** Pool size. @default 64 */
+  maxConnections?: number;
+}
+
+/** Parse `timestamptz` text (`2026-11-23 11:08:42.123+00`) to ms since the epoch. */
+function parseTimestamptz(text: string): number {
+  const iso = text.replace(' ', 'T');
+  return Date.parse(/[+-]\d\d$/.test(iso) ? iso + ':00' : iso);
+}
+
+/** `'epoch' + $n ms`: exact ms → timestamptz (to_timestamp(float) can round a ms down). */
+const ts = (n: number) => `('epoch'::timestamptz + $${n}::bigint * interval '1 millisecond')`;
+/** timestamptz → ms (bigint, exact). */
+const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::bigint`;
+
+const FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
+  crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
+  time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
+
+/** Stable 64-bit advisory lock keys, per schema. */
+function lockKey(schema: string, what: string): string {
+  return BigInt.asIntN(64, BigInt('0x' + createHash('sha1').update(`conveyor:${schema}:${what}`).digest('hex').slice(0, 16))).toString();
+}
+
+function isUndefinedTable(err: unknown): boolean {
+  return (err as { code?: string }).code === '42P01' || (err as { code?: string }).code === '3F000';
+}
+
+/** The PostgreSQL implementation of {@link Driver}. */
+export class PostgresDriver implements Driver {
+  readonly dialect = 'postgres' as const;
+  readonly crossProcessWakeups = true;
+  readonly location: string;
+  readonly schema: string;
+  #pg: Pg;
+  #pool: PgTypes.Pool;
+  #s: string;
+  #names = new Map<string, string>();
+  #claimLock: string;
+  #graphLock: string;
+  #migrateLock: string;
+  #channelJobs: string;
+  #channelFreed: string;
+  #closed = false;
+  #listeners = new Set<{ close(): Promise<void> }>();
+  #types: PgTypes.CustomTypesConfig;
+  #connectionString: string;
+
+  private constructor(pg: Pg, options: PostgresDriverOptions) {
+    this.#pg = pg;
+    this.schema = options.schema ?? 'conveyor';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.schema)) {
+      throw new ConfigurationError(`invalid schema name '${this.schema}': expected letters, digits and underscores, starting with a letter`);
+    }
+    this.#s = `"${this.schema}"`;
+    const url = new URL(options.connectionString);
+    this.location = `postgres://${url.host}${url.pathname} (schema ${this.schema})`;
+    this.#connectionString = options.connectionString;
+    const types = pg.types;
+    const parsers: Record<number, (v: string) => unknown> = {
+      20: (v) => Number(v), // int8 → number (ids stay far below 2^53)
+      1184: parseTimestamptz,
+      1114: parseTimestamptz,
+      // json/jsonb stay text: rows.ts decodes them with the Date/bigint extensions
+      114: (v) => v,
+      3802: (v) => v,
+    };
+    this.#types = {
+      getTypeParser: ((oid: number, format?: string) => parsers[oid] ?? types.getTypeParser(oid, format as 'text')) as PgTypes.CustomTypesConfig['getTypeParser'],
+    };
+    this.#pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 64,
+      types: this.#types,
+      // pipelining: several statements of one transaction go out in one write (pg >= 8.23)
+      ...({ pipeline: true } as object),
+      options: '-c TimeZone=UTC',
+    });
+    this.#pool.on('error', () => { /* idle client errors: the next query reconnects */ });
+    this.#claimLock = lockKey(this.schema, 'claim');
+    this.#graphLock = lockKey(this.schema, 'graph');
+    this.#migrateLock = lockKey(this.schema, 'migrate');
+    this.#channelJobs = `${this.schema}:jobs`;
+    this.#channelFreed = `${this.schema}:freed`;
+  }
+
+  /** Connect (checks the server answers). Does not migrate: call {@link migrate}. */
+  static async open(options: PostgresDriverOptions): Promise<PostgresDriver> {
+    let pg: Pg;
+    try {
+      pg = ((await import('pg')) as unknown as { default: Pg }).default;
+    } catch (err) {
+      throw new ConfigurationError("PostgreSQL needs the 'pg' package: npm install pg", { cause: err });
+    }
+    let driver: PostgresDriver;
+    try {
+      driver = new PostgresDriver(pg, options);
+    } catch (err) {
+      if (err instanceof ConfigurationError) throw err;
+      throw new ConfigurationError(`invalid PostgreSQL URL: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      await driver.#pool.query('SELECT 1');
+    } catch (err) {
+      await driver.#pool.end().catch(() => {});
+      throw new DatabaseError(`cannot connect to PostgreSQL at ${driver.location}: ${(err as Error).message}`, { cause: err, details: { operation: 'open' } });
+    }
+    return driver;
+  }
+
+  /** A named (prepared) query config; the name is derived from the text. */
+  #q(text: string, values: unknown[] = []): PgTypes.QueryConfig {
+    let name = this.#names.get(text);
+    if (!name) {
+      name = 'cv_' + createHash('sha1').update(text).digest('hex').slice(0, 20);
+      this.#names.set(text, name);
+    }
+    return { name, text, values };
+  }
+
+  #wrap(operation: string, err: unknown): never {
+    if (err instanceof ValidationError || err instanceof DatabaseError || err instanceof SchemaTooNewError || err instanceof MigrationError) throw err;
+    throw new DatabaseError(`PostgreSQL ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation, code: (err as { code?: string }).code } });
+  }
+
+  async #read<T>(operation: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
+    try {
+      return await fn(this.#pool);
+    } catch (err) {
+      return this.#wrap(operation, err);
+    }
+  }
+
+  /** Run `fn` in a transaction on one pooled client. */
+  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient) => Promise<T>): Promise<T> {
+    if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
+    let client: PgTypes.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (err) {
+      return this.#wrap(operation, err);
+    }
+    let broken = false;
+    try {
+      void client.query('BEGIN').catch(() => {});
+      const out = await fn(client);
+      await client.query('COMMIT');
+      return out;
+    } catch (err) {
+      try { await client.query('ROLLBACK'); } catch { broken = true; }
+      return this.#wrap(operation, err);
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  // ---------------------------------------------------------------- schema
+
+  async migrate(): Promise<number[]> {
+    const latest = PG_MIGRATIONS.at(-1)!.version;
+    const client = await this.#pool.connect().catch((err: unknown) => this.#wrap('migrate', err));
+    try {
+      await client.query(`SELECT pg_advisory_lock(${this.#migrateLock})`);
+      try {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+        const current = Number((await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`)).rows[0].v);
+        if (current > latest) {
+          throw new SchemaTooNewError(`the schema ${this.schema} at ${this.location} has version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`, { details: { current, latest } });
+        }
+        const applied: number[] = [];
+        for (const m of PG_MIGRATIONS) {
+          if (m.version <= current) continue;
+          try {
+            await client.query('BEGIN');
+            await client.query(m.sql(this.#s));
+            await client.query(`INSERT INTO ${this.#s}.migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK').catch(() => {});
+            throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+          }
+          applied.push(m.version);
+        }
+        return applied;
+      } finally {
+        await client.query(`SELECT pg_advisory_unlock(${this.#migrateLock})`).catch(() => {});
+      }
+    } catch (err) {
+      return this.#wrap('migrate', err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async schemaVersion(): Promise<{ current: number; latest: number }> {
+    const latest = PG_MIGRATIONS.at(-1)!.version;
+    return this.#read('schemaVersion', async (db) => {
+      try {
+        const r = await db.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`);
+        return { current: Number(r.rows[0].v), latest };
+      } catch (err) {
+        if (isUndefinedTable(err)) return { current: 0, latest };
+        throw err;
+      }
+    });
+  }
+
+  /** Drop the whole schema (tests and benchmarks). */
+  async dropSchema(): Promise<void> {
+    await this.#read('dropSchema', (db) => db.query(`DROP SCHEMA IF EXISTS ${this.#s} CASCADE`));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const l of [...this.#listeners]) await l.close();
+    await this.#pool.end();
+  }
+
+  // ---------------------------------------------------------------- enqueue
+
+  async jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]> {
+    if (p.tx !== undefined) {
+      const tx = p.tx as Queryable;
+      if (!tx || typeof tx.query !== 'function') {
+        throw new ValidationError(`the 'tx' option must be a pg client (something with query(text, values)), got ${typeof p.tx}`);
+      }
+      try {
+        return await this.#insert(tx, p, false);
+      } catch (err) {
+        return this.#wrap('jobInsertMany', err);
+      }
+    }
+    const simple = !p.edges?.length && p.jobs.every((j) => j.identityKey === null);
+    if (simple) {
+      // one autocommit statement: insert + notify, no explicit transaction
+      return this.#read('jobInsertMany', (db) => this.#insert(db, p, true));
+    }
+    return this.#tx('jobInsertMany', (client) => this.#insert(client, p, false));
+  }
+
+  async #insert(db: Queryable, p: JobInsertParams, simple: boolean): Promise<JobInsertResult[]> {
+    const edges = p.edges ?? [];
+    const hasParent = new Set(edges.map((e) => e[0]));
+    const isParent = new Set(edges.map((e) => e[1]));
+    const twins: (JobInsertResult | null)[] = p.jobs.map(() => null);
+    const keys = [...new Set(p.jobs.map((j) => j.identityKey).filter((k): k is string => k !== null))].sort();
+    if (keys.length) {
+      // serialise enqueues of the same identity key (held to the end of the caller's transaction)
+      await db.query(this.#q(`SELECT pg_advisory_xact_lock(hashtextextended('conveyor:${this.schema}:identity:' || k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, [keys]));
+      const r = await db.query(this.#q(
+        `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${this.#s}.jobs
+         WHERE identity_key = ANY($1::text[]) AND state IN ('wait_dependencies','pending','enqueued') ORDER BY identity_key, id`, [keys]));
+      const found = new Map(r.rows.map((row: RawRow) => [row.identity_key as string, { id: Number(row.id), uuid: row.uuid as string, state: row.state as JobState, existing: true }]));
+      p.jobs.forEach((j, i) => { if (j.identityKey) twins[i] = found.get(j.identityKey) ?? null; });
+      if (edges.length) {
+        const keyed = p.jobs.map((j, i) => (j.identityKey ? i : -1)).filter((i) => i >= 0);
+        if (keyed.every((i) => twins[i])) return p.jobs.map((_, i) => twins[i] ?? { id: 0, uuid: '', state: 'cancelled' as JobState, existing: true });
+        twins.fill(null);
+      }
+    }
+    // which jobs to insert (identity twins, and repeats of a key inside the batch, are not)
+    const toInsert: number[] = [];
+    const firstOfKey = new Map<string, number>();
+    p.jobs.forEach((j, i) => {
+      if (twins[i]) return;
+      if (j.identityKey && !edges.length) {
+        if (firstOfKey.has(j.identityKey)) return;
+        firstOfKey.set(j.identityKey, i);
+      }
+      toInsert.push(i);
+    });
+    const col = <T>(f: (i: number) => T) => toInsert.map(f);
+    const J = (i: number) => p.jobs[i]!;
+    const values = [
+      col((i) => J(i).uuid), col((i) => J(i).graphUuid), col((i) => J(i).model), col((i) => J(i).method),
+      col((i) => J(i).records), col((i) => J(i).args), col((i) => (hasParent.has(i) ? 'wait_dependencies' : 'pending')),
+      col((i) => J(i).priority), col((i) => J(i).eta), col((i) => J(i).channel), col((i) => J(i).maxRetries),
+      col((i) => J(i).description), col((i) => J(i).identityKey), col((i) => J(i).context), col((i) => J(i).timeLimitMs),
+      col((i) => isParent.has(i)), p.now, this.#channelJobs,
+    ];
+    const insertSql = `INSERT INTO ${this.#s}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
+        max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
+      SELECT u.uuid, u.graph_uuid, u.model, u.method, u.records, u.args, u.state, u.priority,
+        CASE WHEN u.eta IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.eta * interval '1 millisecond' END,
+        u.channel, u.max_retries, u.description, u.identity_key, u.context, u.time_limit_ms, u.has_dependants, ${ts(17)}
+      FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::int[], $9::bigint[],
+        $10::text[], $11::int[], $12::text[], $13::text[], $14::jsonb[], $15::bigint[], $16::bool[])
+        AS u(uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, max_retries, description, identity_key,
+          context, time_limit_ms, has_dependants)`;
+    const rows = toInsert.length
+      ? (await db.query(this.#q(
+        `WITH ins AS (${insertSql} RETURNING id, uuid, state)
+         SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($18, '')) AS n ON true`, values))).rows
+      : [];
+    const byUuid = new Map(rows.map((r: RawRow) => [r.uuid as string, { id: Number(r.id), uuid: r.uuid as string, state: r.state as JobState, existing: false }]));
+    const results = p.jobs.map((j, i): JobInsertResult => {
+      if (twins[i]) return twins[i]!;
+      const own = byUuid.get(j.uuid);
+      if (own) return own;
+      const first = byUuid.get(p.jobs[firstOfKey.get(j.identityKey!)!]!.uuid)!;
+      return { ...first, existing: true };
+    });
+    if (edges.length) {
+      await db.query(this.#q(`INSERT INTO ${this.#s}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+        [edges.map((e) => results[e[0]]!.id), edges.map((e) => results[e[1]]!.id)]));
+    }
+    void simple;
+    return results;
+  }
+
+  // ---------------------------------------------------------------- claim
+
+  #snapshotSql(): string {
+    const s = this.#s;
+    return `SELECT
+      (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
+         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
+      (WITH RECURSIVE c AS (
+         (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
+         UNION ALL
+         SELECT (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > c.channel ORDER BY channel LIMIT 1) FROM c WHERE c.channel IS NOT NULL
+       ) SELECT coalesce(json_agg(channel), '[]') FROM c WHERE channel IS NOT NULL) AS pending,
+      (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
+         (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker
+          FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
+      (SELECT coalesce(json_agg(json_build_array(channel, ${ms('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
+      (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta`;
+  }
+
+  #toSnapshot(now: number, row: RawRow): ChannelSnapshot & { nextEta: number | null } {
+    for (const k of ['running', 'pending', 'seq', 'throttle']) row[k] = JSON.parse(row[k] as string);
+    return {
+      now,
+      running: new Map((row.running as [string, number][]).map(([c, n]) => [c, Number(n)])),
+      pendingChannels: row.pending as string[],
+      sequentialFailed: new Map((row.seq as [string, number][]).map(([c, id]) => [c, Number(id)])),
+      lastStartedAt: new Map((row.throttle as [string, number][]).map(([c, t]) => [c, Number(t)])),
+      nextEta: row.next_eta === null ? null : Number(row.next_eta),
+    };
+  }
+
+  async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
+    return this.#read('channelSnapshot', async (db) => {
+      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
+      return this.#toSnapshot(p.now, r.rows[0]);
+    });
+  }
+
+  async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
+    return this.#tx('jobClaim', async (client) => {
+      // BEGIN (sent by #tx), lock and snapshot go out in one pipelined write
+      void client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
+      const snapRes = await client.query(this.#q(this.#snapshotSql(), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
+      const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
+      const plans = p.policy.planFetch(snap, p.wanted);
+      const candidates: Candidate[] = [];
+      if (plans.length) {
+        const r = await client.query(this.#q(
+          `SELECT j.id, j.channel, j.priority, ${ms('j.created_at')} AS created_at, ${ms('j.eta')} AS eta
+           FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
+           CROSS JOIN LATERAL (
+             SELECT id, channel, priority, created_at, eta FROM ${this.#s}.jobs
+             WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${ts(4)})
+             ORDER BY priority, created_at, id LIMIT p.lim) j`,
+          [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now]));
+        for (const c of r.rows as RawRow[]) {
+          candidates.push({ id: Number(c.id), channel: c.channel as string, priority: Number(c.priority), createdAt: Number(c.created_at), eta: c.eta === null ? null : Number(c.eta) });
+        }
+      }
+      const pick = p.policy.pickJobs(snap, candidates, p.wanted);
+      let wakeAt = pick.wakeAt;
+      if (snap.nextEta !== null) wakeAt = wakeAt === null ? snap.nextEta : Math.min(wakeAt, snap.nextEta);
+      if (pick.lastStartedAt.size) {
+        void client.query(this.#q(
+          `INSERT INTO ${this.#s}.channel_state (channel, last_started_at)
+           SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
+           ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
+          [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]])).catch(() => {});
+      }
+      if (!pick.picked.length) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
+      const r = await client.query(this.#q(
+        `UPDATE ${this.#s}.jobs SET state = 'enqueued', runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1
+         WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING ${this.#fieldsOut()}`,
+        [p.runnerId, p.now, pick.picked.map((c) => c.id)]));
+      const order = new Map(pick.picked.map((c, i) => [c.id, i]));
+      const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
+    });
+  }
+
+  /** Job columns with timestamps as ms. */
+  #fieldsOut(prefix = ''): string {
+    return FIELDS.split(',').map((f) => f.trim()).map((f) => {
+      const c = prefix + f;
+      return ['eta', 'created_at', 'enqueued_at', 'started_at', 'done_at', 'cancelled_at'].includes(f) ? `${ms(c)} AS ${f}` : c;
+    }).join(', ');
+  }
+
+  // ---------------------------------------------------------------- finish
+
+  async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
+    const s = this.#s;
+    const fence = `j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
+    const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
+    const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
+    const ok = new Set<number>();
+    let dependants = false;
+    await this.#tx('jobFinishMany', async (client) => {
+      const pending: Promise<void>[] = [];
+      const run = (sql: string, values: unknown[], each?: (r: RawRow) => void) => {
+        pending.push(client.query(this.#q(sql, values)).then((r) => { for (const row of r.rows as RawRow[]) { ok.add(Number(row.id)); each?.(row); } }));
+      };
+      if (starts.length) {
+        run(`UPDATE ${s}.jobs j SET state = 'started', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
+             FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
+          [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)]);
+      }
+      if (dones.length) {
+        run(`UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
+               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
+               exc_name = NULL, exc_message = NULL, exc_info = NULL
+             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
+             WHERE ${fence} RETURNING j.id, j.has_dependants`,
+          [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)],
+          (row) => { if (row.has_dependants) dependants = true; });
+      }
+      const attemptCols = (list: readonly (Extract<FinishCommand, { kind: 'retry' | 'failed' }>)[]) => [
+        list.map((c) => c.id), list.map((c) => c.attempt), list.map((c) => c.startedAt), list.map((c) => c.at), list.map((c) => c.outcome),
+        list.map((c) => c.excName), list.map((c) => c.excMessage), list.map((c) => c.excInfo),
+      ];
+      const unnestAttempts = (more = '', moreCols = '') => `unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]${more})
+        AS u(id, attempt, started, at, outcome, exc_name, exc_message, exc_info${moreCols})`;
+      const logAttempts = `INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info)
+        SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.started * interval '1 millisecond' END,
+          'epoch'::timestamptz + u.at * interval '1 millisecond', u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
+      if (retries.length) {
+        run(`WITH u AS (SELECT * FROM ${unnestAttempts(', $10::bigint[], $11::bool[]', ', eta, count_try')}),
+             changed AS (UPDATE ${s}.jobs j SET state = 'pending', eta = 'epoch'::timestamptz + u.eta * interval '1 millisecond',
+               attempt = j.attempt - CASE WHEN u.count_try THEN 0 ELSE 1 END, runner_id = NULL, enqueued_at = NULL,
+               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
+               exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info, result = to_jsonb(u.exc_message)
+             FROM u WHERE ${fence} RETURNING j.id),
+             logged AS (${logAttempts})
+             SELECT id FROM changed`,
+          [runnerId, ...attemptCols(retries), retries.map((c) => c.eta), retries.map((c) => c.countTry)]);
+      }
+      if (fails.length) {
+        run(`WITH u AS (SELECT * FROM ${unnestAttempts()}),
+             changed AS (UPDATE ${s}.jobs j SET state = 'failed', done_at = NULL,
+               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
+               exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info
+             FROM u WHERE ${fence} RETURNING j.id),
+             logged AS (${logAttempts})
+             SELECT id FROM changed`,
+          [runnerId, ...attemptCols(fails)]);
+      }
+      if (releases.length) {
+        run(`UPDATE ${s}.jobs j SET state = 'pending', attempt = j.attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL
+             FROM unnest($2::bigint[], $3::int[]) AS u(id, attempt) WHERE ${fence} RETURNING j.id`,
+          [runnerId, releases.map((c) => c.id), releases.map((c) => c.attempt)]);
+      }
+      if (dones.length || retries.length || fails.length || releases.length) {
+        pending.push(client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed])).then(() => {}));
+      }
+      const settled = await Promise.allSettled(pending);
+      const failed = settled.find((x) => x.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      if (dependants) await this.#releaseDependants(client, dones.filter((c) => ok.has(c.id)).map((c) => c.id));
+    });
+    return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
+  }
+
+  /** Dependants of `doneIds` whose parents are all done become pending (under the graph lock, see DESIGN §4). */
+  async #releaseDependants(client: Queryable, doneIds: readonly number[]): Promise<number[]> {
+    if (!doneIds.length) return [];
+    await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+    const r = await client.query(this.#q(
+      `UPDATE ${this.#s}.jobs c SET state = 'pending'
+       WHERE c.state = 'wait_dependencies'
+         AND c.id IN (SELECT job_id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[]))
+         AND NOT EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs p ON p.id = d.depends_on
+                         WHERE d.job_id = c.id AND p.state <> 'done')
+       RETURNING c.id`, [doneIds]));
+    if (r.rows.length) await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
+    return (r.rows as RawRow[]).map((x) => Number(x.id));
+  }
+
+  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
+    return this.#read('jobProgress', async (db) => {
+      const r = await db.query(this.#q(`UPDATE ${this.#s}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        [JSON.stringify(p.progress), p.id, p.attempt, p.runnerId]));
+      return r.rowCount ? 'ok' : 'stale';
+    });
+  }
+
+  async jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult> {
+    return this.#read('jobCheckpoint', async (db) => {
+      const r = await db.query(this.#q(`UPDATE ${this.#s}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        [p.checkpoint, p.id, p.attempt, p.runnerId]));
+      return r.rowCount ? 'ok' : 'stale';
+    });
+  }
+
+  // ---------------------------------------------------------------- admin reads
+
+  #binder(values: unknown[]): Binder {
+    return {
+      value: (v) => { values.push(v); return `$${values.length}`; },
+      inList: (col, list) => { values.push(list); return `${col} = ANY($${values.length})`; },
+      ilike: (expr, pattern) => { values.push(pattern); return `${expr} ILIKE $${values.length}`; },
+      argsText: 'args::text',
+    };
+  }
+
+  /** Filters compare times as ms; rewrite `created_at >= $n` into timestamptz terms. */
+  #where(f: JobFilter, values: unknown[], extra: string[] = []): string {
+    const where = buildWhere(f, this.#binder(values), extra);
+    return where.replace(/created_at (>=|<) \$(\d+)/g, (_m, op: string, n: string) => `created_at ${op} ${ts(Number(n))}`);
+  }
+
+  async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
+    return this.#read('jobGet', async (db) => {
+      if (typeof idOrUuid === 'string' && !/^[0-9a-f-]{36}$/i.test(idOrUuid)) return null;
+      const r = typeof idOrUuid === 'number'
+        ? await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE id = $1`, [idOrUuid]))
+        : await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE uuid = $1`, [idOrUuid]));
+      return r.rows.length ? rowToJob(r.rows[0]) : null;
+    });
+  }
+
+  async jobList(p: JobListParams): Promise<JobPage> {
+    return this.#read('jobList', async (db) => {
+      const values: unknown[] = [];
+      const sort = SORT_COLUMNS[p.sort ?? 'id'];
+      const desc = (p.direction ?? 'desc') === 'desc';
+      const sortExpr = sort === 'id' ? 'id' : ['created_at', 'done_at'].includes(sort) ? `coalesce(${ms(sort)}, -1)` : `coalesce(${sort}, -1)`;
+      const extra: string[] = [];
+      const cursor = decodeCursor(p.cursor);
+      if (cursor) {
+        const op = desc ? '<' : '>';
+        values.push(cursor[1]);
+        if (sort === 'id') extra.push(`id ${op} $${values.length}`);
+        else { values.push(cursor[0] ?? -1); extra.push(`(${sortExpr}, id) ${op} ($${values.length}, $${values.length - 1})`); }
+      }
+      const where = this.#where(p, values, extra);
+      const dir = desc ? 'DESC' : 'ASC';
+      const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
+      values.push(p.limit + 1);
+      const r = await db.query(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs ${where} ORDER BY ${order} LIMIT $${values.length}`, values);
+      const jobs = (r.rows as RawRow[]).slice(0, p.limit).map(rowToJob);
+      const last = jobs.at(-1);
+      const nextCursor = r.rows.length > p.limit && last
+        ? encodeCursor(sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1), last.id)
+        : null;
+      return { jobs, nextCursor };
+    });
+  }
+
+  async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
+    return this.#read('jobCount', async (db) => {
+      const values: unknown[] = [];
+      const where = this.#where(p, values);
+      const cols = p.groupBy.map((k) => COUNT_COLUMNS[k]);
+      const select = cols.length ? `${cols.join(', ')}, count(*) AS n` : 'count(*) AS n';
+      const group = cols.length ? `GROUP BY ${cols.join(', ')} ORDER BY ${cols.join(', ')}` : '';
+      const r = await db.query(`SELECT ${select} FROM ${this.#s}.jobs ${where} ${group}`, values);
+      return (r.rows as RawRow[]).map((row) => ({
+        key: Object.fromEntries(p.groupBy.map((k) => [k, (row[COUNT_COLUMNS[k]] as string | null) ?? null])),
+        count: Number(row.n),
+      }));
+    });
+  }
+
+  async jobAttempts(id: number): Promise<JobAttempt[]> {
+    return this.#read('jobAttempts', async (db) => {
+      const r = await db.query(this.#q(`SELECT job_id, attempt, runner_id, ${ms('started_at')} AS started_at, ${ms('ended_at')} AS ended_at,
+        outcome, exc_name, exc_message, exc_info FROM ${this.#s}.job_attempts WHERE job_id = $1 ORDER BY attempt, ended_at`, [id]));
+      return (r.rows as RawRow[]).map(rowToAttempt);
+    });
+  }
+
+  async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
+    return this.#read('jobDependencies', async (db) => {
+      const a = await db.query(this.#q(`SELECT depends_on AS id FROM ${this.#s}.job_deps WHERE job_id = $1 ORDER BY depends_on`, [id]));
+      const b = await db.query(this.#q(`SELECT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = $1 ORDER BY job_id`, [id]));
+      return { dependsOn: (a.rows as RawRow[]).map((r) => Number(r.id)), dependants: (b.rows as RawRow[]).map((r) => Number(r.id)) };
+    });
+  }
+
+  async graphGet(graphUuid: string): Promise<JobGraph | null> {
+    return this.#read('graphGet', async (db) => {
+      const n = await db.query(this.#q(`SELECT id, uuid, model, method, description, state, records FROM ${this.#s}.jobs WHERE graph_uuid = $1 ORDER BY id`, [graphUuid]));
+      if (!n.rows.length) return null;
+      const e = await db.query(this.#q(`SELECT d.depends_on AS parent, d.job_id AS child FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs j ON j.id = d.job_id
+        WHERE j.graph_uuid = $1 ORDER BY d.depends_on, d.job_id`, [graphUuid]));
+      return {
+        graphUuid,
+        nodes: (n.rows as RawRow[]).map((r) => ({ id: Number(r.id), uuid: r.uuid as string, model: r.model as string, method: r.method as string,
+          description: r.description as string, state: r.state as JobState, records: JSON.parse(r.records as string) as unknown[] })),
+        edges: (e.rows as RawRow[]).map((r) => [Number(r.parent), Number(r.child)] as [number, number]),
+      };
+    });
+  }
+
+  async jobAhead(id: number, now: number): Promise<number> {
+    return this.#read('jobAhead', async (db) => {
+      const r = await db.query(this.#q(
+        `SELECT count(*) AS n FROM ${this.#s}.jobs o, ${this.#s}.jobs j WHERE j.id = $1 AND o.state = 'pending' AND o.channel = j.channel
+           AND (o.eta IS NULL OR o.eta <= ${ts(2)}) AND (o.priority, o.created_at, o.id) < (j.priority, j.created_at, j.id)`, [id, now]));
+      return Number(r.rows[0].n);
+    });
+  }
+
+  // ---------------------------------------------------------------- admin writes
+
+  async jobRequeue(p: JobAdminParams): Promise<number[]> {
+    const ids = await this.#tx('jobRequeue', async (client) => {
+      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+      const r = await client.query(this.#q(
+        `UPDATE ${this.#s}.jobs j SET
+           state = CASE WHEN EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs pj ON pj.id = d.depends_on
+                                     WHERE d.job_id = j.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
+           attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
+           cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = $1
+         WHERE j.id = ANY($2::bigint[]) AND j.state <> 'wait_dependencies' RETURNING j.id`,
+        [p.message === undefined ? null : JSON.stringify(p.message), p.ids]));
+      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
+      return (r.rows as RawRow[]).map((x) => Number(x.id));
+    });
+    return ids;
+  }
+
+  async jobSetDone(p: JobAdminParams): Promise<number[]> {
+    return this.#tx('jobSetDone', async (client) => {
+      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+      const r = await client.query(this.#q(
+        `UPDATE ${this.#s}.jobs SET state = 'done', done_at = ${ts(1)}, runner_id = NULL, result = $2
+         WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
+        [p.now, JSON.stringify(p.message ?? 'Manually set to done'), p.ids]));
+      const ids = (r.rows as RawRow[]).map((x) => Number(x.id));
+      await this.#releaseDependants(client, ids);
+      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed]));
+      return ids;
+    });
+  }
+
+  async jobCancel(p: JobAdminParams): Promise<number[]> {
+    return this.#tx('jobCancel', async (client) => {
+      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+      const cancel = async (ids: readonly number[]) => ((await client.query(this.#q(
+        `UPDATE ${this.#s}.jobs SET state = 'cancelled', cancelled_at = ${ts(1)}, runner_id = NULL, result = $2
+         WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
+        [p.now, JSON.stringify(p.message ?? 'Cancelled'), ids]))).rows as RawRow[]).map((x) => Number(x.id));
+      const all = await cancel(p.ids);
+      if (p.cascade) {
+        let frontier = all;
+        while (frontier.length) {
+          const children = ((await client.query(this.#q(`SELECT DISTINCT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[])`, [frontier]))).rows as RawRow[]).map((x) => Number(x.id));
+          frontier = children.length ? await cancel(children) : [];
+          all.push(...frontier);
+        }
+      }
+      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed]));
+      return all;
+    });
+  }
+
+  async jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number> {
+    const batch = p.batchSize ?? 1000;
+    let total = 0;
+    for (;;) {
+      const n = await this.#tx('jobPrune', async (client) => {
+        const r = await client.query(this.#q(
+          `WITH victims AS (SELECT id FROM ${this.#s}.jobs WHERE state = ANY($1::text[]) AND coalesce(done_at, cancelled_at, created_at) < ${ts(2)} LIMIT $3 FOR UPDATE SKIP LOCKED),
+                d1 AS (DELETE FROM ${this.#s}.job_deps WHERE job_id IN (SELECT id FROM victims) OR depends_on IN (SELECT id FROM victims)),
+                d2 AS (DELETE FROM ${this.#s}.job_attempts WHERE job_id IN (SELECT id FROM victims))
+           DELETE FROM ${this.#s}.jobs WHERE id IN (SELECT id FROM victims)`, [p.states, p.before, batch]));
+        return r.rowCount ?? 0;
+      });
+      total += n;
+      if (n < batch) return total;
+    }
+  }
+
+  // ---------------------------------------------------------------- runners
+
+  async runnerRegister(r: RunnerInfo): Promise<void> {
+    await this.#read('runnerRegister', (db) => db.query(this.#q(
+      `INSERT INTO ${this.#s}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
+       VALUES ($1, $2, $3, $4, ${ts(5)}, ${ts(6)}, ${ts(7)}, $8)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
+      [r.id, r.host, r.pid, r.workers, r.startedAt, r.heartbeatAt, r.leaseUntil, JSON.stringify(r.info)])));
+  }
+
+  async runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean> {
+    return this.#read('runnerHeartbeat', async (db) => {
+      const r = await db.query(this.#q(`UPDATE ${this.#s}.runners SET heartbeat_at = ${ts(1)}, lease_until = ${ts(2)}, info = $3 WHERE id = $4`,
+        [p.now, p.leaseUntil, JSON.stringify(p.info), p.id]));
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  async runnerRemove(id: string): Promise<void> {
+    await this.#read('runnerRemove', (db) => db.query(this.#q(`DELETE FROM ${this.#s}.runners WHERE id = $1`, [id])));
+  }
+
+  async runnerList(): Promise<RunnerInfo[]> {
+    return this.#read('runnerList', async (db) => {
+      const r = await db.query(this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,
+        ${ms('lease_until')} AS lease_until, info FROM ${this.#s}.runners ORDER BY started_at`));
+      return (r.rows as RawRow[]).map((x) => ({ id: x.id as string, host: x.host as string, pid: Number(x.pid), workers: Number(x.workers),
+        startedAt: Number(x.started_at), heartbeatAt: Number(x.heartbeat_at), leaseUntil: Number(x.lease_until), info: JSON.parse(x.info as string) as Record<string, unknown> }));
+    });
+  }
+
+  async jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]> {
+    return this.#tx('jobRescue', async (client) => {
+      const s = this.#s;
+      const r = await client.query(this.#q(
+        `WITH dead AS (
+           SELECT id, state AS old_state, runner_id AS old_runner, crash_count + CASE WHEN state = 'started' THEN 1 ELSE 0 END AS crashes
+           FROM ${s}.jobs j WHERE state IN ('enqueued','started')
+             AND NOT EXISTS (SELECT 1 FROM ${s}.runners r WHERE r.id = j.runner_id AND r.lease_until >= ${ts(1)})
+           FOR UPDATE SKIP LOCKED),
+         changed AS (
+           UPDATE ${s}.jobs j SET
+             state = CASE WHEN d.old_state = 'enqueued' THEN 'pending' WHEN d.crashes >= $2 THEN 'failed' ELSE 'pending' END,
+             attempt = CASE WHEN d.old_state = 'enqueued' THEN j.attempt - 1 ELSE j.attempt END,
+             crash_count = d.crashes, runner_id = NULL, enqueued_at = NULL,
+             exc_name = CASE WHEN d.old_state = 'started' THEN 'JobFoundDead' ELSE j.exc_name END,
+             exc_message = CASE WHEN d.old_state = 'started'
+               THEN 'runner ' || coalesce(d.old_runner, '?') || ' stopped heartbeating while running the job (crash ' || d.crashes || ' of at most ' || $2 || ')'
+               ELSE j.exc_message END,
+             exc_info = CASE WHEN d.old_state = 'started' THEN NULL ELSE j.exc_info END
+           FROM dead d WHERE j.id = d.id
+           RETURNING j.id, j.state, j.attempt, ${ms('j.started_at')} AS started_at, j.exc_message, d.old_state, d.old_runner),
+         logged AS (
+           INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message)
+           SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE 'epoch'::timestamptz + started_at * interval '1 millisecond' END,
+             ${ts(1)}, 'crashed', 'JobFoundDead', exc_message FROM changed WHERE old_state = 'started'),
+         gone AS (DELETE FROM ${s}.runners WHERE lease_until < ${ts(1)})
+         SELECT id, state, old_state, old_runner FROM changed`, [p.now, p.maxCrashes]));
+      if (r.rows.length) await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
+      return (r.rows as RawRow[]).map((x) => ({ id: Number(x.id), runnerId: (x.old_runner as string | null) ?? null, state: x.state as JobState, wasStarted: x.old_state === 'started' }));
+    });
+  }
+
+  // ---------------------------------------------------------------- wake-ups
+
+  async subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }> {
+    const pg = this.#pg;
+    let client: PgTypes.Client | null = null;
+    let closed = false;
+    let attempt = 0;
+    let timer: NodeJS.Timeout | null = null;
+    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed' };
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types });
+      c.on('notification', (msg) => { const t = topics[msg.channel]; if (t) onWake(t); });
+      c.on('error', () => { /* handled by 'end' */ });
+      c.on('end', () => {
+        if (closed) return;
+        client = null;
+        schedule();
+      });
+      await c.connect();
+      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"`);
+      if (closed) { await c.end().catch(() => {}); return; }
+      client = c;
+      if (attempt > 0) onWake('jobs'); // catch up on what was missed while disconnected
+      attempt = 0;
+    };
+    const schedule = () => {
+      if (closed || timer) return;
+      const delay = Math.min(30_000, 250 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      timer = setTimeout(() => {
+        timer = null;
+        connect().catch(() => schedule());
+      }, delay);
+      timer.unref?.();
+    };
+    await connect().catch((err: unknown) => this.#wrap('subscribe', err));
+    const handle = {
+      close: async () => {
+        closed = true;
+        if (timer) clearTimeout(timer);
+        this.#listeners.delete(handle);
+        const c = client;
+        client = null;
+        if (c) await c.end().catch(() => {});
+      },
+    };
+    this.#listeners.add(handle);
+    return handle;
+  }
+
+  async wake(topic: WakeTopic): Promise<void> {
+    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [topic === 'jobs' ? this.#channelJobs : this.#channelFreed])));
+  }
+
+  // ---------------------------------------------------------------- timeout log
+
+  async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
+    return this.#read('timeoutLogInsert', async (db) => {
+      const r = await db.query(this.#q(
+        `INSERT INTO ${this.#s}.timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+         VALUES (${ts(1)}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+        [e.at, e.operation, e.kind, e.model ?? null, e.method ?? null, e.jobId ?? null, Math.round(e.thresholdMs), Math.round(e.durationMs), e.exceeded, e.error ?? null, e.host]));
+      return Number(r.rows[0].id);
+    });
+  }
+
+  async timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]> {
+    return this.#read('timeoutLogList', async (db) => {
+      const where: string[] = [];
+      const values: unknown[] = [];
+      if (p.since !== undefined) { values.push(p.since); where.push(`at >= ${ts(values.length)}`); }
+      if (p.model !== undefined) { values.push(p.model); where.push(`model = $${values.length}`); }
+      if (p.method !== undefined) { values.push(p.method); where.push(`method = $${values.length}`); }
+      if (p.kind !== undefined) { values.push(p.kind); where.push(`kind = $${values.length}`); }
+      if (p.cursor) { values.push(p.cursor); where.push(`id < $${values.length}`); }
+      values.push(p.limit);
+      const r = await db.query(`SELECT id, ${ms('at')} AS at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host
+        FROM ${this.#s}.timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${values.length}`, values);
+      return (r.rows as RawRow[]).map(rowToTimeoutEntry);
+    });
+  }
+
+  async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
+    return this.#read('timeoutLogStatistics', async (db) => {
+      const r = await db.query(this.#q(`SELECT model, method, count(*) AS n, count(*) FILTER (WHERE exceeded) AS exceeded, sum(duration_ms) AS total_ms
+        FROM ${this.#s}.timeout_log WHERE at >= ${ts(1)} GROUP BY model, method`, [p.since]));
+      return timeoutStats(r.rows as RawRow[]);
+    });
+  }
+
+  async timeoutLogCleanup(p: { before: number }): Promise<number> {
+    return this.#read('timeoutLogCleanup', async (db) => {
+      const r = await db.query(this.#q(`DELETE FROM ${this.#s}.timeout_log WHERE at < ${ts(1)}`, [p.before]));
+      return r.rowCount ?? 0;
+    });
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * Mapping stored rows (snake_case columns) to {@link JobRow}, shared by both drivers.
+ * @module
+ */
+import { fromJsonTree, decodeJson } from '../internal/json.ts';
+import type { JobAttempt, JobProgress, JobRow } from '../job/row.ts';
+import type { JobState } from '../job/states.ts';
+
+/** A raw row as a driver reads it; JSON columns are text (SQLite) or parsed values (PostgreSQL jsonb). */
+export type RawRow = Record<string, unknown>;
+
+function json(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return decodeJson(v) ?? null;
+  return fromJsonTree(v);
+}
+
+function num(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'number' ? v : Number(v);
+}
+
+/** Convert a raw job row into a {@link JobRow}. */
+export function rowToJob(r: RawRow): JobRow {
+  return {
+    id: Number(r.id),
+    uuid: r.uuid as string,
+    graphUuid: (r.graph_uuid as string | null) ?? null,
+    model: r.model as string,
+    method: r.method as string,
+    records: (json(r.records) as unknown[] | null) ?? [],
+    args: (json(r.args) as unknown[] | null) ?? [],
+    state: r.state as JobState,
+    priority: Number(r.priority),
+    eta: num(r.eta),
+    channel: r.channel as string,
+    attempt: Number(r.attempt),
+    maxRetries: Number(r.max_retries),
+    crashCount: Number(r.crash_count),
+    result: json(r.result),
+    excName: (r.exc_name as string | null) ?? null,
+    excMessage: (r.exc_message as string | null) ?? null,
+    excInfo: (r.exc_info as string | null) ?? null,
+    description: r.description as string,
+    identityKey: (r.identity_key as string | null) ?? null,
+    context: (json(r.context) as Record<string, unknown> | null) ?? null,
+    progress: (json(r.progress) as JobProgress | null) ?? null,
+    checkpoint: json(r.checkpoint) ?? undefined,
+    timeLimitMs: num(r.time_limit_ms),
+    createdAt: Number(r.created_at),
+    enqueuedAt: num(r.enqueued_at),
+    startedAt: num(r.started_at),
+    doneAt: num(r.done_at),
+    cancelledAt: num(r.cancelled_at),
+    execTimeMs: num(r.exec_time_ms),
+    runnerId: (r.runner_id as string | null) ?? null,
+    hasDependants: r.has_dependants === true || r.has_dependants === 1 || r.has_dependants === 1n,
+  };
+}
+
+/** Convert a raw attempt row. */
+export function rowToAttempt(r: RawRow): JobAttempt {
+  return {
+    jobId: Number(r.job_id),
+    attempt: Number(r.attempt),
+    runnerId: (r.runner_id as string | null) ?? null,
+    startedAt: num(r.started_at),
+    endedAt: Number(r.ended_at),
+    outcome: r.outcome as string,
+    excName: (r.exc_name as string | null) ?? null,
+    excMessage: (r.exc_message as string | null) ?? null,
+    excInfo: (r.exc_info as string | null) ?? null,
+  };
+}
+
+/** Encode a keyset cursor. */
+export function encodeCursor(value: number | null, id: number): string {
+  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
+}
+
+/** Decode a keyset cursor; null when absent. @throws Error on a malformed cursor (mapped by callers). */
+export function decodeCursor(cursor: string | null | undefined): [number | null, number] | null {
+  if (!cursor) return null;
+  const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'number') throw new Error('malformed cursor');
+  return [parsed[0] as number | null, parsed[1]];
+}
+
+/** Column of each sort key. */
+export const SORT_COLUMNS = {
+  id: 'id',
+  priority: 'priority',
+  createdAt: 'created_at',
+  doneAt: 'done_at',
+  execTimeMs: 'exec_time_ms',
+} as const;
+
+/** Column of each count group key. */
+export const COUNT_COLUMNS = {
+  state: 'state',
+  channel: 'channel',
+  model: 'model',
+  method: 'method',
+  excName: 'exc_name',
+} as const;

@@ -1,0 +1,731 @@
+/**
+ * The SQLite driver, on the built-in `node:sqlite` (nothing to install or start).
+ *
+ * Every write runs in `BEGIN IMMEDIATE`, which serialises writers across processes on the same file,
+ * so the claim is exact without extra locks. `node:sqlite` is synchronous: a transaction never spans an
+ * `await`. WAL mode with `synchronous=NORMAL` by default (durable against process crashes; use
+ * `synchronous: 'full'` to survive power loss too).
+ * @module
+ */
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
+import { DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
+import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
+import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
+import type { JobState } from '../../job/states.ts';
+import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
+import type {
+  Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
+  TimeoutStatistics, WakeTopic,
+} from '../driver.ts';
+import { buildWhere, type Binder } from '../filter-sql.ts';
+import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
+import { timeoutStats } from '../timeout-stats.ts';
+import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
+
+type SqlValue = null | number | bigint | string | Uint8Array;
+
+interface Statement {
+  run(...params: SqlValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
+  get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
+  all(...params: SqlValue[]): Record<string, SqlValue>[];
+}
+
+interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  close(): void;
+  readonly isTransaction?: boolean;
+}
+
+/** Options of {@link SqliteDriver.open}. */
+export interface SqliteDriverOptions {
+  /** File path or `:memory:`. */
+  filename: string;
+  /** `normal` (default) or `full` fsync on every commit. */
+  synchronous?: 'normal' | 'full';
+  /** How long a writer waits for the file lock (ms). @default 10000 */
+  busyTimeoutMs?: number;
+}
+
+/** Load `node:sqlite`, hiding Node 22's ExperimentalWarning for it. */
+async function loadSqlite(): Promise<{ DatabaseSync: new (file: string, opts?: Record<string, unknown>) => Database }> {
+  const original = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const text = typeof warning === 'string' ? warning : warning.message;
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if ((type === 'ExperimentalWarning' || (warning as Error).name === 'ExperimentalWarning') && /SQLite/i.test(text)) return;
+    return (original as (...a: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return (await import('node:sqlite')) as never;
+  } catch (err) {
+    throw new DatabaseError(`SQLite needs Node >= 22.13 (node:sqlite); this is Node ${process.versions.node}`, { cause: err });
+  } finally {
+    process.emitWarning = original;
+  }
+}
+
+const OPEN_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
+  crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
+  time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
+
+/** The SQLite implementation of {@link Driver}. */
+export class SqliteDriver implements Driver {
+  readonly dialect = 'sqlite' as const;
+  readonly crossProcessWakeups = false;
+  readonly location: string;
+  #db: Database;
+  #stmts = new Map<string, Statement>();
+  #wakeKey: string;
+  #wake: EventEmitter;
+  #closed = false;
+
+  private constructor(db: Database, location: string, wakeKey: string) {
+    this.#db = db;
+    this.location = location;
+    this.#wakeKey = wakeKey;
+    this.#wake = acquireWakeEmitter(wakeKey);
+  }
+
+  /** Open (creating the file if needed). Does not migrate: call {@link migrate}. */
+  static async open(options: SqliteDriverOptions): Promise<SqliteDriver> {
+    const { DatabaseSync } = await loadSqlite();
+    const memory = options.filename === ':memory:';
+    let db: Database;
+    try {
+      db = new DatabaseSync(options.filename, { timeout: options.busyTimeoutMs ?? 10_000 });
+      if (!memory) db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.exec('PRAGMA foreign_keys = OFF');
+    } catch (err) {
+      throw new DatabaseError(`cannot open SQLite database '${options.filename}': ${(err as Error).message}`, { cause: err, details: { operation: 'open' } });
+    }
+    const location = memory ? 'sqlite::memory:' : `sqlite:${options.filename}`;
+    return new SqliteDriver(db, location, memory ? `memory:${randomUUID()}` : path.resolve(options.filename));
+  }
+
+  #stmt(sql: string): Statement {
+    let s = this.#stmts.get(sql);
+    if (!s) {
+      s = this.#db.prepare(sql);
+      this.#stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  #all(sql: string, ...params: SqlValue[]): RawRow[] {
+    return this.#stmt(sql).all(...params) as RawRow[];
+  }
+
+  #get(sql: string, ...params: SqlValue[]): RawRow | undefined {
+    return this.#stmt(sql).get(...params) as RawRow | undefined;
+  }
+
+  #run(sql: string, ...params: SqlValue[]): number {
+    return Number(this.#stmt(sql).run(...params).changes);
+  }
+
+  /** Run `fn` in `BEGIN IMMEDIATE … COMMIT`, synchronously. */
+  #tx<T>(operation: string, fn: () => T): T {
+    if (this.#closed) throw new DatabaseError(`SQLite driver is closed (${operation})`, { details: { operation } });
+    try {
+      this.#db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+    }
+    try {
+      const out = fn();
+      this.#db.exec('COMMIT');
+      return out;
+    } catch (err) {
+      try { this.#db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+      if (err instanceof ValidationError || err instanceof DatabaseError) throw err;
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+    }
+  }
+
+  #read<T>(operation: string, fn: () => T): T {
+    if (this.#closed) throw new DatabaseError(`SQLite driver is closed (${operation})`, { details: { operation } });
+    try {
+      return fn();
+    } catch (err) {
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+    }
+  }
+
+  async migrate(): Promise<number[]> {
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+    try {
+      return this.#migrate(latest);
+    } catch (err) {
+      if (err instanceof DatabaseError && (err.cause instanceof SchemaTooNewError || err.cause instanceof MigrationError)) throw err.cause;
+      throw err;
+    }
+  }
+
+  #migrate(latest: number): number[] {
+    return this.#tx('migrate', () => {
+      this.#db.exec('CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+      const current = Number(this.#get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v);
+      if (current > latest) {
+        throw new SchemaTooNewError(`the database at ${this.location} has schema version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`, { details: { current, latest } });
+      }
+      const applied: number[] = [];
+      for (const m of SQLITE_MIGRATIONS) {
+        if (m.version <= current) continue;
+        try {
+          this.#db.exec(m.sql);
+        } catch (err) {
+          throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+        }
+        this.#run('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)', m.version, m.name, Date.now());
+        applied.push(m.version);
+      }
+      return applied;
+    });
+  }
+
+  async schemaVersion(): Promise<{ current: number; latest: number }> {
+    const latest = SQLITE_MIGRATIONS.at(-1)!.version;
+    return this.#read('schemaVersion', () => {
+      const t = this.#get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'conveyor_migrations'");
+      const current = t ? Number(this.#get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v) : 0;
+      return { current, latest };
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    releaseWakeEmitter(this.#wakeKey);
+    this.#stmts.clear();
+    this.#db.close();
+  }
+
+  // ---------------------------------------------------------------- enqueue
+
+  async jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]> {
+    if (p.tx !== undefined) {
+      throw new ValidationError("the 'tx' option is only supported on PostgreSQL (SQLite has no caller transaction to join)");
+    }
+    const out = this.#tx('jobInsertMany', () => this.#insert(p));
+    if (out.some((r) => !r.existing)) emitWake(this.#wake, 'jobs');
+    return out;
+  }
+
+  #findIdentity(key: string): JobInsertResult | null {
+    const row = this.#get(
+      "SELECT id, uuid, state FROM conveyor_jobs WHERE identity_key = ? AND state IN ('wait_dependencies','pending','enqueued') ORDER BY id LIMIT 1",
+      key,
+    );
+    return row ? { id: Number(row.id), uuid: row.uuid as string, state: row.state as JobState, existing: true } : null;
+  }
+
+  #insert(p: JobInsertParams): JobInsertResult[] {
+    const edges = p.edges ?? [];
+    const hasParent = new Set(edges.map((e) => e[0]));
+    const isParent = new Set(edges.map((e) => e[1]));
+    // identity keys: lone jobs dedup one by one; a graph is skipped only if every keyed job has a twin
+    const twins = p.jobs.map((j) => (j.identityKey ? this.#findIdentity(j.identityKey) : null));
+    if (edges.length > 0) {
+      const keyed = p.jobs.map((j, i) => (j.identityKey ? i : -1)).filter((i) => i >= 0);
+      if (keyed.length > 0 && keyed.every((i) => twins[i])) {
+        return p.jobs.map((_, i) => twins[i] ?? { id: 0, uuid: '', state: 'cancelled' as JobState, existing: true });
+      }
+      twins.fill(null);
+    }
+    const insert = this.#stmt(`INSERT INTO conveyor_jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta,
+      channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const seenKeys = new Map<string, JobInsertResult>();
+    const results: JobInsertResult[] = [];
+    for (let i = 0; i < p.jobs.length; i++) {
+      const j = p.jobs[i]!;
+      const twin = twins[i] ?? (j.identityKey && edges.length === 0 ? seenKeys.get(j.identityKey) : undefined);
+      if (twin) {
+        results.push({ ...twin, existing: true });
+        continue;
+      }
+      const state: JobState = hasParent.has(i) ? 'wait_dependencies' : 'pending';
+      const r = insert.run(j.uuid, j.graphUuid, j.model, j.method, j.records, j.args, state, j.priority, j.eta, j.channel,
+        j.maxRetries, j.description, j.identityKey, j.context, j.timeLimitMs, p.now, isParent.has(i) ? 1 : 0);
+      const res: JobInsertResult = { id: Number(r.lastInsertRowid), uuid: j.uuid, state, existing: false };
+      if (j.identityKey) seenKeys.set(j.identityKey, res);
+      results.push(res);
+    }
+    if (edges.length) {
+      const dep = this.#stmt('INSERT OR IGNORE INTO conveyor_job_deps (job_id, depends_on) VALUES (?, ?)');
+      for (const [child, parent] of edges) dep.run(results[child]!.id, results[parent]!.id);
+    }
+    return results;
+  }
+
+  // ---------------------------------------------------------------- claim
+
+  #snapshot(now: number, sequential: readonly string[], throttled: readonly string[]): ChannelSnapshot {
+    const running = new Map<string, number>();
+    for (const r of this.#all("SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ('enqueued','started') GROUP BY channel")) {
+      running.set(r.channel as string, Number(r.n));
+    }
+    const sequentialFailed = new Map<string, number>();
+    for (const ch of sequential) {
+      const r = this.#get(
+        "SELECT min(id) AS id FROM conveyor_jobs WHERE state = 'failed' AND (channel = ? OR substr(channel, 1, ?) = ?)",
+        ch, ch.length + 1, ch + '.',
+      );
+      if (r && r.id !== null) sequentialFailed.set(ch, Number(r.id));
+    }
+    const lastStartedAt = new Map<string, number>();
+    if (throttled.length) {
+      for (const r of this.#all('SELECT channel, last_started_at FROM conveyor_channel_state')) {
+        lastStartedAt.set(r.channel as string, Number(r.last_started_at));
+      }
+    }
+    // loose index scan over the pending index: one seek per distinct channel
+    const pendingChannels: string[] = [];
+    let r = this.#get("SELECT channel FROM conveyor_jobs WHERE state = 'pending' ORDER BY channel LIMIT 1");
+    while (r) {
+      pendingChannels.push(r.channel as string);
+      r = this.#get("SELECT channel FROM conveyor_jobs WHERE state = 'pending' AND channel > ? ORDER BY channel LIMIT 1", r.channel as string);
+    }
+    return { now, running, sequentialFailed, lastStartedAt, pendingChannels };
+  }
+
+  async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
+    return this.#read('channelSnapshot', () => this.#snapshot(p.now, p.sequentialChannels, p.throttledChannels));
+  }
+
+  async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
+    return this.#tx('jobClaim', () => {
+      const snap = this.#snapshot(p.now, p.policy.sequentialChannels, p.policy.throttledChannels);
+      const plans = p.policy.planFetch(snap, p.wanted);
+      const candidates: Candidate[] = [];
+      for (const plan of plans) {
+        const rows = plan.includeNotDue
+          ? this.#all("SELECT id, channel, priority, created_at, eta FROM conveyor_jobs WHERE state = 'pending' AND channel = ? ORDER BY priority, created_at, id LIMIT ?", plan.channel, plan.limit)
+          : this.#all("SELECT id, channel, priority, created_at, eta FROM conveyor_jobs WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?) ORDER BY priority, created_at, id LIMIT ?", plan.channel, p.now, plan.limit);
+        for (const c of rows) {
+          candidates.push({ id: Number(c.id), channel: c.channel as string, priority: Number(c.priority), createdAt: Number(c.created_at), eta: c.eta === null ? null : Number(c.eta) });
+        }
+      }
+      const pick = p.policy.pickJobs(snap, candidates, p.wanted);
+      let wakeAt = pick.wakeAt;
+      const next = this.#get("SELECT min(eta) AS eta FROM conveyor_jobs WHERE state = 'pending' AND eta > ?", p.now);
+      if (next && next.eta !== null) wakeAt = wakeAt === null ? Number(next.eta) : Math.min(wakeAt, Number(next.eta));
+      for (const [channel, at] of pick.lastStartedAt) {
+        this.#run('INSERT INTO conveyor_channel_state (channel, last_started_at) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at', channel, at);
+      }
+      if (pick.picked.length === 0) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
+      const ids = JSON.stringify(pick.picked.map((c) => c.id));
+      const rows = this.#all(
+        `UPDATE conveyor_jobs SET state = 'enqueued', runner_id = ?, enqueued_at = ?, attempt = attempt + 1
+         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${OPEN_FIELDS}`,
+        p.runnerId, p.now, ids,
+      );
+      const order = new Map(pick.picked.map((c, i) => [c.id, i]));
+      const jobs = rows.map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
+    });
+  }
+
+  // ---------------------------------------------------------------- finish
+
+  async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
+    let freed = false;
+    const out = this.#tx('jobFinishMany', () => {
+      const released: number[] = [];
+      const results = commands.map((c): FinishResult => {
+        const n = this.#finishOne(runnerId, c);
+        if (n === 0) return 'stale';
+        if (c.kind !== 'start') freed = true;
+        if (c.kind === 'done') released.push(c.id);
+        return 'ok';
+      });
+      if (released.length) this.#releaseDependants(released);
+      return results;
+    });
+    if (freed) emitWake(this.#wake, 'freed');
+    return out;
+  }
+
+  #finishOne(runnerId: string, c: FinishCommand): number {
+    const fence = "id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
+    switch (c.kind) {
+      case 'start':
+        return this.#run(`UPDATE conveyor_jobs SET state = 'started', started_at = ? WHERE ${fence} AND state = 'enqueued'`, c.at, c.id, c.attempt, runnerId);
+      case 'done':
+        return this.#run(
+          `UPDATE conveyor_jobs SET state = 'done', started_at = ?, done_at = ?, exec_time_ms = ?, result = ?,
+             exc_name = NULL, exc_message = NULL, exc_info = NULL
+           WHERE ${fence}`,
+          c.startedAt, c.at, c.at - c.startedAt, c.result, c.id, c.attempt, runnerId,
+        );
+      case 'retry': {
+        const n = this.#run(
+          `UPDATE conveyor_jobs SET state = 'pending', eta = ?, attempt = attempt - ?, runner_id = NULL, enqueued_at = NULL,
+             started_at = coalesce(?, started_at), exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END,
+             exc_name = ?, exc_message = ?, exc_info = ?, result = ?
+           WHERE ${fence}`,
+          c.eta, c.countTry ? 0 : 1, c.startedAt, c.startedAt, c.at, c.startedAt, c.excName, c.excMessage, c.excInfo,
+          c.excMessage === null ? null : JSON.stringify(c.excMessage), c.id, c.attempt, runnerId,
+        );
+        if (n) this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
+        return n;
+      }
+      case 'failed': {
+        const n = this.#run(
+          `UPDATE conveyor_jobs SET state = 'failed', done_at = NULL, started_at = coalesce(?, started_at),
+             exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END, exc_name = ?, exc_message = ?, exc_info = ?
+           WHERE ${fence}`,
+          c.startedAt, c.startedAt, c.at, c.startedAt, c.excName, c.excMessage, c.excInfo, c.id, c.attempt, runnerId,
+        );
+        if (n) this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
+        return n;
+      }
+      case 'release':
+        return this.#run(
+          `UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE ${fence}`,
+          c.id, c.attempt, runnerId,
+        );
+    }
+  }
+
+  #attempt(jobId: number, attempt: number, runnerId: string | null, startedAt: number | null, endedAt: number, outcome: string,
+    excName: string | null, excMessage: string | null, excInfo: string | null): void {
+    this.#run(
+      'INSERT INTO conveyor_job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      jobId, attempt, runnerId, startedAt, endedAt, outcome, excName, excMessage, excInfo,
+    );
+  }
+
+  /** Dependants of `doneIds` whose parents are all done become pending. */
+  #releaseDependants(doneIds: readonly number[]): number[] {
+    const rows = this.#all(
+      `UPDATE conveyor_jobs SET state = 'pending'
+       WHERE state = 'wait_dependencies'
+         AND id IN (SELECT job_id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?)))
+         AND NOT EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs p ON p.id = d.depends_on
+                         WHERE d.job_id = conveyor_jobs.id AND p.state <> 'done')
+       RETURNING id`,
+      JSON.stringify(doneIds),
+    );
+    if (rows.length) emitWake(this.#wake, 'jobs');
+    return rows.map((r) => Number(r.id));
+  }
+
+  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
+    const n = this.#tx('jobProgress', () => this.#run(
+      "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+      JSON.stringify(p.progress), p.id, p.attempt, p.runnerId,
+    ));
+    return n ? 'ok' : 'stale';
+  }
+
+  async jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult> {
+    const n = this.#tx('jobCheckpoint', () => this.#run(
+      "UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+      p.checkpoint, p.id, p.attempt, p.runnerId,
+    ));
+    return n ? 'ok' : 'stale';
+  }
+
+  // ---------------------------------------------------------------- admin reads
+
+  #binder(params: SqlValue[]): Binder {
+    return {
+      value: (v) => { params.push(v as SqlValue); return '?'; },
+      inList: (col, values) => { params.push(JSON.stringify(values)); return `${col} IN (SELECT value FROM json_each(?))`; },
+      ilike: (expr, pattern) => { params.push(pattern); return `${expr} LIKE ? ESCAPE '\\'`; },
+      argsText: 'args',
+    };
+  }
+
+  async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
+    return this.#read('jobGet', () => {
+      const row = typeof idOrUuid === 'number'
+        ? this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
+        : this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
+      return row ? rowToJob(row) : null;
+    });
+  }
+
+  async jobList(p: JobListParams): Promise<JobPage> {
+    return this.#read('jobList', () => {
+      const params: SqlValue[] = [];
+      const sort = SORT_COLUMNS[p.sort ?? 'id'];
+      const desc = (p.direction ?? 'desc') === 'desc';
+      const extra: string[] = [];
+      const cursor = decodeCursor(p.cursor);
+      const sortExpr = sort === 'id' ? 'id' : `coalesce(${sort}, -1)`;
+      if (cursor) {
+        const op = desc ? '<' : '>';
+        if (sort === 'id') { extra.push(`id ${op} ?`); params.push(cursor[1]); }
+        else { extra.push(`(${sortExpr}, id) ${op} (?, ?)`); params.push(cursor[0] ?? -1, cursor[1]); }
+      }
+      const where = buildWhere(p, this.#binder(params), extra);
+      const dir = desc ? 'DESC' : 'ASC';
+      const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
+      params.push(p.limit + 1);
+      const rows = this.#db.prepare(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`).all(...params) as RawRow[];
+      const jobs = rows.slice(0, p.limit).map(rowToJob);
+      const last = jobs.at(-1);
+      const nextCursor = rows.length > p.limit && last
+        ? encodeCursor(sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1), last.id)
+        : null;
+      return { jobs, nextCursor };
+    });
+  }
+
+  async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
+    return this.#read('jobCount', () => {
+      const params: SqlValue[] = [];
+      const where = buildWhere(p, this.#binder(params));
+      const cols = p.groupBy.map((k) => COUNT_COLUMNS[k]);
+      const select = cols.length ? `${cols.join(', ')}, count(*) AS n` : 'count(*) AS n';
+      const group = cols.length ? `GROUP BY ${cols.join(', ')} ORDER BY ${cols.join(', ')}` : '';
+      const rows = this.#db.prepare(`SELECT ${select} FROM conveyor_jobs ${where} ${group}`).all(...params) as RawRow[];
+      return rows.map((r) => ({
+        key: Object.fromEntries(p.groupBy.map((k) => [k, (r[COUNT_COLUMNS[k]] as string | null) ?? null])),
+        count: Number(r.n),
+      }));
+    });
+  }
+
+  async jobAttempts(id: number): Promise<JobAttempt[]> {
+    return this.#read('jobAttempts', () => this.#all('SELECT * FROM conveyor_job_attempts WHERE job_id = ? ORDER BY attempt, ended_at', id).map(rowToAttempt));
+  }
+
+  async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
+    return this.#read('jobDependencies', () => ({
+      dependsOn: this.#all('SELECT depends_on AS id FROM conveyor_job_deps WHERE job_id = ? ORDER BY depends_on', id).map((r) => Number(r.id)),
+      dependants: this.#all('SELECT job_id AS id FROM conveyor_job_deps WHERE depends_on = ? ORDER BY job_id', id).map((r) => Number(r.id)),
+    }));
+  }
+
+  async graphGet(graphUuid: string): Promise<JobGraph | null> {
+    return this.#read('graphGet', () => {
+      const nodes = this.#all('SELECT id, uuid, model, method, description, state, records FROM conveyor_jobs WHERE graph_uuid = ? ORDER BY id', graphUuid);
+      if (!nodes.length) return null;
+      const edges = this.#all(
+        `SELECT d.depends_on AS parent, d.job_id AS child FROM conveyor_job_deps d JOIN conveyor_jobs j ON j.id = d.job_id
+         WHERE j.graph_uuid = ? ORDER BY d.depends_on, d.job_id`, graphUuid,
+      );
+      return {
+        graphUuid,
+        nodes: nodes.map((n) => ({ id: Number(n.id), uuid: n.uuid as string, model: n.model as string, method: n.method as string,
+          description: n.description as string, state: n.state as JobState, records: JSON.parse(n.records as string) as unknown[] })),
+        edges: edges.map((e) => [Number(e.parent), Number(e.child)] as [number, number]),
+      };
+    });
+  }
+
+  async jobAhead(id: number, now: number): Promise<number> {
+    return this.#read('jobAhead', () => {
+      const j = this.#get('SELECT channel, priority, created_at FROM conveyor_jobs WHERE id = ?', id);
+      if (!j) return 0;
+      const r = this.#get(
+        `SELECT count(*) AS n FROM conveyor_jobs WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?)
+           AND (priority, created_at, id) < (?, ?, ?)`,
+        j.channel as string, now, j.priority as number, j.created_at as number, id,
+      );
+      return Number(r!.n);
+    });
+  }
+
+  // ---------------------------------------------------------------- admin writes
+
+  async jobRequeue(p: JobAdminParams): Promise<number[]> {
+    const ids = this.#tx('jobRequeue', () => this.#all(
+      `UPDATE conveyor_jobs SET
+         state = CASE WHEN EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs pj ON pj.id = d.depends_on
+                                   WHERE d.job_id = conveyor_jobs.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
+         attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
+         cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = ?
+       WHERE id IN (SELECT value FROM json_each(?)) AND state <> 'wait_dependencies' RETURNING id`,
+      p.message === undefined ? null : JSON.stringify(p.message), JSON.stringify(p.ids),
+    ).map((r) => Number(r.id)));
+    if (ids.length) emitWake(this.#wake, 'jobs');
+    return ids;
+  }
+
+  async jobSetDone(p: JobAdminParams): Promise<number[]> {
+    const ids = this.#tx('jobSetDone', () => {
+      const changed = this.#all(
+        `UPDATE conveyor_jobs SET state = 'done', done_at = ?, runner_id = NULL, result = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
+        p.now, JSON.stringify(p.message ?? 'Manually set to done'), JSON.stringify(p.ids),
+      ).map((r) => Number(r.id));
+      if (changed.length) this.#releaseDependants(changed);
+      return changed;
+    });
+    if (ids.length) emitWake(this.#wake, 'freed');
+    return ids;
+  }
+
+  async jobCancel(p: JobAdminParams): Promise<number[]> {
+    const ids = this.#tx('jobCancel', () => {
+      const cancel = (ids: readonly number[]) => this.#all(
+        `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
+         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
+        p.now, JSON.stringify(p.message ?? 'Cancelled'), JSON.stringify(ids),
+      ).map((r) => Number(r.id));
+      const all = cancel(p.ids);
+      if (p.cascade) {
+        let frontier = all;
+        while (frontier.length) {
+          const children = this.#all('SELECT DISTINCT job_id AS id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?))', JSON.stringify(frontier)).map((r) => Number(r.id));
+          frontier = children.length ? cancel(children) : [];
+          all.push(...frontier);
+        }
+      }
+      return all;
+    });
+    if (ids.length) emitWake(this.#wake, 'freed');
+    return ids;
+  }
+
+  async jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number> {
+    let total = 0;
+    const batch = p.batchSize ?? 1000;
+    for (;;) {
+      const n = this.#tx('jobPrune', () => {
+        const ids = this.#all(
+          `SELECT id FROM conveyor_jobs WHERE state IN (SELECT value FROM json_each(?)) AND coalesce(done_at, cancelled_at, created_at) < ? LIMIT ?`,
+          JSON.stringify(p.states), p.before, batch,
+        ).map((r) => Number(r.id));
+        if (!ids.length) return 0;
+        const list = JSON.stringify(ids);
+        this.#run('DELETE FROM conveyor_job_deps WHERE job_id IN (SELECT value FROM json_each(?)) OR depends_on IN (SELECT value FROM json_each(?))', list, list);
+        this.#run('DELETE FROM conveyor_job_attempts WHERE job_id IN (SELECT value FROM json_each(?))', list);
+        return this.#run('DELETE FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(?))', list);
+      });
+      total += n;
+      if (n < batch) return total;
+    }
+  }
+
+  // ---------------------------------------------------------------- runners
+
+  async runnerRegister(r: RunnerInfo): Promise<void> {
+    this.#tx('runnerRegister', () => this.#run(
+      `INSERT INTO conveyor_runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
+      r.id, r.host, r.pid, r.workers, r.startedAt, r.heartbeatAt, r.leaseUntil, JSON.stringify(r.info),
+    ));
+  }
+
+  async runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean> {
+    return this.#tx('runnerHeartbeat', () => this.#run(
+      'UPDATE conveyor_runners SET heartbeat_at = ?, lease_until = ?, info = ? WHERE id = ?',
+      p.now, p.leaseUntil, JSON.stringify(p.info), p.id,
+    ) > 0);
+  }
+
+  async runnerRemove(id: string): Promise<void> {
+    this.#tx('runnerRemove', () => this.#run('DELETE FROM conveyor_runners WHERE id = ?', id));
+  }
+
+  async runnerList(): Promise<RunnerInfo[]> {
+    return this.#read('runnerList', () => this.#all('SELECT * FROM conveyor_runners ORDER BY started_at').map((r) => ({
+      id: r.id as string, host: r.host as string, pid: Number(r.pid), workers: Number(r.workers), startedAt: Number(r.started_at),
+      heartbeatAt: Number(r.heartbeat_at), leaseUntil: Number(r.lease_until), info: JSON.parse(r.info as string) as Record<string, unknown>,
+    })));
+  }
+
+  async jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]> {
+    const out = this.#tx('jobRescue', () => {
+      const rows = this.#all(
+        `SELECT id, runner_id, state, attempt, crash_count, started_at FROM conveyor_jobs
+         WHERE state IN ('enqueued','started')
+           AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM conveyor_runners WHERE lease_until >= ?))`,
+        p.now,
+      );
+      const rescued: RescuedJob[] = [];
+      for (const r of rows) {
+        const id = Number(r.id);
+        const runnerId = (r.runner_id as string | null) ?? null;
+        if (r.state === 'enqueued') {
+          this.#run("UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL WHERE id = ?", id);
+          rescued.push({ id, runnerId, state: 'pending', wasStarted: false });
+          continue;
+        }
+        const crashes = Number(r.crash_count) + 1;
+        const dead = crashes >= p.maxCrashes;
+        const msg = `runner ${runnerId ?? '?'} stopped heartbeating while running the job (crash ${crashes} of at most ${p.maxCrashes})`;
+        this.#run(
+          `UPDATE conveyor_jobs SET state = ?, crash_count = ?, runner_id = NULL, enqueued_at = NULL, exc_name = 'JobFoundDead', exc_message = ?, exc_info = NULL WHERE id = ?`,
+          dead ? 'failed' : 'pending', crashes, msg, id,
+        );
+        this.#attempt(id, Number(r.attempt), runnerId, r.started_at === null ? null : Number(r.started_at), p.now, 'crashed', 'JobFoundDead', msg, null);
+        rescued.push({ id, runnerId, state: dead ? 'failed' : 'pending', wasStarted: true });
+      }
+      this.#run('DELETE FROM conveyor_runners WHERE lease_until < ?', p.now);
+      return rescued;
+    });
+    if (out.length) emitWake(this.#wake, 'jobs');
+    return out;
+  }
+
+  // ---------------------------------------------------------------- wake-ups
+
+  async subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }> {
+    const listener = (topic: WakeTopic) => onWake(topic);
+    this.#wake.on('wake', listener);
+    return { close: async () => { this.#wake.off('wake', listener); } };
+  }
+
+  async wake(topic: WakeTopic): Promise<void> {
+    emitWake(this.#wake, topic);
+  }
+
+  // ---------------------------------------------------------------- timeout log
+
+  async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
+    return this.#tx('timeoutLogInsert', () => Number(this.#stmt(
+      `INSERT INTO conveyor_timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(e.at, e.operation, e.kind, e.model ?? null, e.method ?? null, e.jobId ?? null, Math.round(e.thresholdMs), Math.round(e.durationMs),
+      e.exceeded ? 1 : 0, e.error ?? null, e.host).lastInsertRowid));
+  }
+
+  async timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]> {
+    return this.#read('timeoutLogList', () => {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (p.since !== undefined) { where.push('at >= ?'); params.push(p.since); }
+      if (p.model !== undefined) { where.push('model = ?'); params.push(p.model); }
+      if (p.method !== undefined) { where.push('method = ?'); params.push(p.method); }
+      if (p.kind !== undefined) { where.push('kind = ?'); params.push(p.kind); }
+      if (p.cursor) { where.push('id < ?'); params.push(p.cursor); }
+      params.push(p.limit);
+      const rows = this.#db.prepare(`SELECT * FROM conveyor_timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...params) as RawRow[];
+      return rows.map(rowToTimeoutEntry);
+    });
+  }
+
+  async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
+    return this.#read('timeoutLogStatistics', () => timeoutStats(this.#all(
+      `SELECT model, method, count(*) AS n, sum(exceeded) AS exceeded, sum(duration_ms) AS total_ms
+       FROM conveyor_timeout_log WHERE at >= ? GROUP BY model, method`, p.since,
+    )));
+  }
+
+  async timeoutLogCleanup(p: { before: number }): Promise<number> {
+    return this.#tx('timeoutLogCleanup', () => this.#run('DELETE FROM conveyor_timeout_log WHERE at < ?', p.before));
+  }
+}
+
+/** Convert a raw timeout log row (both dialects). */
+export function rowToTimeoutEntry(r: RawRow): TimeoutLogEntry {
+  return {
+    id: Number(r.id), at: Number(r.at), operation: r.operation as string, kind: r.kind as TimeoutLogEntry['kind'],
+    model: (r.model as string | null) ?? null, method: (r.method as string | null) ?? null,
+    jobId: r.job_id === null || r.job_id === undefined ? null : Number(r.job_id),
+    thresholdMs: Number(r.threshold_ms), durationMs: Number(r.duration_ms),
+    exceeded: r.exceeded === true || Number(r.exceeded) === 1, error: (r.error as string | null) ?? null, host: (r.host as string | null) ?? null,
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * Conveyor: a durable job queue and timeout toolkit for Node.js (queue_job's model on SQLite or PostgreSQL).
+ * @example
+ * const conveyor = await Conveyor.open({ database: 'sqlite:./conveyor.db', channels: 'root:4,root.mail:2' });
+ * const partners = conveyor.model('res.partner', { async sendNewsletter(job, template: string) { … } });
+ * await partners.browse([1, 2]).withDelay({ priority: 5 }).sendNewsletter('welcome');
+ * @module
+ */
+export { Conveyor, type ConveyorOptions, type JobsApi, type TimeoutLogApi } from './conveyor.ts';
+export { Runner, type RunnerOptions } from './runner/runner.ts';
+export { Job } from './job/handle.ts';
+export type { JobRow, JobAttempt, JobProgress } from './job/row.ts';
+export type { JobContext } from './job/context.ts';
+export { JOB_STATES, RUNNING_STATES, FINAL_STATES, IDENTITY_STATES, type JobState } from './job/states.ts';
+export type { JobFunctionSettings, RelatedAction } from './job/settings.ts';
+export type { TimeoutLogEntry, TimeoutLogEntryInput, TimeoutKind } from './job/timeout-log-entry.ts';
+export { Delayable, DelayableGroup, DelayableChain, chain, group, type GraphNode } from './delay/delayable.ts';
+export type { DelayOptions, IdentitySource } from './delay/options.ts';
+export { identityExact } from './delay/identity.ts';
+export type { Model, RecordSet, JobMethods, JobMethod, DelayProxy, DelayableProxy } from './model.ts';
+export type { ConveyorEvents, ConveyorEventName } from './events.ts';
+export type { Logger, LogLevel } from './internal/logger.ts';
+export { createLogger } from './internal/logger.ts';
+export type { Clock } from './internal/clock.ts';
+export type { Duration } from './internal/duration.ts';
+export { parseDuration } from './internal/duration.ts';
+export { parseChannels, formatChannels, type ChannelSpec } from './channels/parse.ts';
+export { ChannelTree } from './channels/tree.ts';
+export type { RetryPattern } from './retry/pattern.ts';
+export type { Driver, JobFilter, JobListParams, JobPage, JobCountRow, JobGraph, RunnerInfo, TimeoutStatistics } from './drivers/driver.ts';
+export {
+  ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
+  UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
+  ClosedError, TransactionScopeError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
+} from './errors.ts';

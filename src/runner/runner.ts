@@ -1,0 +1,470 @@
+/**
+ * The runner: claims jobs (exact channel capacities, serialised claim), runs them in its slots, writes
+ * their outcomes in batches, heartbeats its lease and rescues jobs of runners that died.
+ *
+ * Flow: `#kick()` → `#claimLoop()` fills the local buffer (`enqueued` jobs leased to this runner, up to
+ * `workers + prefetch`) → `#dispatch()` starts buffered jobs in free slots → each outcome goes to the
+ * write queue → `#flush()` sends everything queued in one driver call while the previous one is in
+ * flight (group commit) → a flush that freed capacity kicks the claim loop again.
+ * @module
+ */
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { planFetch, pickJobs } from '../channels/scheduler.ts';
+import { ConfigurationError, describeValue } from '../errors.ts';
+import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
+import type { ChannelTree } from '../channels/tree.ts';
+import type { ContextApi } from '../context.ts';
+import type { EventHub } from '../events.ts';
+import type { Clock } from '../internal/clock.ts';
+import { parseDuration, type Duration } from '../internal/duration.ts';
+import { encodeJson } from '../internal/json.ts';
+import type { Logger } from '../internal/logger.ts';
+import { checkInt, checkOptions } from '../internal/options.ts';
+import type { JobRow } from '../job/row.ts';
+import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
+import type { ModelDefinition } from '../model.ts';
+import { executeJob } from './executor.ts';
+import type { Outcome } from './outcome.ts';
+
+/** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
+export interface RunnerOptions {
+  /** Job slots: jobs running at once in this runner. @default 4 (or `CONVEYOR_WORKERS`) */
+  workers?: number;
+  /** Extra jobs claimed ahead into a local buffer (they count against channel capacity). @default workers */
+  prefetch?: number;
+  /** Polling fallback interval. @default '1s' on SQLite, '5s' on PostgreSQL */
+  pollInterval?: Duration;
+  /** Lease: a runner silent for this long is dead and its jobs are requeued. @default '30s' */
+  lease?: Duration;
+  /** Heartbeat period. @default lease / 3 */
+  heartbeat?: Duration;
+  /** A job whose runner died this many times fails. @default 3 */
+  maxCrashes?: number;
+  /** Wall-clock limit of one run, unless the job function sets `timeLimit`. @default '1200s' (or `CONVEYOR_LIMIT_TIME_REAL`) */
+  limitTimeReal?: Duration;
+  /** On stop, how long running jobs may finish before they are aborted and released. @default '30s' */
+  shutdownGrace?: Duration;
+  /** Runner id (unique per process). @default `<host>:<pid>:<random>` */
+  id?: string;
+  /** Where jobs run. Only `inline` (the event loop) in this version. @default 'inline' */
+  isolation?: 'inline';
+}
+
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation'];
+
+/** What a runner needs from its Conveyor. */
+export interface RunnerHost {
+  readonly driver: Driver;
+  readonly channels: ChannelTree;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly context: ContextApi;
+  readonly events: EventHub;
+  readonly models: ReadonlyMap<string, ModelDefinition>;
+  readonly timeoutLog: { record(entry: TimeoutLogEntryInput): Promise<number> };
+}
+
+interface Running {
+  job: JobRow;
+  controller: AbortController;
+  done: Promise<void>;
+  released: boolean;
+}
+
+interface Write {
+  cmd: FinishCommand;
+  job: JobRow;
+  outcome?: Outcome;
+}
+
+/** Build the claim policy of a channel tree. */
+export function claimPolicy(tree: ChannelTree): ClaimPolicy {
+  return {
+    sequentialChannels: tree.sequentialChannels(),
+    throttledChannels: tree.throttledChannels(),
+    planFetch: (snap, wanted) => planFetch(tree, snap, wanted),
+    pickJobs: (snap, candidates, wanted) => pickJobs(tree, snap, candidates, wanted),
+  };
+}
+
+/** An in-process runner. Create it with `conveyor.runner(options)`. */
+export class Runner {
+  /** This runner's id (also in the runners table and on the jobs it holds). */
+  readonly id: string;
+  /** Job slots. */
+  readonly workers: number;
+  readonly #host: RunnerHost;
+  readonly #prefetch: number;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #maxCrashes: number;
+  readonly #limitMs: number;
+  readonly #graceMs: number;
+  readonly #policy: ClaimPolicy;
+  #buffer: JobRow[] = [];
+  #running = new Map<number, Running>();
+  #writes: Write[] = [];
+  #flushing: Promise<void> | null = null;
+  #claiming: Promise<void> | null = null;
+  #claimAgain = false;
+  #capacityBlocked = false;
+  #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+  #timers = new Set<NodeJS.Timeout>();
+  #wakeTimer: NodeJS.Timeout | null = null;
+  #wakeAt = Infinity;
+  #subscription: { close(): Promise<void> } | null = null;
+  #stopped: Promise<void> | null = null;
+  #onStopped: (() => void)[] = [];
+  #errorBackoff = 0;
+  #startedAt = 0;
+
+  constructor(host: RunnerHost, options: RunnerOptions = {}) {
+    checkOptions(options, RUNNER_KEYS, 'runner options');
+    this.#host = host;
+    const env = process.env;
+    this.workers = checkInt(options.workers ?? (env.CONVEYOR_WORKERS ? Number(env.CONVEYOR_WORKERS) : 4), 'runner option workers', 1, 10_000);
+    this.#prefetch = checkInt(options.prefetch ?? this.workers, 'runner option prefetch', 0, 100_000);
+    this.#pollMs = parseDuration(options.pollInterval ?? (host.driver.crossProcessWakeups ? '5s' : '1s'), 'runner option pollInterval');
+    this.#leaseMs = parseDuration(options.lease ?? '30s', 'runner option lease');
+    this.#heartbeatMs = parseDuration(options.heartbeat ?? Math.max(10, Math.floor(this.#leaseMs / 3)), 'runner option heartbeat');
+    if (this.#heartbeatMs >= this.#leaseMs) throw new ConfigurationError(`runner options: heartbeat (${this.#heartbeatMs} ms) must be shorter than lease (${this.#leaseMs} ms)`);
+    this.#maxCrashes = checkInt(options.maxCrashes ?? 3, 'runner option maxCrashes', 1);
+    this.#limitMs = parseDuration(options.limitTimeReal ?? env.CONVEYOR_LIMIT_TIME_REAL ?? '1200s', 'runner option limitTimeReal');
+    this.#graceMs = parseDuration(options.shutdownGrace ?? '30s', 'runner option shutdownGrace');
+    if (options.isolation !== undefined && options.isolation !== 'inline') {
+      throw new ConfigurationError(`runner option isolation: only 'inline' is available in this version, got ${describeValue(options.isolation)}`);
+    }
+    this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#policy = claimPolicy(host.channels);
+  }
+
+  /** Jobs running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  /** Jobs claimed and waiting for a slot. */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  /** `new`, `running`, `stopping` or `stopped`. */
+  get state(): string {
+    return this.#state;
+  }
+
+  /** @internal Called once the runner has stopped. */
+  onStopped(fn: () => void): void {
+    this.#onStopped.push(fn);
+  }
+
+  /** Register, subscribe to wake-ups, rescue dead runners' jobs, and start claiming. */
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new ConfigurationError(`runner ${this.id} was already started`);
+    this.#state = 'running';
+    this.#startedAt = this.#now();
+    await this.#register();
+    this.#subscription = await this.#host.driver.subscribe((topic) => this.#onWake(topic));
+    await this.#rescue();
+    this.#every(this.#heartbeatMs, () => this.#heartbeat());
+    this.#every(this.#pollMs, () => this.#kick());
+    this.#host.events.emit('runner_started', { runnerId: this.id, workers: this.workers });
+    this.#kick();
+  }
+
+  /**
+   * Stop gracefully: stop claiming, give buffered jobs back, let running jobs finish within the grace
+   * period, then abort and release the rest; write everything; unregister.
+   */
+  stop(): Promise<void> {
+    if (this.#stopped) return this.#stopped;
+    if (this.#state === 'new') {
+      this.#state = 'stopped';
+      this.#stopped = Promise.resolve();
+      this.#onStopped.forEach((fn) => fn());
+      return this.#stopped;
+    }
+    this.#state = 'stopping';
+    this.#stopped = this.#shutdown();
+    return this.#stopped;
+  }
+
+  async #shutdown(): Promise<void> {
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers.clear();
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    await this.#subscription?.close().catch(() => {});
+    await this.#claiming;
+    const now = this.#now();
+    for (const job of this.#buffer.splice(0)) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+    if (this.#running.size) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#graceMs); });
+      await Promise.race([Promise.all([...this.#running.values()].map((r) => r.done)), grace]);
+      clearTimeout(timer);
+      for (const r of this.#running.values()) {
+        r.released = true;
+        r.controller.abort(new Error(`runner ${this.id} is shutting down`));
+        this.#write({ cmd: { kind: 'release', id: r.job.id, attempt: r.job.attempt, at: this.#now() }, job: r.job });
+      }
+    }
+    await this.#drainWrites();
+    await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
+    this.#state = 'stopped';
+    this.#host.events.emit('runner_stopped', { runnerId: this.id });
+    this.#onStopped.forEach((fn) => fn());
+  }
+
+  // ---------------------------------------------------------------- claims
+
+  #onWake(topic: WakeTopic): void {
+    if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#state !== 'running') return;
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    this.#claiming = this.#claimLoop().finally(() => {
+      this.#claiming = null;
+      if (this.#claimAgain) {
+        this.#claimAgain = false;
+        this.#kick();
+      }
+    });
+  }
+
+  async #claimLoop(): Promise<void> {
+    while (this.#state === 'running') {
+      this.#claimAgain = false;
+      const wanted = this.workers + this.#prefetch - this.#running.size - this.#buffer.length;
+      if (wanted <= 0) return;
+      let res;
+      try {
+        res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, policy: this.#policy });
+        this.#errorBackoff = 0;
+      } catch (err) {
+        this.#error('jobClaim', err);
+        this.#retryLater();
+        return;
+      }
+      if (this.#state !== 'running') {
+        // stopped while claiming: give them back
+        const now = this.#now();
+        for (const job of res.jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+        return;
+      }
+      this.#buffer.push(...res.jobs);
+      this.#capacityBlocked = res.capacityBlocked;
+      if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
+      this.#dispatch();
+      if (res.jobs.length < wanted && !this.#claimAgain) return;
+    }
+  }
+
+  #retryLater(): void {
+    this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
+    const t = setTimeout(() => { this.#timers.delete(t); this.#kick(); }, this.#errorBackoff * (0.5 + Math.random() / 2));
+    this.#timers.add(t);
+  }
+
+  #wakeAtTime(at: number): void {
+    if (at >= this.#wakeAt) return;
+    this.#wakeAt = at;
+    if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    this.#wakeTimer = setTimeout(() => {
+      this.#wakeTimer = null;
+      this.#wakeAt = Infinity;
+      this.#kick();
+    }, Math.max(0, at - this.#now()) + 5);
+  }
+
+  // ---------------------------------------------------------------- running jobs
+
+  #dispatch(): void {
+    while (this.#running.size < this.workers && this.#buffer.length && this.#state === 'running') {
+      this.#runJob(this.#buffer.shift()!);
+    }
+  }
+
+  #runJob(job: JobRow): void {
+    const controller = new AbortController();
+    const startedAt = this.#now();
+    const entry: Running = { job, controller, done: Promise.resolve(), released: false };
+    this.#running.set(job.id, entry);
+    this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: startedAt }, job });
+    const events = this.#host.events;
+    if (events.has('job_started')) events.emit('job_started', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, runnerId: this.id });
+    const settings = this.#host.models.get(job.model)?.settings.get(job.method);
+    const limitMs = job.timeLimitMs ?? settings?.timeLimitMs ?? this.#limitMs;
+    const driver = this.#host.driver;
+    entry.done = executeJob({
+      job,
+      models: this.#host.models,
+      limitMs,
+      logger: this.#host.logger,
+      context: this.#host.context,
+      signal: controller.signal,
+      now: () => this.#now(),
+      persistProgress: async (progress) => {
+        const r = await driver.jobProgress({ id: job.id, attempt: job.attempt, runnerId: this.id, progress });
+        if (r === 'stale') this.#race(job, 'progress');
+      },
+      persistCheckpoint: async (value) => {
+        const r = await driver.jobCheckpoint({ id: job.id, attempt: job.attempt, runnerId: this.id, checkpoint: value === undefined ? null : encodeJson(value, 'checkpoint') });
+        if (r === 'stale') this.#race(job, 'checkpoint');
+      },
+      recordTimeout: async (e) => { await this.#host.timeoutLog.record(e); },
+    }).then((r) => {
+      this.#running.delete(job.id);
+      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs);
+      this.#dispatch();
+      if (this.#buffer.length <= this.#prefetch / 2) this.#kick();
+    });
+  }
+
+  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number): void {
+    const base = { id: job.id, attempt: job.attempt, startedAt, at };
+    const err = outcome.kind === 'done' ? null : outcome.error;
+    const exc = err ? { excName: err.name, excMessage: err.message, excInfo: err.stack ?? null } : null;
+    if (timedOut) {
+      this.#host.events.emit('job_timed_out', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, limitMs, kind: 'timeout' });
+    }
+    if (outcome.kind === 'done') {
+      let result: string | null;
+      try {
+        result = outcome.result === undefined ? null : encodeJson(outcome.result, 'result');
+      } catch (e) {
+        const error = e as Error;
+        this.#write({ cmd: { kind: 'failed', ...base, outcome: 'failed', excName: error.name, excMessage: error.message, excInfo: error.stack ?? null }, job, outcome: { kind: 'failed', reason: 'error', error } });
+        return;
+      }
+      this.#write({ cmd: { kind: 'done', ...base, result }, job, outcome });
+    } else if (outcome.kind === 'retry') {
+      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome });
+    } else {
+      const message = outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
+      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome });
+    }
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  #write(w: Write): void {
+    this.#writes.push(w);
+    if (!this.#flushing) this.#flushing = this.#flush().finally(() => { this.#flushing = null; });
+  }
+
+  async #flush(): Promise<void> {
+    while (this.#writes.length) {
+      let batch = this.#writes.splice(0, 2000);
+      // a start and an end of the same run in one batch: the end carries the start time
+      const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
+      batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
+      let results;
+      try {
+        results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
+        this.#errorBackoff = 0;
+      } catch (err) {
+        this.#error('jobFinishMany', err);
+        this.#writes.unshift(...batch);
+        if (this.#state === 'stopped') return;
+        this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
+        await new Promise((r) => setTimeout(r, this.#errorBackoff));
+        continue;
+      }
+      let freed = false;
+      batch.forEach((w, i) => {
+        if (results[i] === 'stale') {
+          this.#race(w.job, w.cmd.kind);
+          return;
+        }
+        if (w.cmd.kind !== 'start') freed = true;
+        this.#emitOutcome(w);
+      });
+      if (freed) this.#kick();
+    }
+  }
+
+  async #drainWrites(): Promise<void> {
+    const deadline = Date.now() + Math.max(this.#graceMs, 5_000);
+    while ((this.#flushing || this.#writes.length) && Date.now() < deadline) {
+      if (!this.#flushing && this.#writes.length) this.#flushing = this.#flush().finally(() => { this.#flushing = null; });
+      await Promise.race([this.#flushing, new Promise((r) => setTimeout(r, 1000))]);
+    }
+  }
+
+  #emitOutcome(w: Write): void {
+    const ev = this.#host.events;
+    const { job, cmd } = w;
+    if (cmd.kind === 'done') {
+      if (ev.has('job_done')) ev.emit('job_done', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, durationMs: cmd.at - cmd.startedAt });
+    } else if (cmd.kind === 'retry') {
+      ev.emit('job_retried', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, eta: cmd.eta, error: cmd.excMessage ?? '' });
+      this.#host.logger.info({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, retryIn: `${Math.round((cmd.eta - cmd.at) / 1000)}s` }, `job retried: ${cmd.excMessage ?? ''}`);
+    } else if (cmd.kind === 'failed') {
+      ev.emit('job_failed', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, error: cmd.excMessage ?? '' });
+      this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt }, `job failed: ${cmd.excName ?? 'Error'}: ${cmd.excMessage ?? ''}`);
+    }
+  }
+
+  #race(job: JobRow, command: string): void {
+    this.#host.events.emit('job_race', { id: job.id, attempt: job.attempt, runnerId: this.id, command });
+  }
+
+  // ---------------------------------------------------------------- lease
+
+  #info(): Record<string, unknown> {
+    const mem = process.memoryUsage();
+    return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: 'inline', version: 1 };
+  }
+
+  async #register(): Promise<void> {
+    const now = this.#now();
+    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
+      heartbeatAt: now, leaseUntil: now + this.#leaseMs, info: this.#info() });
+  }
+
+  async #heartbeat(): Promise<void> {
+    try {
+      const now = this.#now();
+      const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, now, leaseUntil: now + this.#leaseMs, info: this.#info() });
+      if (!alive) {
+        this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
+        await this.#register();
+      }
+      await this.#rescue();
+    } catch (err) {
+      this.#error('heartbeat', err);
+    }
+  }
+
+  async #rescue(): Promise<void> {
+    const rescued = await this.#host.driver.jobRescue({ now: this.#now(), maxCrashes: this.#maxCrashes });
+    for (const r of rescued) {
+      this.#host.events.emit('job_rescued', r);
+      this.#host.logger.warn({ jobId: r.id, deadRunner: r.runnerId, state: r.state }, r.wasStarted ? 'rescued a job whose runner died while running it' : 'requeued a job claimed by a runner that died');
+    }
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  #now(): number {
+    return this.#host.clock.now();
+  }
+
+  #every(ms: number, fn: () => unknown): void {
+    const t = setInterval(() => { void fn(); }, ms);
+    this.#timers.add(t);
+  }
+
+  #error(operation: string, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#host.events.emit('runner_error', { runnerId: this.id, error, operation });
+    this.#host.logger.error({ runnerId: this.id, operation, err: error.message }, 'runner error');
+  }
+}
