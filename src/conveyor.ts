@@ -128,6 +128,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #runners = new Set<Runner>();
   readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
   #closed = false;
+  #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
   private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
     this.driver = driver;
@@ -214,6 +215,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   /** @internal Store nodes and edges (called by `delay()`). */
   async storeGraph(nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]): Promise<Job[]> {
     this.#assertOpen();
+    const trap = this.#traps.at(-1);
+    if (trap) return trap(nodes, edges);
     if (this.#noDelay || this.context.get().noDelay === true) return this.#runGraphInline(nodes);
     const now = this.clock.now();
     const txs = new Set(nodes.map((n) => n.options.tx).filter((t) => t !== undefined));
@@ -288,6 +291,20 @@ export class Conveyor implements ModelHost, JobHandleHost {
     void checkpoint;
     if (r.outcome.kind === 'done') return r.outcome.result;
     throw r.outcome.error;
+  }
+
+  /**
+   * @internal Record delayed calls instead of storing them (used by `trapJobs` in `conveyor-queue/testing`).
+   * Returns a function that removes the trap.
+   */
+  installTrap(trap: (nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[]): () => void {
+    this.#traps.push(trap);
+    return () => { this.#traps = this.#traps.filter((t) => t !== trap); };
+  }
+
+  /** @internal Whether no-delay mode is on (option, env or context). */
+  get noDelay(): boolean {
+    return this.#noDelay || this.context.get().noDelay === true;
   }
 
   /** @internal */
