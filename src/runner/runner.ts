@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { planFetch, pickJobs } from '../channels/scheduler.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
-import type { ChannelTree } from '../channels/tree.ts';
+import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
 import type { EventHub } from '../events.ts';
 import type { Clock } from '../internal/clock.ts';
@@ -49,9 +49,11 @@ export interface RunnerOptions {
   id?: string;
   /** Where jobs run. Only `inline` (the event loop) in this version. @default 'inline' */
   isolation?: 'inline';
+  /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
+  channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -137,7 +139,7 @@ export class Runner {
       throw new ConfigurationError(`runner option isolation: only 'inline' is available in this version, got ${describeValue(options.isolation)}`);
     }
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.#policy = claimPolicy(host.channels);
+    this.#policy = claimPolicy(options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels));
   }
 
   /** Jobs running now. */
