@@ -86,7 +86,15 @@ export function claimPolicy(tree: ChannelTree): ClaimPolicy {
     sequentialChannels: tree.sequentialChannels(),
     throttledChannels: tree.throttledChannels(),
     planFetch: (snap, wanted) => planFetch(tree, snap, wanted),
-    pickJobs: (snap, candidates, wanted) => pickJobs(tree, snap, candidates, wanted),
+    pickJobs: (snap, candidates, wanted) => {
+      const pick = pickJobs(tree, snap, candidates, wanted);
+      // a throttled channel that just started a job may have more waiting: look again when the throttle ends
+      for (const [channel, at] of pick.lastStartedAt) {
+        const end = at + (tree.node(channel)?.throttleMs ?? 0);
+        if (pick.wakeAt === null || end < pick.wakeAt) pick.wakeAt = end;
+      }
+      return pick;
+    },
   };
 }
 

@@ -551,8 +551,8 @@ export class PostgresDriver implements Driver {
     return {
       value: (v) => { values.push(v); return `$${values.length}`; },
       inList: (col, list) => { values.push(list); return `${col} = ANY($${values.length})`; },
-      ilike: (expr, pattern) => { values.push(pattern); return `${expr} ILIKE $${values.length}`; },
-      argsText: 'args::text',
+      ilike: (expr, pattern) => { values.push(pattern); return `${expr}::text ILIKE $${values.length}`; },
+      argsText: 'args',
     };
   }
 
