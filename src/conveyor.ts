@@ -406,10 +406,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
   // ---------------------------------------------------------------- admin API
 
   #jobsApi(): JobsApi {
-    const ids = (value: unknown, what: string): number[] => {
-      if (!Array.isArray(value) || value.some((v) => !Number.isInteger(v) || v < 1)) {
-        throw new ValidationError(`${what}: expected an array of job ids (positive integers), got ${describeValue(value)}`);
-      }
+    const ids = async (value: unknown, what: string): Promise<number[]> => {
+      if (!Array.isArray(value)) throw new ValidationError(`${what}: expected an array of job ids (positive integers), got ${describeValue(value)}`);
+      const bad = value.findIndex((v) => !Number.isInteger(v) || v < 1);
+      if (bad >= 0) throw new ValidationError(`${what}: expected job ids (positive integers), got ${describeValue(value[bad])} at index ${bad}`);
       return value as number[];
     };
     const now = () => this.clock.now();
@@ -421,9 +421,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
       },
       list: (params = {}) => this.driver.jobList({ ...params, limit: params.limit ?? 50 }),
       count: (params = {}) => this.driver.jobCount({ ...params, groupBy: params.groupBy ?? [] }),
-      requeue: (list) => this.driver.jobRequeue({ ids: ids(list, 'jobs.requeue()'), now: now(), message: 'Requeued' }),
-      setDone: (list) => this.driver.jobSetDone({ ids: ids(list, 'jobs.setDone()'), now: now(), message: 'Manually set to done' }),
-      cancel: (list, o = {}) => this.driver.jobCancel({ ids: ids(list, 'jobs.cancel()'), now: now(), message: 'Cancelled', cascade: o.cascade ?? false }),
+      requeue: async (list) => this.driver.jobRequeue({ ids: await ids(list, 'jobs.requeue()'), now: now(), message: 'Requeued' }),
+      setDone: async (list) => this.driver.jobSetDone({ ids: await ids(list, 'jobs.setDone()'), now: now(), message: 'Manually set to done' }),
+      cancel: async (list, o = {}) => this.driver.jobCancel({ ids: await ids(list, 'jobs.cancel()'), now: now(), message: 'Cancelled', cascade: o.cascade ?? false }),
       attempts: (id) => this.driver.jobAttempts(id),
       dependencies: (id) => this.driver.jobDependencies(id),
       graph: (g) => this.driver.graphGet(g),
