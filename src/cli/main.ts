@@ -100,7 +100,7 @@ export function buildProgram(): Command {
       if (opts.lease) runnerOptions.lease = opts.lease as string;
       const runner = conveyor.runner(runnerOptions);
       await runner.start();
-      conveyor.logger.info({ runner: runner.id, workers: runner.workers, database: conveyor.driver.location }, 'runner started');
+      process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}\n`);
       let dashboard: { url: string; close(): Promise<void> } | null = null;
       if (opts.dashboard !== undefined) dashboard = await startDashboard(conveyor, opts.dashboard === true ? undefined : Number(opts.dashboard), config);
       await new Promise<void>((resolve) => {
