@@ -28,6 +28,7 @@ import { FINAL_STATES } from './job/states.ts';
 import { defineModel, makeRecordSet, type JobMethods, type Model, type ModelDefinition, type ModelHost } from './model.ts';
 import { executeJob } from './runner/executor.ts';
 import { Runner, type RunnerOptions } from './runner/runner.ts';
+import { bindTimeouts, type BoundTimeouts } from './timeouts/bind.ts';
 
 /** Options of {@link Conveyor.open}. Unknown keys are an error. */
 export interface ConveyorOptions {
@@ -120,6 +121,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly jobs: JobsApi;
   /** The timeout log. */
   readonly timeoutLog: TimeoutLogApi;
+  /** The timeout toolkit, recording into this Conveyor's timeout log (`conveyor.timeouts.withTimeout('5m', fn)`). */
+  readonly timeouts: BoundTimeouts;
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
@@ -143,6 +146,12 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), { maxBatch: 1000, concurrency: 2 });
     this.jobs = this.#jobsApi();
     this.timeoutLog = this.#timeoutLogApi();
+    this.timeouts = bindTimeouts({ conveyor: this, logger });
+  }
+
+  /** Write a timeout log row (makes a Conveyor a sink for the timeout toolkit's `{ conveyor }` option). */
+  async recordTimeout(entry: TimeoutLogEntryInput): Promise<void> {
+    await this.timeoutLog.record(entry);
   }
 
   /**

@@ -19,7 +19,7 @@ function deferred<T = void>() {
 for (const backend of BACKENDS) {
   describe(`runner on ${backend.name}`, () => {
     let c: Conveyor;
-    const started = new Map<string, ReturnType<typeof deferred>>();
+    const started = new Map<string, ReturnType<typeof deferred<void>>>();
     const gate = deferred();
     let flakyRuns = 0;
     let models: ReturnType<typeof define>;
@@ -219,7 +219,7 @@ for (const backend of BACKENDS) {
 
     it('rejects bad input with typed errors naming the problem', async () => {
       assert.throws(() => models.withDelay({ priorty: 1 } as never), (e: unknown) => e instanceof ConfigurationError && /unknown option 'priorty' \(did you mean 'priority'\?\)/.test(e.message));
-      await assert.rejects(models.withDelay().hello('x', new Date(0), 1n, (() => 1) as never), (e: unknown) => e instanceof ValidationError && /args\[3\] must be JSON-serialisable: got a function/.test(e.message));
+      await assert.rejects((models.withDelay().hello as (...a: unknown[]) => Promise<unknown>)('x', new Date(0), 1n, () => 1), (e: unknown) => e instanceof ValidationError && /args\[3\] must be JSON-serialisable: got a function/.test(e.message));
       await assert.rejects(models.withDelay().hello('x', { when: new Map() } as never, 1n), (e: unknown) => e instanceof ValidationError && /args\[1\]\.when/.test(e.message));
       assert.throws(() => models.withDelay({ channel: 'root.bad name' }), ChannelConfigError);
       assert.throws(() => models.withDelay({ eta: 'soonish' }), (e: unknown) => e instanceof ConfigurationError && /'soonish'/.test(e.message));
