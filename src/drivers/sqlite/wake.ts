@@ -27,7 +27,10 @@ export function releaseWakeEmitter(key: string): void {
   if (--entry.refs <= 0) emitters.delete(key);
 }
 
-/** Emit a wake-up topic. */
+/**
+ * Emit a wake-up topic, after the current synchronous work: a listener that claims at once must not
+ * start a transaction while the caller's transaction is still open.
+ */
 export function emitWake(emitter: EventEmitter, topic: WakeTopic): void {
-  emitter.emit('wake', topic);
+  queueMicrotask(() => emitter.emit('wake', topic));
 }

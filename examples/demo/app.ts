@@ -1,0 +1,71 @@
+/**
+ * The demo application: a small shop back office whose slow work runs as jobs.
+ * `npm start` runs it (see main.ts); `conveyor run examples/demo/app.ts` runs just its runner.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Conveyor, RetryableJobError, type JobContext } from '../../src/index.ts';
+import { batchProcess, ProgressTracker } from '../../src/timeouts/index.ts';
+
+export const conveyor = await Conveyor.open({
+  database: process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db',
+  // queue_job's syntax: root runs 6 jobs at once, mail 2 of them, stock sync one at a time in order,
+  // the carrier API at most one start per second
+  channels: process.env.CONVEYOR_CHANNELS ?? 'root:6,root.mail:2,root.stock:1:sequential,root.carrier:2:throttle=1',
+  logger: (process.env.CONVEYOR_LOG_LEVEL as 'warn' | undefined) ?? 'warn',
+});
+
+/** Random work time, so the channels visibly fill and drain. */
+const work = (min: number, max: number) => sleep(min + Math.random() * (max - min));
+
+export const partners = conveyor.model('res.partner', {
+  /** Send a newsletter to the partners of the job; the mail server sometimes says "later". */
+  async sendNewsletter(job: JobContext, template: string) {
+    await work(150, 600);
+    if (Math.random() < 0.15) throw new RetryableJobError('SMTP server busy (421)', { seconds: 2 });
+    return { template, sent: job.records.length };
+  },
+}, {
+  sendNewsletter: { channel: 'root.mail', maxRetries: 5, retryPattern: { 1: 2, 3: 5 } },
+});
+
+export const orders = conveyor.model('sale.order', {
+  async reserveStock(job: JobContext) {
+    await work(200, 500);
+    return { reserved: job.records };
+  },
+  async createInvoice(job: JobContext) {
+    await work(100, 300);
+    return { invoice: `INV/${String(job.records[0]).padStart(4, '0')}` };
+  },
+  async bookCarrier(job: JobContext) {
+    await work(100, 200);
+    return { tracking: `TRK${Math.floor(Math.random() * 1e8)}` };
+  },
+  async notifyCustomer(job: JobContext) {
+    await work(50, 150);
+    return { notified: job.records[0] };
+  },
+}, {
+  reserveStock: { channel: 'root.stock' },
+  bookCarrier: { channel: 'root.carrier' },
+  notifyCustomer: { channel: 'root.mail' },
+});
+
+export const reports = conveyor.model('report', {
+  /** Export rows in batches; each batch is checkpointed, so a retried export resumes where it stopped. */
+  async exportSales(job: JobContext, rows: number, msPerBatch: number) {
+    const tracker = new ProgressTracker({ total: rows, operationName: `export ${job.id}`, logInterval: '1s' });
+    const items = Array.from({ length: rows }, (_, i) => i);
+    for await (const batch of batchProcess(items, { batchSize: 100, signal: job.signal })) {
+      await sleep(msPerBatch, undefined, { signal: job.signal });
+      tracker.increment(batch.length);
+    }
+    tracker.finish();
+    return { rows };
+  },
+}, {
+  // the first run of a big export hits this limit, is logged as a timeout and retried; it then resumes
+  exportSales: { timeLimit: '1500ms', retryPattern: { 1: 1 }, maxRetries: 4 },
+});
+
+export default conveyor;
