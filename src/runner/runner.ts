@@ -366,7 +366,9 @@ export class Runner {
 
   #write(w: Write): void {
     this.#writes.push(w);
-    if (!this.#flushing) this.#flushing = this.#flush().finally(() => { this.#flushing = null; });
+    if (this.#flushing) return;
+    // group commit: everything written in this turn of the event loop goes out in one batch
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => { this.#flushing = null; });
   }
 
   async #flush(): Promise<void> {
