@@ -1,0 +1,108 @@
+/**
+ * The Channels page: the channel tree with capacity, live load (running = enqueued + started, counted
+ * over the sub-tree as the scheduler counts it), pending and failed jobs, sequential and throttle state.
+ * @module
+ */
+import type { ChannelSnapshot } from '../../channels/scheduler.ts';
+import type { ChannelNode, ChannelTree } from '../../channels/tree.ts';
+import { formatInterval } from '../../channels/explain.ts';
+import { fmtInt, h, href, live, nothing, timeCell, type Html, type ViewContext } from './html.ts';
+
+/** Everything the Channels page shows. */
+export interface ChannelsData {
+  tree: ChannelTree;
+  snapshot: ChannelSnapshot;
+  /** Stored channel name → pending jobs. */
+  pending: Map<string, number>;
+  /** Stored channel name → failed jobs. */
+  failed: Map<string, number>;
+}
+
+/** One row of the tree, with its counts over the sub-tree and its own. */
+export interface ChannelRow {
+  node: ChannelNode;
+  depth: number;
+  running: number;
+  pending: number;
+  failed: number;
+  ownPending: number;
+}
+
+/** The rows of the tree: configured, intermediate and auto-created channels that hold jobs. */
+export function channelRows(d: ChannelsData): ChannelRow[] {
+  const nodes = new Map<string, ChannelNode>();
+  for (const n of d.tree.nodes()) nodes.set(n.name, n);
+  const stored = new Set<string>([...d.snapshot.running.keys(), ...d.pending.keys(), ...d.failed.keys()]);
+  const rows = new Map<string, ChannelRow>();
+  const ensure = (n: ChannelNode) => {
+    let r = rows.get(n.name);
+    if (!r) { r = { node: n, depth: n.name.split('.').length - 1, running: 0, pending: 0, failed: 0, ownPending: 0 }; rows.set(n.name, r); }
+    return r;
+  };
+  for (const n of nodes.values()) ensure(n);
+  for (const name of stored) {
+    let path: readonly ChannelNode[];
+    try { path = d.tree.path(name); } catch { continue; }
+    const leaf = path[path.length - 1]!;
+    for (const n of path) {
+      const r = ensure(n);
+      r.running += d.snapshot.running.get(name) ?? 0;
+      r.pending += d.pending.get(name) ?? 0;
+      r.failed += d.failed.get(name) ?? 0;
+    }
+    ensure(leaf).ownPending += d.pending.get(name) ?? 0;
+  }
+  return [...rows.values()].sort((a, b) => {
+    const sa = a.node.name.split('.');
+    const sb = b.node.name.split('.');
+    for (let i = 0; i < Math.min(sa.length, sb.length); i++) if (sa[i] !== sb[i]) return sa[i]! < sb[i]! ? -1 : 1;
+    return sa.length - sb.length;
+  });
+}
+
+function state(ctx: ViewContext, d: ChannelsData, r: ChannelRow): Html {
+  const n = r.node;
+  const parts: Html[] = [];
+  if (n.paused) parts.push(h`<span class="badge warn">paused</span>`);
+  if (n.capacity === 0) parts.push(h`<span class="badge warn">capacity 0</span>`);
+  if (n.sequential) {
+    const failed = d.snapshot.sequentialFailed.get(n.name);
+    parts.push(failed !== undefined
+      ? h`<span class="badge state-failed">sequential, blocked by <a href="${href(ctx, `/jobs/${failed}`)}">job ${failed}</a></span>`
+      : h`<span class="badge">sequential</span>`);
+  }
+  if (n.throttleMs > 0) {
+    const last = d.snapshot.lastStartedAt.get(n.name);
+    const until = last !== undefined ? last + n.throttleMs : null;
+    parts.push(h`<span class="badge">1 job per ${formatInterval(n.throttleMs)}</span>`);
+    if (until !== null && until > ctx.now) parts.push(h` <span class="muted">throttled until ${timeCell(ctx, until)}</span>`);
+  }
+  if (r.node.capacity !== null && r.running >= r.node.capacity && r.node.capacity > 0) parts.push(h`<span class="badge state-started">full</span>`);
+  if (!n.configured && n.name !== 'root') parts.push(h`<span class="muted">${d.tree.node(n.name) ? 'implied' : 'auto-created'}</span>`);
+  return h`${parts}`;
+}
+
+/** The live channel table. */
+export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
+  const rows = channelRows(d);
+  return h`<section id="channels-live"${live(ctx, href(ctx, '/channels', { fragment: 'live' }))}>
+<table class="channels">
+<thead><tr><th>Channel</th><th class="num">Capacity</th><th>Load (running / capacity)</th><th class="num">Pending</th><th class="num">Failed</th><th>State</th></tr></thead>
+<tbody>${rows.map((r) => {
+    const cap = r.node.capacity;
+    return h`<tr data-channel="${r.node.name}">
+<td class="tree depth-${Math.min(r.depth, 8)}"><a href="${href(ctx, '/jobs', { channel: r.node.name })}">${r.node.name}</a></td>
+<td class="num">${cap === null ? '∞' : cap}</td>
+<td class="load">${cap ? h`<meter min="0" max="${cap}" high="${cap}" value="${Math.min(r.running, cap)}"></meter>` : nothing} <span>${r.running}${cap !== null ? ` / ${cap}` : ''}</span></td>
+<td class="num">${r.pending ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'pending' })}">${fmtInt(r.pending)}</a>` : '0'}${r.ownPending !== r.pending ? h` <span class="muted">(${fmtInt(r.ownPending)} here)</span>` : nothing}</td>
+<td class="num">${r.failed ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'failed' })}">${fmtInt(r.failed)}</a>` : '0'}</td>
+<td>${state(ctx, d, r)}</td></tr>`;
+  })}</tbody></table>
+<p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || 'root:1'}</code></p>
+</section>`;
+}
+
+/** The Channels page body. */
+export function channelsBody(ctx: ViewContext, d: ChannelsData): Html {
+  return h`<h1>Channels</h1>${channelsTable(ctx, d)}`;
+}
