@@ -67,6 +67,15 @@ const mdFile = path.join(outDir, `${base}.md`);
 const logStream = fs.createWriteStream(logFile);
 const log = (s) => logStream.write(s + '\n');
 
+// Ctrl-C / SIGTERM: the running child is in its own process group, take it down too.
+let currentChildPid = null;
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    if (currentChildPid) { try { process.kill(-currentChildPid, 'SIGKILL'); } catch { /* gone */ } }
+    process.exit(130);
+  });
+}
+
 function runChild(spec, scenarioId) {
   const timeoutS = hardTimeoutS * (SCENARIOS[scenarioId].timeoutFactor ?? 1);
   return new Promise((resolve) => {
@@ -76,7 +85,11 @@ function runChild(spec, scenarioId) {
       '--system', spec, '--scenario', scenarioId,
       '--params', JSON.stringify(params),
       '--soft-limit-ms', String(Math.max(5000, timeoutS * 1000 - 10000)),
-    ], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'] });
+    ], { cwd: BENCH_DIR, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // The child leads its own process group, with the worker processes it forks (S2-2proc,
+    // S5): a hard kill, and the cleanup after every run, take them all down together.
+    const killGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ } };
+    currentChildPid = child.pid;
     let buf = '';
     let result = null;
     child.stdout.on('data', (d) => {
@@ -95,10 +108,11 @@ function runChild(spec, scenarioId) {
       if (text.includes('CAPACITY VIOLATION')) process.stderr.write(`${text}\n`);
     });
     let killed = false;
-    // Worker processes forked by the child (S2-2proc, S5) exit on IPC disconnect when it dies.
-    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, timeoutS * 1000);
+    const timer = setTimeout(() => { killed = true; killGroup(); }, timeoutS * 1000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      killGroup();
+      currentChildPid = null;
       result ??= { system: spec, scenario: scenarioId, metric: null, error: killed ? `hard timeout ${timeoutS} s` : `child exited code=${code} signal=${signal}` };
       if (killed) result.hardTimeout = true;
       result.childWallMs = round(now() - t0);
@@ -203,7 +217,7 @@ async function main() {
   for (const r of failed) console.error(`!!! FAILED ${r.system} ${r.scenario} rep ${r.rep}: ${r.error ? String(r.error).split('\n')[0] : 'did not finish in time'}`);
   console.log(`wall time ${fmt(wallS, 1)} s; wrote ${path.relative(process.cwd(), mdFile)}, ${path.relative(process.cwd(), rawFile)}`);
   await new Promise((r) => logStream.end(r));
-  process.exitCode = violations.length ? 1 : failed.length ? 3 : 0;
+  process.exit(violations.length ? 1 : failed.length ? 3 : 0);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });

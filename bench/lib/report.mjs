@@ -27,6 +27,7 @@ export function tableRows(p) {
     { id: 'S5-1M', label: `S5 drain rate, ${k(p.scaleLargePending)} pending (first ${k(p.scaleSampleJobs)} jobs, 1 × ${p.scaleConcurrency})`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
     { id: 'S5-10k', label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleSmallPending)} pending`, unit: 'MiB', pick: (r) => r.rssMiB?.maxWhileDraining, ...ratio },
     { id: 'S5-1M', label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleLargePending)} pending`, unit: 'MiB', pick: (r) => r.rssMiB?.maxWhileDraining, ...ratio },
+    { id: 'S5-1M', label: `&nbsp;&nbsp;worker event-loop delay (max while draining), ${k(p.scaleLargePending)} pending`, unit: 'ms', pick: (r) => r.eventLoopDelayMs?.max, ...ratio },
     { id: 'S5-1M', label: `&nbsp;&nbsp;pre-fill ${k(p.scaleLargePending)} (bulk, ${k(p.prefillChunk)} per call; untimed setup)`, unit: 'jobs/s', pick: (r) => r.prefillRate, ...ratio },
     { id: 'S6-channels', label: `S6 channels ${channelLabel(p.channels)}: ${k(p.channelJobs)} × ${p.channelWorkMs} ms jobs, ${p.channelWorkers} slots`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
     { id: 'S6-channels', label: '&nbsp;&nbsp;max running at once per channel / capacity', unit: '', text: channelText },

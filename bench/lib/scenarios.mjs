@@ -301,6 +301,8 @@ async function s2DrainMulti(adapter, p, { deadline, spec, setupOptions, settle }
     preEnqueueMs: round(preEnqueueMs),
     firstStartToLastEndMs: round(span),
     goToLastEndMs: Number.isFinite(lastEnd) ? round(lastEnd - tGo) : null,
+    eventLoopDelayMs: workers.children.map((c) => c.final?.eventLoopDelayMs ?? null),
+    rssMiBMax: workers.children.map((c) => (c.final?.rss ? round(c.final.rss.max / 2 ** 20, 1) : null)),
     ...s,
     unfinishedAfterStop,
     timedOut: !ok,
@@ -472,7 +474,9 @@ function s5(pendingKey) {
     });
     workers.go();
     const ok = await until(sampleDone, deadline);
+    const tStop = now();
     await workers.stop();
+    const stopMs = now() - tStop;
     const final = workers.children[0].final;
     const completed = ends.length;
     const unfinishedAfterStop = await unfinished(adapter);
@@ -495,6 +499,7 @@ function s5(pendingKey) {
       prefillMs: round(prefillMs),
       prefillRate: round((n / prefillMs) * 1000),
       firstStartToSampleEndMs: round(span),
+      stopMs: round(stopMs),
       rssMiB: final?.rss ? {
         ready: round(final.rss.ready / 2 ** 20, 1),
         maxWhileDraining: round(final.rss.max / 2 ** 20, 1),
@@ -502,6 +507,7 @@ function s5(pendingKey) {
         samples: final.rss.samples,
       } : null,
       heapUsedMiBMax: final?.heapUsedMax ? round(final.heapUsedMax / 2 ** 20, 1) : null,
+      eventLoopDelayMs: final?.eventLoopDelayMs ?? null,
       completed,
       duplicates: dup,
       unfinishedAfterStop,

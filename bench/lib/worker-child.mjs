@@ -4,8 +4,10 @@
 //   parent -> {type:'go'}                                      startWorkers(concurrency, no-op)
 //   child  -> {type:'done', ids, ends, firstStart}             every 50 ms while busy
 //   parent -> {type:'stop'}                                    stop workers, flush, report, exit 0
-//   child  -> {type:'final', rss, heapUsedMax}
-// It samples its own process.memoryUsage().rss every 100 ms from 'go' to 'stop'.
+//   child  -> {type:'final', rss, heapUsedMax, eventLoopDelayMs}
+// It samples its own process.memoryUsage().rss every 100 ms from 'go' to 'stop', and
+// measures its event-loop delay over the same time (a runner that never yields starves
+// timers, I/O and its own heartbeats).
 import { makeAdapter, now } from './util.mjs';
 
 let adapter = null;
@@ -16,6 +18,9 @@ let firstStart = null;
 const rss = { ready: null, max: 0, atStop: null, samples: 0 };
 let heapUsedMax = 0;
 let sampler = null;
+// Event-loop delay: the largest gap between ticks of a 10 ms interval timer, minus 10 ms.
+const loop = { timer: null, last: 0, maxGap: 0, ticks: 0 };
+const loopTick = () => { const t = now(); loop.maxGap = Math.max(loop.maxGap, t - loop.last); loop.last = t; loop.ticks++; };
 
 const send = (msg) => new Promise((resolve) => process.send(msg, () => resolve()));
 
@@ -47,6 +52,8 @@ process.on('message', async (m) => {
     } else if (m.type === 'go') {
       sampler = setInterval(sampleMemory, 100);
       sampleMemory();
+      loop.last = now();
+      loop.timer = setInterval(loopTick, 10);
       await adapter.startWorkers(concurrency, async (payload) => {
         const t = now();
         if (firstStart === null) firstStart = t;
@@ -55,12 +62,15 @@ process.on('message', async (m) => {
       });
     } else if (m.type === 'stop') {
       clearInterval(sampler);
+      clearInterval(loop.timer);
+      loopTick();
       sampleMemory();
       rss.atStop = process.memoryUsage().rss;
       await adapter.teardown({ drop: false });
       clearInterval(flusher);
       await flush();
-      await send({ type: 'final', rss, heapUsedMax });
+      const eventLoopDelayMs = { max: Math.round(Math.max(0, loop.maxGap - 10) * 10) / 10, ticks: loop.ticks };
+      await send({ type: 'final', rss, heapUsedMax, eventLoopDelayMs });
       process.exit(0);
     }
   } catch (e) {
