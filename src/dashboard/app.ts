@@ -26,7 +26,7 @@ import { errorBody, notice, page } from './views/layout.ts';
 import { runnersBody, runnersTable } from './views/runners.ts';
 import { KINDS, dailyBuckets, timeoutsBody, type TimeoutsData, type TimeoutsQuery } from './views/timeouts.ts';
 
-type Env = { Variables: { csrf: string } };
+type Env = { Variables: { csrf: string; started: number } };
 
 /** A static asset held in memory. */
 interface Asset {
@@ -163,7 +163,14 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     },
   });
 
-  const view = (c: Context<Env>): ViewContext => ({ base, csrf: c.get('csrf') ?? '', readOnly, refreshSeconds, now: conveyor.clock.now(), title, timeZone });
+  // Live regions poll every `refreshSeconds`, slower when the page's queries are slow (a huge table):
+  // at most ~5 % of the time is spent answering one tab's polls.
+  const view = (c: Context<Env>): ViewContext => {
+    const started = c.get('started');
+    const elapsed = started === undefined ? 0 : performance.now() - started;
+    const period = refreshSeconds === 0 ? 0 : Math.max(refreshSeconds, Math.ceil(elapsed / 50));
+    return { base, csrf: c.get('csrf') ?? '', readOnly, refreshSeconds: period, now: conveyor.clock.now(), title, timeZone };
+  };
   const render = (c: Context<Env>, title: string, active: string, body: Html, status: 200 | 400 | 403 | 404 | 500 | 503 = 200) => {
     const ctx = view(c);
     return c.html(page(ctx, { title, active, body, notice: notice(c.req.query('notice'), c.req.query('n')) }), status);
@@ -249,6 +256,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
       setCookie(c, CSRF_COOKIE, nonce, cookieOptions(c));
     }
     c.set('csrf', signer.sign('csrf', nonce));
+    c.set('started', performance.now());
     return next();
   });
 
