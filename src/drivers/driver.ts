@@ -78,7 +78,16 @@ export interface JobClaimResult {
 /** A fenced state change by the runner holding the job. */
 export type FinishCommand =
   | { kind: 'start'; id: number; attempt: number; at: number }
-  | { kind: 'done'; id: number; attempt: number; startedAt: number; at: number; result: string | null }
+  | {
+      kind: 'done';
+      id: number;
+      attempt: number;
+      startedAt: number;
+      at: number;
+      result: string | null;
+      /** Whether other jobs depend on this one (from the claimed row); lets a driver skip the dependants step. Unknown = maybe. */
+      hasDependants?: boolean;
+    }
   | {
       kind: 'retry';
       id: number;

@@ -353,7 +353,7 @@ export class Runner {
         this.#write({ cmd: { kind: 'failed', ...base, outcome: 'failed', excName: error.name, excMessage: error.message, excInfo: error.stack ?? null }, job, outcome: { kind: 'failed', reason: 'error', error } });
         return;
       }
-      this.#write({ cmd: { kind: 'done', ...base, result }, job, outcome });
+      this.#write({ cmd: { kind: 'done', ...base, result, hasDependants: job.hasDependants }, job, outcome });
     } else if (outcome.kind === 'retry') {
       this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome });
     } else {

@@ -56,6 +56,10 @@ const FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, prior
   crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
   time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
 
+/** What a runner needs of a job it claims (the rest of the row is read on demand). */
+const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, channel, attempt, max_retries, crash_count,
+  description, context, checkpoint, time_limit_ms, ${ms('created_at')} AS created_at, runner_id, has_dependants`;
+
 /** Stable 64-bit advisory lock keys, per schema. */
 function lockKey(schema: string, what: string): string {
   return BigInt.asIntN(64, BigInt('0x' + createHash('sha1').update(`conveyor:${schema}:${what}`).digest('hex').slice(0, 16))).toString();
@@ -171,8 +175,11 @@ export class PostgresDriver implements Driver {
     }
   }
 
-  /** Run `fn` in a transaction on one pooled client. */
-  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` in a transaction on one pooled client. `fn` may call `commitNow()` to pipeline the COMMIT
+   * behind the statements it has sent (if one of them fails, that COMMIT rolls back, and the error surfaces).
+   */
+  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>): Promise<T> {
     if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
     let client: PgTypes.PoolClient;
     try {
@@ -183,8 +190,9 @@ export class PostgresDriver implements Driver {
     let broken = false;
     try {
       void client.query('BEGIN').catch(() => {});
-      const out = await fn(client);
-      await client.query('COMMIT');
+      let commit: Promise<unknown> | null = null;
+      const out = await fn(client, () => (commit ??= client.query('COMMIT')));
+      await (commit ?? client.query('COMMIT'));
       return out;
     } catch (err) {
       try { await client.query('ROLLBACK'); } catch { broken = true; }
@@ -352,21 +360,34 @@ export class PostgresDriver implements Driver {
 
   // ---------------------------------------------------------------- claim
 
+  /**
+   * The channel snapshot in one statement. With `$4 > 0` it also fetches, speculatively, the best `$4`
+   * due jobs of each pending channel when there are at most 4 of them (the common case), which saves
+   * the claim a round trip while it holds the lock.
+   */
   #snapshotSql(): string {
     const s = this.#s;
-    return `SELECT
-      (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
-         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
-      (WITH RECURSIVE c AS (
+    return `WITH RECURSIVE c AS (
          (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
          UNION ALL
          SELECT (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > c.channel ORDER BY channel LIMIT 1) FROM c WHERE c.channel IS NOT NULL
-       ) SELECT coalesce(json_agg(channel), '[]') FROM c WHERE channel IS NOT NULL) AS pending,
+       ), pend AS (SELECT channel FROM c WHERE channel IS NOT NULL)
+      SELECT
+      (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
+         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
+      (SELECT coalesce(json_agg(channel), '[]') FROM pend) AS pending,
       (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
          (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker
           FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
       (SELECT coalesce(json_agg(json_build_array(channel, ${ms('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
-      (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta`;
+      (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta,
+      CASE WHEN $4::int > 0 AND (SELECT count(*) FROM pend) <= 4 THEN
+        (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${ms('j.created_at')}, ${ms('j.eta')})), '[]')
+         FROM pend CROSS JOIN LATERAL (
+           SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
+           WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${ts(3)})
+           ORDER BY priority, created_at, id LIMIT $4) j)
+      END AS cands`;
   }
 
   #toSnapshot(now: number, row: RawRow): ChannelSnapshot & { nextEta: number | null } {
@@ -383,20 +404,32 @@ export class PostgresDriver implements Driver {
 
   async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
     return this.#read('channelSnapshot', async (db) => {
-      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
+      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now, 0]));
       return this.#toSnapshot(p.now, r.rows[0]);
     });
   }
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
-    return this.#tx('jobClaim', async (client) => {
+    return this.#tx('jobClaim', async (client, commitNow) => {
       // BEGIN (sent by #tx), lock and snapshot go out in one pipelined write
       void client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
-      const snapRes = await client.query(this.#q(this.#snapshotSql(), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
+      const snapRes = await client.query(this.#q(this.#snapshotSql(), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now, p.wanted]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
       const plans = p.policy.planFetch(snap, p.wanted);
       const candidates: Candidate[] = [];
-      if (plans.length) {
+      const toCandidate = (c: unknown[]): Candidate => ({ id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) });
+      const speculative = snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
+      if (speculative && plans.every((x) => !x.includeNotDue)) {
+        // the snapshot already brought the best `wanted` due jobs of each channel: keep each plan's share
+        const byChannel = new Map<string, Candidate[]>();
+        for (const c of speculative) {
+          const cand = toCandidate(c);
+          let list = byChannel.get(cand.channel);
+          if (!list) byChannel.set(cand.channel, (list = []));
+          list.push(cand);
+        }
+        for (const plan of plans) candidates.push(...(byChannel.get(plan.channel) ?? []).slice(0, plan.limit));
+      } else if (plans.length) {
         const r = await client.query(this.#q(
           `SELECT j.id, j.channel, j.priority, ${ms('j.created_at')} AS created_at, ${ms('j.eta')} AS eta
            FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
@@ -405,9 +438,7 @@ export class PostgresDriver implements Driver {
              WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${ts(4)})
              ORDER BY priority, created_at, id LIMIT p.lim) j`,
           [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now]));
-        for (const c of r.rows as RawRow[]) {
-          candidates.push({ id: Number(c.id), channel: c.channel as string, priority: Number(c.priority), createdAt: Number(c.created_at), eta: c.eta === null ? null : Number(c.eta) });
-        }
+        for (const c of r.rows as RawRow[]) candidates.push(toCandidate([c.id, c.channel, c.priority, c.created_at, c.eta]));
       }
       const pick = p.policy.pickJobs(snap, candidates, p.wanted);
       let wakeAt = pick.wakeAt;
@@ -420,10 +451,14 @@ export class PostgresDriver implements Driver {
           [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]])).catch(() => {});
       }
       if (!pick.picked.length) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
-      const r = await client.query(this.#q(
+      // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
+      // claim lock too, and a state qual would lead the planner to scan the whole pending index.
+      const update = client.query(this.#q(
         `UPDATE ${this.#s}.jobs SET state = 'enqueued', runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1
-         WHERE id = ANY($3::bigint[]) AND state = 'pending' RETURNING ${this.#fieldsOut()}`,
+         WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
         [p.runnerId, p.now, pick.picked.map((c) => c.id)]));
+      void commitNow(); // the lock goes with the COMMIT, without waiting for the rows to come back
+      const r = await update;
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
@@ -442,15 +477,19 @@ export class PostgresDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     const s = this.#s;
-    const fence = `j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
+    // `j.id = ANY($2)` lets the generic plan of these prepared statements use the primary key (a join on
+    // unnest() alone gets planned as a scan of the whole table once the plan is cached)
+    const fence = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
     const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
     const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
-    await this.#tx('jobFinishMany', async (client) => {
+    await this.#tx('jobFinishMany', async (client, commitNow) => {
       const pending: Promise<void>[] = [];
+      // unnamed statements: a cached generic plan joins unnest() by a nested loop (quadratic in the batch);
+      // a custom plan, made with the batch in hand, hash-joins it (planning costs ~1 ms per batch)
       const run = (sql: string, values: unknown[], each?: (r: RawRow) => void) => {
-        pending.push(client.query(this.#q(sql, values)).then((r) => { for (const row of r.rows as RawRow[]) { ok.add(Number(row.id)); each?.(row); } }));
+        pending.push(client.query({ text: sql, values }).then((r) => { for (const row of r.rows as RawRow[]) { ok.add(Number(row.id)); each?.(row); } }));
       };
       if (starts.length) {
         run(`UPDATE ${s}.jobs j SET state = 'started', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
@@ -506,10 +545,13 @@ export class PostgresDriver implements Driver {
       if (dones.length || retries.length || fails.length || releases.length) {
         pending.push(client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed])).then(() => {}));
       }
+      // no job of the batch can have dependants: the COMMIT goes out with the statements (one round trip)
+      const noDependants = dones.every((c) => c.hasDependants === false);
+      if (noDependants) pending.push(commitNow().then(() => {}));
       const settled = await Promise.allSettled(pending);
       const failed = settled.find((x) => x.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
-      if (dependants) await this.#releaseDependants(client, dones.filter((c) => ok.has(c.id)).map((c) => c.id));
+      if (dependants && !noDependants) await this.#releaseDependants(client, dones.filter((c) => ok.has(c.id)).map((c) => c.id));
     });
     return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
   }
@@ -676,7 +718,7 @@ export class PostgresDriver implements Driver {
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
     return this.#tx('jobSetDone', async (client) => {
-      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`));
       const r = await client.query(this.#q(
         `UPDATE ${this.#s}.jobs SET state = 'done', done_at = ${ts(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
@@ -690,7 +732,7 @@ export class PostgresDriver implements Driver {
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
     return this.#tx('jobCancel', async (client) => {
-      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`));
       const cancel = async (ids: readonly number[]) => ((await client.query(this.#q(
         `UPDATE ${this.#s}.jobs SET state = 'cancelled', cancelled_at = ${ts(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
