@@ -47,13 +47,25 @@ export interface RunnerOptions {
   shutdownGrace?: Duration;
   /** Runner id (unique per process). @default `<host>:<pid>:<random>` */
   id?: string;
-  /** Where jobs run. Only `inline` (the event loop) in this version. @default 'inline' */
-  isolation?: 'inline';
+  /**
+   * Where jobs run: `inline` in the event loop (fastest; limits abort the signal and free the slot), or
+   * `process` in a pool of child processes that load `module` (hard limits: SIGTERM then SIGKILL).
+   * @default 'inline'
+   */
+  isolation?: 'inline' | 'process';
+  /** The module whose default export is this Conveyor with its models (needed by `isolation: 'process'`). */
+  module?: string;
+  /** CPU seconds one run may use (process isolation). @default '600s' (or `CONVEYOR_LIMIT_TIME_CPU`) */
+  limitTimeCpu?: Duration;
+  /** A worker process above this RSS (bytes, or '512mb') is recycled after its job. */
+  limitMemorySoft?: number | string;
+  /** A worker process above this RSS is killed at once. */
+  limitMemoryHard?: number | string;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -143,8 +155,11 @@ export class Runner {
     this.#maxCrashes = checkInt(options.maxCrashes ?? 3, 'runner option maxCrashes', 1);
     this.#limitMs = parseDuration(options.limitTimeReal ?? env.CONVEYOR_LIMIT_TIME_REAL ?? '1200s', 'runner option limitTimeReal');
     this.#graceMs = parseDuration(options.shutdownGrace ?? '30s', 'runner option shutdownGrace');
-    if (options.isolation !== undefined && options.isolation !== 'inline') {
-      throw new ConfigurationError(`runner option isolation: only 'inline' is available in this version, got ${describeValue(options.isolation)}`);
+    if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
+      throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
+    }
+    if (options.isolation === 'process') {
+      throw new ConfigurationError("runner option isolation: 'process' is not available yet");
     }
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#policy = claimPolicy(options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels));
