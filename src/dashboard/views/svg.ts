@@ -163,7 +163,7 @@ export function timeoutChartSvg(buckets: readonly ChartBucket[], caption: string
   const barW = Math.max(2, Math.min(40, slot * 0.7));
   const scale = (v: number) => (v / niceMax) * plotH;
   const every = Math.max(1, Math.ceil(buckets.length / 12));
-  const ticks = [0, niceMax / 2, niceMax];
+  const ticks = Number.isInteger(niceMax / 2) ? [0, niceMax / 2, niceMax] : [0, niceMax];
   const bars = buckets.map((b, i) => {
     const x = left + i * slot + (slot - barW) / 2;
     const hw = scale(b.within);
@@ -177,7 +177,7 @@ ${i % every === 0 ? h`<text x="${(x + barW / 2).toFixed(1)}" y="${H - 8}" font-s
   return h`<figure class="chart">
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${caption}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" class="timeout-chart">
 ${ticks.map((t) => h`<line x1="${left}" x2="${W - 12}" y1="${(top + plotH - scale(t)).toFixed(1)}" y2="${(top + plotH - scale(t)).toFixed(1)}" stroke="#e3e7ee"/>
-<text x="${left - 6}" y="${(top + plotH - scale(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#5b6577">${Number.isInteger(t) ? t : t.toFixed(1)}</text>`)}
+<text x="${left - 6}" y="${(top + plotH - scale(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#5b6577">${t}</text>`)}
 ${bars}
 </svg>
 <figcaption>${caption} <span class="legend"><span class="swatch within"></span>within threshold <span class="swatch exceeded"></span>exceeded</span></figcaption>
