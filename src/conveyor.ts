@@ -276,8 +276,17 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.logger.warn({ jobs: nodes.length }, 'no-delay mode: running delayed jobs inline');
     const jobs: Job[] = [];
     for (const d of nodes) {
+      const startedAt = this.clock.now();
       const result = await this.runInline(d.model, d.method, d.records, d.args, d.options.maxRetries);
-      jobs.push(new Job(this, 0, '', 'done', false, { result } as JobRow));
+      const doneAt = this.clock.now();
+      const row: JobRow = {
+        id: 0, uuid: '', graphUuid: null, model: d.model, method: d.method, records: [...d.records], args: [...d.args], state: 'done',
+        priority: d.options.priority ?? 10, eta: null, channel: d.options.channel ?? 'root', attempt: 1, maxRetries: d.options.maxRetries ?? 5,
+        crashCount: 0, result, excName: null, excMessage: null, excInfo: null, description: d.options.description ?? `${d.model}.${d.method}`,
+        identityKey: null, context: this.context.capture(), progress: null, checkpoint: undefined, timeLimitMs: null, createdAt: startedAt,
+        enqueuedAt: null, startedAt, doneAt, cancelledAt: null, execTimeMs: doneAt - startedAt, runnerId: null, hasDependants: false,
+      };
+      jobs.push(new Job(this, 0, '', 'done', false, row));
     }
     return jobs;
   }

@@ -46,8 +46,14 @@ export class Job<R = unknown> {
     return this.#row;
   }
 
+  /** True for the handle of a call that ran inline (no-delay mode): it has no stored row. */
+  get inline(): boolean {
+    return this.id === 0;
+  }
+
   /** Read the job again. @throws JobNotFoundError when it was deleted */
   async refresh(): Promise<JobRow> {
+    if (this.inline && this.#row) return this.#row;
     const row = await this.#host.getJob(this.id);
     if (!row) throw new JobNotFoundError(`job ${this.id} no longer exists`);
     this.#row = row;
@@ -57,6 +63,7 @@ export class Job<R = unknown> {
 
   /** Wait until the job is done, failed or cancelled; resolves with the row. */
   async wait(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobRow> {
+    if (this.inline && this.#row) return this.#row;
     const row = await this.#host.waitJob(this.id, options);
     this.#row = row;
     this.#state = row.state;
