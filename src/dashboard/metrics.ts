@@ -27,8 +27,8 @@ function labels(l: Labels): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-/** A tiny text-format writer. */
-class Writer {
+/** A tiny writer of the Prometheus text format. */
+export class MetricsWriter {
   #out: string[] = [];
   family(name: string, type: 'gauge' | 'counter' | 'histogram', help: string): void {
     this.#out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -75,7 +75,7 @@ export class EventCounters {
   }
 
   /** Append the counters and the histogram. */
-  write(w: Writer): void {
+  write(w: MetricsWriter): void {
     const families: [string, string][] = [
       ['conveyor_jobs_done_total', 'Jobs done by this process\'s runners.'],
       ['conveyor_jobs_failed_total', 'Jobs failed by this process\'s runners.'],
@@ -116,7 +116,7 @@ export async function renderMetrics(conveyor: Conveyor, counters: EventCounters)
     conveyor.runners(),
     conveyor.timeoutLog.statistics({ days: 1 }),
   ]);
-  const w = new Writer();
+  const w = new MetricsWriter();
 
   w.family('conveyor_jobs', 'gauge', 'Jobs by state (all stored jobs).');
   const states = new Map(byState.map((r) => [r.key.state ?? '', r.count]));
@@ -163,4 +163,3 @@ export async function renderMetrics(conveyor: Conveyor, counters: EventCounters)
   return w.toString();
 }
 
-export { Writer as MetricsWriter };

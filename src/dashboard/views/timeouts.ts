@@ -37,6 +37,7 @@ export interface TimeoutsData {
   nextCursor: number | null;
 }
 
+/** Kinds of timeout-log entries (the filter's choices). */
 export const KINDS = ['monitor', 'timeout', 'hard_kill', 'cpu_limit', 'memory_limit'] as const;
 
 /**
