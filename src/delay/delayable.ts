@@ -171,6 +171,7 @@ abstract class Composite implements GraphNode {
   async delay(): Promise<Job[]> {
     const members = this.members();
     const host = members[0]!.host;
+    if (members.some((m) => [...m.parents].some((p) => !members.includes(p)))) host.warn(`delay() called on a ${this instanceof DelayableChain ? 'chain' : 'group'} that depends on other jobs: call delay() on the top of the graph; the whole graph is stored anyway`);
     const jobs = await delayNodes(host, members);
     return members.map((m) => jobs.get(m)!);
   }
