@@ -23,6 +23,10 @@ export class ContextApi {
   run<T>(values: ContextValues, fn: () => T): T {
     return storage.run({ ...(storage.getStore() ?? {}), ...values }, fn);
   }
+  /** Run `fn` with exactly `values` as the context (nothing inherited from the caller). */
+  runExactly<T>(values: ContextValues, fn: () => T): T {
+    return storage.run({ ...values }, fn);
+  }
   /** The current context (empty object outside any `run`). */
   get(): Readonly<ContextValues> {
     return storage.getStore() ?? {};

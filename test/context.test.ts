@@ -72,7 +72,6 @@ for (const backend of BACKENDS) {
       }));
 
     test('a running runner woken by the enqueue does not leak the caller\'s context into the job',
-      { todo: backend.name === 'sqlite' ? 'core bug: the in-process wake runs the claim in the caller\'s async context and executeJob merges the job context into it (see the report)' : false },
       () => withSetup(backend, async ({ conveyor, probes, seen }) => {
         await startRunner(conveyor);
         const job = await conveyor.context.run(ctx, () => chain(probes.delayable().probe('a'), probes.delayable().probe('b')).delay());

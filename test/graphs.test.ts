@@ -378,7 +378,6 @@ for (const backend of BACKENDS) {
       }));
 
     test('a graph runs without runner errors',
-      { todo: backend.name === 'sqlite' ? 'core bug: SqliteDriver.#releaseDependants wakes the runner inside the transaction, whose claim then fails with "cannot start a transaction within a transaction" (see the report)' : false },
       () => withSetup(backend, async ({ conveyor, steps, startRunner }) => {
         const errors: string[] = [];
         conveyor.on('runner_error', (e) => errors.push(`${e.operation}: ${e.error.message}`));

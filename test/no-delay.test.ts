@@ -172,7 +172,6 @@ for (const backend of BACKENDS) {
       }));
 
     test('the handle of an inline run resolves wait() and result() without the database',
-      { todo: 'core: Conveyor.#runGraphInline returns Job(id 0) whose wait()/result() query job 0 (see the report)' },
       () => withSetup(backend, async ({ steps }) => {
         const job = await steps.withDelay().step('a');
         assert.equal(await job.result(), 'A');

@@ -74,6 +74,7 @@ async function delayNodes(host: DelayHost, start: readonly Delayable[]): Promise
     d.delayed = true;
   }
   const jobs = await host.storeGraph(nodes, edges);
+  nodes.forEach((d, i) => { d.job = jobs[i]; });
   return new Map(nodes.map((d, i) => [d, jobs[i]!]));
 }
 
@@ -91,6 +92,8 @@ export class Delayable<R = unknown> implements GraphNode {
   readonly parents = new Set<Delayable>();
   /** Set once stored. */
   delayed = false;
+  /** The stored job, once the graph was delayed (queue_job keeps it on the delayable too). */
+  job: Job<R> | undefined;
   readonly #host: DelayHost;
 
   constructor(host: DelayHost, model: string, method: string, records: readonly unknown[], args: readonly unknown[], options: DelayOptions) {

@@ -102,7 +102,7 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   let timedOut = false;
   const limit = p.limitMs > 0 && Number.isFinite(p.limitMs) ? p.limitMs : 0;
   try {
-    const run = Promise.resolve().then(() => p.context.run(p.job.context ?? {}, () => runAsJob(ctx, () => fn(ctx, ...p.job.args))));
+    const run = Promise.resolve().then(() => p.context.runExactly(p.job.context ?? {}, () => runAsJob(ctx, () => fn(ctx, ...p.job.args))));
     const racers: Promise<unknown>[] = [run];
     if (limit) {
       racers.push(new Promise((_, reject) => {
