@@ -351,6 +351,15 @@ export class Conveyor implements ModelHost, JobHandleHost {
     return this.#events;
   }
 
+  /**
+   * The dashboard as a web-standard request handler (`(Request) => Promise<Response>`) to mount in your
+   * own server, e.g. `http.createServer(getRequestListener(dashboard.fetch))`. See docs/dashboard.md.
+   */
+  async dashboard(options: import('./dashboard/index.ts').DashboardOptions = {}): Promise<import('./dashboard/index.ts').Dashboard> {
+    const { createDashboard } = await import('./dashboard/index.ts');
+    return createDashboard(this, options);
+  }
+
   /** Runners registered in the database (all processes). */
   async runners(): Promise<RunnerInfo[]> {
     return this.driver.runnerList();

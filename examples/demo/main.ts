@@ -43,13 +43,12 @@ await runner.start();
 
 let dashboard: { url: string; close(): Promise<void> } | null = null;
 if (!once) {
-  try {
-    const spec = '../../src/dashboard/index.ts';
-    const { serveDashboard } = (await import(spec)) as { serveDashboard(c: typeof conveyor, o: object): Promise<{ url: string; close(): Promise<void> }> };
-    dashboard = await serveDashboard(conveyor, { port: Number(process.env.CONVEYOR_DASHBOARD_PORT ?? 8790) });
-  } catch (err) {
-    out(`(dashboard not available: ${(err as Error).message})`);
-  }
+  const { serveDashboard } = await import('../../src/dashboard/index.ts');
+  const port = Number(process.env.CONVEYOR_DASHBOARD_PORT ?? 8790);
+  dashboard = await serveDashboard(conveyor, { port }).catch(async (err: Error) => {
+    out(`(port ${port} is busy: ${err.message}; using a free port)`);
+    return serveDashboard(conveyor, { port: 0 });
+  });
 }
 out(`Conveyor demo on ${conveyor.driver.location}; channels ${conveyor.channels.toString()}`);
 if (dashboard) out(`Dashboard: ${dashboard.url}`);

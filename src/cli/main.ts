@@ -271,15 +271,8 @@ export function buildProgram(): Command {
 }
 
 async function startDashboard(conveyor: Conveyor, port: number | undefined, config: CliConfig, extra: { token?: string; readOnly?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
-  let mod: { serveDashboard?: (c: Conveyor, o: Record<string, unknown>) => Promise<{ url: string; close(): Promise<void> }> };
-  try {
-    const spec = '../dashboard/index.ts'; // TODO: literal import once the dashboard lands
-    mod = (await import(spec)) as typeof mod;
-  } catch (err) {
-    throw new ConfigurationError(`the dashboard is not available: ${(err as Error).message}`, { cause: err });
-  }
-  if (!mod.serveDashboard) throw new ConfigurationError('the dashboard is not available in this build');
-  const server = await mod.serveDashboard(conveyor, { host: config.dashboardHost ?? '127.0.0.1', port: port ?? config.dashboardPort ?? 8790, ...extra });
+  const { serveDashboard } = await import('../dashboard/index.ts');
+  const server = await serveDashboard(conveyor, { host: config.dashboardHost ?? '127.0.0.1', port: port ?? config.dashboardPort ?? 8790, ...extra });
   process.stdout.write(`dashboard: ${server.url}\n`);
   return server;
 }
