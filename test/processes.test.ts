@@ -54,10 +54,12 @@ function runner(store: Store, probeDir: string, args: string[] = []): Proc {
   return {
     child,
     exited,
-    waitFor: (re) => new Promise((resolve) => {
+    // a guard, not a timing assertion: fail with what the runner printed instead of hanging
+    waitFor: (re) => new Promise((resolve, reject) => {
       const m = lines.map((l) => l.match(re)).find(Boolean);
-      if (m) resolve(m);
-      else waiters.push({ re, resolve });
+      if (m) return resolve(m);
+      const guard = setTimeout(() => reject(new Error(`runner ${child.pid} never printed ${re}; stdout: ${lines.slice(-20).join(' | ')}; stderr: ${stderr.slice(-2000)}`)), 120_000);
+      waiters.push({ re, resolve: (x) => { clearTimeout(guard); resolve(x); } });
     }),
   };
 }
