@@ -23,6 +23,7 @@ import { createLogger, silentLogger, type Logger, type LogLevel } from './intern
 import { checkInt, checkOptions } from './internal/options.ts';
 import { Job, type JobHandleHost } from './job/handle.ts';
 import type { JobAttempt, JobRow } from './job/row.ts';
+import { resolveRelatedAction, type RelatedActionView } from './job/related-action.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from './job/timeout-log-entry.ts';
 import { FINAL_STATES } from './job/states.ts';
 import { defineModel, makeRecordSet, type JobMethods, type Model, type ModelDefinition, type ModelHost } from './model.ts';
@@ -82,6 +83,8 @@ export interface JobsApi {
   graph(graphUuid: string): Promise<JobGraph | null>;
   /** A plain sentence saying why the job is not running (or what it is doing). */
   explain(id: number): Promise<string>;
+  /** The related action of a job (its job function's, by default its records); null when disabled or unknown. */
+  relatedAction(id: number): Promise<RelatedActionView | null>;
   /** Wait until a job is done, failed or cancelled. */
   wait(id: number, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<JobRow>;
   /** Delete done/cancelled jobs older than `days`. */
@@ -455,6 +458,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
       dependencies: (id) => this.driver.jobDependencies(id),
       graph: (g) => this.driver.graphGet(g),
       explain: (id) => this.#explain(id),
+      relatedAction: async (id) => {
+        const job = await this.driver.jobGet(id);
+        return job ? resolveRelatedAction(this.#models.get(job.model)?.settings.get(job.method), job) : null;
+      },
       wait: (id, o) => this.waitJob(id, o),
       prune: (o = {}) => this.driver.jobPrune({ before: now() - (o.days ?? 30) * 86_400_000, states: o.states ?? ['done', 'cancelled'] }),
     };

@@ -13,6 +13,7 @@ export type { JobRow, JobAttempt, JobProgress } from './job/row.ts';
 export type { JobContext } from './job/context.ts';
 export { JOB_STATES, RUNNING_STATES, FINAL_STATES, IDENTITY_STATES, type JobState } from './job/states.ts';
 export type { JobFunctionSettings, RelatedAction } from './job/settings.ts';
+export type { RelatedActionView } from './job/related-action.ts';
 export type { TimeoutLogEntry, TimeoutLogEntryInput, TimeoutKind } from './job/timeout-log-entry.ts';
 export { Delayable, DelayableGroup, DelayableChain, chain, group, type GraphNode } from './delay/delayable.ts';
 export type { DelayOptions, IdentitySource } from './delay/options.ts';

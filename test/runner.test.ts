@@ -275,3 +275,23 @@ if (BACKENDS.some((b) => b.name === 'postgres')) {
     });
   });
 }
+
+describe('related actions', () => {
+  it('defaults to the records of the job, follows URL templates and functions, and can be disabled', async () => {
+    const c = await Conveyor.open({ database: 'sqlite::memory:', logger: 'silent' });
+    try {
+      const m = c.model('res.partner', { async a() {}, async b() {}, async c() {}, async d() {} }, {
+        b: { relatedAction: { url: '/partners/{records}?job={id}' } },
+        c: { relatedAction: { url: (job) => `https://crm.example/${job.model}/${String(job.records[0])}`, kwargs: { tab: 'x' } } },
+        d: { relatedAction: { enable: false } },
+      });
+      const [a, b, cc, d] = await Promise.all([m.browse([1, 2]).withDelay().a(), m.browse([7]).withDelay().b(), m.browse([3]).withDelay().c(), m.withDelay().d()]);
+      assert.deepEqual(await c.jobs.relatedAction(a.id), { label: 'res.partner records 1, 2', url: null, kwargs: undefined });
+      assert.equal((await c.jobs.relatedAction(b.id))!.url, `/partners/7?job=${b.id}`);
+      assert.deepEqual(await c.jobs.relatedAction(cc.id), { label: 'Open res.partner 3', url: 'https://crm.example/res.partner/3', kwargs: { tab: 'x' } });
+      assert.equal(await c.jobs.relatedAction(d.id), null);
+    } finally {
+      await c.close();
+    }
+  });
+});

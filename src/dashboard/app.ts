@@ -20,7 +20,8 @@ import { CSRF_COOKIE, SESSION_COOKIE, Signer, checkBasic, checkBearer, newNonce,
 import { channelsBody, channelsTable, type ChannelsData } from './views/channels.ts';
 import { functionsBody, scheduledBody } from './views/functions.ts';
 import { h, type Html, type ViewContext } from './views/html.ts';
-import { jobBody, jobLive, type JobData, type RelatedActionView } from './views/job.ts';
+import { jobBody, jobLive, type JobData } from './views/job.ts';
+import { resolveRelatedAction, type RelatedActionView } from '../job/related-action.ts';
 import { jobCounts, jobsBody, type JobsData } from './views/jobs.ts';
 import { errorBody, notice, page } from './views/layout.ts';
 import { runnersBody, runnersTable } from './views/runners.ts';
@@ -67,40 +68,9 @@ export function normalizeBasePath(base: string | undefined): string {
 }
 
 /** Only http(s) and same-site relative URLs may become related-action links. */
-function safeUrl(url: string | null | undefined): string | null {
-  if (!url || typeof url !== 'string') return null;
-  const u = url.trim();
-  if (u.startsWith('/') && !u.startsWith('//') && !u.startsWith('/\\')) return u;
-  try {
-    const parsed = new URL(u);
-    return parsed.protocol === 'http:' || parsed.protocol === 'https:' ? parsed.href : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The related action of a job (queue_job: by default, open the job's records). */
 export function relatedAction(conveyor: Conveyor, job: JobRow): RelatedActionView | null {
-  const settings = conveyor.models.get(job.model)?.settings.get(job.method);
-  const ra = settings?.relatedAction ?? { enable: true };
-  if (ra.enable === false) return null;
-  const records = job.records.map((r) => String(r));
-  if (ra.url !== undefined) {
-    let url: string | null;
-    try {
-      url = typeof ra.url === 'function'
-        ? ra.url(job)
-        : ra.url.replaceAll('{model}', encodeURIComponent(job.model)).replaceAll('{method}', encodeURIComponent(job.method))
-          .replaceAll('{id}', String(job.id)).replaceAll('{records}', records.map(encodeURIComponent).join(','));
-    } catch (err) {
-      return { label: `related action failed: ${(err as Error).message}`, url: null };
-    }
-    const safe = safeUrl(url);
-    if (safe) return { label: records.length ? `Open ${job.model} ${records.slice(0, 10).join(', ')}${records.length > 10 ? '…' : ''}` : 'Open related page', url: safe };
-    if (url) return { label: `related action gave an unsupported URL (only http, https and /paths are linked)`, url: null };
-  }
-  if (!records.length) return { label: `${job.model} (model-level job, no records)`, url: null };
-  return { label: `${job.model} records ${records.slice(0, 20).join(', ')}${records.length > 20 ? ` and ${records.length - 20} more` : ''}`, url: null };
+  return resolveRelatedAction(conveyor.models.get(job.model)?.settings.get(job.method), job);
 }
 
 /** Parse a positive integer form value. */

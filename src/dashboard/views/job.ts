@@ -9,11 +9,8 @@ import type { JobAttempt, JobRow } from '../../job/row.ts';
 import { compactJson, csrfField, fmtDuration, h, href, live, nothing, prettyJson, stateBadge, timeCell, type Html, type ViewContext } from './html.ts';
 import { graphSvg } from './svg.ts';
 
-/** The related action as shown: a link, or a plain description of the records. */
-export interface RelatedActionView {
-  label: string;
-  url: string | null;
-}
+import type { RelatedActionView } from '../../job/related-action.ts';
+export type { RelatedActionView };
 
 /** Everything the Job page shows. */
 export interface JobData {
