@@ -215,6 +215,61 @@ export interface TimeoutStatistics {
   byMethod: Record<string, { count: number; exceeded: number; avgDurationMs: number }>;
 }
 
+/** Fired slots older than this (before the slot being fired) are deleted: dedup needs only recent ones. */
+export const CRON_SLOT_RETENTION_MS = 7 * 86_400_000;
+
+/** How the missed slots of a scheduled job are handled: none replayed, one run for all, or each. */
+export type CronCatchUp = 'none' | 'one' | 'all';
+
+/** A scheduled job (cron entry) as stored. JSON fields are encoded text. */
+export interface CronRow {
+  /** Unique name (the primary key). */
+  name: string;
+  /** Canonical schedule text (`0 3 * * 0`, `every 1w`), see `cron/schedule.ts`. */
+  schedule: string;
+  /** IANA time zone of a cron expression; null = UTC. */
+  timezone: string | null;
+  model: string;
+  method: string;
+  /** JSON text of the record ids. */
+  records: string;
+  /** JSON text of the arguments. */
+  args: string;
+  /** JSON text of the job options (`{ priority?, channel?, maxRetries?, description? }`). */
+  options: string;
+  catchUp: CronCatchUp;
+  paused: boolean;
+  /** The next slot to fire (ms); null when none. */
+  nextRunAt: number | null;
+  /** The slot (or, for a run-now, the moment) of the last job enqueued. */
+  lastRunAt: number | null;
+  lastJobId: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What {@link Driver.cronUpsert} stores: the definition from code, plus the first slot. */
+export type CronDef = Omit<CronRow, 'paused' | 'lastRunAt' | 'lastJobId' | 'createdAt' | 'updatedAt'>;
+
+/** Parameters of {@link Driver.cronFire}. */
+export interface CronFireParams {
+  name: string;
+  /** The slot to fire (deduplicated across all runners), or null for a run-now (no slot, no dedup). */
+  slotAt: number | null;
+  now: number;
+  /** The slot after this one: `next_run_at` moves forward to it (never backwards). Null leaves it. */
+  nextRunAt: number | null;
+  /** The job to enqueue when, and only when, this call records the slot. */
+  job: NewJob;
+}
+
+/** Result of {@link Driver.cronFire}. */
+export interface CronFireResult {
+  /** True when this call recorded the slot and enqueued the job; false when the slot was already fired, or the entry is paused or gone. */
+  fired: boolean;
+  jobId: number | null;
+}
+
 /** The storage driver. */
 export interface Driver {
   readonly dialect: 'sqlite' | 'postgres';
@@ -274,4 +329,24 @@ export interface Driver {
   timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
   timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics>;
   timeoutLogCleanup(p: { before: number }): Promise<number>;
+
+  /**
+   * Insert or update a scheduled job from code (the source of truth for schedule, target, args, options).
+   * Keeps `paused`, `last_*`, and `next_run_at` unless the schedule or time zone changed (or it was null).
+   */
+  cronUpsert(p: CronDef & { now: number }): Promise<CronRow>;
+  /** Every scheduled job, by name. */
+  cronList(): Promise<CronRow[]>;
+  cronGet(name: string): Promise<CronRow | null>;
+  /** Pause or resume; a resume may set `nextRunAt` (slots while paused are not missed, they are skipped). False when unknown. */
+  cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean>;
+  /**
+   * Fire one slot, exactly once across all runners: in ONE transaction, record `(name, slotAt)` (insert or
+   * ignore) and, only if this call inserted it, enqueue `job` and advance `next_run_at`/`last_run_at`.
+   */
+  cronFire(p: CronFireParams): Promise<CronFireResult>;
+  /** Move `next_run_at` forward without firing (missed slots that are not replayed). */
+  cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void>;
+  /** Delete a scheduled job and its fired slots. False when unknown. */
+  cronDelete(name: string): Promise<boolean>;
 }

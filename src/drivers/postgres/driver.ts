@@ -17,15 +17,16 @@ import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
 import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
+import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
-  Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
+  CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
   JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
-import { rowToTimeoutEntry } from '../sqlite/driver.ts';
+import { rowToCron, rowToTimeoutEntry } from '../sqlite/driver.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 type Pg = typeof PgTypes;
@@ -924,6 +925,89 @@ export class PostgresDriver implements Driver {
     return this.#read('timeoutLogCleanup', async (db) => {
       const r = await db.query(this.#q(`DELETE FROM ${this.#s}.timeout_log WHERE at < ${ts(1)}`, [p.before]));
       return r.rowCount ?? 0;
+    });
+  }
+
+  // ---------------------------------------------------------------- scheduled jobs
+
+  #cronFields(): string {
+    return `name, schedule, timezone, model, method, records, args, options, catch_up, paused, ${ms('next_run_at')} AS next_run_at,
+      ${ms('last_run_at')} AS last_run_at, last_job_id, ${ms('created_at')} AS created_at, ${ms('updated_at')} AS updated_at`;
+  }
+
+  async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
+    return this.#read('cronUpsert', async (db) => {
+      const r = await db.query(this.#q(
+        `INSERT INTO ${this.#s}.crons AS c (name, schedule, timezone, model, method, records, args, options, catch_up, next_run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${ts(10)}, ${ts(11)}, ${ts(11)})
+         ON CONFLICT (name) DO UPDATE SET
+           next_run_at = CASE WHEN c.schedule IS DISTINCT FROM excluded.schedule OR c.timezone IS DISTINCT FROM excluded.timezone
+                                OR c.next_run_at IS NULL THEN excluded.next_run_at ELSE c.next_run_at END,
+           schedule = excluded.schedule, timezone = excluded.timezone, model = excluded.model, method = excluded.method,
+           records = excluded.records, args = excluded.args, options = excluded.options, catch_up = excluded.catch_up,
+           updated_at = excluded.updated_at
+         RETURNING ${this.#cronFields()}`,
+        [p.name, p.schedule, p.timezone, p.model, p.method, p.records, p.args, p.options, p.catchUp, p.nextRunAt, p.now]));
+      return rowToCron(r.rows[0]);
+    });
+  }
+
+  async cronList(): Promise<CronRow[]> {
+    return this.#read('cronList', async (db) => {
+      const r = await db.query(this.#q(`SELECT ${this.#cronFields()} FROM ${this.#s}.crons ORDER BY name`));
+      return (r.rows as RawRow[]).map(rowToCron);
+    });
+  }
+
+  async cronGet(name: string): Promise<CronRow | null> {
+    return this.#read('cronGet', async (db) => {
+      const r = await db.query(this.#q(`SELECT ${this.#cronFields()} FROM ${this.#s}.crons WHERE name = $1`, [name]));
+      return r.rows.length ? rowToCron(r.rows[0]) : null;
+    });
+  }
+
+  async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
+    return this.#read('cronSetPaused', async (db) => {
+      const r = await db.query(this.#q(
+        `UPDATE ${this.#s}.crons SET paused = $2, next_run_at = CASE WHEN $3::boolean THEN ${ts(4)} ELSE next_run_at END, updated_at = ${ts(5)}
+         WHERE name = $1`, [p.name, p.paused, p.nextRunAt !== undefined, p.nextRunAt ?? null, p.now]));
+      return (r.rowCount ?? 0) > 0;
+    });
+  }
+
+  async cronFire(p: CronFireParams): Promise<CronFireResult> {
+    return this.#tx('cronFire', async (client): Promise<CronFireResult> => {
+      const s = this.#s;
+      const cron = await client.query(this.#q(`SELECT paused FROM ${s}.crons WHERE name = $1 FOR UPDATE`, [p.name]));
+      if (!cron.rows.length || (p.slotAt !== null && cron.rows[0].paused === true)) return { fired: false, jobId: null };
+      if (p.slotAt !== null) {
+        const ins = await client.query(this.#q(`INSERT INTO ${s}.cron_slots (name, slot_at, fired_at) VALUES ($1, ${ts(2)}, ${ts(3)}) ON CONFLICT DO NOTHING`,
+          [p.name, p.slotAt, p.now]));
+        if (!ins.rowCount) return { fired: false, jobId: null };
+      }
+      const [job] = await this.#insert(client, { jobs: [p.job], now: p.now }, false);
+      const jobId = job!.id;
+      if (p.slotAt !== null) {
+        await client.query(this.#q(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${ts(2)}`, [p.name, p.slotAt, jobId]));
+        await client.query(this.#q(`DELETE FROM ${s}.cron_slots WHERE name = $1 AND slot_at < ${ts(2)}`, [p.name, p.slotAt - CRON_SLOT_RETENTION_MS]));
+      }
+      await client.query(this.#q(
+        `UPDATE ${s}.crons SET last_run_at = ${ts(2)}, last_job_id = $3, next_run_at = greatest(next_run_at, ${ts(4)}) WHERE name = $1`,
+        [p.name, p.slotAt ?? p.now, jobId, p.nextRunAt]));
+      return { fired: true, jobId };
+    });
+  }
+
+  async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
+    await this.#read('cronAdvance', (db) => db.query(this.#q(
+      `UPDATE ${this.#s}.crons SET next_run_at = greatest(next_run_at, ${ts(2)}) WHERE name = $1`, [p.name, p.nextRunAt])));
+  }
+
+  async cronDelete(name: string): Promise<boolean> {
+    return this.#tx('cronDelete', async (client) => {
+      await client.query(this.#q(`DELETE FROM ${this.#s}.cron_slots WHERE name = $1`, [name]));
+      const r = await client.query(this.#q(`DELETE FROM ${this.#s}.crons WHERE name = $1`, [name]));
+      return (r.rowCount ?? 0) > 0;
     });
   }
 }

@@ -109,4 +109,35 @@ CREATE TABLE ${s}.timeout_log (
 CREATE INDEX timeout_log_at ON ${s}.timeout_log (at);
 `,
   },
+  {
+    version: 2,
+    name: 'scheduled jobs',
+    sql: (s) => `
+CREATE TABLE ${s}.crons (
+  name text PRIMARY KEY,
+  schedule text NOT NULL,
+  timezone text,
+  model text NOT NULL,
+  method text NOT NULL,
+  records jsonb NOT NULL,
+  args jsonb NOT NULL,
+  options jsonb NOT NULL,
+  catch_up text NOT NULL CHECK (catch_up IN ('none','one','all')),
+  paused boolean NOT NULL DEFAULT false,
+  next_run_at timestamptz,
+  last_run_at timestamptz,
+  last_job_id bigint,
+  created_at timestamptz NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+-- one row per fired slot: its primary key is what makes a slot fire once across all runners
+CREATE TABLE ${s}.cron_slots (
+  name text NOT NULL,
+  slot_at timestamptz NOT NULL,
+  job_id bigint,
+  fired_at timestamptz NOT NULL,
+  PRIMARY KEY (name, slot_at)
+);
+`,
+  },
 ];

@@ -15,8 +15,9 @@ import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
 import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
+import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
-  Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
+  CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
   JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
@@ -724,6 +725,91 @@ export class SqliteDriver implements Driver {
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
     return this.#tx('timeoutLogCleanup', () => this.#run('DELETE FROM conveyor_timeout_log WHERE at < ?', p.before));
   }
+
+  // ---------------------------------------------------------------- scheduled jobs
+
+  async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
+    return this.#tx('cronUpsert', () => rowToCron(this.#get(
+      `INSERT INTO conveyor_crons (name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET
+         next_run_at = CASE WHEN conveyor_crons.schedule IS NOT excluded.schedule OR conveyor_crons.timezone IS NOT excluded.timezone
+                              OR conveyor_crons.next_run_at IS NULL THEN excluded.next_run_at ELSE conveyor_crons.next_run_at END,
+         schedule = excluded.schedule, timezone = excluded.timezone, model = excluded.model, method = excluded.method,
+         records = excluded.records, args = excluded.args, options = excluded.options, catch_up = excluded.catch_up,
+         updated_at = excluded.updated_at
+       RETURNING ${CRON_FIELDS}`,
+      p.name, p.schedule, p.timezone, p.model, p.method, p.records, p.args, p.options, p.catchUp, p.nextRunAt, p.now, p.now,
+    )!));
+  }
+
+  async cronList(): Promise<CronRow[]> {
+    return this.#read('cronList', () => this.#all(`SELECT ${CRON_FIELDS} FROM conveyor_crons ORDER BY name`).map(rowToCron));
+  }
+
+  async cronGet(name: string): Promise<CronRow | null> {
+    return this.#read('cronGet', () => {
+      const row = this.#get(`SELECT ${CRON_FIELDS} FROM conveyor_crons WHERE name = ?`, name);
+      return row ? rowToCron(row) : null;
+    });
+  }
+
+  async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
+    return this.#tx('cronSetPaused', () => this.#run(
+      'UPDATE conveyor_crons SET paused = ?, next_run_at = CASE WHEN ? THEN ? ELSE next_run_at END, updated_at = ? WHERE name = ?',
+      p.paused ? 1 : 0, p.nextRunAt === undefined ? 0 : 1, p.nextRunAt ?? null, p.now, p.name,
+    ) > 0);
+  }
+
+  async cronFire(p: CronFireParams): Promise<CronFireResult> {
+    const out = this.#tx('cronFire', (): CronFireResult => {
+      const cron = this.#get('SELECT paused FROM conveyor_crons WHERE name = ?', p.name);
+      if (!cron || (p.slotAt !== null && Number(cron.paused) === 1)) return { fired: false, jobId: null };
+      if (p.slotAt !== null && this.#run('INSERT OR IGNORE INTO conveyor_cron_slots (name, slot_at, fired_at) VALUES (?, ?, ?)', p.name, p.slotAt, p.now) === 0) {
+        return { fired: false, jobId: null };
+      }
+      const jobId = this.#insert({ jobs: [p.job], now: p.now })[0]!.id;
+      if (p.slotAt !== null) {
+        this.#run('UPDATE conveyor_cron_slots SET job_id = ? WHERE name = ? AND slot_at = ?', jobId, p.name, p.slotAt);
+        this.#run('DELETE FROM conveyor_cron_slots WHERE name = ? AND slot_at < ?', p.name, p.slotAt - CRON_SLOT_RETENTION_MS);
+      }
+      this.#run(
+        'UPDATE conveyor_crons SET last_run_at = ?, last_job_id = ?, next_run_at = coalesce(max(next_run_at, ?), ?, next_run_at) WHERE name = ?',
+        p.slotAt ?? p.now, jobId, p.nextRunAt, p.nextRunAt, p.name,
+      );
+      return { fired: true, jobId };
+    });
+    if (out.fired) emitWake(this.#wake, 'jobs');
+    return out;
+  }
+
+  async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
+    this.#tx('cronAdvance', () => this.#run(
+      'UPDATE conveyor_crons SET next_run_at = coalesce(max(next_run_at, ?), ?) WHERE name = ?', p.nextRunAt, p.nextRunAt, p.name,
+    ));
+  }
+
+  async cronDelete(name: string): Promise<boolean> {
+    return this.#tx('cronDelete', () => {
+      this.#run('DELETE FROM conveyor_cron_slots WHERE name = ?', name);
+      return this.#run('DELETE FROM conveyor_crons WHERE name = ?', name) > 0;
+    });
+  }
+}
+
+const CRON_FIELDS = `name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, last_run_at,
+  last_job_id, created_at, updated_at`;
+
+/** Convert a raw scheduled-job row (both dialects; JSON columns arrive as text). */
+export function rowToCron(r: RawRow): CronRow {
+  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
+  return {
+    name: r.name as string, schedule: r.schedule as string, timezone: (r.timezone as string | null) ?? null,
+    model: r.model as string, method: r.method as string, records: r.records as string, args: r.args as string, options: r.options as string,
+    catchUp: r.catch_up as CronRow['catchUp'], paused: r.paused === true || Number(r.paused) === 1,
+    nextRunAt: num(r.next_run_at), lastRunAt: num(r.last_run_at), lastJobId: num(r.last_job_id),
+    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
 }
 
 /** Convert a raw timeout log row (both dialects). */

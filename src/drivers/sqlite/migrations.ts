@@ -107,4 +107,35 @@ CREATE TABLE conveyor_timeout_log (
 CREATE INDEX conveyor_timeout_log_at ON conveyor_timeout_log (at);
 `,
   },
+  {
+    version: 2,
+    name: 'scheduled jobs',
+    sql: `
+CREATE TABLE conveyor_crons (
+  name TEXT PRIMARY KEY,
+  schedule TEXT NOT NULL,
+  timezone TEXT,
+  model TEXT NOT NULL,
+  method TEXT NOT NULL,
+  records TEXT NOT NULL,
+  args TEXT NOT NULL,
+  options TEXT NOT NULL,
+  catch_up TEXT NOT NULL CHECK (catch_up IN ('none','one','all')),
+  paused INTEGER NOT NULL DEFAULT 0,
+  next_run_at INTEGER,
+  last_run_at INTEGER,
+  last_job_id INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+-- one row per fired slot: its primary key is what makes a slot fire once across all runners
+CREATE TABLE conveyor_cron_slots (
+  name TEXT NOT NULL,
+  slot_at INTEGER NOT NULL,
+  job_id INTEGER,
+  fired_at INTEGER NOT NULL,
+  PRIMARY KEY (name, slot_at)
+) STRICT, WITHOUT ROWID;
+`,
+  },
 ];
