@@ -28,7 +28,8 @@ import { summarize, renderTable, renderMarkdown, fmt, isGood } from './lib/repor
 
 const args = parseArgs(process.argv.slice(2));
 if (args.help || args.h) {
-  console.log(fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 14).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+  const lines = fs.readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1);
+  console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
   process.exit(0);
 }
 const smoke = Boolean(args.smoke);
@@ -147,7 +148,7 @@ async function main() {
     const meta = mod.meta;
     const backend = typeof meta.backend === 'function' ? meta.backend(variant) : meta.backend;
     needs[backend] = true;
-    systemInfo[spec] = { name, variant: variant ?? null, backend, features: meta.features ?? {}, packages: Object.fromEntries((meta.packages ?? []).map((p) => [p, pkgVersion(p)])) };
+    systemInfo[spec] = { name, variant: variant ?? null, backend, features: meta.features ?? {}, packages: Object.fromEntries(((typeof meta.packages === 'function' ? meta.packages(variant) : meta.packages) ?? []).map((p) => [p, pkgVersion(p, meta.packageRoot)])) };
     if (meta.preflight) {
       const problem = await meta.preflight(variant);
       if (problem) systemProblems[spec] = problem;

@@ -14,11 +14,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pgQuery } from '../lib/env.mjs';
+import { REPO_DIR } from '../lib/util.mjs';
 
 const SOURCE = new URL('../../src/index.ts', import.meta.url);
 
 export const meta = {
-  packages: ['pg'],
+  packages: (variant) => (variant === 'sqlite' ? [] : ['pg']), // resolved from the repository's node_modules
+  packageRoot: REPO_DIR,
   backend: (variant) => (variant === 'sqlite' ? 'sqlite' : 'postgres'),
   variants: ['pg', 'sqlite'],
   features: { bulk: true, channels: true },

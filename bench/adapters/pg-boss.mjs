@@ -31,6 +31,7 @@ export function createAdapter(ctx) {
   let producer = null;
   let consumer = null;
   let consumerPool = null;
+  let workUsed = null;
 
   const onError = (e) => process.stderr.write(`[pg-boss error] ${e?.message ?? e}\n`);
   const bossOptions = (max) => ({ connectionString: ctx.pgUrl, schema, max, ...(v.notify ? { useListenNotify: true } : {}) });
@@ -53,7 +54,7 @@ export function createAdapter(ctx) {
         enqueue: 'send(queue, payload)',
         enqueueBulk: 'insert(queue, [{data}, ...])',
         consumerInstance: { max: consumerPool ?? 'slots+4', supervise: false, schedule: false },
-        work: workOptions('slots'),
+        work: workUsed ?? workOptions('slots'),
       };
     },
 
@@ -80,7 +81,8 @@ export function createAdapter(ctx) {
       consumer = new PgBoss({ ...bossOptions(consumerPool), supervise: false, schedule: false, migrate: false });
       consumer.on('error', onError);
       await consumer.start();
-      await consumer.work(QUEUE, workOptions(concurrency), async (jobs) => {
+      workUsed = workOptions(concurrency);
+      await consumer.work(QUEUE, workUsed, async (jobs) => {
         for (const job of jobs) await handler(job.data);
       });
     },

@@ -46,6 +46,7 @@ export function redisPing(url = REDIS_URL, timeoutMs = 2000) {
 }
 
 export function pkgVersion(name, dir = BENCH_DIR) {
+  dir ??= BENCH_DIR;
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
   } catch { return null; }

@@ -132,7 +132,6 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
   }
   const measured = runs.filter((r) => !r.skipped);
   const foreign = measured.map((r) => r.noise?.foreignCpuS ?? 0);
-  const worstNoise = measured.reduce((a, r) => ((r.noise?.foreignCpuS ?? 0) > (a?.noise?.foreignCpuS ?? -1) ? r : a), null);
   return [
     `# ${title}`,
     '',
@@ -161,7 +160,8 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
       systems.map((s) => `${s}: ${Object.entries(systemInfo[s]?.packages ?? {}).map(([p, v]) => `${p}@${v}`).join(', ') || '-'}`).join('; '),
     `- Parameters: ${JSON.stringify(params)}`,
     `- Noise: foreign CPU during a run (CPU-s used by processes outside the benchmark) median ${fmt(median(foreign), 2)}, max ${fmt(Math.max(0, ...foreign), 2)}` +
-      (worstNoise?.noise?.foreignCpuS > 1 ? ` (${worstNoise.system} ${worstNoise.scenario} rep ${worstNoise.rep}: ${worstNoise.noise.foreignTop?.[0] ?? ''})` : ''),
+      '',
+    ...noisyRuns(measured),
     `- Raw results: \`${rawFile}\``,
     '',
     '## Options per system',
@@ -169,6 +169,14 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
     ...systems.map((s) => `- **${s}**: \`${JSON.stringify(options[s] ?? null)}\``),
     '',
   ].join('\n');
+}
+
+/** Runs during which other processes used more than 1 CPU-second: their figures are suspect. */
+function noisyRuns(runs) {
+  const noisy = runs.filter((r) => (r.noise?.foreignCpuS ?? 0) > 1).sort((a, b) => b.noise.foreignCpuS - a.noise.foreignCpuS);
+  if (!noisy.length) return [];
+  const shown = noisy.slice(0, 12).map((r) => `${r.system} ${r.scenario} rep ${r.rep} (${fmt(r.noise.foreignCpuS, 1)} s: ${String(r.noise.foreignTop?.[0] ?? '').replace(/^[\d.]+s /, '').slice(0, 50)})`);
+  return [`- Noisy runs (foreign CPU > 1 s; rerun those scenarios if a figure matters): ${shown.join('; ')}${noisy.length > 12 ? `; and ${noisy.length - 12} more` : ''}`];
 }
 
 function median(xs) {
