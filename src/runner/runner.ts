@@ -24,6 +24,8 @@ import { checkInt, checkOptions } from '../internal/options.ts';
 import type { JobRow } from '../job/row.ts';
 import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { ModelDefinition } from '../model.ts';
+import { CronScheduler } from './cron-scheduler.ts';
+import { resolveLimitTimeRealCron } from '../cron/job.ts';
 import { executeJob } from './executor.ts';
 import type { Outcome } from './outcome.ts';
 
@@ -43,6 +45,8 @@ export interface RunnerOptions {
   maxCrashes?: number;
   /** Wall-clock limit of one run, unless the job function sets `timeLimit`. @default '1200s' (or `CONVEYOR_LIMIT_TIME_REAL`) */
   limitTimeReal?: Duration;
+  /** Wall-clock limit of a run of a job enqueued by a scheduled job (cron), unless its job function sets `timeLimit`. @default '3600s' (or `CONVEYOR_LIMIT_TIME_REAL_CRON`) */
+  limitTimeRealCron?: Duration;
   /** On stop, how long running jobs may finish before they are aborted and released. @default '30s' */
   shutdownGrace?: Duration;
   /** Runner id (unique per process). @default `<host>:<pid>:<random>` */
@@ -65,7 +69,7 @@ export interface RunnerOptions {
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -123,6 +127,8 @@ export class Runner {
   readonly #heartbeatMs: number;
   readonly #maxCrashes: number;
   readonly #limitMs: number;
+  readonly #limitCronMs: number;
+  #cron: CronScheduler | null = null;
   readonly #graceMs: number;
   readonly #policy: ClaimPolicy;
   #buffer: JobRow[] = [];
@@ -154,6 +160,7 @@ export class Runner {
     if (this.#heartbeatMs >= this.#leaseMs) throw new ConfigurationError(`runner options: heartbeat (${this.#heartbeatMs} ms) must be shorter than lease (${this.#leaseMs} ms)`);
     this.#maxCrashes = checkInt(options.maxCrashes ?? 3, 'runner option maxCrashes', 1);
     this.#limitMs = parseDuration(options.limitTimeReal ?? env.CONVEYOR_LIMIT_TIME_REAL ?? '1200s', 'runner option limitTimeReal');
+    this.#limitCronMs = resolveLimitTimeRealCron(options.limitTimeRealCron);
     this.#graceMs = parseDuration(options.shutdownGrace ?? '30s', 'runner option shutdownGrace');
     if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
       throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
@@ -168,6 +175,11 @@ export class Runner {
   /** Jobs running now. */
   get running(): number {
     return this.#running.size;
+  }
+
+  /** This runner's scheduler of scheduled jobs (null until started); `tick()` fires what is due now. */
+  get cronScheduler(): CronScheduler | null {
+    return this.#cron;
   }
 
   /** Jobs claimed and waiting for a slot. */
@@ -195,6 +207,8 @@ export class Runner {
     await this.#rescue();
     this.#every(this.#heartbeatMs, () => this.#heartbeat());
     this.#every(this.#pollMs, () => this.#kick());
+    this.#cron = new CronScheduler(this.#host, { limitTimeRealCronMs: this.#limitCronMs, runnerId: this.id });
+    this.#cron.start();
     this.#host.events.emit('runner_started', { runnerId: this.id, workers: this.workers });
     this.#kick();
   }
@@ -220,6 +234,7 @@ export class Runner {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    await this.#cron?.stop();
     await this.#subscription?.close().catch(() => {});
     await this.#claiming;
     const now = this.#now();
@@ -245,6 +260,7 @@ export class Runner {
   // ---------------------------------------------------------------- claims
 
   #onWake(topic: WakeTopic): void {
+    this.#cron?.poke();
     if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
   }
 
