@@ -64,6 +64,11 @@ export interface JobClaimParams {
   now: number;
   /** Most jobs to take. */
   wanted: number;
+  /**
+   * How many of the picked jobs (in dispatch order) start at once: they are stored `started` by the claim
+   * itself, so a runner that dies right away is counted as a crash; the rest stay `enqueued` (buffered).
+   */
+  startCount?: number;
   policy: ClaimPolicy;
 }
 

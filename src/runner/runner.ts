@@ -21,12 +21,14 @@ import { parseDuration, type Duration } from '../internal/duration.ts';
 import { encodeJson } from '../internal/json.ts';
 import type { Logger } from '../internal/logger.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';
-import type { JobRow } from '../job/row.ts';
+import type { JobProgress, JobRow } from '../job/row.ts';
 import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { ModelDefinition } from '../model.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { resolveLimitTimeRealCron } from '../cron/job.ts';
-import { executeJob } from './executor.ts';
+import { executeJob, type ExecuteResult } from './executor.ts';
+import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
+import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
 
 /** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
@@ -131,6 +133,8 @@ export class Runner {
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
   readonly #policy: ClaimPolicy;
+  readonly #poolOptions: ProcessPoolOptions | null;
+  #pool: ProcessPool | null = null;
   #buffer: JobRow[] = [];
   #running = new Map<number, Running>();
   #writes: Write[] = [];
@@ -165,9 +169,7 @@ export class Runner {
     if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
       throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
     }
-    if (options.isolation === 'process') {
-      throw new ConfigurationError("runner option isolation: 'process' is not available yet");
-    }
+    this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#policy = claimPolicy(options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels));
   }
@@ -200,6 +202,11 @@ export class Runner {
   /** Register, subscribe to wake-ups, rescue dead runners' jobs, and start claiming. */
   async start(): Promise<void> {
     if (this.#state !== 'new') throw new ConfigurationError(`runner ${this.id} was already started`);
+    if (this.#poolOptions) {
+      const pool = new ProcessPool(this.#poolOptions);
+      await pool.start();
+      this.#pool = pool;
+    }
     this.#state = 'running';
     this.#startedAt = this.#now();
     await this.#register();
@@ -250,6 +257,7 @@ export class Runner {
         this.#write({ cmd: { kind: 'release', id: r.job.id, attempt: r.job.attempt, at: this.#now() }, job: r.job });
       }
     }
+    await this.#pool?.close();
     await this.#drainWrites();
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
@@ -286,7 +294,8 @@ export class Runner {
       if (wanted <= 0) return;
       let res;
       try {
-        res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, policy: this.#policy });
+        const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
         this.#errorBackoff = 0;
       } catch (err) {
         this.#error('jobClaim', err);
@@ -337,43 +346,40 @@ export class Runner {
     const startedAt = this.#now();
     const entry: Running = { job, controller, done: Promise.resolve(), released: false };
     this.#running.set(job.id, entry);
-    this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: startedAt }, job });
+    // jobs the claim stored as started need no start write; buffered ones get it in the next batch
+    if (job.state === 'enqueued') this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: startedAt }, job });
     const events = this.#host.events;
     if (events.has('job_started')) events.emit('job_started', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, runnerId: this.id });
     const settings = this.#host.models.get(job.model)?.settings.get(job.method);
     const limitMs = job.timeLimitMs ?? settings?.timeLimitMs ?? this.#limitMs;
     const driver = this.#host.driver;
-    entry.done = executeJob({
-      job,
-      models: this.#host.models,
-      limitMs,
-      logger: this.#host.logger,
-      context: this.#host.context,
-      signal: controller.signal,
-      now: () => this.#now(),
-      persistProgress: async (progress) => {
-        const r = await driver.jobProgress({ id: job.id, attempt: job.attempt, runnerId: this.id, progress });
-        if (r === 'stale') this.#race(job, 'progress');
-      },
-      persistCheckpoint: async (value) => {
-        const r = await driver.jobCheckpoint({ id: job.id, attempt: job.attempt, runnerId: this.id, checkpoint: value === undefined ? null : encodeJson(value, 'checkpoint') });
-        if (r === 'stale') this.#race(job, 'checkpoint');
-      },
-      recordTimeout: async (e) => { await this.#host.timeoutLog.record(e); },
-    }).then((r) => {
+    const persistProgress = async (progress: JobProgress) => {
+      const r = await driver.jobProgress({ id: job.id, attempt: job.attempt, runnerId: this.id, progress });
+      if (r === 'stale') this.#race(job, 'progress');
+    };
+    const persistCheckpoint = async (value: unknown) => {
+      const r = await driver.jobCheckpoint({ id: job.id, attempt: job.attempt, runnerId: this.id, checkpoint: value === undefined ? null : encodeJson(value, 'checkpoint') });
+      if (r === 'stale') this.#race(job, 'checkpoint');
+    };
+    const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
+    const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
+      ? this.#pool.execute(job, { limitMs, signal: controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
+      : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, signal: controller.signal,
+        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
+    entry.done = run.then((r) => {
       this.#running.delete(job.id);
-      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs);
+      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
       if (this.#buffer.length <= this.#prefetch / 2) this.#kick();
     });
   }
 
-  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number): void {
+  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): void {
     const base = { id: job.id, attempt: job.attempt, startedAt, at };
     const err = outcome.kind === 'done' ? null : outcome.error;
     const exc = err ? { excName: err.name, excMessage: err.message, excInfo: err.stack ?? null } : null;
     if (timedOut) {
-      this.#host.events.emit('job_timed_out', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, limitMs, kind: 'timeout' });
+      this.#host.events.emit('job_timed_out', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, limitMs, kind });
     }
     if (outcome.kind === 'done') {
       let result: string | null;
@@ -463,7 +469,7 @@ export class Runner {
 
   #info(): Record<string, unknown> {
     const mem = process.memoryUsage();
-    return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: 'inline', version: 1 };
+    return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: this.#pool ? 'process' : 'inline', version: 1 };
   }
 
   async #register(): Promise<void> {

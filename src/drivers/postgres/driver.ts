@@ -455,9 +455,11 @@ export class PostgresDriver implements Driver {
       // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
       // claim lock too, and a state qual would lead the planner to scan the whole pending index.
       const update = client.query(this.#q(
-        `UPDATE ${this.#s}.jobs SET state = 'enqueued', runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1
+        `UPDATE ${this.#s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+           state = CASE WHEN id = ANY($4::bigint[]) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${ts(2)} END
          WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
-        [p.runnerId, p.now, pick.picked.map((c) => c.id)]));
+        [p.runnerId, p.now, pick.picked.map((c) => c.id), pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id)]));
       void commitNow(); // the lock goes with the COMMIT, without waiting for the rows to come back
       const r = await update;
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));

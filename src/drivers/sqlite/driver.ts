@@ -327,10 +327,13 @@ export class SqliteDriver implements Driver {
       }
       if (pick.picked.length === 0) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
       const ids = JSON.stringify(pick.picked.map((c) => c.id));
+      const startIds = JSON.stringify(pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id));
       const rows = this.#all(
-        `UPDATE conveyor_jobs SET state = 'enqueued', runner_id = ?, enqueued_at = ?, attempt = attempt + 1
+        `UPDATE conveyor_jobs SET runner_id = ?, enqueued_at = ?, attempt = attempt + 1,
+           state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
          WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${OPEN_FIELDS}`,
-        p.runnerId, p.now, ids,
+        p.runnerId, p.now, startIds, startIds, p.now, ids,
       );
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = rows.map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);

@@ -1,0 +1,59 @@
+/**
+ * Runner options → process pool options: `isolation` (or `CONVEYOR_ISOLATION`), `module`, and the
+ * limits with their environment fallbacks and defaults (Odoo's, where Odoo has one).
+ * @module
+ */
+import { ConfigurationError, describeValue } from '../../errors.ts';
+import { parseDuration, type Duration } from '../../internal/duration.ts';
+import type { Logger } from '../../internal/logger.ts';
+import { parseBytes } from './limits.ts';
+import type { ProcessPoolOptions } from './process-pool.ts';
+
+/** The runner options this module reads. */
+export interface IsolationOptions {
+  isolation?: 'inline' | 'process';
+  module?: string;
+  limitTimeCpu?: Duration;
+  limitMemorySoft?: number | string;
+  limitMemoryHard?: number | string;
+}
+
+/** Default CPU time of one run: 600 s. */
+export const DEFAULT_LIMIT_TIME_CPU = '600s';
+/** Default soft memory limit of a worker process: 2048 MiB (Odoo's `limit_memory_soft`). */
+export const DEFAULT_LIMIT_MEMORY_SOFT = 2048 * 1024 ** 2;
+/** Default hard memory limit of a worker process: 2560 MiB (Odoo's `limit_memory_hard`). */
+export const DEFAULT_LIMIT_MEMORY_HARD = 2560 * 1024 ** 2;
+
+/**
+ * The pool options of a runner, or null for inline isolation.
+ * @throws ConfigurationError on a bad isolation value, a missing module, or a bad limit
+ */
+export function processPoolOptions(options: IsolationOptions, context: { size: number; logger: Logger; now: () => number }): ProcessPoolOptions | null {
+  const env = process.env;
+  const isolation = options.isolation ?? (env.CONVEYOR_ISOLATION || undefined) ?? 'inline';
+  if (isolation !== 'inline' && isolation !== 'process') {
+    throw new ConfigurationError(`CONVEYOR_ISOLATION: expected 'inline' or 'process', got ${describeValue(isolation)}`);
+  }
+  if (isolation === 'inline') return null;
+  if (options.module === undefined || options.module === '') {
+    throw new ConfigurationError("runner option isolation: 'process' needs the option module: the path of the module whose default export is the Conveyor with its models (conveyor run <module> passes it)");
+  }
+  if (typeof options.module !== 'string') throw new ConfigurationError(`runner option module: expected a path or file URL, got ${describeValue(options.module)}`);
+  const soft = parseBytes(options.limitMemorySoft ?? env.CONVEYOR_LIMIT_MEMORY_SOFT ?? DEFAULT_LIMIT_MEMORY_SOFT, 'runner option limitMemorySoft');
+  const hard = parseBytes(options.limitMemoryHard ?? env.CONVEYOR_LIMIT_MEMORY_HARD ?? DEFAULT_LIMIT_MEMORY_HARD, 'runner option limitMemoryHard');
+  if (soft > 0 && hard > 0 && soft > hard) {
+    context.logger.warn({ limitMemorySoft: soft, limitMemoryHard: hard }, 'limitMemorySoft is above limitMemoryHard: workers will be killed before they can be recycled');
+  }
+  return {
+    module: options.module,
+    size: context.size,
+    logger: context.logger,
+    now: context.now,
+    limits: {
+      timeCpuMs: parseDuration(options.limitTimeCpu ?? env.CONVEYOR_LIMIT_TIME_CPU ?? DEFAULT_LIMIT_TIME_CPU, 'runner option limitTimeCpu'),
+      memorySoftBytes: soft,
+      memoryHardBytes: hard,
+    },
+  };
+}
