@@ -7,6 +7,10 @@ import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
 import { ContextApi, DEFAULT_CONTEXT_KEYS } from './context.ts';
+import { createCronsApi, cronDashboardSource, registerCron, resolveCron, type CronHandle, type CronHost, type CronOptions, type CronsApi, type CronTarget } from './cron/api.ts';
+import { resolveLimitTimeRealCron } from './cron/job.ts';
+import { MAINTENANCE_MODEL, MAINTENANCE_SETTINGS, checkMaintenanceOptions, maintenanceCrons, maintenanceMethods, type MaintenanceOptions } from './cron/maintenance.ts';
+import type { ScheduleSpec } from './cron/schedule.ts';
 import { Delayable } from './delay/delayable.ts';
 import { resolveEta } from './delay/options.ts';
 import type {
@@ -55,9 +59,16 @@ export interface ConveyorOptions {
   synchronous?: 'normal' | 'full';
   /** Defaults for runners started from this Conveyor (`conveyor.runner()`). */
   runner?: RunnerOptions;
+  /**
+   * Built-in scheduled jobs (jobs of the model `conveyor.maintenance`): weekly timeout-log cleanup and
+   * daily retention of done/cancelled jobs. `false` registers none (entries already stored stay: pause or
+   * delete them with `conveyor.crons`). See docs/cron.md.
+   * @default { timeoutLogDays: 30, jobRetentionDays: 30 }
+   */
+  maintenance?: MaintenanceOptions | false;
 }
 
-const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner'];
+const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner', 'maintenance'];
 
 /** The admin API on jobs (the CLI and the dashboard use nothing else). */
 export interface JobsApi {
@@ -126,6 +137,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly timeoutLog: TimeoutLogApi;
   /** The timeout toolkit, recording into this Conveyor's timeout log (`conveyor.timeouts.withTimeout('5m', fn)`). */
   readonly timeouts: BoundTimeouts;
+  /** Scheduled jobs stored in the database, from every process (`conveyor.crons.list()`, `pause`, `resume`, `runNow`). */
+  readonly crons: CronsApi;
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
@@ -133,6 +146,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #noDelay: boolean;
   readonly #runners = new Set<Runner>();
   readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
+  readonly #cronHost: CronHost;
   #closed = false;
   #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
@@ -150,6 +164,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.jobs = this.#jobsApi();
     this.timeoutLog = this.#timeoutLogApi();
     this.timeouts = bindTimeouts({ conveyor: this, logger });
+    this.#cronHost = this.#makeCronHost();
+    this.crons = createCronsApi(this.#cronHost);
+    this.model(MAINTENANCE_MODEL, maintenanceMethods(this), MAINTENANCE_SETTINGS);
   }
 
   /** Write a timeout log row (makes a Conveyor a sink for the timeout toolkit's `{ conveyor }` option). */
@@ -164,6 +181,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   static async open(options: ConveyorOptions = {}): Promise<Conveyor> {
     checkOptions(options, OPTION_KEYS, 'Conveyor.open()');
+    const maintenance = checkMaintenanceOptions(options.maintenance);
     const logger = typeof options.logger === 'object' && options.logger
       ? options.logger
       : options.logger === 'silent' ? silentLogger : createLogger({ level: options.logger as LogLevel | undefined });
@@ -188,7 +206,16 @@ export class Conveyor implements ModelHost, JobHandleHost {
       await driver.close();
       throw err;
     }
-    return new Conveyor(driver, options, logger, channels);
+    const conveyor = new Conveyor(driver, options, logger, channels);
+    if (maintenance) {
+      try {
+        for (const c of maintenanceCrons(conveyor.models, maintenance)) await registerCron(conveyor.#cronHost, conveyor.crons, c);
+      } catch (err) {
+        await conveyor.close();
+        throw err;
+      }
+    }
+    return conveyor;
   }
 
   // ---------------------------------------------------------------- models
@@ -333,6 +360,39 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.logger.warn(message);
   }
 
+  // ---------------------------------------------------------------- scheduled jobs
+
+  /**
+   * Schedule a job (Odoo's ir.cron): `target` (a model method, `partners.sendNewsletter`, or
+   * `'model.method'`) runs with `args` at every slot of `schedule` (a cron expression read in
+   * `options.timezone`, `'every 15m'`, or `{ every: '1w', anchor? }`), exactly once per slot across all
+   * runners. Idempotent: every process may register the same entry; the code is the source of truth for
+   * schedule, target, args and options, while pausing is kept. Missed slots are not replayed unless
+   * `catchUp` says so. Jobs get the runner's `limitTimeRealCron` unless their job function sets `timeLimit`.
+   * @throws ConfigurationError at once on a bad name, schedule, target or option (the promise rejects on database errors)
+   * @example await conveyor.cron('newsletter', '0 9 * * 1', partners.sendNewsletter, ['weekly'], { timezone: 'Europe/Paris' });
+   */
+  cron(name: string, schedule: ScheduleSpec, target: CronTarget, args?: readonly unknown[], options?: CronOptions): Promise<CronHandle> {
+    this.#assertOpen();
+    const resolved = resolveCron(this.#models, name, schedule, target, args, options);
+    return registerCron(this.#cronHost, this.crons, resolved);
+  }
+
+  #makeCronHost(): CronHost {
+    return {
+      driver: this.driver,
+      clock: this.clock,
+      channels: this.channels,
+      models: this.#models,
+      limitTimeRealCronMs: () => resolveLimitTimeRealCron(this.options.runner?.limitTimeRealCron),
+      jobHandle: (id, uuid) => new Job(this, id, uuid, 'pending'),
+      cronsChanged: () => {
+        for (const r of this.#runners) r.cronScheduler?.poke(true);
+        if (!this.#closed) this.driver.wake('jobs').catch(() => {});
+      },
+    };
+  }
+
   // ---------------------------------------------------------------- runners and events
 
   /** Create an in-process runner (call `start()` on it). */
@@ -360,7 +420,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   async dashboard(options: import('./dashboard/index.ts').DashboardOptions = {}): Promise<import('./dashboard/index.ts').Dashboard> {
     const { createDashboard } = await import('./dashboard/index.ts');
-    return createDashboard(this, options);
+    return createDashboard(this, { scheduledJobs: cronDashboardSource(this.crons), ...options });
   }
 
   /** Runners registered in the database (all processes). */

@@ -7,6 +7,7 @@
  */
 import type { ChannelTree } from '../channels/tree.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
+import type { ScheduledJobsSource } from '../dashboard/options.ts';
 import type { CronCatchUp, CronDef, CronRow, Driver } from '../drivers/driver.ts';
 import { ConfigurationError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from '../errors.ts';
 import type { Clock } from '../internal/clock.ts';
@@ -302,5 +303,23 @@ export function createCronsApi(host: CronHost): CronsApi {
       if (deleted) host.cronsChanged();
       return deleted;
     },
+  };
+}
+
+/** `conveyor.crons` as the dashboard's Scheduled jobs source (list, pause, resume, run now). */
+export function cronDashboardSource(api: CronsApi): ScheduledJobsSource {
+  return {
+    list: async () => (await api.list()).map((c) => ({
+      name: c.name,
+      schedule: c.timezone ? `${c.schedule} (${c.timezone})` : c.schedule,
+      target: c.target,
+      nextRunAt: c.paused ? null : c.nextRunAt,
+      lastRunAt: c.lastRunAt,
+      lastJobId: c.lastJobId,
+      paused: c.paused,
+    })),
+    pause: (name) => api.pause(name),
+    resume: (name) => api.resume(name),
+    runNow: async (name) => (await api.runNow(name)).id,
   };
 }
