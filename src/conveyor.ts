@@ -3,6 +3,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
+import { uuidv7 } from './internal/uuid.ts';
 import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
@@ -285,7 +286,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       : o.identityKey ?? null;
     if (identity !== null && typeof identity !== 'string') throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
     return {
-      uuid: randomUUID(),
+      uuid: uuidv7(now),
       graphUuid,
       model: d.model,
       method: d.method,

@@ -59,7 +59,7 @@ CREATE INDEX jobs_failed ON ${s}.jobs (channel) WHERE state = 'failed';
 CREATE INDEX jobs_identity ON ${s}.jobs (identity_key) WHERE identity_key IS NOT NULL AND state IN ('wait_dependencies', 'pending', 'enqueued');
 CREATE INDEX jobs_graph ON ${s}.jobs (graph_uuid) WHERE graph_uuid IS NOT NULL;
 -- listings by state; the hot path (pending → enqueued → started → done) adds no entry after the insert
-CREATE INDEX jobs_state ON ${s}.jobs (state, id) WHERE state NOT IN ('enqueued', 'started', 'done');
+CREATE INDEX jobs_state ON ${s}.jobs (state, id) WHERE state IN ('wait_dependencies', 'failed', 'cancelled');
 CREATE TABLE ${s}.job_deps (
   job_id bigint NOT NULL,
   depends_on bigint NOT NULL,

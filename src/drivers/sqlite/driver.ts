@@ -70,6 +70,14 @@ async function loadSqlite(): Promise<{ DatabaseSync: new (file: string, opts?: R
   }
 }
 
+/** `INSERT INTO conveyor_jobs … VALUES (…), (…)` for `rows` rows. */
+function insertSql(rows: number): string {
+  const one = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+  return `INSERT INTO conveyor_jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta,
+    channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
+    VALUES ${Array(rows).fill(one).join(', ')}`;
+}
+
 const DONE_SQL = `UPDATE conveyor_jobs SET state = 'done', started_at = ?, done_at = ?, exec_time_ms = ?, result = ?,
   exc_name = NULL, exc_message = NULL, exc_info = NULL
   WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started') RETURNING has_dependants AS deps`;
@@ -105,6 +113,7 @@ export class SqliteDriver implements Driver {
       db = new DatabaseSync(options.filename, { timeout: options.busyTimeoutMs ?? 10_000 });
       if (!memory) db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      db.exec('PRAGMA cache_size = -65536'); // 64 MiB of page cache: the queue's indexes stay hot
       db.exec('PRAGMA foreign_keys = OFF');
     } catch (err) {
       throw new DatabaseError(`cannot open SQLite database '${options.filename}': ${(err as Error).message}`, { cause: err, details: { operation: 'open' } });
@@ -243,9 +252,8 @@ export class SqliteDriver implements Driver {
       }
       twins.fill(null);
     }
-    const insert = this.#stmt(`INSERT INTO conveyor_jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta,
-      channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    if (!edges.length && p.jobs.every((j) => j.identityKey === null)) return this.#insertPlain(p);
+    const insert = this.#stmt(insertSql(1));
     const seenKeys = new Map<string, JobInsertResult>();
     const results: JobInsertResult[] = [];
     for (let i = 0; i < p.jobs.length; i++) {
@@ -265,6 +273,26 @@ export class SqliteDriver implements Driver {
     if (edges.length) {
       const dep = this.#stmt('INSERT OR IGNORE INTO conveyor_job_deps (job_id, depends_on) VALUES (?, ?)');
       for (const [child, parent] of edges) dep.run(results[child]!.id, results[parent]!.id);
+    }
+    return results;
+  }
+
+  /**
+   * The bulk path (no identity keys, no edges): multi-row INSERTs of up to 64 rows, a quarter of the
+   * statement executions of one row each. Rowids inside one statement are consecutive, so the ids are
+   * derived from the last one.
+   */
+  #insertPlain(p: JobInsertParams): JobInsertResult[] {
+    const results: JobInsertResult[] = [];
+    for (let start = 0; start < p.jobs.length; start += 64) {
+      const chunk = p.jobs.slice(start, start + 64);
+      const params: SqlValue[] = [];
+      for (const j of chunk) {
+        params.push(j.uuid, j.graphUuid, j.model, j.method, j.records, j.args, 'pending', j.priority, j.eta, j.channel,
+          j.maxRetries, j.description, null, j.context, j.timeLimitMs, p.now, 0);
+      }
+      const last = Number(this.#stmt(insertSql(chunk.length)).run(...params).lastInsertRowid);
+      chunk.forEach((j, i) => results.push({ id: last - chunk.length + 1 + i, uuid: j.uuid, state: 'pending', existing: false }));
     }
     return results;
   }

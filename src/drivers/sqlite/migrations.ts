@@ -57,7 +57,7 @@ CREATE INDEX conveyor_jobs_running ON conveyor_jobs (runner_id, channel) WHERE s
 CREATE INDEX conveyor_jobs_failed ON conveyor_jobs (channel) WHERE state = 'failed';
 CREATE INDEX conveyor_jobs_identity ON conveyor_jobs (identity_key) WHERE identity_key IS NOT NULL AND state IN ('wait_dependencies', 'pending', 'enqueued');
 CREATE INDEX conveyor_jobs_graph ON conveyor_jobs (graph_uuid) WHERE graph_uuid IS NOT NULL;
-CREATE INDEX conveyor_jobs_state ON conveyor_jobs (state, id) WHERE state NOT IN ('enqueued', 'started', 'done');
+CREATE INDEX conveyor_jobs_state ON conveyor_jobs (state, id) WHERE state IN ('wait_dependencies', 'failed', 'cancelled');
 CREATE TABLE conveyor_job_deps (
   job_id INTEGER NOT NULL,
   depends_on INTEGER NOT NULL,
