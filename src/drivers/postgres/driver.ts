@@ -320,28 +320,27 @@ export class PostgresDriver implements Driver {
       }
       toInsert.push(i);
     });
-    const col = <T>(f: (i: number) => T) => toInsert.map(f);
-    const J = (i: number) => p.jobs[i]!;
-    const values = [
-      col((i) => J(i).uuid), col((i) => J(i).graphUuid), col((i) => J(i).model), col((i) => J(i).method),
-      col((i) => J(i).records), col((i) => J(i).args), col((i) => (hasParent.has(i) ? 'wait_dependencies' : 'pending')),
-      col((i) => J(i).priority), col((i) => J(i).eta), col((i) => J(i).channel), col((i) => J(i).maxRetries),
-      col((i) => J(i).description), col((i) => J(i).identityKey), col((i) => J(i).context), col((i) => J(i).timeLimitMs),
-      col((i) => isParent.has(i)), p.now, this.#channelJobs,
-    ];
+    // One JSON document for the whole batch: V8's JSON.stringify and PostgreSQL's json parser are much
+    // cheaper than pg's per-element escaping of 16 text arrays. records/args/context are JSON already.
+    const str = JSON.stringify;
+    const doc = '[' + toInsert.map((i) => {
+      const j = p.jobs[i]!;
+      return `{"u":${str(j.uuid)},"g":${str(j.graphUuid)},"m":${str(j.model)},"f":${str(j.method)},"r":${j.records},"a":${j.args},`
+        + `"s":"${hasParent.has(i) ? 'wait_dependencies' : 'pending'}","p":${j.priority},"e":${j.eta ?? 'null'},"c":${str(j.channel)},`
+        + `"x":${j.maxRetries},"d":${str(j.description)},"k":${str(j.identityKey)},"o":${j.context ?? 'null'},"t":${j.timeLimitMs ?? 'null'},`
+        + `"h":${isParent.has(i)}}`;
+    }).join(',') + ']';
     const insertSql = `INSERT INTO ${this.#s}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
         max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
-      SELECT u.uuid, u.graph_uuid, u.model, u.method, u.records, u.args, u.state, u.priority,
-        CASE WHEN u.eta IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.eta * interval '1 millisecond' END,
-        u.channel, u.max_retries, u.description, u.identity_key, u.context, u.time_limit_ms, u.has_dependants, ${ts(17)}
-      FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::jsonb[], $6::jsonb[], $7::text[], $8::int[], $9::bigint[],
-        $10::text[], $11::int[], $12::text[], $13::text[], $14::jsonb[], $15::bigint[], $16::bool[])
-        AS u(uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, max_retries, description, identity_key,
-          context, time_limit_ms, has_dependants)`;
+      SELECT u.u, u.g, u.m, u.f, u.r, u.a, u.s, u.p,
+        CASE WHEN u.e IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.e * interval '1 millisecond' END,
+        u.c, u.x, u.d, u.k, u.o, u.t, u.h, ${ts(2)}
+      FROM json_to_recordset($1::json) AS u(u uuid, g uuid, m text, f text, r jsonb, a jsonb, s text, p int, e bigint, c text,
+        x int, d text, k text, o jsonb, t bigint, h bool)`;
     const rows = toInsert.length
       ? (await db.query(this.#q(
         `WITH ins AS (${insertSql} RETURNING id, uuid, state)
-         SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($18, '')) AS n ON true`, values))).rows
+         SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($3, '')) AS n ON true`, [doc, p.now, this.#channelJobs]))).rows
       : [];
     const byUuid = new Map(rows.map((r: RawRow) => [r.uuid as string, { id: Number(r.id), uuid: r.uuid as string, state: r.state as JobState, existing: false }]));
     const results = p.jobs.map((j, i): JobInsertResult => {
