@@ -1,5 +1,5 @@
 /**
- * The `conveyor` command: run, migrate, jobs, stats, channels, timeouts, dashboard, demo.
+ * The `conveyor` command: run, migrate, jobs, stats, channels, timeouts, cron, dashboard, demo.
  * Configuration: flags > `CONVEYOR_*` environment variables > `conveyor.config.json`.
  * @module
  */
@@ -46,6 +46,8 @@ async function openFromConfig(flags: GlobalFlags): Promise<{ conveyor: Conveyor;
     channels: config.channels,
     dbMaxconn: config.dbMaxconn,
     logger: (config.logLevel as 'info' | undefined) ?? 'warn',
+    // admin commands leave the scheduled jobs as the application registered them
+    maintenance: false,
   });
   return { conveyor, config };
 }
@@ -250,6 +252,38 @@ export function buildProgram(): Command {
         out(flags, { deleted: n }, () => `deleted ${n} timeout log entries older than ${opts.days} days`);
       } finally { await conveyor.close(); }
     });
+
+  const cron = program.command('cron').description('scheduled jobs: list, pause, resume, run now');
+  cron.command('ls')
+    .description('list the scheduled jobs stored in the database (from every process)')
+    .action(async () => {
+      const flags = program.opts<GlobalFlags>();
+      const { conveyor } = await openFromConfig(flags);
+      try {
+        const list = await conveyor.crons.list();
+        out(flags, list, () => list.length
+          ? renderTable(['name', 'schedule', 'target', 'next run', 'last run', 'last job', 'state'], list.map((c) => [
+            c.name, c.timezone ? `${c.schedule} (${c.timezone})` : c.schedule, c.target, c.paused ? '-' : formatTime(c.nextRunAt),
+            formatTime(c.lastRunAt), c.lastJobId === null ? '' : String(c.lastJobId), c.paused ? 'paused' : 'active']))
+          : 'no scheduled jobs');
+      } finally { await conveyor.close(); }
+    });
+  for (const [name, desc] of [['pause', 'stop firing <name> (kept across redeploys until resumed)'], ['resume', 'fire <name> again from its next slot'], ['run', 'enqueue one job of <name> now, independent of its slots']] as const) {
+    cron.command(name).description(desc).argument('<name>')
+      .action(async (entry: string) => {
+        const flags = program.opts<GlobalFlags>();
+        const { conveyor } = await openFromConfig(flags);
+        try {
+          if (name === 'run') {
+            const job = await conveyor.crons.runNow(entry);
+            out(flags, { name: entry, jobId: job.id }, () => `${entry}: enqueued job ${job.id}`);
+          } else {
+            await conveyor.crons[name](entry);
+            out(flags, { name: entry, paused: name === 'pause' }, () => `${entry}: ${name === 'pause' ? 'paused' : 'resumed'}`);
+          }
+        } finally { await conveyor.close(); }
+      });
+  }
 
   program.command('dashboard')
     .description('serve the dashboard for <module> (or the configured database) on 127.0.0.1')

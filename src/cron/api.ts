@@ -262,7 +262,7 @@ export function cronHandle(api: CronsApi, name: string): CronHandle {
 }
 
 function unknown(name: string): ValidationError {
-  return new ValidationError(`no scheduled job named ${describeValue(name)}`, { details: { cron: name } });
+  return new ValidationError(`no scheduled job named ${typeof name === 'string' ? `'${name}'` : describeValue(name)}`, { details: { cron: name } });
 }
 
 /** Build `conveyor.crons`. */
