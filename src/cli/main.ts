@@ -88,6 +88,7 @@ export function buildProgram(): Command {
     .option('--limit-time-real <duration>', 'wall-clock limit of one job run (default 1200s)')
     .option('--shutdown-grace <duration>', 'time running jobs get to finish on stop (default 30s)')
     .option('--lease <duration>', 'runner lease: a silent runner is dead after this long (default 30s)')
+    .option('--limit-time-real-cron <duration>', 'wall-clock limit of one run of a job enqueued by a scheduled job (default 3600s)')
     .addOption(new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 8790)'))
     .action(async (module: string, opts: Record<string, string | boolean | undefined>) => {
       const flags = program.opts<GlobalFlags>();
@@ -100,6 +101,8 @@ export function buildProgram(): Command {
       if (config.limitTimeReal !== undefined) runnerOptions.limitTimeReal = config.limitTimeReal;
       if (opts.shutdownGrace) runnerOptions.shutdownGrace = opts.shutdownGrace as string;
       if (opts.lease) runnerOptions.lease = opts.lease as string;
+      const limitTimeRealCron = (opts.limitTimeRealCron as string | undefined) ?? config.limitTimeRealCron;
+      if (limitTimeRealCron !== undefined) runnerOptions.limitTimeRealCron = limitTimeRealCron;
       const runner = conveyor.runner(runnerOptions);
       await runner.start();
       process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}\n`);
