@@ -30,6 +30,7 @@ import { Job, type JobHandleHost } from './job/handle.ts';
 import type { JobAttempt, JobRow } from './job/row.ts';
 import { resolveRelatedAction, type RelatedActionView } from './job/related-action.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from './job/timeout-log-entry.ts';
+import { applyOverride, validateOverride, type JobFunctionOverride, type ResolvedJobFunction } from './job/settings.ts';
 import { FINAL_STATES } from './job/states.ts';
 import { defineModel, makeRecordSet, type JobMethods, type Model, type ModelDefinition, type ModelHost } from './model.ts';
 import { executeJob } from './runner/executor.ts';
@@ -103,6 +104,31 @@ export interface JobsApi {
   prune(options?: { days?: number; states?: readonly ('done' | 'cancelled' | 'failed')[] }): Promise<number>;
 }
 
+/** One job function (a model's method) with its settings from code, the stored override, and the result. */
+export interface JobFunctionInfo {
+  /** `model.method`. */
+  name: string;
+  model: string;
+  method: string;
+  code: ResolvedJobFunction;
+  override: JobFunctionOverride | null;
+  effective: ResolvedJobFunction;
+}
+
+/**
+ * Job functions as data: an operator changes a function's channel, retries or limits without a deploy.
+ * Overrides live in the database; other processes pick them up at their next runner heartbeat.
+ */
+export interface JobFunctionsApi {
+  list(): Promise<JobFunctionInfo[]>;
+  /** Merge `patch` into the stored override (a key set to null is removed). @throws on invalid values */
+  update(name: string, patch: Record<string, unknown>): Promise<JobFunctionInfo>;
+  /** Remove the override: back to the code's settings. */
+  reset(name: string): Promise<JobFunctionInfo>;
+  /** Reload the overrides from the database. */
+  refresh(): Promise<void>;
+}
+
 /** The timeout log API. */
 export interface TimeoutLogApi {
   /** Write a row. */
@@ -136,6 +162,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly jobs: JobsApi;
   /** The timeout log. */
   readonly timeoutLog: TimeoutLogApi;
+  /** Job functions as data (overrides stored in the database). */
+  readonly jobFunctions: JobFunctionsApi;
   /** The timeout toolkit, recording into this Conveyor's timeout log (`conveyor.timeouts.withTimeout('5m', fn)`). */
   readonly timeouts: BoundTimeouts;
   /** Scheduled jobs stored in the database, from every process (`conveyor.crons.list()`, `pause`, `resume`, `runNow`). */
@@ -143,6 +171,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
+  #overrides = new Map<string, JobFunctionOverride>();
   readonly #events: EventHub;
   readonly #noDelay: boolean;
   readonly #runners = new Set<Runner>();
@@ -165,6 +194,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.jobs = this.#jobsApi();
     this.timeoutLog = this.#timeoutLogApi();
     this.timeouts = bindTimeouts({ conveyor: this, logger });
+    this.jobFunctions = this.#jobFunctionsApi();
     this.#cronHost = this.#makeCronHost();
     this.crons = createCronsApi(this.#cronHost);
     this.model(MAINTENANCE_MODEL, maintenanceMethods(this), MAINTENANCE_SETTINGS);
@@ -208,6 +238,12 @@ export class Conveyor implements ModelHost, JobHandleHost {
       throw err;
     }
     const conveyor = new Conveyor(driver, options, logger, channels);
+    try {
+      await conveyor.loadJobFunctionOverrides();
+    } catch (err) {
+      await conveyor.close();
+      throw err;
+    }
     if (maintenance) {
       try {
         for (const c of maintenanceCrons(conveyor.models, maintenance)) await registerCron(conveyor.#cronHost, conveyor.crons, c);
@@ -229,6 +265,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     const def = defineModel(name, methods, settings);
     if (this.#models.has(def.name)) throw new ConfigurationError(`model '${def.name}' is already defined`);
     this.#models.set(def.name, def);
+    this.#applyOverrides(def);
     const set = makeRecordSet<M>(this, def, []);
     Object.defineProperty(set, 'methods', { value: methods });
     Object.defineProperty(set, 'settingsOf', { value: (m: string) => def.settings.get(m) });
@@ -553,6 +590,66 @@ export class Conveyor implements ModelHost, JobHandleHost {
       if (!runners.some((r) => r.leaseUntil >= now)) sentence += '; no runner is alive';
     }
     return sentence;
+  }
+
+  #applyOverrides(def: ModelDefinition): void {
+    for (const [method, code] of def.codeSettings) {
+      const o = this.#overrides.get(`${def.name}.${method}`);
+      try {
+        def.settings.set(method, applyOverride(def.name, method, code, o));
+      } catch (err) {
+        this.logger.error({ jobFunction: `${def.name}.${method}`, err: (err as Error).message }, 'ignoring an invalid stored job function override');
+        def.settings.set(method, code);
+      }
+    }
+  }
+
+  /** @internal Load the stored overrides and apply them to every model. */
+  async loadJobFunctionOverrides(): Promise<void> {
+    const rows = await this.driver.jobFunctionList();
+    const next = new Map<string, JobFunctionOverride>();
+    for (const r of rows) {
+      try {
+        next.set(r.name, JSON.parse(r.settings) as JobFunctionOverride);
+      } catch { /* a broken row is skipped and logged below */ }
+    }
+    this.#overrides = next;
+    for (const def of this.#models.values()) this.#applyOverrides(def);
+  }
+
+  #jobFunctionsApi(): JobFunctionsApi {
+    const info = (name: string): JobFunctionInfo => {
+      const dot = name.lastIndexOf('.');
+      const model = name.slice(0, dot);
+      const method = name.slice(dot + 1);
+      const def = this.#models.get(model);
+      const code = def?.codeSettings.get(method);
+      if (!def || !code) throw new UnknownMethodError(`unknown job function '${name}' (expected model.method of a defined model)`);
+      return { name, model, method, code, override: this.#overrides.get(name) ?? null, effective: def.settings.get(method)! };
+    };
+    return {
+      list: async () => [...this.#models.values()].flatMap((d) => [...d.codeSettings.keys()].map((m) => info(`${d.name}.${m}`))),
+      update: async (name, patch) => {
+        info(name);
+        if (!patch || typeof patch !== 'object') throw new ValidationError(`jobFunctions.update(): patch must be an object, got ${describeValue(patch)}`);
+        const merged: Record<string, unknown> = { ...(this.#overrides.get(name) ?? {}) };
+        for (const [k, v] of Object.entries(patch)) {
+          if (v === null) delete merged[k];
+          else merged[k] = v;
+        }
+        const valid = validateOverride(name, merged);
+        await this.driver.jobFunctionSet({ name, settings: Object.keys(valid).length ? JSON.stringify(valid) : null, now: this.clock.now() });
+        await this.loadJobFunctionOverrides();
+        return info(name);
+      },
+      reset: async (name) => {
+        info(name);
+        await this.driver.jobFunctionSet({ name, settings: null, now: this.clock.now() });
+        await this.loadJobFunctionOverrides();
+        return info(name);
+      },
+      refresh: () => this.loadJobFunctionOverrides(),
+    };
   }
 
   #timeoutLogApi(): TimeoutLogApi {

@@ -67,7 +67,10 @@ export const RESERVED_METHOD_NAMES = new Set(['modelName', 'ids', 'browse', 'wit
 export interface ModelDefinition {
   name: string;
   methods: JobMethods;
+  /** Effective settings per method: code defaults with the stored overrides applied. */
   settings: Map<string, ResolvedJobFunction>;
+  /** The settings as defined in code. */
+  codeSettings: Map<string, ResolvedJobFunction>;
 }
 
 /** Marks the functions on a model, so test helpers can tell which method a function is. */
@@ -90,7 +93,7 @@ export function defineModel(name: unknown, methods: unknown, settings: unknown):
     if (!(key in (methods as object))) throw new ConfigurationError(`model '${name}': settings for unknown method '${key}'; methods are ${Object.keys(methods as object).join(', ')}`);
   }
   for (const m of Object.keys(methods as object)) resolved.set(m, resolveJobFunction(name, m, s[m]));
-  return { name, methods: methods as JobMethods, settings: resolved };
+  return { name, methods: methods as JobMethods, settings: new Map(resolved), codeSettings: resolved };
 }
 
 /** Build the record set object of a model definition. */

@@ -124,5 +124,15 @@ export function jobFunctionsFromModels(conveyor: Conveyor): JobFunctionsSource {
       }
       return out.sort((a, b) => a.model.localeCompare(b.model) || a.method.localeCompare(b.method));
     },
+    // edits are stored as job function overrides (conveyor.jobFunctions), shared by every process
+    update: async (model, method, patch) => {
+      const o: Record<string, unknown> = {};
+      if (patch.channel !== undefined) o.channel = patch.channel;
+      if (patch.maxRetries !== undefined) o.maxRetries = patch.maxRetries;
+      if (patch.retryPattern !== undefined) o.retryPattern = patch.retryPattern;
+      if (patch.timeLimitMs !== undefined) o.timeLimit = patch.timeLimitMs;
+      if (patch.priority !== undefined) o.priority = patch.priority;
+      await conveyor.jobFunctions.update(`${model}.${method}`, o);
+    },
   };
 }

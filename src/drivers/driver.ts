@@ -330,6 +330,11 @@ export interface Driver {
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
 
+  /** Stored overrides of job function settings: `model.method` → JSON text. */
+  jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]>;
+  /** Store (or with `settings: null`, remove) the override of one job function. */
+  jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void>;
+
   timeoutLogInsert(entry: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number>;
   timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
   timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics>;

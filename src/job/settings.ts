@@ -72,3 +72,49 @@ export function resolveJobFunction(model: string, method: string, s: JobFunction
     relatedAction: settings.relatedAction ?? { enable: true },
   };
 }
+
+/** An operator's override of a job function's settings, stored in the database (JSON: no functions). */
+export interface JobFunctionOverride {
+  channel?: string;
+  maxRetries?: number;
+  retryPattern?: RetryPattern;
+  /** Real-time limit, ms or a duration string. */
+  timeLimit?: Duration;
+  retryOnTimeout?: boolean;
+  priority?: number;
+  relatedAction?: { enable?: boolean; url?: string };
+}
+
+const OVERRIDE_KEYS = ['channel', 'maxRetries', 'retryPattern', 'timeLimit', 'retryOnTimeout', 'priority', 'relatedAction'];
+
+/**
+ * Validate an override (the same rules as code settings). @throws ConfigurationError / ValidationError naming the key
+ */
+export function validateOverride(name: string, value: unknown): JobFunctionOverride {
+  const what = `job function ${name} override`;
+  checkOptions(value, OVERRIDE_KEYS, what);
+  const o = (value ?? {}) as JobFunctionOverride;
+  if (o.relatedAction !== undefined) {
+    checkOptions(o.relatedAction, ['enable', 'url'], `${what}: relatedAction`);
+    if (o.relatedAction.url !== undefined && typeof o.relatedAction.url !== 'string') throw new ConfigurationError(`${what}: relatedAction.url must be a URL template string`);
+  }
+  const [model, method] = [name.slice(0, name.lastIndexOf('.')), name.slice(name.lastIndexOf('.') + 1)];
+  resolveJobFunction(model, method, o as JobFunctionSettings);
+  return o;
+}
+
+/** Code settings with an override applied on top. */
+export function applyOverride(model: string, method: string, code: ResolvedJobFunction, o: JobFunctionOverride | undefined): ResolvedJobFunction {
+  if (!o || !Object.keys(o).length) return code;
+  const r = resolveJobFunction(model, method, o as JobFunctionSettings);
+  return {
+    channel: o.channel !== undefined ? r.channel : code.channel,
+    maxRetries: o.maxRetries !== undefined ? r.maxRetries : code.maxRetries,
+    retryPattern: o.retryPattern !== undefined ? r.retryPattern : code.retryPattern,
+    timeLimitMs: o.timeLimit !== undefined ? r.timeLimitMs : code.timeLimitMs,
+    retryOnTimeout: o.retryOnTimeout !== undefined ? r.retryOnTimeout : code.retryOnTimeout,
+    priority: o.priority !== undefined ? r.priority : code.priority,
+    description: code.description,
+    relatedAction: o.relatedAction !== undefined ? { ...code.relatedAction, ...o.relatedAction } : code.relatedAction,
+  };
+}

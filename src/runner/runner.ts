@@ -83,6 +83,8 @@ export interface RunnerHost {
   readonly events: EventHub;
   readonly models: ReadonlyMap<string, ModelDefinition>;
   readonly timeoutLog: { record(entry: TimeoutLogEntryInput): Promise<number> };
+  /** Reload job function overrides stored by operators (called on every heartbeat). */
+  loadJobFunctionOverrides?(): Promise<void>;
 }
 
 interface Running {
@@ -487,6 +489,7 @@ export class Runner {
         await this.#register();
       }
       await this.#rescue();
+      await this.#host.loadJobFunctionOverrides?.();
     } catch (err) {
       this.#error('heartbeat', err);
     }

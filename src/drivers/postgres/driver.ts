@@ -886,6 +886,22 @@ export class PostgresDriver implements Driver {
     await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [topic === 'jobs' ? this.#channelJobs : this.#channelFreed])));
   }
 
+  // ---------------------------------------------------------------- job functions
+
+  async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
+    return this.#read('jobFunctionList', async (db) => {
+      const r = await db.query(this.#q(`SELECT name, settings, ${ms('updated_at')} AS updated_at FROM ${this.#s}.job_functions ORDER BY name`));
+      return (r.rows as RawRow[]).map((x) => ({ name: x.name as string, settings: x.settings as string, updatedAt: Number(x.updated_at) }));
+    });
+  }
+
+  async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
+    await this.#read('jobFunctionSet', (db) => p.settings === null
+      ? db.query(this.#q(`DELETE FROM ${this.#s}.job_functions WHERE name = $1`, [p.name]))
+      : db.query(this.#q(`INSERT INTO ${this.#s}.job_functions (name, settings, updated_at) VALUES ($1, $2, ${ts(3)})
+          ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`, [p.name, p.settings, p.now])));
+  }
+
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {

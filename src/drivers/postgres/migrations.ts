@@ -140,4 +140,16 @@ CREATE TABLE ${s}.cron_slots (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'job functions as data',
+    sql: (s) => `
+-- operator overrides of a job method's settings (channel, retries, limits…); code holds the defaults
+CREATE TABLE ${s}.job_functions (
+  name text PRIMARY KEY,
+  settings jsonb NOT NULL,
+  updated_at timestamptz NOT NULL
+);
+`,
+  },
 ];

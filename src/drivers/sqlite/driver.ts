@@ -721,6 +721,20 @@ export class SqliteDriver implements Driver {
     emitWake(this.#wake, topic);
   }
 
+  // ---------------------------------------------------------------- job functions
+
+  async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
+    return this.#read('jobFunctionList', () => this.#all('SELECT name, settings, updated_at FROM conveyor_job_functions ORDER BY name')
+      .map((r) => ({ name: r.name as string, settings: r.settings as string, updatedAt: Number(r.updated_at) })));
+  }
+
+  async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
+    this.#tx('jobFunctionSet', () => {
+      if (p.settings === null) this.#run('DELETE FROM conveyor_job_functions WHERE name = ?', p.name);
+      else this.#run('INSERT INTO conveyor_job_functions (name, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at', p.name, p.settings, p.now);
+    });
+  }
+
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {

@@ -138,4 +138,15 @@ CREATE TABLE conveyor_cron_slots (
 ) STRICT, WITHOUT ROWID;
 `,
   },
+  {
+    version: 3,
+    name: 'job functions as data',
+    sql: `
+CREATE TABLE conveyor_job_functions (
+  name TEXT PRIMARY KEY,
+  settings TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+`,
+  },
 ];
