@@ -15,6 +15,7 @@ import {
 import { createFakeClock, type FakeClock } from '../src/testing/index.ts';
 import { CronScheduler } from '../src/runner/cron-scheduler.ts';
 import { BACKENDS, PG_URL, uniqueSchema, type Backend } from './helpers/backends.ts';
+import { Client } from './dashboard/client.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-cron-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -340,6 +341,27 @@ for (const backend of BACKENDS) {
         assert.ok(off.models.has('conveyor.maintenance'), 'the model stays, so jobs already enqueued can run');
       } finally {
         await backend.dispose(off);
+      }
+    });
+
+    it("shows the entries on conveyor.dashboard()'s Scheduled jobs page, with pause, resume and run now", async () => {
+      const c = await backend.open();
+      const dashboard = await c.dashboard();
+      try {
+        await c.cron('nightly <export>', '0 2 * * *', defineShop(c).report, ['n'], { timezone: 'Europe/Paris' });
+        const client = new Client(dashboard.fetch);
+        const page = await client.get('/scheduled');
+        assert.match(page.html, /<tr data-cron="conveyor\.job_retention">/);
+        assert.match(page.html, /<code>every 1d<\/code>/);
+        assert.match(page.html, /<code>0 2 \* \* \* \(Europe\/Paris\)<\/code>/);
+        assert.match(page.html, /nightly &lt;export&gt;/);
+        assert.equal((await client.post(`/scheduled/${encodeURIComponent('nightly <export>')}/pause`, {})).status, 303);
+        assert.equal((await c.crons.get('nightly <export>'))!.paused, true);
+        assert.equal((await client.post(`/scheduled/${encodeURIComponent('nightly <export>')}/run`, {})).status, 303);
+        assert.equal((await jobsOf(c)).length, 1);
+      } finally {
+        await dashboard.close();
+        await backend.dispose(c);
       }
     });
 

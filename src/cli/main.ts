@@ -309,7 +309,9 @@ export function buildProgram(): Command {
 
 async function startDashboard(conveyor: Conveyor, port: number | undefined, config: CliConfig, extra: { token?: string; readOnly?: boolean } = {}): Promise<{ url: string; close(): Promise<void> }> {
   const { serveDashboard } = await import('../dashboard/index.ts');
-  const server = await serveDashboard(conveyor, { host: config.dashboardHost ?? '127.0.0.1', port: port ?? config.dashboardPort ?? 8790, ...extra });
+  const { cronDashboardSource } = await import('../cron/api.ts');
+  const server = await serveDashboard(conveyor, { host: config.dashboardHost ?? '127.0.0.1', port: port ?? config.dashboardPort ?? 8790,
+    scheduledJobs: cronDashboardSource(conveyor.crons), ...extra });
   process.stdout.write(`dashboard: ${server.url}\n`);
   return server;
 }

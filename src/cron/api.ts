@@ -244,7 +244,8 @@ export function cronInfo(row: CronRow): CronInfo {
 /** Store a validated definition (idempotent) and return its handle. */
 export async function registerCron(host: CronHost, api: CronsApi, resolved: ResolvedCron): Promise<CronHandle> {
   const now = host.clock.now();
-  await host.driver.cronUpsert({ ...resolved.def, nextRunAt: resolved.schedule.next(now), now });
+  const next = resolved.schedule.next(now);
+  await host.driver.cronUpsert({ ...resolved.def, nextRunAt: Number.isFinite(next) ? next : null, now });
   host.cronsChanged();
   return cronHandle(api, resolved.def.name);
 }
@@ -288,7 +289,7 @@ export function createCronsApi(host: CronHost): CronsApi {
       if (!row.paused) return;
       const now = host.clock.now();
       const next = parseSchedule(row.schedule, { timezone: row.timezone }).next(now);
-      if (!(await driver.cronSetPaused({ name, paused: false, nextRunAt: next, now }))) throw unknown(name);
+      if (!(await driver.cronSetPaused({ name, paused: false, nextRunAt: Number.isFinite(next) ? next : null, now }))) throw unknown(name);
       host.cronsChanged();
     },
     runNow: async (name) => {

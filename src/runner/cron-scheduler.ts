@@ -56,6 +56,9 @@ export interface CronTickReport {
 /** Most slots fired for one entry in one pass with `catchUp: 'all'`. */
 export const MAX_CATCH_UP = 1000;
 
+/** A slot to store: croner's calendar ends in the year 9999 (Infinity: no more slots). */
+const finite = (ms: number): number | null => (Number.isFinite(ms) ? ms : null);
+
 const emptyReport = (): CronTickReport => ({ fired: [], lost: [], skipped: [], errors: [] });
 
 /** The scheduler of scheduled jobs, one per runner. */
@@ -186,7 +189,7 @@ export class CronScheduler {
     const ctx = { models: this.#host.models, channels: this.#host.channels, limitTimeRealCronMs: this.#limitMs };
     for (const slotAt of slots) {
       const job = cronNewJob(row, ctx, slotAt);
-      const r = await this.#host.driver.cronFire({ name: row.name, slotAt, now, nextRunAt: schedule.next(slotAt), job });
+      const r = await this.#host.driver.cronFire({ name: row.name, slotAt, now, nextRunAt: finite(schedule.next(slotAt)), job });
       if (r.fired && r.jobId !== null) {
         report.fired.push({ name: row.name, slotAt, jobId: r.jobId });
         this.#host.logger.info({ cron: row.name, slot: new Date(slotAt).toISOString(), jobId: r.jobId, runnerId: this.#runnerId },
@@ -210,7 +213,7 @@ export class CronScheduler {
     }
     if (last === undefined) {
       const next = schedule.next(now);
-      await this.#host.driver.cronAdvance({ name: row.name, nextRunAt: next, now });
+      if (Number.isFinite(next)) await this.#host.driver.cronAdvance({ name: row.name, nextRunAt: next, now });
       return next;
     }
     return schedule.next(last);
