@@ -10,6 +10,9 @@
  */
 import { after, before, describe, it, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import readline from 'node:readline';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,17 +156,29 @@ for (const store of stores()) {
         await stopRunner(runner);
       });
 
+      /** Returns once two different workers have each run a job (replacements of killed workers are up). */
+      async function twoWorkersServing(): Promise<void> {
+        for (let i = 0; i < 50; i++) {
+          const jobs = await Promise.all([m.withDelay().work(100), m.withDelay().work(100)]);
+          const rows = await Promise.all(jobs.map((j) => j.wait()));
+          rows.forEach((r) => expected.set(r.id, 'done'));
+          if (rows[0]!.result !== rows[1]!.result) return;
+        }
+        assert.fail('two workers never served at once');
+      }
+
       const cases = [
         { method: 'busyLoop', kinds: ['hard_kill'], what: 'busy loop in JavaScript (for(;;){})' },
         { method: 'sqliteSpin', kinds: ['hard_kill'], what: 'native call: node:sqlite recursive CTE' },
         { method: 'atomicsWait', kinds: ['hard_kill'], what: 'blocked thread: Atomics.wait' },
         { method: 'execSleep', kinds: ['timeout', 'hard_kill'], what: "blocked in a subprocess: execSync('sleep 30')" },
         { method: 'ignoreSignal', kinds: ['timeout'], what: 'ignores its signal, awaits forever' },
-        { method: 'allocate', kinds: ['memory_limit'], what: 'allocates without bound (4 MB / 5 ms)' },
+        { method: 'allocate', kinds: ['memory_limit'], what: 'allocates without bound (4 MB / 5 ms; time limit 30 s)' },
       ] as const;
 
       for (const k of cases) {
         it(`stops a job that ${k.what}: ${k.kinds.join(' or ')}`, async (t: TestContext) => {
+          await twoWorkersServing();
           const stuck = await m.withDelay()[k.method]();
           expected.set(stuck.id, 'failed');
           const started = await rec.wait('job_started', stuck.id);
@@ -324,6 +339,54 @@ for (const store of stores()) {
         await stopRunner(runner);
       }
       assert.equal(alive(leaker), false, 'the recycled worker is gone');
+    });
+
+    it('on stop, releases a job still running in a worker after the shutdown grace, and ends every worker', async () => {
+      const rec = recorder(c);
+      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 2, shutdownGrace: '100ms', pollInterval: '200ms' });
+      await runner.start();
+      try {
+        const long = await m.withDelay().work(60_000);
+        await rec.wait('job_started', long.id);
+        await stopRunner(runner);
+        const row = (await c.jobs.get(long.id))!;
+        assert.equal(row.state, 'pending', 'released, not lost');
+        await c.jobs.cancel([long.id]);
+      } finally {
+        rec.close();
+        await runner.stop();
+      }
+    });
+
+    it('conveyor run --isolation process --limit-time-cpu 1s: flags reach the pool; SIGTERM ends the workers', async (t: TestContext) => {
+      const cli = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', MODULE, '--isolation', 'process', '--workers', '1',
+        '--limit-time-cpu', '1s', '--limit-memory-soft', '1gb', '--limit-memory-hard', '2gb'], {
+        env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', NODE_TEST_CONTEXT: undefined },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      cli.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = once(cli, 'exit') as Promise<[number | null, string | null]>;
+      try {
+        const lines = readline.createInterface({ input: cli.stdout! });
+        for await (const line of lines) if (/^runner .* started/.test(line)) break;
+        const who = await m.withDelay().whoami();
+        const worker = (await who.wait()).result as number;
+        assert.notEqual(worker, cli.pid, 'the job ran in a worker process of the CLI runner');
+        const spin = await m.withDelay().spin();
+        const row = await spin.wait();
+        assert.equal(row.state, 'failed');
+        assert.match(row.excMessage ?? '', /past its CPU time limit of 1000 ms/);
+        const runners = await c.runners();
+        assert.ok(runners.some((r) => r.info.isolation === 'process'), 'the runner reports process isolation');
+        cli.kill('SIGTERM');
+        const [code] = await exited;
+        assert.equal(code, 0, stderr);
+        assert.equal(alive(worker), false, 'the worker process ended with the runner');
+        t.diagnostic(`CLI runner ${cli.pid}, worker ${worker}; spin stopped by cpu_limit`);
+      } finally {
+        cli.kill('SIGKILL');
+      }
     });
   });
 }

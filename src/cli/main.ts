@@ -86,13 +86,18 @@ export function buildProgram(): Command {
     .option('--prefetch <n>', 'jobs claimed ahead into the local buffer')
     .option('--channels <config>', "channel capacities, e.g. 'root:4,root.mail:2' (env CONVEYOR_CHANNELS)")
     .option('--limit-time-real <duration>', 'wall-clock limit of one job run (default 1200s)')
+    .option('--isolation <mode>', "inline (jobs in the event loop) or process (worker processes, hard limits) (env CONVEYOR_ISOLATION)")
+    .option('--limit-time-cpu <duration>', 'CPU time of one job run, process isolation (default 600s)')
+    .option('--limit-memory-soft <size>', "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)")
+    .option('--limit-memory-hard <size>', "kill a worker process above this RSS at once (default 2560mb)")
     .option('--shutdown-grace <duration>', 'time running jobs get to finish on stop (default 30s)')
     .option('--lease <duration>', 'runner lease: a silent runner is dead after this long (default 30s)')
     .option('--limit-time-real-cron <duration>', 'wall-clock limit of one run of a job enqueued by a scheduled job (default 3600s)')
     .addOption(new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 8790)'))
     .action(async (module: string, opts: Record<string, string | boolean | undefined>) => {
       const flags = program.opts<GlobalFlags>();
-      const config = resolveConfig({ workers: opts.workers, prefetch: opts.prefetch, channels: opts.channels, limitTimeReal: opts.limitTimeReal }, flags.config);
+      const config = resolveConfig({ workers: opts.workers, prefetch: opts.prefetch, channels: opts.channels, limitTimeReal: opts.limitTimeReal,
+        limitTimeCpu: opts.limitTimeCpu, limitMemorySoft: opts.limitMemorySoft, limitMemoryHard: opts.limitMemoryHard }, flags.config);
       const conveyor = await loadConveyorModule(module);
       const runnerOptions: RunnerOptions = {};
       if (config.workers !== undefined) runnerOptions.workers = config.workers;
@@ -103,6 +108,11 @@ export function buildProgram(): Command {
       if (opts.lease) runnerOptions.lease = opts.lease as string;
       const limitTimeRealCron = (opts.limitTimeRealCron as string | undefined) ?? config.limitTimeRealCron;
       if (limitTimeRealCron !== undefined) runnerOptions.limitTimeRealCron = limitTimeRealCron;
+      runnerOptions.module = module;
+      if (opts.isolation) runnerOptions.isolation = opts.isolation as 'inline' | 'process';
+      if (config.limitTimeCpu !== undefined) runnerOptions.limitTimeCpu = config.limitTimeCpu;
+      if (config.limitMemorySoft !== undefined) runnerOptions.limitMemorySoft = config.limitMemorySoft;
+      if (config.limitMemoryHard !== undefined) runnerOptions.limitMemoryHard = config.limitMemoryHard;
       const runner = conveyor.runner(runnerOptions);
       await runner.start();
       process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}\n`);

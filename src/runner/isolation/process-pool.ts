@@ -375,11 +375,12 @@ export class ProcessPool {
         }
         if (w.state === 'busy') {
           const rss = (HAS_PROC ? readRssBytes(w.pid) : w.lastRss) ?? 0;
-          const soft = this.#limits.memorySoftBytes;
+          // above the soft limit (or the hard one, when there is no soft limit: the next job would pay for it)
+          const soft = this.#limits.memorySoftBytes || this.#limits.memoryHardBytes;
           if (msg.exiting) {
             this.#terminate(w); // it is on its way out (an uncaught error in the job)
           } else if (soft > 0 && rss > soft) {
-            this.#logger.info({ pid: w.pid, rss, limit: soft }, `worker process memory ${formatBytes(rss)} is above the soft limit of ${formatBytes(soft)}: recycling it`);
+            this.#logger.info({ pid: w.pid, rss, limit: soft }, `worker process memory ${formatBytes(rss)} is above the ${this.#limits.memorySoftBytes ? 'soft' : 'hard'} limit of ${formatBytes(soft)}: recycling it`);
             this.#terminate(w);
           } else {
             w.state = 'idle';
