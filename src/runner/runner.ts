@@ -141,7 +141,7 @@ export class Runner {
   #running = new Map<number, Running>();
   #writes: Write[] = [];
   #flushing: Promise<void> | null = null;
-  #claiming: Promise<void> | null = null;
+  #claimLoops = new Set<Promise<void>>();
   #claimAgain = false;
   #capacityBlocked = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -245,7 +245,7 @@ export class Runner {
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     await this.#cron?.stop();
     await this.#subscription?.close().catch(() => {});
-    await this.#claiming;
+    await Promise.all([...this.#claimLoops]);
     const now = this.#now();
     for (const job of this.#buffer.splice(0)) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
     if (this.#running.size) {
@@ -276,17 +276,18 @@ export class Runner {
 
   #kick(): void {
     if (this.#state !== 'running') return;
-    if (this.#claiming) {
+    if (this.#claimLoops.size) {
       this.#claimAgain = true;
       return;
     }
-    this.#claiming = this.#claimLoop().finally(() => {
-      this.#claiming = null;
+    const loop: Promise<void> = this.#claimLoop().finally(() => {
+      this.#claimLoops.delete(loop);
       if (this.#claimAgain) {
         this.#claimAgain = false;
         this.#kick();
       }
     });
+    this.#claimLoops.add(loop);
   }
 
   async #claimLoop(): Promise<void> {
@@ -437,7 +438,8 @@ export class Runner {
         if (w.cmd.kind !== 'start') freed = true;
         this.#emitOutcome(w);
       });
-      if (freed) this.#kick();
+      // freed capacity matters when the last claim was held back by it, or when the buffer runs low
+      if (freed && (this.#capacityBlocked || this.#buffer.length <= this.#prefetch / 2)) this.#kick();
     }
   }
 

@@ -412,7 +412,11 @@ export class PostgresDriver implements Driver {
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
     return this.#tx('jobClaim', async (client, commitNow) => {
       // BEGIN (sent by #tx), lock and snapshot go out in one pipelined write
-      void client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
+      // The claim commits without waiting for its WAL flush: the lock is released sooner, and nothing is
+      // lost. A claim only leases jobs; if the server crashes before the flush, the claim is gone as if
+      // the runner had died, and any later synchronous commit (a job's completion) flushes it first.
+      // Enqueues and completions stay synchronous.
+      void client.query(this.#q(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
       const snapRes = await client.query(this.#q(this.#snapshotSql(), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now, p.wanted]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
       const plans = p.policy.planFetch(snap, p.wanted);
