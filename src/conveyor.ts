@@ -129,6 +129,20 @@ export interface JobFunctionsApi {
   refresh(): Promise<void>;
 }
 
+/** A delayed call with its job function's defaults and its options applied. */
+export interface ResolvedCall {
+  model: string;
+  method: string;
+  records: readonly unknown[];
+  args: readonly unknown[];
+  priority: number;
+  eta: number | null;
+  channel: string;
+  maxRetries: number;
+  description: string;
+  identityKey: string | null;
+}
+
 /** The timeout log API. */
 export interface TimeoutLogApi {
   /** Write a row. */
@@ -312,7 +326,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
     return results.map((r) => new Job(this, r.id, r.uuid, r.state, r.existing));
   }
 
-  #newJob(d: Delayable, now: number, graphUuid: string | null, context: string | null): NewJob {
+  /**
+   * @internal What a delayed call stands for once its job function's defaults and its options are
+   * applied (also used by `trapJobs`). @throws UnknownModelError, UnknownMethodError, ConfigurationError
+   */
+  resolveCall(d: Delayable, now: number): ResolvedCall {
     const def = this.#models.get(d.model);
     if (!def) throw new UnknownModelError(`unknown model '${d.model}' (defined: ${[...this.#models.keys()].join(', ') || 'none'})`);
     const fn = def.settings.get(d.method);
@@ -323,18 +341,34 @@ export class Conveyor implements ModelHost, JobHandleHost {
       : o.identityKey ?? null;
     if (identity !== null && typeof identity !== 'string') throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
     return {
-      uuid: uuidv7(now),
-      graphUuid,
       model: d.model,
       method: d.method,
-      records: encodeJson(d.records, 'records'),
-      args: encodeJson(d.args, 'args'),
+      records: d.records,
+      args: d.args,
       priority: o.priority ?? fn.priority,
       eta: resolveEta(o.eta, now, `${d.model}.${d.method}`),
       channel: this.channels.path(o.channel ?? fn.channel).at(-1)!.name,
       maxRetries: o.maxRetries ?? fn.maxRetries,
       description: o.description ?? fn.description ?? `${d.model}.${d.method}`,
       identityKey: identity,
+    };
+  }
+
+  #newJob(d: Delayable, now: number, graphUuid: string | null, context: string | null): NewJob {
+    const r = this.resolveCall(d, now);
+    return {
+      uuid: uuidv7(now),
+      graphUuid,
+      model: r.model,
+      method: r.method,
+      records: encodeJson(r.records, 'records'),
+      args: encodeJson(r.args, 'args'),
+      priority: r.priority,
+      eta: r.eta,
+      channel: r.channel,
+      maxRetries: r.maxRetries,
+      description: r.description,
+      identityKey: r.identityKey,
       context,
       timeLimitMs: null,
     };

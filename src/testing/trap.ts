@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import type { Conveyor } from '../conveyor.ts';
 import type { Delayable } from '../delay/delayable.ts';
-import { resolveEta } from '../delay/options.ts';
 import { GraphError, InvalidStateError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from '../errors.ts';
 import { parseDuration, type Duration } from '../internal/duration.ts';
 import { decodeJson, encodeJson } from '../internal/json.ts';
@@ -508,30 +507,21 @@ export class JobsTrap {
 
   /** What `Conveyor.storeGraph` would store for `d` (same defaults and checks). */
   #resolve(d: Delayable, now: number): { model: string; method: string; records: readonly unknown[]; args: readonly unknown[]; properties: JobProperties } {
-    const c = this.#conveyor;
-    const def = c.models.get(d.model);
-    if (!def) throw new UnknownModelError(`unknown model '${d.model}' (defined: ${[...c.models.keys()].join(', ') || 'none'})`);
-    const fn = def.settings.get(d.method);
-    if (!fn) throw new UnknownMethodError(`model '${d.model}' has no method '${d.method}' (methods: ${[...def.settings.keys()].join(', ')})`);
+    const r = this.#conveyor.resolveCall(d, now);
     encodeJson(d.records, 'records');
     encodeJson(d.args, 'args');
-    const o = d.options;
-    const identity = typeof o.identityKey === 'function'
-      ? o.identityKey({ model: d.model, method: d.method, records: d.records, args: d.args })
-      : o.identityKey ?? null;
-    if (identity !== null && typeof identity !== 'string') throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
     return {
-      model: d.model,
-      method: d.method,
-      records: [...d.records],
-      args: [...d.args],
+      model: r.model,
+      method: r.method,
+      records: [...r.records],
+      args: [...r.args],
       properties: {
-        priority: o.priority ?? fn.priority,
-        eta: resolveEta(o.eta, now, `${d.model}.${d.method}`),
-        maxRetries: o.maxRetries ?? fn.maxRetries,
-        description: o.description ?? fn.description ?? `${d.model}.${d.method}`,
-        channel: c.channels.path(o.channel ?? fn.channel).at(-1)!.name,
-        identityKey: identity,
+        priority: r.priority,
+        eta: r.eta,
+        maxRetries: r.maxRetries,
+        description: r.description,
+        channel: r.channel,
+        identityKey: r.identityKey,
       },
     };
   }

@@ -8,7 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { Conveyor, chain, group, type Runner } from '../../src/index.ts';
 
 /** PostgreSQL URL for tests. */
-export const PG_URL = process.env.CONVEYOR_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+import { PG_URL, pgUnavailable } from '../helpers/backends.ts';
+
+export { PG_URL };
 
 /** XSS payloads planted in the demo data. */
 export const XSS = {
@@ -18,23 +20,7 @@ export const XSS = {
   error: '</pre><script>window.__xss = "error"</script><svg onload="window.__xss=1">',
 } as const;
 
-/** Null when PostgreSQL answers, else the reason. Throws in CI: PostgreSQL tests must run there. */
-export async function pgUnavailable(): Promise<string | null> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return null;
-  } catch (err) {
-    const reason = `PostgreSQL at ${PG_URL} is unreachable: ${(err as Error).message}`;
-    if (process.env.CI) throw new Error(`${reason} (CI is set: the PostgreSQL dashboard tests must run, not skip)`);
-    console.warn(`\n!!! ${reason}: skipping the PostgreSQL dashboard tests\n`);
-    return reason;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
+export { pgUnavailable };
 
 /** A unique PostgreSQL schema for one test file. */
 export function uniqueSchema(prefix = 'dash'): string {

@@ -193,15 +193,21 @@ for (const backend of BACKENDS) {
       assert.match(live.html, /^<section id="channels-live"/);
     });
 
-    it('shows the job functions, read-only by default', async () => {
+    it('shows the job functions, editable, and stores an edit as an override every process sees', async () => {
       const page = await client.get('/functions');
       for (const f of ['res.partner.sendNewsletter', 'res.partner.syncCrm', 'res.partner.importBatch', 'sale.order.confirm', 'sale.order.flaky', 'sale.order.slow']) {
         assert.match(page.html, new RegExp(`data-function="${f.replace(/\./g, '\\.')}"`));
       }
-      assert.match(page.html, /<code>\{&quot;1&quot;:10,&quot;5&quot;:60\}<\/code>/);
-      assert.match(page.html, /5 min/);
-      assert.doesNotMatch(page.html, /method="post"/);
-      assert.equal((await client.post('/functions/sale.order/flaky', { maxRetries: '3' })).status, 403);
+      assert.match(page.html, /name="retryPattern" value="\{&quot;1&quot;:10,&quot;5&quot;:60\}"/);
+      assert.match(page.html, /name="timeLimitMs" type="number" min="0" value="300000"/);
+      assert.match(page.html, /action="\/functions\/sale\.order\/flaky"/);
+      const before = (await demo.conveyor.jobFunctions.list()).find((f) => f.name === 'sale.order.flaky')!;
+      const res = await client.post('/functions/sale.order/flaky', { channel: before.effective.channel, maxRetries: '3', priority: String(before.effective.priority), retryPattern: '', timeLimitMs: '' });
+      assert.ok(res.status < 400, `POST returned ${res.status}`);
+      const after = (await demo.conveyor.jobFunctions.list()).find((f) => f.name === 'sale.order.flaky')!;
+      assert.equal(after.effective.maxRetries, 3);
+      assert.equal(after.override?.maxRetries, 3);
+      await demo.conveyor.jobFunctions.reset('sale.order.flaky');
     });
 
     it('shows "no scheduled jobs" without a source', async () => {
