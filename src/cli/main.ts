@@ -146,7 +146,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const flags = program.opts<GlobalFlags>();
       const config = resolveConfig({ database: flags.database, schema: flags.schema }, flags.config);
-      const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, logger: 'silent', migrate: false }).catch((err: unknown) => {
+      const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, logger: 'silent', migrate: false, maintenance: false }).catch((err: unknown) => {
         if (err instanceof ConfigurationError && /schema is at version/.test(err.message)) return null;
         throw err;
       });
@@ -229,7 +229,7 @@ export function buildProgram(): Command {
     .action(async (opts: { channels?: string }) => {
       const flags = program.opts<GlobalFlags>();
       const config = resolveConfig({ database: flags.database, schema: flags.schema, channels: opts.channels }, flags.config);
-      const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, channels: config.channels, logger: 'silent' });
+      const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, channels: config.channels, logger: 'silent', maintenance: false });
       try {
         const tree = conveyor.channels;
         const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: tree.sequentialChannels(), throttledChannels: tree.throttledChannels() });
