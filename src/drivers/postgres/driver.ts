@@ -119,6 +119,7 @@ export class PostgresDriver implements Driver {
       // pipelining: several statements of one transaction go out in one write (pg >= 8.23)
       ...({ pipeline: true } as object),
       options: '-c TimeZone=UTC',
+      application_name: `conveyor:${this.schema}`.slice(0, 63),
     });
     this.#pool.on('error', () => { /* idle client errors: the next query reconnects */ });
     this.#claimLock = lockKey(this.schema, 'claim');
@@ -847,7 +848,7 @@ export class PostgresDriver implements Driver {
     let timer: NodeJS.Timeout | null = null;
     const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed' };
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types });
+      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: `conveyor:${this.schema}`.slice(0, 63) });
       c.on('notification', (msg) => { const t = topics[msg.channel]; if (t) onWake(t); });
       c.on('error', () => { /* handled by 'end' */ });
       c.on('end', () => {
