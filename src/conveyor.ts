@@ -8,7 +8,7 @@ import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
 import { ContextApi, DEFAULT_CONTEXT_KEYS } from './context.ts';
-import { createCronsApi, cronDashboardSource, registerCron, resolveCron, type CronHandle, type CronHost, type CronOptions, type CronsApi, type CronTarget } from './cron/api.ts';
+import { createCronsApi, registerCron, resolveCron, type CronHandle, type CronHost, type CronOptions, type CronsApi, type CronTarget } from './cron/api.ts';
 import { resolveLimitTimeRealCron } from './cron/job.ts';
 import { MAINTENANCE_MODEL, MAINTENANCE_SETTINGS, checkMaintenanceOptions, maintenanceCrons, maintenanceMethods, type MaintenanceOptions } from './cron/maintenance.ts';
 import type { ScheduleSpec } from './cron/schedule.ts';
@@ -492,7 +492,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   async dashboard(options: import('./dashboard/index.ts').DashboardOptions = {}): Promise<import('./dashboard/index.ts').Dashboard> {
     const { createDashboard } = await import('./dashboard/index.ts');
-    return createDashboard(this, { scheduledJobs: cronDashboardSource(this.crons), ...options });
+    return createDashboard(this, options);
   }
 
   /** Runners registered in the database (all processes). */

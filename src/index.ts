@@ -28,6 +28,11 @@ export { parseDuration } from './internal/duration.ts';
 export { parseChannels, formatChannels, type ChannelSpec } from './channels/parse.ts';
 export { ChannelTree } from './channels/tree.ts';
 export type { RetryPattern } from './retry/pattern.ts';
+export type { CronOptions, CronTarget, CronInfo, CronHandle, CronsApi } from './cron/api.ts';
+export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';
+export type { MaintenanceOptions } from './cron/maintenance.ts';
+export type { JobFunctionInfo, JobFunctionsApi, ResolvedCall } from './conveyor.ts';
+export type { JobFunctionOverride, ResolvedJobFunction } from './job/settings.ts';
 export type { Driver, JobFilter, JobListParams, JobPage, JobCountRow, JobGraph, RunnerInfo, TimeoutStatistics } from './drivers/driver.ts';
 export {
   ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,

@@ -18,6 +18,7 @@ import type { Conveyor } from '../conveyor.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import { buildApp, normalizeBasePath } from './app.ts';
 import type { DashboardOptions, ServeDashboardOptions } from './options.ts';
+import { cronDashboardSource } from '../cron/api.ts';
 import { isLoopbackHost } from './security.ts';
 
 export type {
@@ -90,7 +91,8 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
   } catch (err) {
     throw new ConfigurationError((err as Error).message);
   }
-  const { app, counters } = buildApp(conveyor, { ...options, basePath });
+  // scheduled jobs come from the Conveyor's cron API unless the caller plugs in another source
+  const { app, counters } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
   return {
     basePath,
     fetch: async (request: Request) => app.fetch(request),

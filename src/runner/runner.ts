@@ -67,11 +67,13 @@ export interface RunnerOptions {
   limitMemorySoft?: number | string;
   /** A worker process above this RSS is killed at once. */
   limitMemoryHard?: number | string;
+  /** Process isolation: time between SIGTERM and SIGKILL when a job passes a limit. @default '1500ms' */
+  killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {

@@ -16,6 +16,8 @@ export interface IsolationOptions {
   limitTimeCpu?: Duration;
   limitMemorySoft?: number | string;
   limitMemoryHard?: number | string;
+  /** Process isolation: how long a worker gets after SIGTERM before SIGKILL. @default '1500ms' */
+  killGrace?: Duration;
 }
 
 /** Default CPU time of one run: 600 s. */
@@ -54,6 +56,7 @@ export function processPoolOptions(options: IsolationOptions, context: { size: n
       timeCpuMs: parseDuration(options.limitTimeCpu ?? env.CONVEYOR_LIMIT_TIME_CPU ?? DEFAULT_LIMIT_TIME_CPU, 'runner option limitTimeCpu'),
       memorySoftBytes: soft,
       memoryHardBytes: hard,
+      graceMs: parseDuration(options.killGrace ?? '1500ms', 'runner option killGrace'),
     },
   };
 }

@@ -205,7 +205,7 @@ export class ProcessPool {
     this.#url = moduleUrl(options.module);
     this.#logger = options.logger;
     const l = options.limits ?? {};
-    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 2000 };
+    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500 };
     this.#sampleMs = options.sampleMs ?? 250;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
