@@ -277,7 +277,7 @@ export class PostgresDriver implements Driver {
         throw new ValidationError(`the 'tx' option must be a pg client (something with query(text, values)), got ${typeof p.tx}`);
       }
       try {
-        return await this.#insert(tx, p, false);
+        return await this.#insert(tx, p);
       } catch (err) {
         return this.#wrap('jobInsertMany', err);
       }
@@ -285,12 +285,12 @@ export class PostgresDriver implements Driver {
     const simple = !p.edges?.length && p.jobs.every((j) => j.identityKey === null);
     if (simple) {
       // one autocommit statement: insert + notify, no explicit transaction
-      return this.#read('jobInsertMany', (db) => this.#insert(db, p, true));
+      return this.#read('jobInsertMany', (db) => this.#insert(db, p));
     }
-    return this.#tx('jobInsertMany', (client) => this.#insert(client, p, false));
+    return this.#tx('jobInsertMany', (client) => this.#insert(client, p));
   }
 
-  async #insert(db: Queryable, p: JobInsertParams, simple: boolean): Promise<JobInsertResult[]> {
+  async #insert(db: Queryable, p: JobInsertParams): Promise<JobInsertResult[]> {
     const edges = p.edges ?? [];
     const hasParent = new Set(edges.map((e) => e[0]));
     const isParent = new Set(edges.map((e) => e[1]));
@@ -355,7 +355,6 @@ export class PostgresDriver implements Driver {
       await db.query(this.#q(`INSERT INTO ${this.#s}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
         [edges.map((e) => results[e[0]]!.id), edges.map((e) => results[e[1]]!.id)]));
     }
-    void simple;
     return results;
   }
 
@@ -1007,7 +1006,7 @@ export class PostgresDriver implements Driver {
           [p.name, p.slotAt, p.now]));
         if (!ins.rowCount) return { fired: false, jobId: null };
       }
-      const [job] = await this.#insert(client, { jobs: [p.job], now: p.now }, false);
+      const [job] = await this.#insert(client, { jobs: [p.job], now: p.now });
       const jobId = job!.id;
       if (p.slotAt !== null) {
         await client.query(this.#q(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${ts(2)}`, [p.name, p.slotAt, jobId]));
