@@ -57,6 +57,9 @@ const FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, prior
   crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
   time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
 
+/** Sizes of the speculative candidate fetch; a claim uses the smallest that covers what it wants. */
+const SNAPSHOT_LIMITS = [16, 64, 256, 1024, 4096];
+
 /** What a runner needs of a job it claims (the rest of the row is read on demand). */
 const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, channel, attempt, max_retries, crash_count,
   description, context, checkpoint, time_limit_ms, ${ms('created_at')} AS created_at, runner_id, has_dependants`;
@@ -361,11 +364,13 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- claim
 
   /**
-   * The channel snapshot in one statement. With `$4 > 0` it also fetches, speculatively, the best `$4`
-   * due jobs of each pending channel when there are at most 4 of them (the common case), which saves
-   * the claim a round trip while it holds the lock.
+   * The channel snapshot in one statement. With `limit > 0` it also fetches, speculatively, the best
+   * `limit` due jobs of each pending channel when there are at most 4 of them (the common case), which
+   * saves the claim a round trip while it holds the lock. The limit is a literal (a few buckets), not a
+   * parameter: with `LIMIT $n` the cached generic plan may sort the whole pending set instead of
+   * walking the index, which is ruinous with a million pending jobs.
    */
-  #snapshotSql(): string {
+  #snapshotSql(limit = 0): string {
     const s = this.#s;
     return `WITH RECURSIVE c AS (
          (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
@@ -381,13 +386,13 @@ export class PostgresDriver implements Driver {
           FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
       (SELECT coalesce(json_agg(json_build_array(channel, ${ms('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
       (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta,
-      CASE WHEN $4::int > 0 AND (SELECT count(*) FROM pend) <= 4 THEN
+      ${limit > 0 ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
         (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${ms('j.created_at')}, ${ms('j.eta')})), '[]')
          FROM pend CROSS JOIN LATERAL (
            SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
            WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${ts(3)})
-           ORDER BY priority, created_at, id LIMIT $4) j)
-      END AS cands`;
+           ORDER BY priority, created_at, id LIMIT ${limit}) j)
+      END` : 'NULL'} AS cands`;
   }
 
   #toSnapshot(now: number, row: RawRow): ChannelSnapshot & { nextEta: number | null } {
@@ -404,7 +409,7 @@ export class PostgresDriver implements Driver {
 
   async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
     return this.#read('channelSnapshot', async (db) => {
-      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now, 0]));
+      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
       return this.#toSnapshot(p.now, r.rows[0]);
     });
   }
@@ -416,14 +421,19 @@ export class PostgresDriver implements Driver {
       // lost. A claim only leases jobs; if the server crashes before the flush, the claim is gone as if
       // the runner had died, and any later synchronous commit (a job's completion) flushes it first.
       // Enqueues and completions stay synchronous.
-      void client.query(this.#q(`SELECT set_config('synchronous_commit', 'off', true), pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
-      const snapRes = await client.query(this.#q(this.#snapshotSql(), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now, p.wanted]));
+      // enable_bitmapscan off: before autovacuum has analysed a freshly filled table, the planner guesses
+      // a handful of pending rows and picks a bitmap scan plus a sort of the whole pending set (0.4 s at
+      // a million jobs) over walking the pending index in order, which is what every claim wants.
+      void client.query(this.#q(`SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
+        pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
+      const bucket = SNAPSHOT_LIMITS.find((b) => b >= p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
+      const snapRes = await client.query(this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
       const plans = p.policy.planFetch(snap, p.wanted);
       const candidates: Candidate[] = [];
       const toCandidate = (c: unknown[]): Candidate => ({ id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) });
       const speculative = snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
-      if (speculative && plans.every((x) => !x.includeNotDue)) {
+      if (speculative && bucket >= p.wanted && plans.every((x) => !x.includeNotDue)) {
         // the snapshot already brought the best `wanted` due jobs of each channel: keep each plan's share
         const byChannel = new Map<string, Candidate[]>();
         for (const c of speculative) {
