@@ -143,7 +143,7 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
       await page.locator('main h1').waitFor();
       await shot(name);
     }
-    assert.match(await page.locator('main').textContent() ?? '', /No scheduled jobs\./);
+    assert.match(await page.locator('main').textContent() ?? '', /conveyor\.job_retention/);
   });
 
   it('saw no script error, CSP violation or dialog', () => {

@@ -210,9 +210,12 @@ for (const backend of BACKENDS) {
       await demo.conveyor.jobFunctions.reset('sale.order.flaky');
     });
 
-    it('shows "no scheduled jobs" without a source', async () => {
+    it('shows the Conveyor\'s scheduled jobs by default (the built-in maintenance ones here)', async () => {
       const page = await client.get('/scheduled');
-      assert.match(page.html, /No scheduled jobs\./);
+      assert.match(page.html, /conveyor\.job_retention/);
+      assert.match(page.html, /conveyor\.timeout_log_cleanup/);
+      const none = new Client(createDashboard(demo.conveyor, { scheduledJobs: { list: () => [] } }).fetch);
+      assert.match((await none.get("/scheduled")).html, /No scheduled jobs are defined\./);
     });
 
     it('shows the runners with heartbeat, slots and memory', async () => {

@@ -193,16 +193,27 @@ export class PostgresDriver implements Driver {
       return this.#wrap(operation, err);
     }
     let broken = false;
+    // a checked-out client that loses its connection emits 'error'; without a listener that is an
+    // uncaught exception (the pool only listens on idle clients). The failing query reports it too.
+    const onError = () => { broken = true; };
+    client.on('error', onError);
     try {
       void client.query('BEGIN').catch(() => {});
       let commit: Promise<unknown> | null = null;
-      const out = await fn(client, () => (commit ??= client.query('COMMIT')));
+      const out = await fn(client, () => {
+        if (!commit) {
+          commit = client.query('COMMIT');
+          commit.catch(() => { /* awaited below; a statement that failed first is what gets reported */ });
+        }
+        return commit;
+      });
       await (commit ?? client.query('COMMIT'));
       return out;
     } catch (err) {
       try { await client.query('ROLLBACK'); } catch { broken = true; }
       return this.#wrap(operation, err);
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -212,6 +223,7 @@ export class PostgresDriver implements Driver {
   async migrate(): Promise<number[]> {
     const latest = PG_MIGRATIONS.at(-1)!.version;
     const client = await this.#pool.connect().catch((err: unknown) => this.#wrap('migrate', err));
+    client.on('error', () => { /* the failing query reports it */ });
     try {
       await client.query(`SELECT pg_advisory_lock(${this.#migrateLock})`);
       try {
