@@ -73,17 +73,13 @@ export function resolveJobFunction(model: string, method: string, s: JobFunction
   };
 }
 
-/** An operator's override of a job function's settings, stored in the database (JSON: no functions). */
-export interface JobFunctionOverride {
-  channel?: string;
-  maxRetries?: number;
-  retryPattern?: RetryPattern;
-  /** Real-time limit, ms or a duration string. */
-  timeLimit?: Duration;
-  retryOnTimeout?: boolean;
-  priority?: number;
+/**
+ * An operator's override of a job function's settings, stored in the database: the code settings
+ * except the description, and a related action without functions (it is JSON).
+ */
+export type JobFunctionOverride = Omit<JobFunctionSettings, 'description' | 'relatedAction'> & {
   relatedAction?: { enable?: boolean; url?: string };
-}
+};
 
 const OVERRIDE_KEYS = ['channel', 'maxRetries', 'retryPattern', 'timeLimit', 'retryOnTimeout', 'priority', 'relatedAction'];
 
