@@ -12,6 +12,8 @@ export interface JobsQuery {
   channel?: string;
   model?: string;
   method?: string;
+  /** Exception class name. */
+  excName?: string;
   graph?: string;
   text?: string;
   /** `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`, as typed. */
@@ -56,6 +58,7 @@ export function parseJobsQuery(q: Record<string, string | undefined>): JobsQuery
     channel: str(q.channel),
     model: str(q.model),
     method: str(q.method),
+    excName: str(q.excName, 120),
     graph: str(q.graph, 64),
     text: str(q.text),
     from: dateOk(q.from),
@@ -75,6 +78,7 @@ export function jobFilter(q: JobsQuery, withState = true): JobFilter {
     channel: q.channel,
     model: q.model,
     method: q.method,
+    excName: q.excName,
     graphUuid: q.graph,
     text: q.text,
     createdFrom: parseDateParam(q.from, false),
@@ -85,7 +89,7 @@ export function jobFilter(q: JobsQuery, withState = true): JobFilter {
 /** The query as URL parameters (for links that keep the filters), with overrides. */
 export function jobsParams(q: JobsQuery, over: Partial<Record<keyof JobsQuery, string | number | undefined>> = {}): Record<string, string | number | undefined> {
   const base: Record<string, string | number | undefined> = {
-    state: q.state, channel: q.channel, model: q.model, method: q.method, graph: q.graph, text: q.text, from: q.from, to: q.to,
+    state: q.state, channel: q.channel, model: q.model, method: q.method, excName: q.excName, graph: q.graph, text: q.text, from: q.from, to: q.to,
     sort: q.sort === 'id' ? undefined : q.sort, dir: q.dir === 'desc' ? undefined : q.dir, limit: q.limit === 50 ? undefined : q.limit,
     groupBy: q.groupBy, cursor: q.cursor,
   };

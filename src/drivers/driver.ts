@@ -138,6 +138,8 @@ export interface JobFilter {
   createdTo?: number;
   ids?: readonly number[];
   identityKey?: string;
+  /** Exception class name of the last failure or retry (`TypeError`, `JobFoundDead`…). */
+  excName?: string;
 }
 
 /** Sort keys of {@link Driver.jobList}. */

@@ -29,6 +29,7 @@ export function buildWhere(f: JobFilter, b: Binder, extra: string[] = []): strin
   if (f.method !== undefined) parts.push(`method = ${b.value(f.method)}`);
   if (f.graphUuid !== undefined) parts.push(`graph_uuid = ${b.value(f.graphUuid)}`);
   if (f.identityKey !== undefined) parts.push(`identity_key = ${b.value(f.identityKey)}`);
+  if (f.excName !== undefined) parts.push(`exc_name = ${b.value(f.excName)}`);
   if (f.createdFrom !== undefined) parts.push(`created_at >= ${b.value(f.createdFrom)}`);
   if (f.createdTo !== undefined) parts.push(`created_at < ${b.value(f.createdTo)}`);
   if (f.ids !== undefined) parts.push(f.ids.length ? b.inList('id', f.ids) : '1 = 0');

@@ -111,7 +111,9 @@ for (const backend of BACKENDS) {
       const partners = (await demo.conveyor.jobs.count({ model: 'res.partner' }))[0]!.count;
       assert.match(page.html, new RegExp(`>res.partner</a></td>\\s*<td class="num">${partners}</td>`));
       const byExc = await client.get('/jobs?groupBy=excName&state=failed');
-      assert.match(byExc.html, /<td>Error<\/td>\s*<td class="num">3<\/td>/);
+      assert.match(byExc.html, /<td><a href="\/jobs\?state=failed&amp;excName=Error">Error<\/a><\/td>\s*<td class="num">3<\/td>/);
+      const filtered = await client.get('/jobs?state=failed&excName=Error');
+      assert.equal(rowIds(filtered.html).length, 3, 'the exception link filters the list');
     });
 
     it('serves the live counts fragment alone', async () => {

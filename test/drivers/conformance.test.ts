@@ -271,6 +271,10 @@ for (const f of factories) {
       const counts = await d.jobCount({ groupBy: ['channel', 'state'] });
       assert.deepEqual(counts.map((c) => [c.key.channel, c.key.state, c.count]), [['root.even', 'pending', 13], ['root.odd', 'pending', 12]]);
       assert.deepEqual(await d.jobCount({ groupBy: [], state: 'pending' }), [{ key: {}, count: 25 }]);
+      const [one] = (await claim(1)).jobs;
+      await d.jobFinishMany('r1', [{ kind: 'failed', id: one!.id, attempt: 1, startedAt: T0, at: T0, outcome: 'failed', excName: 'TypeError', excMessage: 'x', excInfo: null }]);
+      assert.deepEqual((await d.jobList({ limit: 10, excName: 'TypeError' })).jobs.map((j) => j.id), [one!.id]);
+      assert.deepEqual(await d.jobCount({ groupBy: ['excName'], state: 'failed' }), [{ key: { excName: 'TypeError' }, count: 1 }]);
     });
 
     it('rescues jobs of dead runners: enqueued back to pending, started counted as a crash', async () => {

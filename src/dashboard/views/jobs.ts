@@ -48,8 +48,7 @@ function groupTable(ctx: ViewContext, q: JobsQuery, key: JobCountKey, rows: JobC
 <tbody>${rows.map((r) => {
     const value = r.key[key] ?? null;
     const cell = value === null ? h`<span class="muted">(none)</span>`
-      : key === 'excName' ? h`${value}` // no exception-name filter in the admin API yet
-        : h`<a href="${href(ctx, '/jobs', jobsParams(q, { [key]: value, cursor: undefined, groupBy: undefined }))}">${value}</a>`;
+      : h`<a href="${href(ctx, '/jobs', jobsParams(q, { [key]: value, cursor: undefined, groupBy: undefined }))}">${value}</a>`;
     return h`<tr><td>${cell}</td>
 <td class="num">${fmtInt(r.count)}</td><td class="num">${total ? ((100 * r.count) / total).toFixed(1) : '0'} %</td></tr>`;
   })}</tbody></table>`;
