@@ -5,6 +5,8 @@
 import { fromJsonTree, decodeJson } from '../internal/json.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../job/row.ts';
 import type { JobState } from '../job/states.ts';
+import type { TimeoutLogEntry } from '../job/timeout-log-entry.ts';
+import type { CronRow } from './driver.ts';
 
 /** A raw row as a driver reads it; JSON columns are text (SQLite) or parsed values (PostgreSQL jsonb). */
 export type RawRow = Record<string, unknown>;
@@ -103,3 +105,25 @@ export const COUNT_COLUMNS = {
   method: 'method',
   excName: 'exc_name',
 } as const;
+
+/** Convert a raw timeout log row (both dialects). */
+export function rowToTimeoutEntry(r: RawRow): TimeoutLogEntry {
+  return {
+    id: Number(r.id), at: Number(r.at), operation: r.operation as string, kind: r.kind as TimeoutLogEntry['kind'],
+    model: (r.model as string | null) ?? null, method: (r.method as string | null) ?? null,
+    jobId: r.job_id === null || r.job_id === undefined ? null : Number(r.job_id),
+    thresholdMs: Number(r.threshold_ms), durationMs: Number(r.duration_ms),
+    exceeded: r.exceeded === true || Number(r.exceeded) === 1, error: (r.error as string | null) ?? null, host: (r.host as string | null) ?? null,
+  };
+}
+
+/** Convert a raw scheduled-job row (both dialects; JSON columns arrive as text). */
+export function rowToCron(r: RawRow): CronRow {
+  return {
+    name: r.name as string, schedule: r.schedule as string, timezone: (r.timezone as string | null) ?? null,
+    model: r.model as string, method: r.method as string, records: r.records as string, args: r.args as string, options: r.options as string,
+    catchUp: r.catch_up as CronRow['catchUp'], paused: r.paused === true || Number(r.paused) === 1,
+    nextRunAt: num(r.next_run_at), lastRunAt: num(r.last_run_at), lastJobId: num(r.last_job_id),
+    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+  };
+}

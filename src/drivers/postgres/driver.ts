@@ -24,9 +24,8 @@ import type {
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
-import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
+import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
-import { rowToCron, rowToTimeoutEntry } from '../sqlite/driver.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 
 type Pg = typeof PgTypes;

@@ -22,7 +22,7 @@ import type {
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
-import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
+import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
@@ -844,26 +844,3 @@ export class SqliteDriver implements Driver {
 
 const CRON_FIELDS = `name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, last_run_at,
   last_job_id, created_at, updated_at`;
-
-/** Convert a raw scheduled-job row (both dialects; JSON columns arrive as text). */
-export function rowToCron(r: RawRow): CronRow {
-  const num = (v: unknown) => (v === null || v === undefined ? null : Number(v));
-  return {
-    name: r.name as string, schedule: r.schedule as string, timezone: (r.timezone as string | null) ?? null,
-    model: r.model as string, method: r.method as string, records: r.records as string, args: r.args as string, options: r.options as string,
-    catchUp: r.catch_up as CronRow['catchUp'], paused: r.paused === true || Number(r.paused) === 1,
-    nextRunAt: num(r.next_run_at), lastRunAt: num(r.last_run_at), lastJobId: num(r.last_job_id),
-    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
-  };
-}
-
-/** Convert a raw timeout log row (both dialects). */
-export function rowToTimeoutEntry(r: RawRow): TimeoutLogEntry {
-  return {
-    id: Number(r.id), at: Number(r.at), operation: r.operation as string, kind: r.kind as TimeoutLogEntry['kind'],
-    model: (r.model as string | null) ?? null, method: (r.method as string | null) ?? null,
-    jobId: r.job_id === null || r.job_id === undefined ? null : Number(r.job_id),
-    thresholdMs: Number(r.threshold_ms), durationMs: Number(r.duration_ms),
-    exceeded: r.exceeded === true || Number(r.exceeded) === 1, error: (r.error as string | null) ?? null, host: (r.host as string | null) ?? null,
-  };
-}

@@ -4,21 +4,14 @@
  * @module
  */
 import { ConfigurationError, describeValue } from '../../errors.ts';
-import { parseDuration, type Duration } from '../../internal/duration.ts';
+import { parseDuration } from '../../internal/duration.ts';
 import type { Logger } from '../../internal/logger.ts';
 import { parseBytes } from './limits.ts';
 import type { ProcessPoolOptions } from './process-pool.ts';
+import type { RunnerOptions } from '../runner.ts';
 
 /** The runner options this module reads. */
-export interface IsolationOptions {
-  isolation?: 'inline' | 'process';
-  module?: string;
-  limitTimeCpu?: Duration;
-  limitMemorySoft?: number | string;
-  limitMemoryHard?: number | string;
-  /** Process isolation: how long a worker gets after SIGTERM before SIGKILL. @default '1500ms' */
-  killGrace?: Duration;
-}
+export type IsolationOptions = Pick<RunnerOptions, 'isolation' | 'module' | 'limitTimeCpu' | 'limitMemorySoft' | 'limitMemoryHard' | 'killGrace'>;
 
 /** Default CPU time of one run: 600 s. */
 export const DEFAULT_LIMIT_TIME_CPU = '600s';
