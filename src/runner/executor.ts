@@ -76,7 +76,7 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     else p.signal.addEventListener('abort', onOuterAbort, { once: true });
   }
   let checkpoint = p.job.checkpoint;
-  const logger = p.logger.child({ jobId: p.job.id, job: `${p.job.model}.${p.job.method}` });
+  let logger: Logger | undefined;
   const ctx: JobContext & CurrentJob = {
     id: p.job.id,
     uuid: p.job.uuid,
@@ -87,7 +87,10 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     maxRetries: p.job.maxRetries,
     context: p.job.context ?? {},
     signal: controller.signal,
-    logger,
+    // made on first use: most jobs never log, and this runs once per job on the hot path
+    get logger() {
+      return (logger ??= p.logger.child({ jobId: p.job.id, job: `${p.job.model}.${p.job.method}` }));
+    },
     progress: (done, total, message) => p.persistProgress({ done, total: total ?? null, message: message ?? null, at: p.now() }),
     checkpoint: {
       get: <T>() => checkpoint as T | undefined,
