@@ -21,6 +21,7 @@ for (const backend of BACKENDS) {
     let c: Conveyor;
     const started = new Map<string, ReturnType<typeof deferred<void>>>();
     const gate = deferred();
+    const holds = new Map<string, ReturnType<typeof deferred<void>>>();
     let flakyRuns = 0;
     let models: ReturnType<typeof define>;
 
@@ -55,6 +56,11 @@ for (const backend of BACKENDS) {
             void gate.promise.then(resolve);
           });
           return 'finished';
+        },
+        async held(job: JobContext, key: string) {
+          started.get(key)?.resolve();
+          await holds.get(key)!.promise;
+          return job.id;
         },
         async patterned(job: JobContext) {
           if (job.attempt === 1) throw new RetryableJobError('use the pattern');
@@ -190,6 +196,47 @@ for (const backend of BACKENDS) {
       // and a later runner finishes it
       gate.resolve();
       assert.equal(await withRunner(() => job.result()), 'finished');
+    });
+
+    it('stores a buffered job as started once it runs a while, and a short one as done in a single write', async () => {
+      for (const k of ['first', 'second']) { started.set(k, deferred()); holds.set(k, deferred()); }
+      const first = await models.withDelay().held('first');
+      const second = await models.withDelay().held('second');
+      const short = await models.withDelay().hello('short', new Date(0), 1n);
+      const driver = c.driver as { jobFinishMany: (runnerId: string, cmds: { kind: string; id: number }[]) => Promise<unknown> };
+      const original = driver.jobFinishMany;
+      const writes: [string, number][] = [];
+      driver.jobFinishMany = function (runnerId, cmds) {
+        for (const cmd of cmds) writes.push([cmd.kind, cmd.id]);
+        return original.call(this, runnerId, cmds);
+      };
+      try {
+        await withRunner(async () => {
+          await started.get('first')!.promise;
+          assert.equal((await first.refresh()).state, 'started', 'started straight from the claim');
+          assert.equal((await second.refresh()).state, 'enqueued', 'waits in the buffer');
+          const handedOver = Date.now();
+          holds.get('first')!.resolve();
+          await started.get('second')!.promise;
+          // a buffered job gets its start write once it has run for a moment
+          for (let i = 0; i < 500 && (await second.refresh()).state !== 'started'; i++) await new Promise((r) => setTimeout(r, 10));
+          const running = await second.refresh();
+          assert.equal(running.state, 'started');
+          assert.ok(running.startedAt! >= handedOver, 'with the time it really started');
+          holds.get('second')!.resolve();
+          assert.equal((await short.wait()).state, 'done');
+          const row = await second.wait();
+          assert.ok(row.startedAt! >= running.startedAt! && row.startedAt! <= row.doneAt!, 'the end write keeps a start no earlier than the handover');
+        }, { workers: 1, prefetch: 2 });
+      } finally {
+        driver.jobFinishMany = original;
+      }
+      const kinds = (id: number) => writes.filter((w) => w[1] === id).map((w) => w[0]);
+      assert.deepEqual(kinds(first.id), ['done']);
+      assert.deepEqual(kinds(second.id), ['start', 'done']);
+      assert.deepEqual(kinds(short.id), ['done'], 'a short buffered job: no start write');
+      const shortRow = (await short.refresh());
+      assert.ok(shortRow.startedAt !== null && shortRow.startedAt <= shortRow.doneAt!);
     });
 
     it('returns the open job for a duplicate identity key', async () => {

@@ -94,7 +94,18 @@ interface Running {
   controller: AbortController;
   done: Promise<void>;
   released: boolean;
+  /** When it started (runner clock), for its deferred start write. */
+  startedAt: number;
 }
+
+/**
+ * A job taken from the buffer is marked `started` in the database only once it has run this long:
+ * a shorter job goes from `enqueued` to `done` in one write instead of two (the end write carries the
+ * start time). The cost: a job that kills its inline runner within this window is requeued without
+ * counting a crash, like a job still in the buffer. Jobs started straight from a claim are stored as
+ * started by the claim itself.
+ */
+const START_WRITE_DELAY_MS = 25;
 
 interface Write {
   cmd: FinishCommand;
@@ -148,6 +159,9 @@ export class Runner {
   #capacityBlocked = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timers = new Set<NodeJS.Timeout>();
+  /** Buffered jobs whose start write waits (FIFO, due times ascending), and the timer for the head. */
+  #startQueue: { entry: Running; due: number }[] = [];
+  #startTimer: NodeJS.Timeout | null = null;
   #wakeTimer: NodeJS.Timeout | null = null;
   #wakeAt = Infinity;
   #subscription: { close(): Promise<void> } | null = null;
@@ -245,6 +259,8 @@ export class Runner {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
+    if (this.#startTimer) clearTimeout(this.#startTimer);
+    this.#startQueue = [];
     await this.#cron?.stop();
     await this.#subscription?.close().catch(() => {});
     await Promise.all([...this.#claimLoops]);
@@ -349,10 +365,10 @@ export class Runner {
   #runJob(job: JobRow): void {
     const controller = new AbortController();
     const startedAt = this.#now();
-    const entry: Running = { job, controller, done: Promise.resolve(), released: false };
+    const entry: Running = { job, controller, done: Promise.resolve(), released: false, startedAt };
     this.#running.set(job.id, entry);
-    // jobs the claim stored as started need no start write; buffered ones get it in the next batch
-    if (job.state === 'enqueued') this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: startedAt }, job });
+    // jobs the claim stored as started need no start write; buffered ones get it if they run long enough
+    if (job.state === 'enqueued') this.#deferStart(entry);
     const events = this.#host.events;
     if (events.has('job_started')) events.emit('job_started', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, runnerId: this.id });
     const settings = this.#host.models.get(job.model)?.settings.get(job.method);
@@ -377,6 +393,28 @@ export class Runner {
       this.#dispatch();
       if (this.#buffer.length <= this.#prefetch / 2) this.#kick();
     });
+  }
+
+  #deferStart(entry: Running): void {
+    this.#startQueue.push({ entry, due: performance.now() + START_WRITE_DELAY_MS });
+    if (!this.#startTimer) this.#armStarts();
+  }
+
+  #armStarts(): void {
+    const head = this.#startQueue[0];
+    if (!head || this.#state !== 'running') return;
+    this.#startTimer = setTimeout(() => {
+      this.#startTimer = null;
+      const now = performance.now();
+      let n = 0;
+      for (; n < this.#startQueue.length && this.#startQueue[n]!.due <= now; n++) {
+        const { entry } = this.#startQueue[n]!;
+        const { job } = entry;
+        if (!entry.released && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
+      }
+      this.#startQueue.splice(0, n);
+      this.#armStarts();
+    }, Math.max(0, head.due - performance.now()) + 1);
   }
 
   #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): void {

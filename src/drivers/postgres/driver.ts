@@ -57,7 +57,7 @@ const FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, prior
   time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
 
 /** Sizes of the speculative candidate fetch; a claim uses the smallest that covers what it wants. */
-const SNAPSHOT_LIMITS = [16, 64, 256, 1024, 4096];
+const SNAPSHOT_LIMITS = [16, 32, 64, 128, 256, 384, 512, 768, 1024, 2048, 4096];
 
 /** What a runner needs of a job it claims (the rest of the row is read on demand). */
 const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, channel, attempt, max_retries, crash_count,
