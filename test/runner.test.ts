@@ -203,7 +203,7 @@ for (const backend of BACKENDS) {
       const first = await models.withDelay().held('first');
       const second = await models.withDelay().held('second');
       const short = await models.withDelay().hello('short', new Date(0), 1n);
-      const driver = c.driver as { jobFinishMany: (runnerId: string, cmds: { kind: string; id: number }[]) => Promise<unknown> };
+      const driver = c.driver;
       const original = driver.jobFinishMany;
       const writes: [string, number][] = [];
       driver.jobFinishMany = function (runnerId, cmds) {

@@ -182,8 +182,9 @@ export class PostgresDriver implements Driver {
   /**
    * Run `fn` in a transaction on one pooled client. `fn` may call `commitNow()` to pipeline the COMMIT
    * behind the statements it has sent (if one of them fails, that COMMIT rolls back, and the error surfaces).
+   * `begin` may add parameterless statements to the BEGIN: they go out in the same simple query (one write).
    */
-  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>): Promise<T> {
+  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>, begin = 'BEGIN'): Promise<T> {
     if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
     let client: PgTypes.PoolClient;
     try {
@@ -197,7 +198,7 @@ export class PostgresDriver implements Driver {
     const onError = () => { broken = true; };
     client.on('error', onError);
     try {
-      void client.query('BEGIN').catch(() => {});
+      void client.query(begin).catch(() => {});
       let commit: Promise<unknown> | null = null;
       const out = await fn(client, () => {
         if (!commit) {
@@ -427,7 +428,7 @@ export class PostgresDriver implements Driver {
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
     return this.#tx('jobClaim', async (client, commitNow) => {
-      // BEGIN (sent by #tx), lock and snapshot go out in one pipelined write
+      // BEGIN with the lock (one simple query, sent by #tx) and the snapshot go out back to back
       // The claim commits without waiting for its WAL flush: the lock is released sooner, and nothing is
       // lost. A claim only leases jobs; if the server crashes before the flush, the claim is gone as if
       // the runner had died, and any later synchronous commit (a job's completion) flushes it first.
@@ -435,8 +436,6 @@ export class PostgresDriver implements Driver {
       // enable_bitmapscan off: before autovacuum has analysed a freshly filled table, the planner guesses
       // a handful of pending rows and picks a bitmap scan plus a sort of the whole pending set (0.4 s at
       // a million jobs) over walking the pending index in order, which is what every claim wants.
-      void client.query(this.#q(`SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
-        pg_advisory_xact_lock(${this.#claimLock})`)).catch(() => {});
       const bucket = SNAPSHOT_LIMITS.find((b) => b >= p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
       const snapRes = await client.query(this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
@@ -489,7 +488,7 @@ export class PostgresDriver implements Driver {
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
-    });
+    }, `BEGIN; SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true), pg_advisory_xact_lock(${this.#claimLock})`);
   }
 
   /** Job columns with timestamps as ms. */
@@ -511,6 +510,22 @@ export class PostgresDriver implements Driver {
     const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
+    const doneSql = `UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
+               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
+               exc_name = NULL, exc_message = NULL, exc_info = NULL
+             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
+             WHERE ${fence} RETURNING j.id, j.has_dependants`;
+    const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
+    if (dones.length === commands.length && dones.every((c) => c.hasDependants === false)) {
+      // The common batch (jobs that ended well, none with dependants) is one autocommit statement, with the
+      // wake-up in it: one write and one round trip, no BEGIN/COMMIT. Unnamed, like the batch statements below.
+      const r = await this.#read('jobFinishMany', (db) => db.query({
+        text: `WITH d AS (${doneSql}) SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, '')) AS n ON true`,
+        values: [...doneValues(), this.#channelFreed],
+      }));
+      for (const row of r.rows as RawRow[]) ok.add(Number(row.id));
+      return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
+    }
     await this.#tx('jobFinishMany', async (client, commitNow) => {
       const pending: Promise<void>[] = [];
       // unnamed statements: a cached generic plan joins unnest() by a nested loop (quadratic in the batch);
@@ -523,15 +538,7 @@ export class PostgresDriver implements Driver {
              FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
           [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)]);
       }
-      if (dones.length) {
-        run(`UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
-               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
-               exc_name = NULL, exc_message = NULL, exc_info = NULL
-             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
-             WHERE ${fence} RETURNING j.id, j.has_dependants`,
-          [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)],
-          (row) => { if (row.has_dependants) dependants = true; });
-      }
+      if (dones.length) run(doneSql, doneValues(), (row) => { if (row.has_dependants) dependants = true; });
       const attemptCols = (list: readonly (Extract<FinishCommand, { kind: 'retry' | 'failed' }>)[]) => [
         list.map((c) => c.id), list.map((c) => c.attempt), list.map((c) => c.startedAt), list.map((c) => c.at), list.map((c) => c.outcome),
         list.map((c) => c.excName), list.map((c) => c.excMessage), list.map((c) => c.excInfo),
