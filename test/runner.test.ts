@@ -9,6 +9,7 @@ import {
   ValidationError, type JobContext,
 } from '../src/index.ts';
 import { BACKENDS, PG_URL } from './helpers/backends.ts';
+import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -219,7 +220,7 @@ for (const backend of BACKENDS) {
           holds.get('first')!.resolve();
           await started.get('second')!.promise;
           // a buffered job gets its start write once it has run for a moment
-          for (let i = 0; i < 500 && (await second.refresh()).state !== 'started'; i++) await new Promise((r) => setTimeout(r, 10));
+          await until(async () => (await second.refresh()).state === 'started', 'the deferred start write');
           const running = await second.refresh();
           assert.equal(running.state, 'started');
           assert.ok(running.startedAt! >= handedOver, 'with the time it really started');

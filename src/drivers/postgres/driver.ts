@@ -516,7 +516,9 @@ export class PostgresDriver implements Driver {
              FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
              WHERE ${fence} RETURNING j.id, j.has_dependants`;
     const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
-    if (dones.length === commands.length && dones.every((c) => c.hasDependants === false)) {
+    // no job of the batch can have dependants: nothing to release after the completions
+    const noDependants = dones.every((c) => c.hasDependants === false);
+    if (dones.length === commands.length && noDependants) {
       // The common batch (jobs that ended well, none with dependants) is one autocommit statement, with the
       // wake-up in it: one write and one round trip, no BEGIN/COMMIT. Unnamed, like the batch statements below.
       const r = await this.#read('jobFinishMany', (db) => db.query({
@@ -579,8 +581,7 @@ export class PostgresDriver implements Driver {
       if (dones.length || retries.length || fails.length || releases.length) {
         pending.push(client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed])).then(() => {}));
       }
-      // no job of the batch can have dependants: the COMMIT goes out with the statements (one round trip)
-      const noDependants = dones.every((c) => c.hasDependants === false);
+      // then the COMMIT goes out with the statements (one round trip)
       if (noDependants) pending.push(commitNow().then(() => {}));
       const settled = await Promise.allSettled(pending);
       const failed = settled.find((x) => x.status === 'rejected');
