@@ -10,8 +10,11 @@ export {
   type FetchPlan,
   type Candidate,
   type PickResult,
+  type ClaimGuess,
   planFetch,
   pickJobs,
   compareCandidates,
+  guessClaim,
+  guessLimit,
 } from './scheduler.ts';
 export { type WaitingJob, type ExplainOptions, explainWaiting, formatDelay, formatInterval } from './explain.ts';

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { type ChannelSpec, formatChannels, normalizeChannelName, parseChannels } from './parse.ts';
-import { type Candidate, type ChannelSnapshot, pickJobs, planFetch } from './scheduler.ts';
+import { type Candidate, type ChannelSnapshot, guessClaim, guessLimit, pickJobs, planFetch } from './scheduler.ts';
 import { ChannelTree } from './tree.ts';
 
 fc.configureGlobal({ seed: Number(process.env.FAST_CHECK_SEED ?? 42), numRuns: Number(process.env.FAST_CHECK_RUNS ?? 1000) });
@@ -284,5 +284,77 @@ describe('pickJobs invariants', () => {
       const second = pickJobs(tree, { ...snap, running, lastStartedAt }, candidates.filter((c) => !ids.has(c.id)), Infinity);
       assert.deepEqual(second.picked, []);
     }));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The claim shaped ahead (guessClaim → guessLimit), which a driver applies in SQL in one round trip.
+
+/** A scenario whose pending jobs are often in one channel, and the state seen after the previous claim. */
+const guessScenarioArb = fc
+  .record({
+    base: scenarioArb,
+    oneChannel: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    lastRunning: fc.array(fc.tuple(storedName, fc.integer({ min: 0, max: 3 })), { maxLength: 3 }),
+    sameRunningChannels: fc.boolean(),
+    lastPending: fc.option(storedName, { nil: undefined, freq: 4 }),
+  })
+  .map(({ base, oneChannel, lastRunning, sameRunningChannels, lastPending }) => {
+    // the state changed since the last claim: other counts, maybe other channels (another runner's jobs)
+    if (sameRunningChannels) lastRunning = [...lastRunning, ...[...base.snap.running.keys()].map((k, i): [string, number] => [k, i % 3])];
+    const candidates = oneChannel && base.candidates.length ? base.candidates.map((c) => ({ ...c, channel: base.candidates[0]!.channel })) : base.candidates;
+    const snap: ChannelSnapshot = { ...base.snap, pendingChannels: [...new Set(candidates.map((c) => c.channel))] };
+    const last: ChannelSnapshot = {
+      ...snap,
+      running: new Map(lastRunning),
+      pendingChannels: [lastPending ?? snap.pendingChannels[0] ?? 'root'],
+    };
+    return { ...base, candidates, snap, last };
+  });
+
+describe('the claim shaped ahead (guessClaim, guessLimit)', () => {
+  it('takes exactly what pickJobs picks whenever it applies: the best due jobs of its channel, up to its limit', () => {
+    let applied = 0, took = 0, limited = 0;
+    fc.assert(fc.property(guessScenarioArb, ({ tree, snap, last, candidates, wanted }) => {
+      const guess = guessClaim(tree, last, wanted);
+      if (guess === null) return;
+      const limit = guessLimit(guess, snap);
+      if (limit === null) return;
+      applied++;
+      const unique = [...new Map(candidates.map((c) => [c.id, c])).values()];
+      const fast = unique
+        .filter((c) => c.channel === guess.channel && (c.eta === null || c.eta <= snap.now))
+        .sort((a, b) => a.priority - b.priority || a.createdAt - b.createdAt || a.id - b.id)
+        .slice(0, limit);
+      const planned = pickJobs(tree, snap, unique, wanted);
+      assert.deepEqual(fast.map((c) => c.id), planned.picked.map((c) => c.id));
+      if (fast.length) took++;
+      if (limit < wanted) limited++;
+    }));
+    assert.ok(applied > 150 && took > 50 && limited > 50, JSON.stringify({ applied, took, limited }));
+  });
+
+  it('is not shaped through a sequential, throttled, paused or capacity-0 channel, nor for other than one pending channel', () => {
+    fc.assert(fc.property(guessScenarioArb, ({ tree, last, wanted }) => {
+      const guess = guessClaim(tree, last, wanted);
+      if (guess === null) return;
+      assert.equal(last.pendingChannels.length, 1);
+      for (const node of tree.path(guess.channel)) {
+        assert.ok(!node.sequential && node.throttleMs === 0 && !node.paused && node.capacity !== 0, node.name);
+      }
+      assert.ok(guess.known.includes(guess.channel));
+      assert.equal(guess.bounds.length, tree.path(guess.channel).filter((n) => n.capacity !== null).length);
+    }));
+  });
+
+  it('does not apply when another channel has pending jobs or an unknown channel has running ones', () => {
+    const tree = ChannelTree.fromConfig('root:4,root.a:2');
+    const last: ChannelSnapshot = { now: NOW, running: new Map([['root.a', 1]]), sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: ['root.a'] };
+    const guess = guessClaim(tree, last, 10)!;
+    assert.deepEqual(guess.bounds, [{ channels: ['root.a'], capacity: 4 }, { channels: ['root.a'], capacity: 2 }]);
+    assert.equal(guessLimit(guess, { ...last, running: new Map([['root.a', 1]]) }), 1);
+    assert.equal(guessLimit(guess, { ...last, pendingChannels: ['root.a', 'root.b'] }), null);
+    assert.equal(guessLimit(guess, { ...last, running: new Map([['root.a', 1], ['root.b', 1]]) }), null);
+    assert.equal(guessLimit(guess, { ...last, running: new Map([['root.a', 3]]) }), 0);
   });
 });

@@ -300,3 +300,56 @@ export function pickJobs(
 
   return { picked, lastStartedAt, capacityBlocked, wakeAt };
 }
+
+/**
+ * A claim shaped before the snapshot is read, for a driver that can apply it inside its claim
+ * statement and so take jobs in one round trip. It applies when, at claim time, no channel other than
+ * `channel` has pending jobs and no stored channel outside `known` has running jobs. Then the claim is
+ * the best due jobs of `channel`, as many as {@link guessLimit} allows: at most `wanted`, and for each
+ * bound, its `capacity` minus the running jobs of its `channels` (a channel with a capacity on the path
+ * of `channel`, and the known channels under it). That is exactly what {@link pickJobs} would take.
+ */
+export interface ClaimGuess {
+  /** The stored channel to take from. */
+  channel: string;
+  /** Most jobs to take (> 0). */
+  wanted: number;
+  /** Stored channels that may have running jobs (includes `channel`). */
+  known: string[];
+  /** One per channel with a capacity on the path of `channel`. */
+  bounds: { channels: string[]; capacity: number }[];
+}
+
+/**
+ * The claim to try first, from the state after the previous claim, or null when it cannot be shaped
+ * ahead: not exactly one pending channel, or a sequential, throttled, paused or capacity-0 channel on
+ * its path. Pure; the driver applies it against the live state as {@link guessLimit} does.
+ * @throws ChannelConfigError when a stored channel name is invalid (names are checked at enqueue).
+ */
+export function guessClaim(tree: ChannelTree, last: ChannelSnapshot, wanted: number): ClaimGuess | null {
+  const max = normalizeWanted(wanted);
+  if (max === 0 || max === Infinity || last.pendingChannels.length !== 1) return null;
+  const channel = last.pendingChannels[0]!;
+  const known = [...new Set([channel, ...last.running.keys()])];
+  const paths = known.map((k) => tree.path(k));
+  const bounds: ClaimGuess['bounds'] = [];
+  for (const node of tree.path(channel)) {
+    if (hardBlocked(node) || node.sequential || node.throttleMs > 0) return null;
+    if (node.capacity === null) continue;
+    bounds.push({ channels: known.filter((_, i) => paths[i]!.some((n) => n.name === node.name)), capacity: node.capacity });
+  }
+  return { channel, wanted: max, known, bounds };
+}
+
+/**
+ * How many of the best due jobs of the guess's channel to take, given the live state; null when the
+ * guess does not apply (another channel has pending jobs, or a channel outside `known` has running
+ * jobs). The driver runs this same test in its claim statement; here it serves tests and documents it.
+ */
+export function guessLimit(guess: ClaimGuess, snap: ChannelSnapshot): number | null {
+  if (snap.pendingChannels.some((c) => c !== guess.channel)) return null;
+  for (const [channel, n] of snap.running) if (n > 0 && !guess.known.includes(channel)) return null;
+  let limit = guess.wanted;
+  for (const b of guess.bounds) limit = Math.min(limit, b.capacity - b.channels.reduce((sum, c) => sum + (snap.running.get(c) ?? 0), 0));
+  return Math.max(0, limit);
+}

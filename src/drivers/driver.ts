@@ -8,7 +8,7 @@
 import type { JobState } from '../job/states.ts';
 import type { JobAttempt, JobRow, JobProgress } from '../job/row.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
-import type { Candidate, ChannelSnapshot, FetchPlan, PickResult } from '../channels/scheduler.ts';
+import type { Candidate, ChannelSnapshot, ClaimGuess, FetchPlan, PickResult } from '../channels/scheduler.ts';
 
 /** A job to insert. JSON fields are already encoded text. */
 export interface NewJob {
@@ -56,6 +56,13 @@ export interface ClaimPolicy {
   throttledChannels: readonly string[];
   planFetch(snap: ChannelSnapshot, wanted: number): FetchPlan[];
   pickJobs(snap: ChannelSnapshot, candidates: readonly Candidate[], wanted: number): PickResult;
+  /**
+   * The claim to try before reading the snapshot (see {@link ClaimGuess}), or null. A driver may check it
+   * and take its jobs in the same statement; it must fall back to planFetch/pickJobs when it does not hold.
+   */
+  guess?(wanted: number): ClaimGuess | null;
+  /** The driver tells the policy the state it saw after a claim (running counts include the jobs just taken). */
+  observe?(snap: ChannelSnapshot): void;
 }
 
 /** Parameters of {@link Driver.jobClaim}. */

@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { planFetch, pickJobs } from '../channels/scheduler.ts';
+import { guessClaim, planFetch, pickJobs, type ChannelSnapshot } from '../channels/scheduler.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
@@ -115,7 +115,14 @@ interface Write {
 
 /** Build the claim policy of a channel tree. */
 export function claimPolicy(tree: ChannelTree): ClaimPolicy {
+  // the state after the last claim, for the next guess; an empty queue keeps the channel that last had
+  // jobs pending, so the claim that follows a wake-up can still be decided ahead
+  let last: ChannelSnapshot | null = null;
   return {
+    guess: (wanted) => (last ? guessClaim(tree, last, wanted) : null),
+    observe: (snap) => {
+      last = snap.pendingChannels.length || !last ? snap : { ...snap, pendingChannels: last.pendingChannels };
+    },
     sequentialChannels: tree.sequentialChannels(),
     throttledChannels: tree.throttledChannels(),
     planFetch: (snap, wanted) => planFetch(tree, snap, wanted),

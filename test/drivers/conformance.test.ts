@@ -144,6 +144,48 @@ for (const f of factories) {
       assert.equal([...snap.running.values()].reduce((a, b) => a + b, 0), 4);
     });
 
+    it('applies a claim shaped ahead only as the scheduler would: capacities, other pending channels, unknown running channels', async () => {
+      // a policy that has seen `last` (as after an earlier claim) offers the driver a guess; PostgreSQL applies
+      // it in its one-round-trip claim and falls back to the planned claim when it does not hold
+      const shaped = (channels: string, pending: string[], running: [string, number][] = []) => {
+        const policy = claimPolicy(ChannelTree.fromConfig(channels));
+        policy.observe!({ now: T0, running: new Map(running), sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: pending });
+        assert.ok(policy.guess!(10), 'the policy offers a guess');
+        return policy;
+      };
+      const claimWith = (policy: ReturnType<typeof claimPolicy>, runnerId: string, wanted = 10, startCount = 0) =>
+        d.jobClaim({ runnerId, now: T0, wanted, startCount, policy });
+      await clean();
+      const ins = await d.jobInsertMany({ jobs: [job({ priority: 5 }), job({ priority: 1 }), job(), job(), job()], now: T0 });
+      // applies: capacity 3 of 5, best first, the first one started
+      const first = await claimWith(shaped('root:3', ['root']), 'r1', 10, 1);
+      assert.deepEqual(first.jobs.map((j) => j.id), [ins[1]!.id, ins[0]!.id, ins[2]!.id]);
+      assert.deepEqual(first.jobs.map((j) => j.state), ['started', 'enqueued', 'enqueued']);
+      assert.ok(first.jobs.every((j) => j.attempt === 1 && j.runnerId === 'r1'));
+      // a stale view (nothing running) still counts the live running jobs: root is full
+      const second = await claimWith(shaped('root:3', ['root']), 'r2');
+      assert.deepEqual(second.jobs, []);
+      await d.jobFinishMany('r1', [{ kind: 'done', id: first.jobs[0]!.id, attempt: 1, startedAt: T0, at: T0 + 1, result: null }]);
+      const third = await claimWith(shaped('root:3', ['root']), 'r2');
+      assert.deepEqual(third.jobs.map((j) => j.id), [ins[3]!.id]);
+
+      // another channel has pending jobs (a better one): the claim is the planned one, best first
+      await clean();
+      const two = await d.jobInsertMany({ jobs: [job(), job({ channel: 'root.b', priority: 1 }), job()], now: T0 });
+      const mixed = await claimWith(shaped('root:10', ['root']), 'r1');
+      assert.deepEqual(mixed.jobs.map((j) => j.id), [two[1]!.id, two[0]!.id, two[2]!.id]);
+
+      // a job runs in a channel the guess does not know, under the same capped root: it is counted
+      await clean();
+      await d.jobInsertMany({ jobs: [job({ channel: 'root.x' })], now: T0 });
+      assert.equal((await claim(10, 'root:2')).jobs.length, 1);
+      await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
+      const unknown = await claimWith(shaped('root:2', ['root']), 'r2');
+      assert.equal(unknown.jobs.length, 1);
+      const snap = await d.channelSnapshot({ now: T0, sequentialChannels: [], throttledChannels: [] });
+      assert.equal([...snap.running.values()].reduce((a, b) => a + b, 0), 2);
+    });
+
     it('records throttle starts and blocks sequential channels on a failed job', async () => {
       await clean();
       await d.jobInsertMany({ jobs: [job({ channel: 'root.t' }), job({ channel: 'root.t' }), job({ channel: 'root.s' }), job({ channel: 'root.s' })], now: T0 });

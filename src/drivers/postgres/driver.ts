@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type * as PgTypes from 'pg';
 import { ConfigurationError, DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
-import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
+import type { Candidate, ChannelSnapshot, ClaimGuess } from '../../channels/scheduler.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
 import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
@@ -62,6 +62,26 @@ const SNAPSHOT_LIMITS = [16, 32, 64, 128, 256, 384, 512, 768, 1024, 2048, 4096];
 /** What a runner needs of a job it claims (the rest of the row is read on demand). */
 const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, channel, attempt, max_retries, crash_count,
   description, context, checkpoint, time_limit_ms, ${ms('created_at')} AS created_at, runner_id, has_dependants`;
+
+/**
+ * The claim transaction's BEGIN, in one simple query with its settings and the claim lock.
+ * synchronous_commit off: the claim commits without waiting for its WAL flush, so the lock is released
+ * sooner, and nothing is lost. A claim only leases jobs; if the server crashes before the flush, the claim
+ * is gone as if the runner had died, and any later synchronous commit (a job's completion) flushes it first.
+ * enable_bitmapscan off: before autovacuum has analysed a freshly filled table, the planner guesses a
+ * handful of pending rows and picks a bitmap scan plus a sort of the whole pending set (0.4 s at a million
+ * jobs) over walking the pending index in order, which is what every claim wants.
+ * plan_cache_mode force_generic_plan: the claim's statements are planned once per connection, not at every
+ * execution (a custom plan of the snapshot cost ~1 ms per claim; the literal LIMIT buckets keep the
+ * generic plans walking the pending index).
+ */
+const CLAIM_BEGIN = (lock: string) => `BEGIN; SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
+  set_config('plan_cache_mode', 'force_generic_plan', true), pg_advisory_xact_lock(${lock})`;
+
+/** A candidate from the snapshot's JSON `[id, channel, priority, created_at, eta]`. */
+function toCandidate(c: unknown[]): Candidate {
+  return { id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) };
+}
 
 /** Stable 64-bit advisory lock keys, per schema. */
 function lockKey(schema: string, what: string): string {
@@ -427,21 +447,71 @@ export class PostgresDriver implements Driver {
   }
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
+    const guess = p.policy.guess?.(p.wanted) ?? null;
+    if (!guess) return this.#claimPlanned(p);
+    const fast = await this.#claimGuessed(p, guess);
+    const rest = p.wanted - fast.jobs.length;
+    if (!fast.more || rest <= 0) return fast;
+    // the guess did not hold, or took less than there is room for: claim the rest the planned way
+    const more = await this.#claimPlanned({ ...p, wanted: rest, startCount: Math.max(0, (p.startCount ?? 0) - fast.jobs.length) });
+    return { jobs: [...fast.jobs, ...more.jobs], capacityBlocked: more.capacityBlocked, wakeAt: more.wakeAt };
+  }
+
+  /**
+   * The one-round-trip claim: BEGIN with the lock, the update of the guess, a snapshot of the state
+   * after it and the COMMIT leave together. The update applies the guess to the live running counts and
+   * pending channels in SQL (the same rule as `guessLimit` in the scheduler) and takes nothing when it
+   * does not apply. `more`: the snapshot shows due jobs that could still be taken (or cannot tell), so
+   * the caller claims again the planned way.
+   */
+  async #claimGuessed(p: JobClaimParams, g: ClaimGuess): Promise<JobClaimResult & { more: boolean }> {
+    const s = this.#s;
+    const wanted = Math.min(g.wanted, SNAPSHOT_LIMITS.at(-1)!);
+    const bucket = SNAPSHOT_LIMITS.find((b) => b >= wanted)!;
+    const members = g.bounds.flatMap((b, i) => b.channels.map((c) => [i + 1, c] as const));
     return this.#tx('jobClaim', async (client, commitNow) => {
-      // BEGIN with the lock (one simple query, sent by #tx) and the snapshot go out back to back
-      // The claim commits without waiting for its WAL flush: the lock is released sooner, and nothing is
-      // lost. A claim only leases jobs; if the server crashes before the flush, the claim is gone as if
-      // the runner had died, and any later synchronous commit (a job's completion) flushes it first.
-      // Enqueues and completions stay synchronous.
-      // enable_bitmapscan off: before autovacuum has analysed a freshly filled table, the planner guesses
-      // a handful of pending rows and picks a bitmap scan plus a sort of the whole pending set (0.4 s at
-      // a million jobs) over walking the pending index in order, which is what every claim wants.
+      const update = client.query(this.#q(
+        `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
+         lim AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND channel < $3)
+               OR EXISTS (SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND channel > $3)
+               OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[])) THEN 0
+             ELSE least($4, (SELECT min(b.cap - (SELECT coalesce(sum(r.n), 0) FROM running r JOIN unnest($8::int[], $9::text[]) AS m(i, ch)
+                 ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i))) END AS n),
+         pick AS (SELECT id, row_number() OVER (ORDER BY priority, created_at, id) AS rn FROM (
+             SELECT id, priority, created_at FROM ${s}.jobs
+             WHERE (SELECT n FROM lim) > 0 AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${ts(2)})
+             ORDER BY priority, created_at, id LIMIT ${bucket}) x)
+         UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+           state = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${ts(2)} END
+         WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}`,
+        [p.runnerId, p.now, g.channel, wanted, p.startCount ?? 0, g.known, g.bounds.map((b) => b.capacity), members.map((m) => m[0]), members.map((m) => m[1])]));
+      // a few candidates are enough to tell whether more could be taken (then the planned claim takes them)
+      const after = client.query(this.#q(this.#snapshotSql(SNAPSHOT_LIMITS[0]), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
+      void commitNow();
+      const [u, a] = await Promise.all([update, after]);
+      const jobs = (u.rows as RawRow[]).map(rowToJob).sort((x, y) => x.priority - y.priority || x.createdAt - y.createdAt || x.id - y.id);
+      const snap = this.#toSnapshot(p.now, a.rows[0]);
+      p.policy.observe?.(snap);
+      const rest = p.wanted - jobs.length;
+      if (rest <= 0) return { jobs, capacityBlocked: false, wakeAt: snap.nextEta, more: false };
+      const cands = a.rows[0].cands === null ? null : (JSON.parse(a.rows[0].cands as string) as unknown[][]).map(toCandidate);
+      if (cands === null || p.policy.planFetch(snap, rest).some((x) => x.includeNotDue)) return { jobs, capacityBlocked: false, wakeAt: snap.nextEta, more: true };
+      const pick = p.policy.pickJobs(snap, cands, rest);
+      const wakeAt = pick.wakeAt === null ? snap.nextEta : snap.nextEta === null ? pick.wakeAt : Math.min(pick.wakeAt, snap.nextEta);
+      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, more: pick.picked.length > 0 };
+    }, CLAIM_BEGIN(this.#claimLock));
+  }
+
+  /** The claim in two round trips: snapshot, then the scheduler's pick in Node, then the update. */
+  async #claimPlanned(p: JobClaimParams): Promise<JobClaimResult> {
+    return this.#tx('jobClaim', async (client, commitNow) => {
+      // BEGIN with the lock (CLAIM_BEGIN, one simple query sent by #tx) and the snapshot go out back to back
       const bucket = SNAPSHOT_LIMITS.find((b) => b >= p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
       const snapRes = await client.query(this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
       const plans = p.policy.planFetch(snap, p.wanted);
       const candidates: Candidate[] = [];
-      const toCandidate = (c: unknown[]): Candidate => ({ id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) });
       const speculative = snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
       if (speculative && bucket >= p.wanted && plans.every((x) => !x.includeNotDue)) {
         // the snapshot already brought the best `wanted` due jobs of each channel: keep each plan's share
@@ -465,6 +535,11 @@ export class PostgresDriver implements Driver {
         for (const c of r.rows as RawRow[]) candidates.push(toCandidate([c.id, c.channel, c.priority, c.created_at, c.eta]));
       }
       const pick = p.policy.pickJobs(snap, candidates, p.wanted);
+      if (p.policy.observe) {
+        const running = new Map(snap.running);
+        for (const c of pick.picked) running.set(c.channel, (running.get(c.channel) ?? 0) + 1);
+        p.policy.observe({ ...snap, running });
+      }
       let wakeAt = pick.wakeAt;
       if (snap.nextEta !== null) wakeAt = wakeAt === null ? snap.nextEta : Math.min(wakeAt, snap.nextEta);
       if (pick.lastStartedAt.size) {
@@ -488,7 +563,7 @@ export class PostgresDriver implements Driver {
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
       return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
-    }, `BEGIN; SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true), pg_advisory_xact_lock(${this.#claimLock})`);
+    }, CLAIM_BEGIN(this.#claimLock));
   }
 
   /** Job columns with timestamps as ms. */
