@@ -27,6 +27,10 @@ export class ContextApi {
   runExactly<T>(values: ContextValues, fn: () => T): T {
     return storage.run({ ...values }, fn);
   }
+  /** True outside any `run` (no ambient context): a job without a stored context can then skip `runExactly`. */
+  isEmpty(): boolean {
+    return storage.getStore() === undefined;
+  }
   /** The current context (empty object outside any `run`). */
   get(): Readonly<ContextValues> {
     return storage.getStore() ?? {};

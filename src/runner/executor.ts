@@ -24,6 +24,8 @@ export interface ExecuteParams {
   context: ContextApi;
   /** Aborts the run from outside (cancel, shutdown). */
   signal?: AbortSignal;
+  /** The job's abort handle, when the caller keeps one per job (the runner); else the run makes its own. */
+  abort?: RunAbort;
   persistProgress(progress: JobProgress): Promise<void>;
   persistCheckpoint(value: unknown): Promise<void>;
   recordTimeout(entry: TimeoutLogEntryInput): Promise<void>;
@@ -52,80 +54,122 @@ export function resolveMethod(models: ReadonlyMap<string, ModelDefinition>, mode
   return fn;
 }
 
+/**
+ * A job's abort handle, for a caller that keeps one per job (the runner): aborting it aborts the job's
+ * signal and ends the run at once, without an event listener per job.
+ */
+export class RunAbort {
+  /** The controller whose signal the job sees. */
+  readonly controller = new AbortController();
+  #end: ((reason: Error) => void) | null = null;
+  /** Abort the job (cancel, shutdown, time limit): its signal fires and its run ends as failed with `reason`. */
+  abort(reason: Error): void {
+    this.controller.abort(reason);
+    this.#end?.(reason);
+  }
+  /** @internal The executor's way to end the run. */
+  bind(end: ((reason: Error) => void) | null): void {
+    this.#end = end;
+  }
+}
+
+/**
+ * What a running job sees (`JobContext`, and `currentJob()`): one object per run, its methods on the
+ * prototype (a job runs thousands of times a second; closures per run were a visible share of the GC).
+ */
+class RunContext implements JobContext, CurrentJob {
+  readonly id: number;
+  readonly uuid: string;
+  readonly model: string;
+  readonly method: string;
+  readonly records: readonly unknown[];
+  readonly attempt: number;
+  readonly maxRetries: number;
+  readonly context: Readonly<Record<string, unknown>>;
+  readonly signal: AbortSignal;
+  readonly #p: ExecuteParams;
+  #logger: Logger | undefined;
+  #value: unknown;
+  #checkpoint: JobContext['checkpoint'] | undefined;
+
+  constructor(p: ExecuteParams, signal: AbortSignal) {
+    const job = p.job;
+    this.id = job.id;
+    this.uuid = job.uuid;
+    this.model = job.model;
+    this.method = job.method;
+    this.records = job.records;
+    this.attempt = job.attempt;
+    this.maxRetries = job.maxRetries;
+    this.context = job.context ?? {};
+    this.signal = signal;
+    this.#p = p;
+    this.#value = job.checkpoint;
+  }
+
+  // made on first use: most jobs never log
+  get logger(): Logger {
+    return (this.#logger ??= this.#p.logger.child({ jobId: this.id, job: `${this.model}.${this.method}` }));
+  }
+
+  get checkpoint(): JobContext['checkpoint'] {
+    return (this.#checkpoint ??= {
+      get: <T>() => this.#value as T | undefined,
+      set: async (value: unknown) => {
+        await this.#p.persistCheckpoint(value);
+        this.#value = value;
+      },
+    });
+  }
+
+  progress(done: number, total?: number, message?: string): Promise<void> {
+    return this.#p.persistProgress({ done, total: total ?? null, message: message ?? null, at: this.#p.now() });
+  }
+
+  recordTimeout(entry: TimeoutLogEntryInput): Promise<void> {
+    return this.#p.recordTimeout({ model: this.model, method: this.method, jobId: this.id || null, ...entry });
+  }
+}
+
 /** Run one job method to its end. Never throws: every ending is an {@link Outcome}. */
 export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   const startedAt = p.now();
   const def = p.models.get(p.job.model);
   const settings = def?.settings.get(p.job.method);
-  const outcomeInput = {
-    attempt: p.job.attempt,
-    maxRetries: p.job.maxRetries,
-    retryPattern: settings?.retryPattern ?? null,
-    retryOnTimeout: settings?.retryOnTimeout ?? true,
-  };
   let fn;
   try {
     fn = resolveMethod(p.models, p.job.model, p.job.method);
   } catch (err) {
     return { outcome: { kind: 'failed', reason: 'setup', error: err as Error }, startedAt, endedAt: p.now(), timedOut: false };
   }
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort(p.signal!.reason);
+  const handle = p.abort ?? new RunAbort();
+  const onOuterAbort = () => handle.abort(asError(p.signal!.reason));
   if (p.signal) {
-    if (p.signal.aborted) controller.abort(p.signal.reason);
+    if (p.signal.aborted) onOuterAbort();
     else p.signal.addEventListener('abort', onOuterAbort, { once: true });
   }
-  let checkpoint = p.job.checkpoint;
-  let logger: Logger | undefined;
-  const ctx: JobContext & CurrentJob = {
-    id: p.job.id,
-    uuid: p.job.uuid,
-    model: p.job.model,
-    method: p.job.method,
-    records: p.job.records,
-    attempt: p.job.attempt,
-    maxRetries: p.job.maxRetries,
-    context: p.job.context ?? {},
-    signal: controller.signal,
-    // made on first use: most jobs never log, and this runs once per job on the hot path
-    get logger() {
-      return (logger ??= p.logger.child({ jobId: p.job.id, job: `${p.job.model}.${p.job.method}` }));
-    },
-    progress: (done, total, message) => p.persistProgress({ done, total: total ?? null, message: message ?? null, at: p.now() }),
-    checkpoint: {
-      get: <T>() => checkpoint as T | undefined,
-      set: async (value: unknown) => {
-        await p.persistCheckpoint(value);
-        checkpoint = value;
-      },
-    },
-    recordTimeout: (entry) => p.recordTimeout({ model: p.job.model, method: p.job.method, jobId: p.job.id || null, ...entry }),
-  };
+  const ctx = new RunContext(p, handle.controller.signal);
   let timer: NodeJS.Timeout | undefined;
   let timedOut = false;
   const limit = p.limitMs > 0 && Number.isFinite(p.limitMs) ? p.limitMs : 0;
   try {
-    const run = Promise.resolve().then(() => p.context.runExactly(p.job.context ?? {}, () => runAsJob(ctx, () => fn(ctx, ...p.job.args))));
-    const racers: Promise<unknown>[] = [run];
-    if (limit) {
-      racers.push(new Promise((_, reject) => {
+    const args = p.job.args;
+    const call = () => runAsJob(ctx, () => fn(ctx, ...args));
+    const run = Promise.resolve().then(() => (p.job.context === null && p.context.isEmpty() ? call() : p.context.runExactly(p.job.context ?? {}, call)));
+    // One guard for every early end (time limit, cancel, shutdown): the slot is freed even if the code ignores its signal.
+    const guard = new Promise<never>((_, reject) => {
+      const signal = handle.controller.signal;
+      if (signal.aborted) reject(asError(signal.reason));
+      else handle.bind(reject);
+      if (limit) {
         timer = setTimeout(() => {
           timedOut = true;
-          const err = new TimeoutError(`${p.job.model}.${p.job.method} (job ${p.job.id}) ran past its time limit of ${limit} ms`, limit);
-          controller.abort(err);
-          reject(err);
+          handle.abort(new TimeoutError(`${p.job.model}.${p.job.method} (job ${p.job.id}) ran past its time limit of ${limit} ms`, limit));
         }, limit);
-      }));
-    }
-    if (p.signal) {
-      racers.push(new Promise((_, reject) => {
-        const fail = () => reject(p.signal!.reason instanceof Error ? p.signal!.reason : new Error(String(p.signal!.reason)));
-        if (p.signal!.aborted) fail();
-        else p.signal!.addEventListener('abort', fail, { once: true });
-      }));
-    }
+      }
+    });
     run.catch(() => { /* a run that loses the race may still reject later */ });
-    const result = await Promise.race(racers);
+    const result = await Promise.race([run, guard]);
     return { outcome: { kind: 'done', result }, startedAt, endedAt: p.now(), timedOut: false };
   } catch (err) {
     const endedAt = p.now();
@@ -133,9 +177,24 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
       await p.recordTimeout({ operation: `${p.job.model}.${p.job.method}`, kind: 'timeout', model: p.job.model, method: p.job.method,
         jobId: p.job.id || null, thresholdMs: limit, durationMs: endedAt - startedAt, exceeded: true, error: (err as Error).message }).catch(() => {});
     }
-    return { outcome: decideFailure(err, outcomeInput), startedAt, endedAt, timedOut };
+    return {
+      outcome: decideFailure(err, {
+        attempt: p.job.attempt,
+        maxRetries: p.job.maxRetries,
+        retryPattern: settings?.retryPattern ?? null,
+        retryOnTimeout: settings?.retryOnTimeout ?? true,
+      }),
+      startedAt,
+      endedAt,
+      timedOut,
+    };
   } finally {
     if (timer) clearTimeout(timer);
+    handle.bind(null);
     p.signal?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+function asError(reason: unknown): Error {
+  return reason instanceof Error ? reason : new Error(String(reason));
 }

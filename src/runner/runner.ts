@@ -26,7 +26,7 @@ import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { ModelDefinition } from '../model.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { resolveLimitTimeRealCron } from '../cron/job.ts';
-import { executeJob, type ExecuteResult } from './executor.ts';
+import { executeJob, RunAbort, type ExecuteResult } from './executor.ts';
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
@@ -91,7 +91,8 @@ export interface RunnerHost {
 
 interface Running {
   job: JobRow;
-  controller: AbortController;
+  /** Aborts the job (shutdown): its signal fires and the run ends. */
+  abort: RunAbort;
   done: Promise<void>;
   released: boolean;
   /** When it started (runner clock), for its deferred start write. */
@@ -280,7 +281,7 @@ export class Runner {
       clearTimeout(timer);
       for (const r of this.#running.values()) {
         r.released = true;
-        r.controller.abort(new Error(`runner ${this.id} is shutting down`));
+        r.abort.abort(new Error(`runner ${this.id} is shutting down`));
         this.#write({ cmd: { kind: 'release', id: r.job.id, attempt: r.job.attempt, at: this.#now() }, job: r.job });
       }
     }
@@ -370,9 +371,8 @@ export class Runner {
   }
 
   #runJob(job: JobRow): void {
-    const controller = new AbortController();
     const startedAt = this.#now();
-    const entry: Running = { job, controller, done: Promise.resolve(), released: false, startedAt };
+    const entry: Running = { job, abort: new RunAbort(), done: Promise.resolve(), released: false, startedAt };
     this.#running.set(job.id, entry);
     // jobs the claim stored as started need no start write; buffered ones get it if they run long enough
     if (job.state === 'enqueued') this.#deferStart(entry);
@@ -391,8 +391,8 @@ export class Runner {
     };
     const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
     const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
-      ? this.#pool.execute(job, { limitMs, signal: controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
-      : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, signal: controller.signal,
+      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
+      : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
     entry.done = run.then((r) => {
       this.#running.delete(job.id);
