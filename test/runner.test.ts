@@ -240,6 +240,31 @@ for (const backend of BACKENDS) {
       assert.ok(shortRow.startedAt !== null && shortRow.startedAt <= shortRow.doneAt!);
     });
 
+    it('claims once per job on an idle queue with wake-ups, and still picks up a retried job without polling', { timeout: 20_000 }, async () => {
+      const driver = c.driver;
+      const original = driver.jobClaim;
+      let claims = 0;
+      driver.jobClaim = function (p) {
+        claims++;
+        return original.call(this, p);
+      };
+      try {
+        await withRunner(async () => {
+          // a retry puts the job back to pending: the runner claims again at once, the poll is an hour away
+          assert.equal(await (await models.withDelay().flaky()).result(), 3);
+          const before = claims;
+          for (let i = 0; i < 5; i++) await (await models.withDelay().hello(`idle ${i}`, new Date(0), 1n)).result();
+          const perJob = (claims - before) / 5;
+          // with NOTIFY on every enqueue, a runner that emptied the queue waits for the next wake-up; without
+          // cross-process wake-ups (SQLite) freed slots keep claiming, to see other processes' jobs
+          if (driver.crossProcessWakeups) assert.ok(perJob <= 1.2, `${claims - before} claims for 5 jobs`);
+          else assert.ok(perJob >= 1, `${claims - before} claims for 5 jobs`);
+        }, { pollInterval: '1h' });
+      } finally {
+        driver.jobClaim = original;
+      }
+    });
+
     it('returns the open job for a duplicate identity key', async () => {
       const a = await models.withDelay({ identityKey: 'sync-1' }).hello('a', new Date(0), 1n);
       const b = await models.withDelay({ identityKey: 'sync-1' }).hello('b', new Date(0), 1n);

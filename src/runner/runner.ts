@@ -165,6 +165,8 @@ export class Runner {
   #claimLoops = new Set<Promise<void>>();
   #claimAgain = false;
   #capacityBlocked = false;
+  /** The last claim saw no more due jobs (fewer than asked, not for capacity): only a wake-up claims again. */
+  #drained = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timers = new Set<NodeJS.Timeout>();
   /** Buffered jobs whose start write waits (FIFO, due times ascending), and the timer for the head. */
@@ -331,18 +333,29 @@ export class Runner {
         this.#retryLater();
         return;
       }
-      if (this.#state !== 'running') {
-        // stopped while claiming: give them back
-        const now = this.#now();
-        for (const job of res.jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
-        return;
-      }
-      this.#buffer.push(...res.jobs);
+      this.#accept(res.jobs);
+      if (this.#state !== 'running') return;
       this.#capacityBlocked = res.capacityBlocked;
+      // A claim that got less than it asked for, and not for capacity, saw every due job. With wake-ups
+      // from every process (PostgreSQL's NOTIFY on each enqueue, requeue, rescue and released dependant),
+      // the next claim is worth making only on a wake-up or an ETA, not each time a slot frees up. Without
+      // them (SQLite), freed slots keep claiming, to pick up other processes' jobs between polls.
+      this.#drained = this.#host.driver.crossProcessWakeups && res.jobs.length < wanted && !res.capacityBlocked;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
-      this.#dispatch();
       if (res.jobs.length < wanted && !this.#claimAgain) return;
     }
+  }
+
+  /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
+  #accept(jobs: readonly JobRow[]): void {
+    if (!jobs.length) return;
+    if (this.#state !== 'running') {
+      const now = this.#now();
+      for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+      return;
+    }
+    this.#buffer.push(...jobs);
+    this.#dispatch();
   }
 
   #retryLater(): void {
@@ -398,7 +411,7 @@ export class Runner {
       this.#running.delete(job.id);
       if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
-      if (this.#buffer.length <= this.#prefetch / 2) this.#kick();
+      if (this.#buffer.length <= this.#prefetch / 2 && !this.#drained) this.#kick();
     });
   }
 
@@ -483,10 +496,11 @@ export class Runner {
           return;
         }
         if (w.cmd.kind !== 'start') freed = true;
+        if (w.cmd.kind === 'retry' || w.cmd.kind === 'release') this.#drained = false; // pending again: worth a claim
         this.#emitOutcome(w);
       });
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
-      if (freed && (this.#capacityBlocked || this.#buffer.length <= this.#prefetch / 2)) this.#kick();
+      if (freed && (this.#capacityBlocked || (this.#buffer.length <= this.#prefetch / 2 && !this.#drained))) this.#kick();
     }
   }
 
