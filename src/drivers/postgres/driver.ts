@@ -449,57 +449,60 @@ export class PostgresDriver implements Driver {
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
     const guess = p.policy.guess?.(p.wanted) ?? null;
     if (!guess) return this.#claimPlanned(p);
-    const fast = await this.#claimGuessed(p, guess);
-    const rest = p.wanted - fast.jobs.length;
-    if (!fast.more || rest <= 0) return fast;
-    // the guess did not hold, or took less than there is room for: claim the rest the planned way
-    const more = await this.#claimPlanned({ ...p, wanted: rest, startCount: Math.max(0, (p.startCount ?? 0) - fast.jobs.length) });
-    return { jobs: [...fast.jobs, ...more.jobs], capacityBlocked: more.capacityBlocked, wakeAt: more.wakeAt };
+    // the guess did not apply (another channel has pending jobs, or running jobs in an unknown channel):
+    // the planned claim decides, with the snapshot in hand
+    return (await this.#claimGuessed(p, guess)) ?? this.#claimPlanned(p);
   }
 
   /**
-   * The one-round-trip claim: BEGIN with the lock, the update of the guess, a snapshot of the state
-   * after it and the COMMIT leave together. The update applies the guess to the live running counts and
-   * pending channels in SQL (the same rule as `guessLimit` in the scheduler) and takes nothing when it
-   * does not apply. `more`: the snapshot shows due jobs that could still be taken (or cannot tell), so
-   * the caller claims again the planned way.
+   * The one-round-trip claim: the BEGIN with the lock, one statement and the COMMIT leave together. The
+   * statement applies the guess to the live running counts and pending channels (the same rule as
+   * `guessLimit` in the scheduler; then it takes exactly what `pickJobs` would), updates the jobs it takes,
+   * and reports what the runner needs next: whether the guess applied, whether due jobs were left (then
+   * only capacity held them back), the running counts (for the next guess) and the next ETA.
+   * Null when the guess did not apply: nothing was taken.
    */
-  async #claimGuessed(p: JobClaimParams, g: ClaimGuess): Promise<JobClaimResult & { more: boolean }> {
+  async #claimGuessed(p: JobClaimParams, g: ClaimGuess): Promise<JobClaimResult | null> {
     const s = this.#s;
-    const wanted = Math.min(g.wanted, SNAPSHOT_LIMITS.at(-1)!);
-    const bucket = SNAPSHOT_LIMITS.find((b) => b >= wanted)!;
+    if (g.wanted >= SNAPSHOT_LIMITS.at(-1)!) return null; // beyond the largest bucket: the planned claim pages
+    const wanted = g.wanted;
+    const bucket = SNAPSHOT_LIMITS.find((b) => b > wanted)!; // one more than wanted: tells whether due jobs are left
     const members = g.bounds.flatMap((b, i) => b.channels.map((c) => [i + 1, c] as const));
     return this.#tx('jobClaim', async (client, commitNow) => {
-      const update = client.query(this.#q(
+      const claimed = client.query(this.#q(
         `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
-         lim AS (SELECT CASE WHEN EXISTS (SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND channel < $3)
+         lim AS (SELECT NOT (EXISTS (SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND channel < $3)
                OR EXISTS (SELECT 1 FROM ${s}.jobs WHERE state = 'pending' AND channel > $3)
-               OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[])) THEN 0
-             ELSE least($4, (SELECT min(b.cap - (SELECT coalesce(sum(r.n), 0) FROM running r JOIN unnest($8::int[], $9::text[]) AS m(i, ch)
-                 ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i))) END AS n),
+               OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[]))) AS applies,
+             greatest(0, least($4, (SELECT min(b.cap - (SELECT coalesce(sum(r.n), 0) FROM running r JOIN unnest($8::int[], $9::text[]) AS m(i, ch)
+                 ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i)))) AS n),
          pick AS (SELECT id, row_number() OVER (ORDER BY priority, created_at, id) AS rn FROM (
              SELECT id, priority, created_at FROM ${s}.jobs
-             WHERE (SELECT n FROM lim) > 0 AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${ts(2)})
-             ORDER BY priority, created_at, id LIMIT ${bucket}) x)
-         UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+             WHERE (SELECT applies FROM lim) AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${ts(2)})
+             ORDER BY priority, created_at, id LIMIT ${bucket}) x),
+         upd AS (UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
            state = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN 'started' ELSE 'enqueued' END,
            started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${ts(2)} END
-         WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}`,
+         WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}),
+         meta AS MATERIALIZED (SELECT lim.applies AS m_applies,
+           EXISTS (SELECT 1 FROM pick WHERE rn > lim.n) AS m_left,
+           (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM running) AS m_running,
+           (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(2)}) AS m_next_eta
+           FROM lim)
+         SELECT upd.*, meta.* FROM meta LEFT JOIN upd ON true`,
         [p.runnerId, p.now, g.channel, wanted, p.startCount ?? 0, g.known, g.bounds.map((b) => b.capacity), members.map((m) => m[0]), members.map((m) => m[1])]));
-      // a few candidates are enough to tell whether more could be taken (then the planned claim takes them)
-      const after = client.query(this.#q(this.#snapshotSql(SNAPSHOT_LIMITS[0]), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
       void commitNow();
-      const [u, a] = await Promise.all([update, after]);
-      const jobs = (u.rows as RawRow[]).map(rowToJob).sort((x, y) => x.priority - y.priority || x.createdAt - y.createdAt || x.id - y.id);
-      const snap = this.#toSnapshot(p.now, a.rows[0]);
-      p.policy.observe?.(snap);
-      const rest = p.wanted - jobs.length;
-      if (rest <= 0) return { jobs, capacityBlocked: false, wakeAt: snap.nextEta, more: false };
-      const cands = a.rows[0].cands === null ? null : (JSON.parse(a.rows[0].cands as string) as unknown[][]).map(toCandidate);
-      if (cands === null || p.policy.planFetch(snap, rest).some((x) => x.includeNotDue)) return { jobs, capacityBlocked: false, wakeAt: snap.nextEta, more: true };
-      const pick = p.policy.pickJobs(snap, cands, rest);
-      const wakeAt = pick.wakeAt === null ? snap.nextEta : snap.nextEta === null ? pick.wakeAt : Math.min(pick.wakeAt, snap.nextEta);
-      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, more: pick.picked.length > 0 };
+      const rows = (await claimed).rows as RawRow[];
+      const meta = rows[0]!;
+      if (!meta.m_applies) return null;
+      const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((x, y) => x.priority - y.priority || x.createdAt - y.createdAt || x.id - y.id);
+      const left = meta.m_left === true;
+      // the state after the claim, for the next guess: the running counts plus the jobs just taken
+      const running = new Map((JSON.parse(meta.m_running as string) as [string, number][]).map(([c, n]) => [c, Number(n)]));
+      if (jobs.length) running.set(g.channel, (running.get(g.channel) ?? 0) + jobs.length);
+      p.policy.observe?.({ now: p.now, running, sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: left ? [g.channel] : [] });
+      // due jobs left behind while fewer than wanted were taken: capacity held them back
+      return { jobs, capacityBlocked: left && jobs.length < p.wanted, wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta) };
     }, CLAIM_BEGIN(this.#claimLock));
   }
 
