@@ -265,6 +265,13 @@ for (const backend of BACKENDS) {
       }
     });
 
+    it('keeps claiming as capacity frees up when several channels are full, without waiting for a poll', { timeout: 20_000 }, async () => {
+      const jobs = await Promise.all(Array.from({ length: 12 }, (_, i) => models.withDelay({ channel: i % 2 ? 'root.a' : 'root.b' }).hello(`full ${i}`, new Date(0), 1n)));
+      await withRunner(async () => {
+        for (const job of jobs) assert.equal((await job.wait()).state, 'done');
+      }, { workers: 8, channels: 'root:4,root.a:2,root.b:2', pollInterval: '1h' });
+    });
+
     it('returns the open job for a duplicate identity key', async () => {
       const a = await models.withDelay({ identityKey: 'sync-1' }).hello('a', new Date(0), 1n);
       const b = await models.withDelay({ identityKey: 'sync-1' }).hello('b', new Date(0), 1n);

@@ -85,6 +85,11 @@ export interface JobClaimResult {
   capacityBlocked: boolean;
   /** Earliest moment something may become runnable (ETA, throttle), if known. */
   wakeAt: number | null;
+  /**
+   * True when the claim knows that no due job was left behind, in any channel (it saw them all and took
+   * them all); then the runner claims again only on a wake-up. Omitted when the driver cannot tell.
+   */
+  drained?: boolean;
 }
 
 /** A fenced state change by the runner holding the job. */

@@ -165,7 +165,7 @@ export class Runner {
   #claimLoops = new Set<Promise<void>>();
   #claimAgain = false;
   #capacityBlocked = false;
-  /** The last claim saw no more due jobs (fewer than asked, not for capacity): only a wake-up claims again. */
+  /** The last claim left no due job behind (its `drained`): only a wake-up, an ETA or a retry claims again. */
   #drained = false;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timers = new Set<NodeJS.Timeout>();
@@ -336,11 +336,11 @@ export class Runner {
       this.#accept(res.jobs);
       if (this.#state !== 'running') return;
       this.#capacityBlocked = res.capacityBlocked;
-      // A claim that got less than it asked for, and not for capacity, saw every due job. With wake-ups
-      // from every process (PostgreSQL's NOTIFY on each enqueue, requeue, rescue and released dependant),
-      // the next claim is worth making only on a wake-up or an ETA, not each time a slot frees up. Without
-      // them (SQLite), freed slots keep claiming, to pick up other processes' jobs between polls.
-      this.#drained = this.#host.driver.crossProcessWakeups && res.jobs.length < wanted && !res.capacityBlocked;
+      // A claim that knows it left no due job behind (`drained`): with wake-ups from every process
+      // (PostgreSQL's NOTIFY on each enqueue, requeue, rescue and released dependant), the next claim is
+      // worth making only on a wake-up or an ETA, not each time a slot frees up. Without them (SQLite),
+      // or when the claim cannot tell, freed slots keep claiming.
+      this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (res.jobs.length < wanted && !this.#claimAgain) return;
     }

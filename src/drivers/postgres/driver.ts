@@ -501,8 +501,9 @@ export class PostgresDriver implements Driver {
       const running = new Map((JSON.parse(meta.m_running as string) as [string, number][]).map(([c, n]) => [c, Number(n)]));
       if (jobs.length) running.set(g.channel, (running.get(g.channel) ?? 0) + jobs.length);
       p.policy.observe?.({ now: p.now, running, sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: left ? [g.channel] : [] });
-      // due jobs left behind while fewer than wanted were taken: capacity held them back
-      return { jobs, capacityBlocked: left && jobs.length < p.wanted, wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta) };
+      // due jobs left behind while fewer than wanted were taken: capacity held them back; none left: the
+      // guess applied, so no other channel has pending jobs, and this one has no due job left
+      return { jobs, capacityBlocked: left && jobs.length < p.wanted, wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta), drained: !left };
     }, CLAIM_BEGIN(this.#claimLock));
   }
 
