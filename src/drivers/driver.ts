@@ -61,8 +61,8 @@ export interface ClaimPolicy {
    * and take its jobs in the same statement; it must fall back to planFetch/pickJobs when it does not hold.
    */
   guess?(wanted: number): ClaimGuess | null;
-  /** The driver tells the policy the state it saw after a claim (running counts include the jobs just taken). */
-  observe?(snap: ChannelSnapshot): void;
+  /** The driver tells the policy the state its claim read (before its update) and the jobs it took. */
+  observe?(snap: ChannelSnapshot, taken: readonly { channel: string }[]): void;
 }
 
 /** Parameters of {@link Driver.jobClaim}. */

@@ -116,13 +116,17 @@ interface Write {
 
 /** Build the claim policy of a channel tree. */
 export function claimPolicy(tree: ChannelTree): ClaimPolicy {
-  // the state after the last claim, for the next guess; an empty queue keeps the channel that last had
-  // jobs pending, so the claim that follows a wake-up can still be decided ahead
+  // the state after the last claim (its running counts plus the jobs it took), for the next guess; an
+  // empty queue keeps the channel that last had jobs pending, so the claim that follows a wake-up can
+  // still be decided ahead
   let last: ChannelSnapshot | null = null;
   return {
     guess: (wanted) => (last ? guessClaim(tree, last, wanted) : null),
-    observe: (snap) => {
-      last = snap.pendingChannels.length || !last ? snap : { ...snap, pendingChannels: last.pendingChannels };
+    observe: (snap, taken) => {
+      const running = new Map(snap.running);
+      for (const job of taken) running.set(job.channel, (running.get(job.channel) ?? 0) + 1);
+      const pendingChannels = snap.pendingChannels.length || !last ? snap.pendingChannels : last.pendingChannels;
+      last = { ...snap, running, pendingChannels };
     },
     sequentialChannels: tree.sequentialChannels(),
     throttledChannels: tree.throttledChannels(),

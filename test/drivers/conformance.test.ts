@@ -149,7 +149,7 @@ for (const f of factories) {
       // it in its one-round-trip claim and falls back to the planned claim when it does not hold
       const shaped = (channels: string, pending: string[], running: [string, number][] = []) => {
         const policy = claimPolicy(ChannelTree.fromConfig(channels));
-        policy.observe!({ now: T0, running: new Map(running), sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: pending });
+        policy.observe!({ now: T0, running: new Map(running), sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: pending }, []);
         assert.ok(policy.guess!(10), 'the policy offers a guess');
         return policy;
       };

@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import type * as PgTypes from 'pg';
 import { ConfigurationError, DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
-import type { Candidate, ChannelSnapshot, ClaimGuess } from '../../channels/scheduler.ts';
+import { compareCandidates, type Candidate, type ChannelSnapshot, type ClaimGuess } from '../../channels/scheduler.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
 import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
@@ -495,12 +495,10 @@ export class PostgresDriver implements Driver {
       const rows = (await claimed).rows as RawRow[];
       const meta = rows[0]!;
       if (!meta.m_applies) return null;
-      const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort((x, y) => x.priority - y.priority || x.createdAt - y.createdAt || x.id - y.id);
+      const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort(compareCandidates);
       const left = meta.m_left === true;
-      // the state after the claim, for the next guess: the running counts plus the jobs just taken
       const running = new Map((JSON.parse(meta.m_running as string) as [string, number][]).map(([c, n]) => [c, Number(n)]));
-      if (jobs.length) running.set(g.channel, (running.get(g.channel) ?? 0) + jobs.length);
-      p.policy.observe?.({ now: p.now, running, sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: left ? [g.channel] : [] });
+      p.policy.observe?.({ now: p.now, running, sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: left ? [g.channel] : [] }, jobs);
       // due jobs left behind while fewer than wanted were taken: capacity held them back; none left: the
       // guess applied, so no other channel has pending jobs, and this one has no due job left
       return { jobs, capacityBlocked: left && jobs.length < p.wanted, wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta), drained: !left };
@@ -539,11 +537,7 @@ export class PostgresDriver implements Driver {
         for (const c of r.rows as RawRow[]) candidates.push(toCandidate([c.id, c.channel, c.priority, c.created_at, c.eta]));
       }
       const pick = p.policy.pickJobs(snap, candidates, p.wanted);
-      if (p.policy.observe) {
-        const running = new Map(snap.running);
-        for (const c of pick.picked) running.set(c.channel, (running.get(c.channel) ?? 0) + 1);
-        p.policy.observe({ ...snap, running });
-      }
+      p.policy.observe?.(snap, pick.picked);
       let wakeAt = pick.wakeAt;
       if (snap.nextEta !== null) wakeAt = wakeAt === null ? snap.nextEta : Math.min(wakeAt, snap.nextEta);
       if (pick.lastStartedAt.size) {
