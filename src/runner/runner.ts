@@ -346,7 +346,13 @@ export class Runner {
       // or when the claim cannot tell, freed slots keep claiming.
       this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
-      if (res.jobs.length < wanted && !this.#claimAgain) return;
+      if (this.#claimAgain) continue;
+      if (res.jobs.length < wanted) return;
+      // A full claim: claim again at once only if the buffer is still at or below its low-water mark.
+      // Above it, the room freed while this claim was out is small, and a claim's fixed cost (the lock,
+      // the running counts, the round trip) would be spread over a handful of jobs; completions kick the
+      // next claim when the buffer falls to the mark.
+      if (this.#buffer.length > this.#prefetch / 2) return;
     }
   }
 
