@@ -360,12 +360,20 @@ export class PostgresDriver implements Driver {
     // jsonb parser are much cheaper than pg's per-element escaping of 16 text arrays, and reading jsonb
     // array positions costs the server less than json_to_recordset's per-object key lookups.
     // records/args/context are JSON already.
-    const str = JSON.stringify;
+    // The names a batch repeats (model, method, channel, description) are quoted once per batch; uuids are
+    // hex and dashes, so they need quotes but no escaping.
+    const quoted = new Map<string, string>();
+    const str = (v: string | null): string => {
+      if (v === null) return 'null';
+      let q = quoted.get(v);
+      if (q === undefined) quoted.set(v, (q = JSON.stringify(v)));
+      return q;
+    };
     const doc = '[' + toInsert.map((i) => {
       const j = p.jobs[i]!;
-      return `[${str(j.uuid)},${str(j.graphUuid)},${str(j.model)},${str(j.method)},${j.records},${j.args},`
+      return `["${j.uuid}",${j.graphUuid === null ? 'null' : `"${j.graphUuid}"`},${str(j.model)},${str(j.method)},${j.records},${j.args},`
         + `"${hasParent.has(i) ? 'wait_dependencies' : 'pending'}",${j.priority},${j.eta ?? 'null'},${str(j.channel)},`
-        + `${j.maxRetries},${str(j.description)},${str(j.identityKey)},${j.context ?? 'null'},${j.timeLimitMs ?? 'null'},${isParent.has(i)}]`;
+        + `${j.maxRetries},${str(j.description)},${j.identityKey === null ? 'null' : JSON.stringify(j.identityKey)},${j.context ?? 'null'},${j.timeLimitMs ?? 'null'},${isParent.has(i)}]`;
     }).join(',') + ']';
     const insertSql = `INSERT INTO ${this.#s}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
         max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
