@@ -116,11 +116,17 @@ function reference(config: string, snap: ChannelSnapshot, candidates: readonly C
       return failed(name) || fullAfter(name) || endAfter(name) > now || (cfg(name).sequential && head !== undefined && !due(head));
     });
 
+  // a pending channel that can start nothing from the outset for a limit (not a hard block) holds its jobs
+  // back too, due or not (the driver does not fetch them, the snapshot says they are there)
+  const heldFromOutset = snap.pendingChannels.some((ch) => {
+    const path = pathOf(normalizeChannelName(ch));
+    return !path.some(hard) && path.some(blocked);
+  });
   return {
     picked: picked.map((p) => original.get(p.id)!.id),
     lastStartedAt,
     wakeAt: wake('root'),
-    capacityBlocked: left.some((j) => due(j) && limitedAfter(j)),
+    capacityBlocked: left.some((j) => due(j) && limitedAfter(j)) || heldFromOutset,
   };
 }
 
@@ -257,12 +263,12 @@ describe('pickJobs invariants', () => {
     }));
   });
 
-  it('planFetch + per-channel queries pick what a pick over every pending job picks', () => {
+  it('planFetch + per-channel queries pick, and see held back, what a pick over every pending job does', () => {
     fc.assert(fc.property(scenarioArb, ({ tree, snap, candidates, wanted }) => {
       const unique = [...new Map(candidates.map((c) => [c.id, c])).values()];
       const all = pickJobs(tree, snap, unique, wanted);
       const plans = planFetch(tree, snap, wanted);
-      for (const plan of plans) assert.ok(plan.limit > 0 && plan.limit <= wanted);
+      for (const plan of plans) assert.ok(plan.limit > 0 && plan.limit <= wanted + 1);
       const fetched = plans.flatMap((plan) =>
         unique
           .filter((c) => c.channel === plan.channel && (plan.includeNotDue || c.eta === null || c.eta <= snap.now))
@@ -271,6 +277,8 @@ describe('pickJobs invariants', () => {
       const viaPlan = pickJobs(tree, snap, fetched, wanted);
       assert.deepEqual(viaPlan.picked.map((c) => c.id), all.picked.map((c) => c.id));
       assert.deepEqual(viaPlan.lastStartedAt, all.lastStartedAt);
+      // (with nothing wanted nothing is fetched, and no claim is made)
+      if (wanted > 0) assert.equal(viaPlan.capacityBlocked, all.capacityBlocked, 'capacityBlocked must not depend on which jobs were fetched');
     }));
   });
 
@@ -330,8 +338,8 @@ describe('the claim shaped ahead (guessClaim, guessLimit)', () => {
       assert.deepEqual(fast.map((c) => c.id), planned.picked.map((c) => c.id));
       if (fast.length) took++;
       if (limit < wanted) limited++;
-    }));
-    assert.ok(applied > 150 && took > 50 && limited > 50, JSON.stringify({ applied, took, limited }));
+    }), { numRuns: 2000 }); // enough runs that the coverage check below holds whatever the seed
+    assert.ok(applied > 150 && took > 75 && limited > 75, JSON.stringify({ applied, took, limited }));
   });
 
   it('is not shaped through a sequential, throttled, paused or capacity-0 channel, nor for other than one pending channel', () => {

@@ -339,18 +339,18 @@ describe('planFetch', () => {
     ...over,
   });
 
-  it('gives each pending channel min(wanted, room left along its path)', () => {
+  it('gives each pending channel min(wanted, room left along its path) + 1', () => {
     const tree = ChannelTree.fromConfig('root:10,mail:4,mail.bulk:2');
     const plans = planFetch(tree, snap({
       running: new Map([['root.mail', 1], ['root.other', 3]]),
       pendingChannels: ['root.mail', 'root.mail.bulk', 'root.other', 'root.mail.bulk'],
     }), 50);
     assert.deepEqual(plans, [
-      { channel: 'root.mail', limit: 3, includeNotDue: false },
-      { channel: 'root.mail.bulk', limit: 2, includeNotDue: false },
-      { channel: 'root.other', limit: 6, includeNotDue: false },
+      { channel: 'root.mail', limit: 4, includeNotDue: false },
+      { channel: 'root.mail.bulk', limit: 3, includeNotDue: false },
+      { channel: 'root.other', limit: 7, includeNotDue: false },
     ]);
-    assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['root.mail'] }), 2), [{ channel: 'root.mail', limit: 2, includeNotDue: false }]);
+    assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['root.mail'] }), 2), [{ channel: 'root.mail', limit: 3, includeNotDue: false }]);
   });
 
   it('skips channels that cannot start anything', () => {
@@ -361,19 +361,19 @@ describe('planFetch', () => {
       lastStartedAt: new Map([['root.api', 1_000_000 - 30_000]]),
       pendingChannels: ['full', 'full.sub', 'off', 'stop.x', 'seq', 'api', 'free'],
     }), 5);
-    assert.deepEqual(plans, [{ channel: 'free', limit: 5, includeNotDue: false }]);
+    assert.deepEqual(plans, [{ channel: 'free', limit: 6, includeNotDue: false }]);
   });
 
-  it('asks for not-due jobs under a sequential channel and one job under a throttled one', () => {
+  it('asks for not-due jobs under a sequential channel and two jobs under a throttled one', () => {
     const tree = ChannelTree.fromConfig('root:10,seq:1:sequential,api:3:throttle=60');
     const plans = planFetch(tree, snap({
       lastStartedAt: new Map([['root.api', 1_000_000 - 60_000]]),
       pendingChannels: ['seq', 'seq.sub', 'api'],
     }), 5);
     assert.deepEqual(plans, [
-      { channel: 'seq', limit: 1, includeNotDue: true },
-      { channel: 'seq.sub', limit: 1, includeNotDue: true },
-      { channel: 'api', limit: 1, includeNotDue: false },
+      { channel: 'seq', limit: 2, includeNotDue: true },
+      { channel: 'seq.sub', limit: 2, includeNotDue: true },
+      { channel: 'api', limit: 2, includeNotDue: false },
     ]);
   });
 
@@ -381,6 +381,25 @@ describe('planFetch', () => {
     const tree = ChannelTree.fromConfig('root:2');
     assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['a'] }), 0), []);
     assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['a'], running: new Map([['b', 2]]) }), 5), []);
+  });
+
+  it('lets pickJobs see jobs held back past a channel\'s room, and in a channel full from the outset', () => {
+    const tree = ChannelTree.fromConfig('root:10,full:1,small:2,off:0');
+    const cand = (id: number, channel: string): Candidate => ({ id, channel, priority: 10, createdAt: id, eta: null });
+    // room for 2 in small: the plan asks for 3, the third is left and seen
+    const s1 = snap({ pendingChannels: ['small'] });
+    assert.deepEqual(planFetch(tree, s1, 5), [{ channel: 'small', limit: 3, includeNotDue: false }]);
+    const r1 = pickJobs(tree, s1, [cand(1, 'small'), cand(2, 'small'), cand(3, 'small')], 5);
+    assert.deepEqual(r1.picked.map((c) => c.id), [1, 2]);
+    assert.equal(r1.capacityBlocked, true);
+    assert.equal(pickJobs(tree, s1, [cand(1, 'small'), cand(2, 'small')], 5).capacityBlocked, false);
+    // full from the outset: nothing fetched there, the snapshot says it is held back; not so when paused or capacity 0
+    const s2 = snap({ running: new Map([['full', 1]]), pendingChannels: ['full', 'free'] });
+    assert.deepEqual(planFetch(tree, s2, 5), [{ channel: 'free', limit: 6, includeNotDue: false }]);
+    const r2 = pickJobs(tree, s2, [cand(4, 'free')], 5);
+    assert.deepEqual(r2.picked.map((c) => c.id), [4]);
+    assert.equal(r2.capacityBlocked, true);
+    assert.equal(pickJobs(tree, snap({ pendingChannels: ['off', 'free'] }), [cand(4, 'free')], 5).capacityBlocked, false);
   });
 });
 

@@ -56,7 +56,10 @@ export interface PickResult {
   picked: Candidate[];
   /** Throttled channels that started a job now → `now` (to persist as their last start). */
   lastStartedAt: Map<string, number>;
-  /** Some due candidate was left only because of a capacity, throttle or sequential limit (not paused / capacity 0). */
+  /**
+   * Some due candidate was left only because of a capacity, throttle or sequential limit (not paused /
+   * capacity 0), or some pending channel could start nothing from the outset for such a limit.
+   */
   capacityBlocked: boolean;
   /** Earliest future ms epoch at which something seen could become runnable (a not-due ETA, a throttle end), else null. */
   wakeAt: number | null;
@@ -154,8 +157,10 @@ function normalizeWanted(wanted: number): number {
 /**
  * Which channels to query, and how many jobs from each, for a claim of up to `wanted` jobs.
  * Channels with nothing able to start (paused, capacity 0 or full along the path, throttled now,
- * sequential with a failed job) are left out; `limit = min(wanted, room left along the path)`,
- * and at most 1 under a throttled channel.
+ * sequential with a failed job) are left out. `limit = min(wanted, room left along the path) + 1`, and
+ * 2 under a throttled channel: every job that could start, and one more, which is never picked but lets
+ * {@link pickJobs} see that due jobs are held back by a limit. So its `capacityBlocked` is what a pick
+ * over every pending job says, and a runner that trusts it waits for freed capacity, not for its poll.
  * @throws ChannelConfigError when a stored channel name is invalid (names are checked at enqueue).
  */
 export function planFetch(tree: ChannelTree, snap: ChannelSnapshot, wanted: number): FetchPlan[] {
@@ -179,7 +184,7 @@ export function planFetch(tree: ChannelTree, snap: ChannelSnapshot, wanted: numb
       if (node.throttleMs > 0) limit = Math.min(limit, 1);
       if (node.sequential) includeNotDue = true;
     }
-    if (limit > 0) plans.push({ channel, limit, includeNotDue });
+    if (limit > 0) plans.push({ channel, limit: limit + 1, includeNotDue });
   }
   return plans;
 }
@@ -296,6 +301,19 @@ export function pickJobs(
     if (!limited && !entry.due) wake = entry.candidate.eta;
     if (limited && entry.due) capacityBlocked = true;
     if (wake !== null && (wakeAt === null || wake < wakeAt)) wakeAt = wake;
+  }
+  // A pending channel that could start nothing from the outset (full, throttled, or behind a failed job
+  // in a sequential channel, but not paused or of capacity 0) is held back too: planFetch fetches nothing
+  // there, so its jobs are not among the candidates. Judged from the snapshot, whether its jobs are due
+  // or not (a full channel of future jobs costs a few claims that find nothing, never a missed one).
+  if (!capacityBlocked) {
+    for (const channel of snap.pendingChannels) {
+      const path = call.path(channel);
+      if (!path.some((state) => hardBlocked(state.node)) && path.some(blockedAtStart)) {
+        capacityBlocked = true;
+        break;
+      }
+    }
   }
 
   return { picked, lastStartedAt, capacityBlocked, wakeAt };

@@ -339,8 +339,12 @@ export interface Driver {
   /** Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired; drops those runners. */
   jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]>;
 
-  /** Wake-ups: NOTIFY on PostgreSQL, an in-process emitter on SQLite. */
-  subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }>;
+  /**
+   * Wake-ups: NOTIFY on PostgreSQL, an in-process emitter on SQLite. `origin` is the id of the runner
+   * whose finished jobs freed the capacity (`freed` sent by {@link Driver.jobFinishMany}), else null: a
+   * runner ignores its own, since it claims again after its own writes anyway.
+   */
+  subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }>;
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
 

@@ -160,6 +160,8 @@ export class Runner {
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
   readonly #policy: ClaimPolicy;
+  /** The root channel's capacity: no runner can hold more jobs than that, whatever its slots and prefetch. */
+  readonly #rootCapacity: number;
   readonly #poolOptions: ProcessPoolOptions | null;
   #pool: ProcessPool | null = null;
   #buffer: JobRow[] = [];
@@ -203,7 +205,9 @@ export class Runner {
     }
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
-    this.#policy = claimPolicy(options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels));
+    const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
+    this.#policy = claimPolicy(tree);
+    this.#rootCapacity = tree.node('root')?.capacity ?? Infinity;
   }
 
   /** Jobs running now. */
@@ -242,7 +246,7 @@ export class Runner {
     this.#state = 'running';
     this.#startedAt = this.#now();
     await this.#register();
-    this.#subscription = await this.#host.driver.subscribe((topic) => this.#onWake(topic));
+    this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
     await this.#rescue();
     this.#every(this.#heartbeatMs, () => this.#heartbeat());
     this.#every(this.#pollMs, () => this.#kick());
@@ -301,8 +305,10 @@ export class Runner {
 
   // ---------------------------------------------------------------- claims
 
-  #onWake(topic: WakeTopic): void {
+  #onWake(topic: WakeTopic, origin: string | null): void {
     this.#cron?.poke();
+    // capacity freed by this runner's own writes: #flush has already claimed again if it was worth it
+    if (topic === 'freed' && origin === this.id) return;
     if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
   }
 
@@ -325,7 +331,10 @@ export class Runner {
   async #claimLoop(): Promise<void> {
     while (this.#state === 'running') {
       this.#claimAgain = false;
-      const wanted = this.workers + this.#prefetch - this.#running.size - this.#buffer.length;
+      const held = this.#running.size + this.#buffer.length;
+      // never ask for more than the root channel could let this runner hold: with root:32 and a prefetch
+      // of 500, a claim that asked for 500 would read and send hundreds of candidates to start a handful
+      const wanted = Math.min(this.workers + this.#prefetch - held, this.#rootCapacity - held);
       if (wanted <= 0) return;
       let res;
       try {

@@ -524,14 +524,15 @@ export class PostgresDriver implements Driver {
   async #claimPlanned(p: JobClaimParams): Promise<JobClaimResult> {
     return this.#tx('jobClaim', async (client, commitNow) => {
       // BEGIN, the lock (CLAIM_SETUP, sent by #tx) and the snapshot go out back to back
-      const bucket = SNAPSHOT_LIMITS.find((b) => b >= p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
+      // one more than wanted: planFetch asks for one job past each channel's room (see there)
+      const bucket = SNAPSHOT_LIMITS.find((b) => b > p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
       const snapRes = await client.query(this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
       const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
       const plans = p.policy.planFetch(snap, p.wanted);
       const candidates: Candidate[] = [];
       const speculative = snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
-      if (speculative && bucket >= p.wanted && plans.every((x) => !x.includeNotDue)) {
-        // the snapshot already brought the best `wanted` due jobs of each channel: keep each plan's share
+      if (speculative && plans.every((x) => !x.includeNotDue && x.limit <= bucket)) {
+        // the snapshot already brought the best `bucket` due jobs of each channel: keep each plan's share
         const byChannel = new Map<string, Candidate[]>();
         for (const c of speculative) {
           const cand = toCandidate(c);
@@ -610,7 +611,7 @@ export class PostgresDriver implements Driver {
       // The common batch (jobs that ended well, none with dependants) is one autocommit statement, with the
       // wake-up in it: one write and one round trip, no BEGIN/COMMIT. Unnamed, like the batch statements below.
       const r = await this.#read('jobFinishMany', (db) => db.query({
-        text: `WITH d AS (${doneSql}) SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, '')) AS n ON true`,
+        text: `WITH d AS (${doneSql}) SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
         values: [...doneValues(), this.#channelFreed],
       }));
       for (const row of r.rows as RawRow[]) ok.add(Number(row.id));
@@ -667,7 +668,7 @@ export class PostgresDriver implements Driver {
           [runnerId, releases.map((c) => c.id), releases.map((c) => c.attempt)]);
       }
       if (dones.length || retries.length || fails.length || releases.length) {
-        pending.push(client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed])).then(() => {}));
+        pending.push(client.query(this.#q('SELECT pg_notify($1, $2)', [this.#channelFreed, runnerId])).then(() => {}));
       }
       // then the COMMIT goes out with the statements (one round trip)
       if (noDependants) pending.push(commitNow().then(() => {}));
@@ -956,7 +957,7 @@ export class PostgresDriver implements Driver {
 
   // ---------------------------------------------------------------- wake-ups
 
-  async subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }> {
+  async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
     const pg = this.#pg;
     let client: PgTypes.Client | null = null;
     let closed = false;
@@ -965,7 +966,8 @@ export class PostgresDriver implements Driver {
     const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed' };
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: `conveyor:${this.schema}`.slice(0, 63) });
-      c.on('notification', (msg) => { const t = topics[msg.channel]; if (t) onWake(t); });
+      // the payload of a `freed` sent by jobFinishMany is the runner's id
+      c.on('notification', (msg) => { const t = topics[msg.channel]; if (t) onWake(t, msg.payload || null); });
       c.on('error', () => { /* handled by 'end' */ });
       c.on('end', () => {
         if (closed) return;
@@ -976,7 +978,7 @@ export class PostgresDriver implements Driver {
       await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"`);
       if (closed) { await c.end().catch(() => {}); return; }
       client = c;
-      if (attempt > 0) onWake('jobs'); // catch up on what was missed while disconnected
+      if (attempt > 0) onWake('jobs', null); // catch up on what was missed while disconnected
       attempt = 0;
     };
     const schedule = () => {

@@ -392,7 +392,7 @@ export class SqliteDriver implements Driver {
       if (released.length) this.#releaseDependants(released);
       return results;
     });
-    if (freed) emitWake(this.#wake, 'freed');
+    if (freed) emitWake(this.#wake, 'freed', runnerId);
     return out;
   }
 
@@ -711,8 +711,8 @@ export class SqliteDriver implements Driver {
 
   // ---------------------------------------------------------------- wake-ups
 
-  async subscribe(onWake: (topic: WakeTopic) => void): Promise<{ close(): Promise<void> }> {
-    const listener = (topic: WakeTopic) => onWake(topic);
+  async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
+    const listener = (topic: WakeTopic, origin: string | null) => onWake(topic, origin ?? null);
     this.#wake.on('wake', listener);
     return { close: async () => { this.#wake.off('wake', listener); } };
   }
