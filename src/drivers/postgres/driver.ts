@@ -79,6 +79,13 @@ const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state,
 const CLAIM_SETUP = `SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
   set_config('plan_cache_mode', 'force_generic_plan', true), pg_advisory_xact_lock($1::bigint)`;
 
+/**
+ * Settings for the prepared completion statement's transaction (see jobFinishMany): a generic plan, made
+ * with sequential and bitmap scans off, so that it is the same index lookup per job on any table.
+ */
+const FINISH_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+  set_config('plan_cache_mode', 'force_generic_plan', true)`;
+
 /** A candidate from the snapshot's JSON `[id, channel, priority, created_at, eta]`. */
 function toCandidate(c: unknown[]): Candidate {
   return { id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) };
@@ -608,13 +615,27 @@ export class PostgresDriver implements Driver {
     // no job of the batch can have dependants: nothing to release after the completions
     const noDependants = dones.every((c) => c.hasDependants === false);
     if (dones.length === commands.length && noDependants) {
-      // The common batch (jobs that ended well, none with dependants) is one autocommit statement, with the
-      // wake-up in it: one write and one round trip, no BEGIN/COMMIT. Unnamed, like the batch statements below.
-      const r = await this.#read('jobFinishMany', (db) => db.query({
-        text: `WITH d AS (${doneSql}) SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
-        values: [...doneValues(), this.#channelFreed],
-      }));
-      for (const row of r.rows as RawRow[]) ok.add(Number(row.id));
+      // The common batch (jobs that ended well, none with dependants): one prepared statement with the
+      // wake-up in it, planned once per connection. Its generic plan must look each job up by primary key
+      // whatever the table held when it was planned: the runner and state checks go through coalesce() so
+      // that no other index can serve them, and FINISH_SETUP turns off the scans that a small table would
+      // make look cheaper. The result is one index lookup per job of the batch, never a scan. BEGIN, the
+      // setup, the statement and the COMMIT leave in one write: one round trip, as an autocommit statement
+      // would be, without planning each batch (~0.3 ms of server time per batch).
+      const rows = await this.#tx('jobFinishMany', async (client, commitNow) => {
+        const r = client.query(this.#q(
+          `WITH d AS (UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
+               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
+               exc_name = NULL, exc_message = NULL, exc_info = NULL
+             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
+             WHERE j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1 AND coalesce(j.state, '') IN ('enqueued','started')
+             RETURNING j.id)
+           SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
+          [...doneValues(), this.#channelFreed]));
+        void commitNow();
+        return (await r).rows as RawRow[];
+      }, ['BEGIN', this.#q(FINISH_SETUP)]);
+      for (const row of rows) ok.add(Number(row.id));
       return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
     }
     await this.#tx('jobFinishMany', async (client, commitNow) => {
