@@ -272,6 +272,23 @@ for (const backend of BACKENDS) {
       }, { workers: 8, channels: 'root:4,root.a:2,root.b:2', pollInterval: '1h' });
     });
 
+    it('never asks for more jobs than the root channel lets it hold, whatever its prefetch', { timeout: 20_000 }, async () => {
+      const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => models.withDelay().hello(`root cap ${i}`, new Date(0), 1n)));
+      const driver = c.driver as { jobClaim: (p: { wanted: number }) => Promise<unknown> };
+      const original = driver.jobClaim;
+      const asked: number[] = [];
+      driver.jobClaim = function (this: unknown, p: { wanted: number }) { asked.push(p.wanted); return original.call(this, p); };
+      try {
+        await withRunner(async () => {
+          for (const job of jobs) assert.equal((await job.wait()).state, 'done');
+        }, { workers: 2, prefetch: 500, channels: 'root:3' });
+      } finally {
+        driver.jobClaim = original;
+      }
+      assert.ok(asked.length > 0);
+      assert.ok(asked.every((n) => n >= 1 && n <= 3), `claims asked for ${asked.join(', ')}`);
+    });
+
     it('returns the open job for a duplicate identity key', async () => {
       const a = await models.withDelay({ identityKey: 'sync-1' }).hello('a', new Date(0), 1n);
       const b = await models.withDelay({ identityKey: 'sync-1' }).hello('b', new Date(0), 1n);
