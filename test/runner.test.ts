@@ -274,7 +274,7 @@ for (const backend of BACKENDS) {
 
     it('never asks for more jobs than the root channel lets it hold, whatever its prefetch', { timeout: 20_000 }, async () => {
       const jobs = await Promise.all(Array.from({ length: 10 }, (_, i) => models.withDelay().hello(`root cap ${i}`, new Date(0), 1n)));
-      const driver = c.driver as { jobClaim: (p: { wanted: number }) => Promise<unknown> };
+      const driver = c.driver as unknown as { jobClaim: (p: { wanted: number }) => Promise<unknown> };
       const original = driver.jobClaim;
       const asked: number[] = [];
       driver.jobClaim = function (this: unknown, p: { wanted: number }) { asked.push(p.wanted); return original.call(this, p); };
