@@ -278,7 +278,17 @@ describe('pickJobs invariants', () => {
       assert.deepEqual(viaPlan.picked.map((c) => c.id), all.picked.map((c) => c.id));
       assert.deepEqual(viaPlan.lastStartedAt, all.lastStartedAt);
       // (with nothing wanted nothing is fetched, and no claim is made)
-      if (wanted > 0) assert.equal(viaPlan.capacityBlocked, all.capacityBlocked, 'capacityBlocked must not depend on which jobs were fetched');
+      if (wanted > 0) {
+        assert.equal(viaPlan.capacityBlocked, all.capacityBlocked, 'capacityBlocked must not depend on which jobs were fetched');
+        assert.equal(viaPlan.drained, all.drained, 'drained must not depend on which jobs were fetched');
+        if (viaPlan.drained) {
+          // then no due job is left, but under a paused channel or one of capacity 0
+          const took = new Set(all.picked.map((c) => c.id));
+          const left = unique.filter((c) => !took.has(c.id) && (c.eta === null || c.eta <= snap.now)
+            && !tree.path(c.channel).some((n) => n.paused || n.capacity === 0));
+          assert.deepEqual(left, [], 'a drained claim left due jobs behind');
+        }
+      }
     }));
   });
 

@@ -63,6 +63,11 @@ export interface PickResult {
   capacityBlocked: boolean;
   /** Earliest future ms epoch at which something seen could become runnable (a not-due ETA, a throttle end), else null. */
   wakeAt: number | null;
+  /**
+   * Every due candidate was picked (or sits under a paused channel or one of capacity 0) and no channel
+   * held jobs back: with candidates fetched as {@link planFetch} plans, no due job was left behind.
+   */
+  drained: boolean;
 }
 
 /** Per-call state of one channel node. */
@@ -268,11 +273,13 @@ export function pickJobs(
 
   // What is left: why, and when it could start (judged on the state after the picks, as queue_job).
   let capacityBlocked = false;
+  let leftDue = false;
   let wakeAt: number | null = null;
   for (const entry of entries) {
     if (entry.picked) continue;
     const path = entry.path;
     if (path.some((state) => hardBlocked(state.node))) continue;
+    if (entry.due) leftDue = true;
     let limited = false;
     let wake: number | null = null;
     for (const state of path) {
@@ -316,7 +323,7 @@ export function pickJobs(
     }
   }
 
-  return { picked, lastStartedAt, capacityBlocked, wakeAt };
+  return { picked, lastStartedAt, capacityBlocked, wakeAt, drained: !leftDue && !capacityBlocked };
 }
 
 /**

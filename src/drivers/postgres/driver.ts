@@ -570,7 +570,7 @@ export class PostgresDriver implements Driver {
            ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
           [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]])).catch(() => {});
       }
-      if (!pick.picked.length) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
+      if (!pick.picked.length) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
       // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
       // claim lock too, and a state qual would lead the planner to scan the whole pending index.
       const update = client.query(this.#q(
@@ -583,7 +583,7 @@ export class PostgresDriver implements Driver {
       const r = await update;
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
+      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
     }, ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])]);
   }
 

@@ -353,7 +353,7 @@ export class SqliteDriver implements Driver {
       for (const [channel, at] of pick.lastStartedAt) {
         this.#run('INSERT INTO conveyor_channel_state (channel, last_started_at) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at', channel, at);
       }
-      if (pick.picked.length === 0) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt };
+      if (pick.picked.length === 0) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
       const ids = JSON.stringify(pick.picked.map((c) => c.id));
       const startIds = JSON.stringify(pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id));
       const rows = this.#all(
@@ -365,7 +365,7 @@ export class SqliteDriver implements Driver {
       );
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = rows.map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt };
+      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
     });
   }
 
