@@ -361,8 +361,13 @@ export class Runner {
       // Above it, the room freed while this claim was out is small, and a claim's fixed cost (the lock,
       // the running counts, the round trip) would be spread over a handful of jobs; completions kick the
       // next claim when the buffer falls to the mark.
-      if (this.#buffer.length > this.#prefetch / 2) return;
+      if (!this.#bufferLow()) return;
     }
+  }
+
+  /** The buffer is at or below its low-water mark (half the prefetch): worth a claim. */
+  #bufferLow(): boolean {
+    return this.#buffer.length <= this.#prefetch / 2;
   }
 
   /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
@@ -430,7 +435,7 @@ export class Runner {
       this.#running.delete(job.id);
       if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
-      if (this.#buffer.length <= this.#prefetch / 2 && !this.#drained) this.#kick();
+      if (this.#bufferLow() && !this.#drained) this.#kick();
     });
   }
 
@@ -519,7 +524,7 @@ export class Runner {
         this.#emitOutcome(w);
       });
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
-      if (freed && (this.#capacityBlocked || (this.#buffer.length <= this.#prefetch / 2 && !this.#drained))) this.#kick();
+      if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
     }
   }
 

@@ -599,18 +599,20 @@ export class PostgresDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     const s = this.#s;
-    // `j.id = ANY($2)` lets the generic plan of these prepared statements use the primary key (a join on
-    // unnest() alone gets planned as a scan of the whole table once the plan is cached)
+    // the fence of the unnamed batch statements: `j.id = ANY($2)` gives their custom plans the primary key
+    // to walk (a join on unnest() alone was planned as a scan of the whole table)
     const fence = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
     const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
     const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
-    const doneSql = `UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
+    /** The completion update of the batch's `done` commands (parameters: doneValues()), fenced by `where`. */
+    const doneUpdate = (where: string, returning: string) => `UPDATE ${s}.jobs j SET state = 'done',
+               started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
                done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
                exc_name = NULL, exc_message = NULL, exc_info = NULL
              FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
-             WHERE ${fence} RETURNING j.id, j.has_dependants`;
+             WHERE ${where} RETURNING ${returning}`;
     const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
     // no job of the batch can have dependants: nothing to release after the completions
     const noDependants = dones.every((c) => c.hasDependants === false);
@@ -624,12 +626,8 @@ export class PostgresDriver implements Driver {
       // would be, without planning each batch (~0.3 ms of server time per batch).
       const rows = await this.#tx('jobFinishMany', async (client, commitNow) => {
         const r = client.query(this.#q(
-          `WITH d AS (UPDATE ${s}.jobs j SET state = 'done', started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
-               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
-               exc_name = NULL, exc_message = NULL, exc_info = NULL
-             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
-             WHERE j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1 AND coalesce(j.state, '') IN ('enqueued','started')
-             RETURNING j.id)
+          `WITH d AS (${doneUpdate(`j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
+               AND coalesce(j.state, '') IN ('enqueued','started')`, 'j.id')})
            SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
           [...doneValues(), this.#channelFreed]));
         void commitNow();
@@ -650,7 +648,7 @@ export class PostgresDriver implements Driver {
              FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
           [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)]);
       }
-      if (dones.length) run(doneSql, doneValues(), (row) => { if (row.has_dependants) dependants = true; });
+      if (dones.length) run(doneUpdate(fence, 'j.id, j.has_dependants'), doneValues(), (row) => { if (row.has_dependants) dependants = true; });
       const attemptCols = (list: readonly (Extract<FinishCommand, { kind: 'retry' | 'failed' }>)[]) => [
         list.map((c) => c.id), list.map((c) => c.attempt), list.map((c) => c.startedAt), list.map((c) => c.at), list.map((c) => c.outcome),
         list.map((c) => c.excName), list.map((c) => c.excMessage), list.map((c) => c.excInfo),

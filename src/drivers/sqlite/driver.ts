@@ -712,7 +712,8 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- wake-ups
 
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
-    const listener = (topic: WakeTopic, origin: string | null) => onWake(topic, origin ?? null);
+    // a listener of its own per subscription, so that closing one removes only it
+    const listener = (topic: WakeTopic, origin: string | null) => onWake(topic, origin);
     this.#wake.on('wake', listener);
     return { close: async () => { this.#wake.off('wake', listener); } };
   }

@@ -28,8 +28,8 @@ export function releaseWakeEmitter(key: string): void {
 }
 
 /**
- * Emit a wake-up topic (with the runner whose writes sent it, if any), after the current synchronous work: a listener that claims at once must not
- * start a transaction while the caller's transaction is still open.
+ * Emit a wake-up topic (with the runner whose writes sent it, if any), after the current synchronous
+ * work: a listener that claims at once must not start a transaction while the caller's is still open.
  */
 export function emitWake(emitter: EventEmitter, topic: WakeTopic, origin: string | null = null): void {
   queueMicrotask(() => emitter.emit('wake', topic, origin));
