@@ -1,9 +1,10 @@
 /**
  * An enqueuing process for the SQLite writer-kill scenario: enqueues `chaos.work` jobs in a loop (alternating
- * one job and a bulk of 20) and prints `ACK <id> …` once each enqueue has resolved (the job is acknowledged).
+ * one job and a bulk of 20, every 150 ms) and prints `ACK <id> …` once each enqueue has resolved (the job is acknowledged).
  * Run: `node test/chaos/enqueuer.ts <database>`; it stops after $CHAOS_ENQUEUE_MAX jobs (default 400).
  * @module
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Conveyor, type JobContext } from '../../src/index.ts';
 
 const database = process.argv[2];
@@ -13,6 +14,7 @@ const conveyor = await Conveyor.open({ database, logger: 'silent', maintenance: 
 const m = conveyor.model('chaos', { async work(_job: JobContext, _ms: number) { return null; } });
 let n = 0;
 for (let round = 0; n < max; round++) {
+  await sleep(150); // about 70 jobs/s: the runners keep up, so the queue settles soon after the kills
   if (round % 2 === 0) {
     const job = await m.withDelay().work(20 + (round % 5) * 10);
     process.stdout.write(`ACK ${job.id}\n`);

@@ -93,14 +93,24 @@ export interface RunnerFlags { lease?: string; workers?: number; prefetch?: numb
 
 /** A runner process on `app.ts`, started (it printed "runner … started"). */
 export async function startRunner(store: Store, flags: RunnerFlags = {}): Promise<Proc> {
+  const p = spawnRunner(store, flags);
+  await p.waitFor(/^runner .* started/, 90_000);
+  return p;
+}
+
+/** A runner process on `app.ts`, not waited for. */
+export function spawnRunner(store: Store, flags: RunnerFlags = {}): Proc {
   const args = [path.join(ROOT, 'src/cli/main.ts'), 'run', path.join(ROOT, 'test/chaos/app.ts')];
   if (flags.lease) args.push('--lease', flags.lease);
   if (flags.workers !== undefined) args.push('--workers', String(flags.workers));
   if (flags.prefetch !== undefined) args.push('--prefetch', String(flags.prefetch));
   if (flags.channels) args.push('--channels', flags.channels);
-  const p = spawnNode(args, { CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', CHAOS_DIR: store.dir, CONVEYOR_LOG_LEVEL: 'warn' });
-  await p.waitFor(/^runner .* started/, 90_000);
-  return p;
+  return spawnNode(args, { CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', CHAOS_DIR: store.dir, CONVEYOR_LOG_LEVEL: 'warn' });
+}
+
+/** Whether a runner process printed its start line. */
+export function isStarted(p: Proc): boolean {
+  return p.alive && p.lines.some((l) => /^runner .* started/.test(l));
 }
 
 /** SIGTERM, then SIGKILL of the group after `graceMs`. */
