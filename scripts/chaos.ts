@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { checks, rng } from '../test/chaos/harness.ts';
-import { PrivatePg } from '../test/chaos/pg.ts';
+import { PrivatePg } from '../test/helpers/private-pg.ts';
 import { SCENARIOS } from '../test/chaos/scenarios.ts';
 
 const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string' } } });

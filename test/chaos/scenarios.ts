@@ -13,7 +13,7 @@ import {
   account, check, describeAccounting, figure, isStarted, kill9, openQueue, readRuns, spawnNode, spawnRunner, spread, startRunner, stopProc, waitSettled, ROOT,
   type Deaths, type Proc, type Run, type RunnerFlags, type Store,
 } from './harness.ts';
-import type { PrivatePg } from './pg.ts';
+import type { PrivatePg } from '../helpers/private-pg.ts';
 
 /** What every scenario gets. */
 export interface Ctx {
