@@ -148,7 +148,7 @@ const outageShorterThanLease: Scenario = {
     const store = pgStore(ctx, 'lease');
     const q = await openQueue(store);
     // 6 s: on a loaded machine pg_ctl's stop and start add 2-3 s to the 1.8 s pause
-    const flags: RunnerFlags = { lease: '6s', workers: 1, prefetch: 0 };
+    const flags: RunnerFlags = { lease: '6s', workers: 1, prefetch: 0, channels: 'root:2' };
     const runners = [await startRunner(store, flags), await startRunner(store, flags)];
     const acked: number[] = [];
     const downs: number[] = [];
@@ -277,7 +277,7 @@ const outageLongerThanLease: Scenario = {
     const pg = ctx.pg!;
     const store = pgStore(ctx, 'long');
     const q = await openQueue(store);
-    const flags: RunnerFlags = { lease: '3s', workers: 2, prefetch: 0 };
+    const flags: RunnerFlags = { lease: '3s', workers: 2, prefetch: 0, channels: 'root:4' };
     const runners = [await startRunner(store, flags), await startRunner(store, flags)];
     try {
       const acked = await q.enqueue(Array.from({ length: 12 }, () => 4000));
@@ -339,7 +339,7 @@ function frozenRunner(backend: 'postgres' | 'sqlite'): Scenario {
       const name = this.name;
       const store = backend === 'postgres' ? pgStore(ctx, 'stop') : sqliteStore(ctx, 'stop');
       const q = await openQueue(store);
-      const flags: RunnerFlags = { lease: '2s', workers: 1, prefetch: 0 };
+      const flags: RunnerFlags = { lease: '2s', workers: 1, prefetch: 0, channels: 'root:2' };
       const a = await startRunner(store, flags);
       const procs = [a];
       const deaths = noDeaths();
@@ -365,7 +365,7 @@ function frozenRunner(backend: 'postgres' | 'sqlite'): Scenario {
         const more = await q.enqueue(Array.from({ length: 8 }, () => 300));
         await waitSettled(q.conveyor, 30_000);
         const ranOnA = readRuns(store.dir).filter((r) => more.includes(r.id) && r.pid === a.pid && r.end !== null).length;
-        check(name, 'the resumed runner works again', ranOnA > 0, `${ranOnA} of ${more.length} later jobs ran on A; "declared dead" warnings on A: ${declaredDead([a])}`);
+        check(name, 'the resumed runner works again', ranOnA > 0, `${ranOnA} of ${more.length} later jobs ran on A; "declared dead" warnings on A: ${declaredDead([a])}${ranOnA ? '' : `; A's last output: ${a.lines.slice(-4).join(' | ')} ${a.stderr().slice(-600)}`}`);
       } finally {
         await Promise.all(procs.map((p) => stopProc(p)));
         await q.conveyor.close();
@@ -383,7 +383,7 @@ const sqliteWriters: Scenario = {
     const store = sqliteStore(ctx, 'writers');
     const file = store.database.slice('sqlite:'.length);
     const q = await openQueue(store); // creates the schema before the writers start
-    const flags: RunnerFlags = { lease: '2s', workers: 3, prefetch: 3 };
+    const flags: RunnerFlags = { lease: '2s', workers: 3, prefetch: 3, channels: 'root:6' };
     const runners = [await startRunner(store, flags), await startRunner(store, flags)];
     const enqueuer = () => spawnNode([path.join(ROOT, 'test/chaos/enqueuer.ts'), store.database], { CHAOS_ENQUEUE_MAX: '1000000' });
     let enq = enqueuer();
