@@ -155,7 +155,7 @@ const outageShorterThanLease: Scenario = {
     try {
       const rounds = ctx.short ? 2 : 5;
       for (let round = 0; round < rounds; round++) {
-        const ids = await q.enqueue([10_000, 10_000]);
+        const ids = await q.enqueue([8000, 8000]);
         acked.push(...ids);
         for (const id of ids) await waitRun(store.dir, (r) => r.id === id);
         await sleep(ctx.random() * 1000); // any phase against the heartbeats
@@ -392,23 +392,25 @@ const sqliteWriters: Scenario = {
     const kills = { runner: 0, enqueuer: 0 };
     try {
       await enq.waitFor(/^ACK /, 60_000);
-      const total = ctx.short ? 8 : 30;
+      const total = ctx.short ? 6 : 30;
       for (let k = 0; k < total; k++) {
-        await sleep(500 + ctx.random() * 1000);
+        await sleep(700 + ctx.random() * 1000);
+        // kill the enqueuer and a random runner in turn, whatever they are doing (starting up too), and
+        // replace them at once
         if (k % 2 === 0) {
           await kill9(enq);
           kills.enqueuer++;
           enq = enqueuer();
           all.push(enq);
-          await enq.waitFor(/^ACK /, 60_000).catch(() => {});
         } else {
           const i = Math.floor(ctx.random() * runners.length);
           deaths.killed.set(runners[i]!.pid, await kill9(runners[i]!));
           kills.runner++;
-          runners[i] = await startRunner(store, flags);
+          runners[i] = spawnRunner(store, flags);
           all.push(runners[i]!);
         }
       }
+      await enq.waitFor(/^ACK /, 60_000).catch(() => {});
       await kill9(enq);
       const acked = all.flatMap((p) => p.lines.filter((l) => l.startsWith('ACK ')).flatMap((l) => l.slice(4).split(' ').map(Number)));
       figure(`${kills.enqueuer} enqueuers and ${kills.runner} runners killed with SIGKILL; ${acked.length} enqueues acknowledged`);
