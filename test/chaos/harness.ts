@@ -88,7 +88,7 @@ export function spawnNode(args: string[], env: Record<string, string>): Proc {
 /** Where a scenario's data lives. */
 export interface Store { database: string; schema?: string; dir: string }
 
-/** Runner flags (without `channels`, the default is `root:1`: one job at a time across all runners). */
+/** Runner flags. */
 export interface RunnerFlags { lease?: string; workers?: number; prefetch?: number; channels?: string }
 
 /** A runner process on `app.ts`, started (it printed "runner … started"). */
