@@ -140,6 +140,7 @@ function storm(backend: 'postgres' | 'sqlite'): Scenario {
 
 // ------------------------------------------------------------------ 2. outage shorter than the lease (issue 13 defect 1)
 
+const LEASE_MS = 6000;
 const outageShorterThanLease: Scenario = {
   name: 'PostgreSQL outage (stop; 1.8 s; start) shorter than the lease (6 s): no false crash, no run twice',
   async run(ctx) {
@@ -147,34 +148,41 @@ const outageShorterThanLease: Scenario = {
     const pg = ctx.pg!;
     const store = pgStore(ctx, 'lease');
     const q = await openQueue(store);
-    // 6 s: on a loaded machine pg_ctl's stop and start add 2-3 s to the 1.8 s pause
-    const flags: RunnerFlags = { lease: '6s', workers: 1, prefetch: 0, channels: 'root:2' };
+    // 6 s: on a loaded machine pg_ctl's stop and start add 2-4 s to the 1.8 s pause
+    const flags: RunnerFlags = { lease: `${LEASE_MS}ms`, workers: 1, prefetch: 0, channels: 'root:2' };
     const runners = [await startRunner(store, flags), await startRunner(store, flags)];
-    const acked: number[] = [];
+    // the guarantee covers outages shorter than the lease: a round whose outage (measured from the stop
+    // to the first answer) was not shorter, on a very loaded machine, is reported and left out
+    const judged: number[] = [];
     const downs: number[] = [];
+    let dead = 0;
     try {
       const rounds = ctx.short ? 2 : 5;
       for (let round = 0; round < rounds; round++) {
         const ids = await q.enqueue([8000, 8000]);
-        acked.push(...ids);
         for (const id of ids) await waitRun(store.dir, (r) => r.id === id);
         await sleep(ctx.random() * 1000); // any phase against the heartbeats
-        // the issue's recipe: pg_ctl -m fast stop; sleep 1.8; pg_ctl start (down from the stop to the first answer)
+        const deadBefore = declaredDead(runners);
+        // the issue's recipe: pg_ctl -m fast stop; sleep 1.8; pg_ctl start
         const down = Date.now();
         pg.stop('fast');
         await sleep(1800);
         pg.startNoWait();
         const back = await pg.waitAnswering();
-        downs.push(back - down);
-        figure(`round ${round + 1}: down ${ms(back - down)}`);
         const s = await waitSettled(q.conveyor, 60_000);
+        const shorter = back - down < LEASE_MS;
+        figure(`round ${round + 1}: down ${ms(back - down)}${shorter ? '' : ' (not shorter than the lease on this loaded machine: left out of the checks)'}`);
+        if (shorter) {
+          downs.push(back - down);
+          judged.push(...ids);
+          dead += declaredDead(runners) - deadBefore;
+        }
         if (!s.settled) break;
       }
-      check(name, 'each outage was shorter than the lease (sanity of the set-up)', Math.max(...downs) < 6000, spread(downs));
-      const acc = await settleAndAccount(name, store, q.conveyor, acked, noDeaths(), 30_000);
+      check(name, 'outages shorter than the lease were produced (sanity of the set-up)', downs.length > 0, `${downs.length} judged: ${spread(downs)}`);
+      const acc = await settleAndAccount(name, store, q.conveyor, judged, noDeaths(), 30_000);
       check(name, 'jobs run twice = 0', acc.twiceTotal === 0, JSON.stringify(acc.twice));
       check(name, 'false crashes = 0', acc.falseCrashes.length === 0, acc.falseCrashes.slice(0, 3).join('; ') || '0');
-      const dead = declaredDead(runners);
       check(name, 'no live runner declared dead', dead === 0, `${dead} "declared dead" warnings`);
     } finally {
       await Promise.all(runners.map((p) => stopProc(p)));
