@@ -223,6 +223,8 @@ export interface Accounting {
   crashes: number;
   /** Runs that started after the job's completion was written. */
   afterCompletion: number;
+  /** What happened to the first few jobs that ran twice or after their completion (for the report). */
+  examples: string[];
 }
 
 /** Reason a non-kept effect happened. */
@@ -245,7 +247,7 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
   const runs = readRuns(dir);
   const byJob = new Map<number, Run[]>();
   for (const r of runs) byJob.set(r.id, [...(byJob.get(r.id) ?? []), r]);
-  const acc: Accounting = { jobs: acked.length, lost: [], failedDead: 0, twice: {}, twiceTotal: 0, falseCrashes: [], crashes: 0, afterCompletion: 0 };
+  const acc: Accounting = { jobs: acked.length, lost: [], failedDead: 0, twice: {}, twiceTotal: 0, falseCrashes: [], crashes: 0, afterCompletion: 0, examples: [] };
   for (const id of acked) {
     const row = rows.get(id);
     const effects = (byJob.get(id) ?? []).filter((r) => r.end !== null);
@@ -255,8 +257,13 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
     else if (row.state !== 'done') { acc.lost.push(`${id}: ${row.state} ${row.excName ?? ''} ${row.excMessage ?? ''}`); continue; }
     if (row.state === 'done' && !effects.length) { acc.lost.push(`${id}: done without its effect`); continue; }
     const kept = row.result as { pid?: number; attempt?: number } | null;
-    for (const run of byJob.get(id) ?? []) {
-      if (row.doneAt !== null && run.start > row.doneAt) acc.afterCompletion++;
+    const after = (byJob.get(id) ?? []).filter((run) => row.doneAt !== null && run.start > row.doneAt).length;
+    acc.afterCompletion += after;
+    if ((after || (effects.length > 1 && row.state === 'done')) && acc.examples.length < 5) {
+      const t0 = Math.min(...(byJob.get(id) ?? []).map((r) => r.start));
+      const runsText = (byJob.get(id) ?? []).sort((a, b) => a.start - b.start)
+        .map((r) => `pid ${r.pid} attempt ${r.attempt} ${r.start - t0}..${r.end === null ? '(no effect)' : r.end - t0} ms`).join(', ');
+      acc.examples.push(`job ${id}: ${row.state} at +${(row.doneAt ?? 0) - t0} ms, kept ${JSON.stringify(kept)}, attempt ${row.attempt}, crashes ${row.crashCount}; runs: ${runsText}`);
     }
     if (effects.length > 1 || (row.state === 'failed' && effects.length)) {
       for (const e of effects) {
@@ -285,7 +292,8 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
 /** One line of figures from an accounting. */
 export function describeAccounting(a: Accounting): string {
   const why = Object.entries(a.twice).map(([k, v]) => `${v} × ${k}`).join('; ');
-  return `${a.jobs} jobs: lost ${a.lost.length}, run twice ${a.twiceTotal}${why ? ` (${why})` : ''}, crashes recorded ${a.crashes} (false ${a.falseCrashes.length}), failed after max crashes ${a.failedDead}, runs after completion ${a.afterCompletion}`;
+  return `${a.jobs} jobs: lost ${a.lost.length}, run twice ${a.twiceTotal}${why ? ` (${why})` : ''}, crashes recorded ${a.crashes} (false ${a.falseCrashes.length}), failed after max crashes ${a.failedDead}, runs after completion ${a.afterCompletion}`
+    + a.examples.map((e) => `\n      ${e}`).join('');
 }
 
 /** Percentiles of a list of numbers (ms): `min/median/max`. */

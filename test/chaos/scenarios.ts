@@ -249,9 +249,13 @@ const outagesUnderLoad: Scenario = {
     const resumes: number[] = [];
     try {
       const outages = [0, 700, 1100, 5700, 0, 900, 5700, 3000];
-      const acked = await q.enqueue(Array.from({ length: 2600 }, () => 100 + Math.floor(ctx.random() * 300)));
+      const jobs = () => Array.from({ length: 400 }, () => 100 + Math.floor(ctx.random() * 300));
+      const acked = await q.enqueue(jobs());
       for (const [i, length] of outages.entries()) {
         await sleep(i === 0 ? 3000 : 10_000);
+        // work must be waiting through the outage: top the queue up to at least 400 pending jobs
+        const pending = (await q.conveyor.jobs.count({ model: 'chaos', state: 'pending', groupBy: ['state'] }))[0]?.count ?? 0;
+        if (pending < 400) acked.push(...await q.enqueue(jobs().slice(pending)));
         const down = Date.now();
         pg.stop('fast');
         if (length) await sleep(Math.max(0, length - (Date.now() - down)));
