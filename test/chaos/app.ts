@@ -3,7 +3,8 @@
  * Its job handler keeps an append-only effect log, one file per process in $CHAOS_DIR:
  *   `S <jobId> <attempt> <pid> <ms>` when a run starts, `E <jobId> <attempt> <pid> <startMs> <endMs>` when its
  * effect is done (just before the handler returns). A job that ran twice has two E lines. The handler
- * returns `{ pid, attempt }`, so the job's stored result says which run's completion was kept.
+ * returns `{ pid, attempt, start }`, so the job's stored result says which run's completion was kept (a
+ * runner can run one attempt of a job twice when a server crash forgot its claim).
  * Stale writes, rescues and runner errors are printed on stdout (`RACE`, `RESCUED`, `ERROR`).
  * @module
  */
@@ -29,7 +30,7 @@ conveyor.model('chaos', {
     line(`S ${job.id} ${job.attempt} ${process.pid} ${start}`);
     await sleep(ms);
     line(`E ${job.id} ${job.attempt} ${process.pid} ${start} ${Date.now()}`);
-    return { pid: process.pid, attempt: job.attempt };
+    return { pid: process.pid, attempt: job.attempt, start };
   },
 });
 

@@ -233,7 +233,7 @@ function whyTwice(run: Run, deaths: Deaths): string {
   if (killedAt !== undefined && killedAt >= (run.end ?? 0)) return 'runner killed after the effect, before its completion landed';
   const frozen = deaths.frozen.get(run.pid);
   if (frozen) return 'runner frozen (SIGSTOP) past its lease: a zombie';
-  return 'live runner lost its job (declared dead while alive)';
+  return 'live runner lost its job (rescued while alive, or its claim forgotten by a server crash)';
 }
 
 function pidOfRunner(runnerId: string | null): number | null {
@@ -256,7 +256,8 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
     if (row.state === 'failed' && row.excName === 'JobFoundDead') acc.failedDead++;
     else if (row.state !== 'done') { acc.lost.push(`${id}: ${row.state} ${row.excName ?? ''} ${row.excMessage ?? ''}`); continue; }
     if (row.state === 'done' && !effects.length) { acc.lost.push(`${id}: done without its effect`); continue; }
-    const kept = row.result as { pid?: number; attempt?: number } | null;
+    const kept = row.result as { pid?: number; attempt?: number; start?: number } | null;
+    const isKept = (r: Run) => !!kept && r.pid === kept.pid && r.attempt === kept.attempt && r.start === kept.start;
     const after = (byJob.get(id) ?? []).filter((run) => row.doneAt !== null && run.start > row.doneAt).length;
     acc.afterCompletion += after;
     if ((after || (effects.length > 1 && row.state === 'done')) && acc.examples.length < 5) {
@@ -267,7 +268,7 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
     }
     if (effects.length > 1 || (row.state === 'failed' && effects.length)) {
       for (const e of effects) {
-        if (kept && e.pid === kept.pid && e.attempt === kept.attempt) continue;
+        if (isKept(e)) continue;
         const why = whyTwice(e, deaths);
         acc.twice[why] = (acc.twice[why] ?? 0) + 1;
         acc.twiceTotal++;
