@@ -659,7 +659,7 @@ async function s6Channels(adapter, p, { deadline, settle }) {
 /** S7's process counts (one scenario each, so every run has its own process and fresh schema). */
 const SCALE_OUT_PROCS = [1, 2, 4, 8];
 /** Those the default smoke run includes (CI keeps the smoke run short). */
-const SMOKE_SCALE_OUT = [1, 2, 4, 8];
+const SMOKE_SCALE_OUT = [4];
 
 /**
  * Scenario registry, in report order.
