@@ -27,6 +27,7 @@ export type { Duration } from './internal/duration.ts';
 export { parseDuration } from './internal/duration.ts';
 export { parseChannels, formatChannels, type ChannelSpec } from './channels/parse.ts';
 export { ChannelTree } from './channels/tree.ts';
+export type { ChannelPausesApi, ChannelPause } from './channels/pauses.ts';
 export type { RetryPattern } from './retry/pattern.ts';
 export type { CronOptions, CronTarget, CronInfo, CronHandle, CronsApi } from './cron/api.ts';
 export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';

@@ -222,8 +222,18 @@ export interface JobGraph {
   edges: [number, number][];
 }
 
-/** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed. */
-export type WakeTopic = 'jobs' | 'freed';
+/** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed; `channels`: a channel was paused or resumed. */
+export type WakeTopic = 'jobs' | 'freed' | 'channels';
+
+/** A channel paused at runtime (stored; see {@link Driver.channelPauseSet}). */
+export interface ChannelPause {
+  /** Full channel name (`root.mail`). */
+  channel: string;
+  /** When it was paused (ms since the epoch). */
+  pausedAt: number;
+  /** Who paused it (free text: a user, `cli`, `dashboard`), if known. */
+  pausedBy: string | null;
+}
 
 /** Statistics of the timeout log. */
 export interface TimeoutStatistics {
@@ -347,6 +357,14 @@ export interface Driver {
   subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }>;
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
+
+  /** Channels paused at runtime, by name. */
+  channelPauseList(): Promise<ChannelPause[]>;
+  /**
+   * Pause (kept as first paused when it already is) or resume a channel (a full name), then send a
+   * `channels` wake-up. True when this call changed the stored state.
+   */
+  channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean>;
 
   /** Stored overrides of job function settings: `model.method` → JSON text. */
   jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]>;

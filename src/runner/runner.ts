@@ -159,7 +159,9 @@ export class Runner {
   readonly #limitCronMs: number;
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
-  readonly #policy: ClaimPolicy;
+  #policy: ClaimPolicy;
+  /** The channel tree this runner claims with, runtime pauses applied (see {@link Runner.refreshPauses}). */
+  #tree: ChannelTree;
   /** The root channel's capacity: no runner can hold more jobs than that, whatever its slots and prefetch. */
   readonly #rootCapacity: number;
   readonly #poolOptions: ProcessPoolOptions | null;
@@ -206,6 +208,7 @@ export class Runner {
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
+    this.#tree = tree;
     this.#policy = claimPolicy(tree);
     this.#rootCapacity = tree.node('root')?.capacity ?? Infinity;
   }
@@ -247,6 +250,7 @@ export class Runner {
     this.#startedAt = this.#now();
     await this.#register();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
+    await this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err));
     await this.#rescue();
     this.#every(this.#heartbeatMs, () => this.#heartbeat());
     this.#every(this.#pollMs, () => this.#kick());
@@ -306,6 +310,11 @@ export class Runner {
   // ---------------------------------------------------------------- claims
 
   #onWake(topic: WakeTopic, origin: string | null): void {
+    if (topic === 'channels') {
+      // a channel was paused or resumed: reload the pauses, then claim (a resume starts its jobs at once)
+      void this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err)).then(() => this.#kick());
+      return;
+    }
     this.#cron?.poke();
     // capacity freed by this runner's own writes: #flush has already claimed again if it was worth it
     if (topic === 'freed' && origin === this.id) return;
@@ -370,7 +379,10 @@ export class Runner {
     return this.#buffer.length <= this.#prefetch / 2;
   }
 
-  /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
+  /**
+   * Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile, or if
+   * their channel was paused while the claim was out.
+   */
   #accept(jobs: readonly JobRow[]): void {
     if (!jobs.length) return;
     if (this.#state !== 'running') {
@@ -378,8 +390,36 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    this.#buffer.push(...jobs);
+    this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
+  }
+
+  /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
+  #releasePaused(jobs: readonly JobRow[]): JobRow[] {
+    const now = this.#now();
+    return jobs.filter((job) => {
+      let paused: boolean;
+      try { paused = this.#tree.path(job.channel).some((n) => n.paused); } catch { paused = false; }
+      if (paused) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+      return !paused;
+    });
+  }
+
+  /**
+   * Reload the channels paused at runtime (done at start, at every heartbeat and on a `channels`
+   * wake-up). When they changed, later claims use them and buffered jobs of paused channels are given
+   * back; running jobs finish. Resolves to true when the pauses changed.
+   */
+  async refreshPauses(): Promise<boolean> {
+    const next = this.#tree.withPauses(await this.#host.driver.channelPauseList());
+    if (next === this.#tree) return false;
+    this.#tree = next;
+    this.#policy = claimPolicy(next);
+    if (next.pauses.size) this.#buffer = this.#releasePaused(this.#buffer);
+    const paused = [...next.pauses.keys()];
+    this.#host.logger.info({ runnerId: this.id, paused }, paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now');
+    this.#host.events.emit('runner_channels_paused', { runnerId: this.id, paused });
+    return true;
   }
 
   #retryLater(): void {
@@ -577,6 +617,7 @@ export class Runner {
       }
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
+      if (await this.refreshPauses()) this.#kick();
     } catch (err) {
       this.#error('heartbeat', err);
     }

@@ -21,8 +21,9 @@ import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
   JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
-  TimeoutStatistics, WakeTopic,
+  TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
+import { pgChannelPauseList, pgChannelPauseSet } from './channel-pauses.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
@@ -982,7 +983,7 @@ export class PostgresDriver implements Driver {
     let closed = false;
     let attempt = 0;
     let timer: NodeJS.Timeout | null = null;
-    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed' };
+    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed', [`${this.schema}:channels`]: 'channels' };
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: `conveyor:${this.schema}`.slice(0, 63) });
       // the payload of a `freed` sent by jobFinishMany is the runner's id
@@ -994,7 +995,7 @@ export class PostgresDriver implements Driver {
         schedule();
       });
       await c.connect();
-      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"`);
+      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"; LISTEN "${this.schema}:channels"`);
       if (closed) { await c.end().catch(() => {}); return; }
       client = c;
       if (attempt > 0) onWake('jobs', null); // catch up on what was missed while disconnected
@@ -1025,7 +1026,18 @@ export class PostgresDriver implements Driver {
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [topic === 'jobs' ? this.#channelJobs : this.#channelFreed])));
+    const channel = topic === 'jobs' ? this.#channelJobs : topic === 'freed' ? this.#channelFreed : `${this.schema}:channels`;
+    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [channel])));
+  }
+
+  // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
+
+  async channelPauseList(): Promise<ChannelPause[]> {
+    return this.#read('channelPauseList', (db) => pgChannelPauseList(db, this.#s));
+  }
+
+  async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
+    return this.#read('channelPauseSet', (db) => pgChannelPauseSet(db, this.#s, `${this.schema}:channels`, p));
   }
 
   // ---------------------------------------------------------------- job functions

@@ -19,13 +19,14 @@ import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
   JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
-  TimeoutStatistics, WakeTopic,
+  TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
+import { sqliteChannelPauseList, sqliteChannelPauseSet, type PauseStatements } from './channel-pauses.ts';
 
 type SqlValue = null | number | bigint | string | Uint8Array;
 
@@ -720,6 +721,22 @@ export class SqliteDriver implements Driver {
 
   async wake(topic: WakeTopic): Promise<void> {
     emitWake(this.#wake, topic);
+  }
+
+  // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
+
+  #pauseStatements(): PauseStatements {
+    return { all: (sql) => this.#all(sql), run: (sql, ...params) => this.#run(sql, ...params) };
+  }
+
+  async channelPauseList(): Promise<ChannelPause[]> {
+    return this.#read('channelPauseList', () => sqliteChannelPauseList(this.#pauseStatements()));
+  }
+
+  async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
+    const changed = this.#tx('channelPauseSet', () => sqliteChannelPauseSet(this.#pauseStatements(), p));
+    emitWake(this.#wake, 'channels');
+    return changed;
   }
 
   // ---------------------------------------------------------------- job functions
