@@ -228,13 +228,13 @@ BEGIN
   END IF;
 
   v := coalesce(nullif(opts->'priority', 'null'), fn->'priority', '10');
-  IF CASE WHEN jsonb_typeof(v) = 'number' THEN v::numeric <> trunc(v::numeric) OR v::numeric NOT BETWEEN -2147483648 AND 2147483647 ELSE true END THEN
+  IF (CASE WHEN jsonb_typeof(v) = 'number' THEN v::numeric <> trunc(v::numeric) OR v::numeric NOT BETWEEN -2147483648 AND 2147483647 ELSE true END) THEN
     RAISE EXCEPTION 'conveyor.enqueue: priority must be an integer between -2147483648 and 2147483647, got %', left(v::text, 60) USING ERRCODE = '22023', COLUMN = 'priority';
   END IF;
   o_priority := v::numeric::integer;
 
   v := coalesce(nullif(opts->'max_retries', 'null'), fn->'maxRetries', '5');
-  IF CASE WHEN jsonb_typeof(v) = 'number' THEN v::numeric <> trunc(v::numeric) OR v::numeric NOT BETWEEN 0 AND 2147483647 ELSE true END THEN
+  IF (CASE WHEN jsonb_typeof(v) = 'number' THEN v::numeric <> trunc(v::numeric) OR v::numeric NOT BETWEEN 0 AND 2147483647 ELSE true END) THEN
     RAISE EXCEPTION 'conveyor.enqueue: max_retries must be an integer >= 0 (0 = infinite), got %', left(v::text, 60) USING ERRCODE = '22023', COLUMN = 'max_retries';
   END IF;
   o_max_retries := v::numeric::integer;
