@@ -72,7 +72,9 @@ export class ChannelTree {
     for (const spec of this.specs) {
       this.#nodes.set(spec.name, Object.freeze({ ...spec, configured: true }));
     }
-    if (!this.#nodes.has(ROOT_CHANNEL)) this.#nodes.set(ROOT_CHANNEL, autoNode(ROOT_CHANNEL, 1));
+    // root unconfigured has no limit of its own: the runners' slots bound it (queue_job's default
+    // `root:1` made a runner with 8 workers run one job at a time, in silence)
+    if (!this.#nodes.has(ROOT_CHANNEL)) this.#nodes.set(ROOT_CHANNEL, autoNode(ROOT_CHANNEL));
     // a channel paused at runtime is listed even when it is not configured (with its parents)
     for (const name of [...this.specs.map((spec) => spec.name), ...pauses.keys()]) {
       const segments = name.split('.');
@@ -89,7 +91,7 @@ export class ChannelTree {
 
   /**
    * Build a tree from a configuration string (`'root:4,mail:2'`) or from specs. Missing intermediate
-   * channels are created unlimited; root gets capacity 1 unless configured.
+   * channels are created unlimited, and so is root unless configured (an explicit `root:N` bounds all runners together).
    * @throws ChannelConfigError when the configuration is invalid.
    */
   static fromConfig(config: string | readonly ChannelSpec[]): ChannelTree {
