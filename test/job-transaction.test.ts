@@ -125,10 +125,26 @@ for (const backend of BACKENDS) {
             throw err;
           }
         },
+        /** PostgreSQL: waits for its gate inside the transaction, the job row locked. */
+        async payHeld(job: JobContext, key: string) {
+          return job.transaction(async (client: PgClient) => {
+            await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
+            gates.get(key)!.resolve(undefined);
+            await gates.get(`${key}:go`)!.promise;
+            return key;
+          });
+        },
+        /** PostgreSQL: its callback never returns (and ignores its signal). */
+        async payStuck(job: JobContext, key: string) {
+          return job.transaction(async (client: PgClient) => {
+            await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
+            await new Promise(() => {});
+          });
+        },
         async read(job: JobContext, key: string) {
           return job.transaction((db: SqliteDb) => db.prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`).all(key).map((r) => Number(r.attempt)));
         },
-      }, { payOrThrow: { maxRetries: 3 }, gated: { maxRetries: 5 } });
+      }, { payOrThrow: { maxRetries: 3 }, gated: { maxRetries: 5 }, payStuck: { timeLimit: 300, maxRetries: 1 } });
     }
 
     before(async () => {
@@ -267,6 +283,46 @@ for (const backend of BACKENDS) {
         assert.equal((await c.jobs.get(job.id))!.excName, 'TransactionScopeError');
         assert.deepEqual(await effects('async'), []);
         assert.deepEqual(await effects('async-direct'), []);
+      });
+    }
+
+    if (backend.name === 'postgres') {
+      it('holds the job while the callback runs: a rescue meanwhile skips it, and the transaction commits', async () => {
+        gates.set('held', deferred());
+        gates.set('held:go', deferred());
+        const job = await models.withDelay().payHeld('held');
+        const r = c.runner({ workers: 1, prefetch: 0 });
+        await r.start();
+        try {
+          await gates.get('held')!.promise;
+          const rescued = await c.driver.jobRescue({ now: Date.now() + 3_600_000, maxCrashes: 5 });
+          assert.deepEqual(rescued.filter((x) => x.id === job.id), [], 'the locked job is not taken from its transaction');
+          gates.get('held:go')!.resolve(undefined);
+          assert.equal(await job.result(), 'held');
+        } finally {
+          await r.stop();
+        }
+        const row = (await c.jobs.get(job.id))!;
+        assert.equal(row.state, 'done');
+        assert.equal(row.attempt, 1);
+        assert.deepEqual(await effects('held'), [1]);
+      });
+    }
+
+    if (backend.name === 'postgres') {
+      it('rolls back a transaction still open at the time limit: the job times out, its effect never commits', async () => {
+        const job = await models.withDelay().payStuck('stuck');
+        const failed = deferred<void>();
+        const off = c.on('job_failed', (e) => { if (e.id === job.id) failed.resolve(); });
+        await withRunner(() => failed.promise);
+        off();
+        const row = (await c.jobs.get(job.id))!;
+        assert.equal(row.state, 'failed');
+        assert.equal(row.excName, 'TimeoutError');
+        assert.deepEqual(await effects('stuck'), []);
+        // the pool is still usable
+        const next = await models.withDelay().pay('after-stuck');
+        assert.deepEqual(await withRunner(() => next.result()), { paid: 'after-stuck' });
       });
     }
 
@@ -432,5 +488,39 @@ for (const store of stores()) {
         }
       });
     }
+
+    it('works in process isolation: the worker process commits the fenced transaction, the runner writes nothing more', async () => {
+      const saved = { db: process.env.CONVEYOR_DATABASE, schema: process.env.CONVEYOR_SCHEMA, level: process.env.CONVEYOR_LOG_LEVEL };
+      // the workers load the fixture, which opens the store named by the environment
+      process.env.CONVEYOR_DATABASE = store.database;
+      process.env.CONVEYOR_SCHEMA = store.schema ?? '';
+      process.env.CONVEYOR_LOG_LEVEL = 'error';
+      const races: number[] = [];
+      const done: number[] = [];
+      let onDone = () => {};
+      const offs = [c.on('job_race', (e) => races.push(e.id)), c.on('job_done', (e) => { done.push(e.id); onDone(); })];
+      // job_done comes once the runner hears the run ended, which may be after the job reads as done
+      const doneCount = (n: number) => new Promise<void>((resolve) => { onDone = () => { if (done.length >= n) resolve(); }; onDone(); });
+      const r = c.runner({ isolation: 'process', module: path.join(ROOT, 'test/fixtures/tx-app.ts'), workers: 1, pollInterval: '200ms' });
+      try {
+        await r.start();
+        const job = await tx.withDelay().pay('iso', 'plain');
+        assert.deepEqual(await job.result(), { paid: 'iso' });
+        const second = await tx.withDelay().pay('iso-2', 'plain');
+        assert.deepEqual(await second.result(), { paid: 'iso-2' });
+        await doneCount(2);
+        assert.deepEqual(done, [job.id, second.id]);
+      } finally {
+        await r.stop();
+        offs.forEach((off) => off());
+        for (const [k, v] of [['CONVEYOR_DATABASE', saved.db], ['CONVEYOR_SCHEMA', saved.schema], ['CONVEYOR_LOG_LEVEL', saved.level]] as const) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      }
+      assert.deepEqual(races, []);
+      assert.deepEqual(await effects('iso'), [1]);
+      assert.deepEqual(await effects('iso-2'), [1]);
+    });
   });
 }
