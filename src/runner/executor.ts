@@ -149,6 +149,8 @@ class RunContext implements JobContext, CurrentJob {
         { details: { jobId: this.id } });
     }
     this.#transacted = true;
+    // a run already ended (time limit, cancel, shutdown) must not commit its job as done behind the runner's back
+    if (this.signal.aborted) throw asError(this.signal.reason);
     return (await this.#p.transaction(fn as (db: unknown) => unknown, this.signal)) as Awaited<T>;
   }
 }

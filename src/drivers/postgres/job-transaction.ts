@@ -56,6 +56,7 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
     abort(asError(p.signal!.reason));
   };
   p.signal?.addEventListener('abort', onAbort, { once: true });
+  if (p.signal?.aborted) onAbort(); // aborted while connecting
   const own = async <T>(work: Promise<T>): Promise<T> => {
     try {
       return await work;
