@@ -141,10 +141,20 @@ for (const backend of BACKENDS) {
             await new Promise(() => {});
           });
         },
+        /** Goes on after its time limit, then tries its transaction. */
+        async lateTx(job: JobContext, key: string) {
+          await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+          try {
+            await pay(job, key, 'late');
+          } catch (err) {
+            note(key, err);
+          }
+          gates.get(key)!.resolve(undefined);
+        },
         async read(job: JobContext, key: string) {
           return job.transaction((db: SqliteDb) => db.prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`).all(key).map((r) => Number(r.attempt)));
         },
-      }, { payOrThrow: { maxRetries: 3 }, gated: { maxRetries: 5 }, payStuck: { timeLimit: 300, maxRetries: 1 } });
+      }, { payOrThrow: { maxRetries: 3 }, gated: { maxRetries: 5 }, payStuck: { timeLimit: 300, maxRetries: 1 }, lateTx: { timeLimit: 100, maxRetries: 1 } });
     }
 
     before(async () => {
@@ -325,6 +335,16 @@ for (const backend of BACKENDS) {
         assert.deepEqual(await withRunner(() => next.result()), { paid: 'after-stuck' });
       });
     }
+
+    it('refuses the transaction of a run that already ended at its time limit', async () => {
+      gates.set('late', deferred());
+      const job = await models.withDelay().lateTx('late');
+      await withRunner(() => gates.get('late')!.promise);
+      const [err] = seen.get('late') as Error[];
+      assert.equal(err?.name, 'TimeoutError');
+      assert.equal((await c.jobs.get(job.id))!.state, 'failed');
+      assert.deepEqual(await effects('late'), []);
+    });
 
     it('fences a zombie: a job rescued from under its runner gets JobLeaseLostError, its effect never commits, the rerun commits once', async () => {
       gates.set('z', deferred());
