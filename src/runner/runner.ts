@@ -72,13 +72,18 @@ export interface RunnerOptions {
   limitMemorySoft?: number | string;
   /** A worker process above this RSS is killed at once. */
   limitMemoryHard?: number | string;
+  /**
+   * Process isolation: a worker process is recycled (stopped and replaced) after it has run this many
+   * jobs, Odoo's `limit_request`; `0` = never. @default 65536 (Odoo's default, or `CONVEYOR_LIMIT_REQUEST`)
+   */
+  limitRequest?: number;
   /** Process isolation: time between SIGTERM and SIGKILL when a job passes a limit. @default '1500ms' */
   killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
