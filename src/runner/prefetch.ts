@@ -24,7 +24,7 @@ export interface AdaptivePrefetchOptions {
   workers: number;
   /** Upper bound of the work held in the buffer, in milliseconds of this runner's time. @default 50 */
   maxBufferedWorkMs?: number;
-  /** Hard upper bound of the target. @default 1000 */
+  /** Hard upper bound of the target (the claim batch the benchmark found best). @default 500 */
   max?: number;
 }
 
@@ -51,7 +51,7 @@ export class AdaptivePrefetch {
   constructor(options: AdaptivePrefetchOptions) {
     this.workers = options.workers;
     this.maxBufferedWorkMs = options.maxBufferedWorkMs ?? 50;
-    this.max = options.max ?? 1000;
+    this.max = options.max ?? 500;
   }
 
   /** A job ran for `ms` (wall clock, from its start to its end). */
@@ -68,6 +68,16 @@ export class AdaptivePrefetch {
   /** A slot was free with the buffer empty while a claim was out: the buffer is too small. */
   observeStarved(): void {
     this.#gain = Math.min(GAIN_MAX, this.#gain * 1.5);
+  }
+
+  /** Average run time (ms, EWMA), or null before the first run. */
+  get runMs(): number | null {
+    return this.#runMs;
+  }
+
+  /** Average claim round trip (ms, EWMA), or null before the first claim. */
+  get claimMs(): number | null {
+    return this.#claimMs;
   }
 
   /** The current gain (for tests and diagnostics). */
