@@ -410,6 +410,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
       persistProgress: async () => {},
       persistCheckpoint: async (v) => { checkpoint = v; },
       recordTimeout: async (e) => { await this.timeoutLog.record(e); },
+      // no job row to complete: the callback's writes alone, in one transaction (docs/transactions.md)
+      transaction: async (fn, signal) => (await this.driver.jobTransaction({ job: null, fn, encodeResult: () => null, now: () => this.clock.now(), signal })).value,
       now: () => this.clock.now(),
     });
     void checkpoint;

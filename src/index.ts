@@ -38,5 +38,5 @@ export type { Driver, JobFilter, JobListParams, JobPage, JobCountRow, JobGraph, 
 export {
   ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
   UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
-  ClosedError, TransactionScopeError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
+  ClosedError, TransactionScopeError, JobLeaseLostError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
 } from './errors.ts';

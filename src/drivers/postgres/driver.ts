@@ -20,7 +20,7 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
   TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
 import { pgChannelPauseList, pgChannelPauseSet } from './channel-pauses.ts';
@@ -28,6 +28,8 @@ import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
+import { FINISH_FENCE, doneUpdateSql } from './finish-sql.ts';
+import { pgJobTransaction } from './job-transaction.ts';
 
 type Pg = typeof PgTypes;
 type Queryable = { query(config: PgTypes.QueryConfig | string, values?: unknown[]): Promise<PgTypes.QueryResult> };
@@ -600,20 +602,13 @@ export class PostgresDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     const s = this.#s;
-    // the fence of the unnamed batch statements: `j.id = ANY($2)` gives their custom plans the primary key
-    // to walk (a join on unnest() alone was planned as a scan of the whole table)
-    const fence = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
+    const fence = FINISH_FENCE;
     const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
     const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
     /** The completion update of the batch's `done` commands (parameters: doneValues()), fenced by `where`. */
-    const doneUpdate = (where: string, returning: string) => `UPDATE ${s}.jobs j SET state = 'done',
-               started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
-               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
-               exc_name = NULL, exc_message = NULL, exc_info = NULL
-             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
-             WHERE ${where} RETURNING ${returning}`;
+    const doneUpdate = (where: string, returning: string) => doneUpdateSql(s, where, returning);
     const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
     // no job of the batch can have dependants: nothing to release after the completions
     const noDependants = dones.every((c) => c.hasDependants === false);
@@ -729,6 +724,14 @@ export class PostgresDriver implements Driver {
         [p.checkpoint, p.id, p.attempt, p.runnerId]));
       return r.rowCount ? 'ok' : 'stale';
     });
+  }
+
+  async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
+    if (this.#closed) throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+    return pgJobTransaction({
+      schema: this.#s, channelFreed: this.#channelFreed, connect: () => this.#pool.connect(), q: (text, values) => this.#q(text, values),
+      releaseDependants: (client, ids) => this.#releaseDependants(client, ids),
+    }, p);
   }
 
   // ---------------------------------------------------------------- admin reads

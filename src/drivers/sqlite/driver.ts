@@ -18,13 +18,15 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
   TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { DONE_SQL } from './finish-sql.ts';
+import { sqliteJobTransaction } from './job-transaction.ts';
 import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
 import { sqliteChannelPauseList, sqliteChannelPauseSet, type PauseStatements } from './channel-pauses.ts';
 
@@ -78,10 +80,6 @@ function insertSql(rows: number): string {
     channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
     VALUES ${Array(rows).fill(one).join(', ')}`;
 }
-
-const DONE_SQL = `UPDATE conveyor_jobs SET state = 'done', started_at = ?, done_at = ?, exec_time_ms = ?, result = ?,
-  exc_name = NULL, exc_message = NULL, exc_info = NULL
-  WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started') RETURNING has_dependants AS deps`;
 
 const OPEN_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
   crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
@@ -455,6 +453,15 @@ export class SqliteDriver implements Driver {
     );
     if (rows.length) emitWake(this.#wake, 'jobs');
     return rows.map((r) => Number(r.id));
+  }
+
+  async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
+    if (this.#closed) throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+    const out = sqliteJobTransaction({
+      db: this.#db, get: (sql, ...params) => this.#get(sql, ...params), releaseDependants: (ids) => this.#releaseDependants(ids),
+    }, p);
+    if (out.completed) emitWake(this.#wake, 'freed', p.job!.runnerId);
+    return out;
   }
 
   async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
