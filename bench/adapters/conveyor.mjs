@@ -25,7 +25,7 @@ export const meta = {
   packageRoot: REPO_DIR,
   backend: (variant) => (variant === 'sqlite' ? 'sqlite' : 'postgres'),
   variants: ['pg', 'sqlite'],
-  features: { bulk: true, channels: true },
+  features: { bulk: true, channels: true, scaleOut: true }, // scaleOut: S7 (PostgreSQL only; ~5 connections per process)
   /** A clear message instead of one failed child per scenario when the library does not load. */
   async preflight() {
     try {

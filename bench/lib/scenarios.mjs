@@ -685,7 +685,7 @@ export const SCENARIOS = {
   },
   ...Object.fromEntries(SCALE_OUT_PROCS.map((n) => [`S7-scale-${n}`, {
     title: `S7 scale-out: ${n} runner process${n > 1 ? 'es' : ''} x 8 slots, 100k pre-enqueued no-op jobs, one PostgreSQL`, unit: 'jobs/s',
-    run: s7ScaleOut(n), requires: ['bulk'], backends: ['postgres'], smoke: SMOKE_SCALE_OUT.includes(n),
+    run: s7ScaleOut(n), requires: ['bulk', 'scaleOut'], backends: ['postgres'], smoke: SMOKE_SCALE_OUT.includes(n),
   }])),
 };
 
