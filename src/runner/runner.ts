@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { guessClaim, planFetch, pickJobs, type ChannelSnapshot } from '../channels/scheduler.ts';
-import { ConfigurationError, describeValue } from '../errors.ts';
+import { ConfigurationError, JobLeaseLostError, describeValue } from '../errors.ts';
 import type { ClaimPolicy, Driver, FinishCommand, JobTransactionJob, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
@@ -470,8 +470,31 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
+    if (this.#running.size || this.#buffer.length) this.#supersede(jobs);
     this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
+  }
+
+  /**
+   * A claim that hands this runner a job it still holds means the claim that gave it the job before is
+   * gone: a PostgreSQL crash forgets a claim committed asynchronously (its attempt increment with it),
+   * and a rescue or a requeue may give an `enqueued` job its try back. The new claim then has the same
+   * fence `(id, attempt, runner)` as the old one, so the old run's completion would land on it. The old
+   * run has lost its lease: abort it and drop its queued writes, so only the new run's outcome is written.
+   */
+  #supersede(jobs: readonly JobRow[]): void {
+    const buffered = this.#buffer.length ? new Set(this.#buffer.map((j) => j.id)) : null;
+    for (const job of jobs) {
+      if (buffered?.has(job.id)) this.#buffer = this.#buffer.filter((j) => j.id !== job.id);
+      const old = this.#running.get(job.id);
+      if (!old) continue;
+      old.released = true;
+      this.#running.delete(job.id);
+      this.#writes = this.#writes.filter((w) => w.job !== old.job);
+      old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again (its previous claim was lost): this run is stopped`));
+      this.#race(old.job, 'claimed again');
+      this.#host.logger.warn({ jobId: job.id, attempt: job.attempt, runnerId: this.id }, 'a job still running here was claimed again (its previous claim was lost, e.g. by a database crash): the old run is stopped');
+    }
   }
 
   /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
@@ -558,7 +581,7 @@ export class Runner {
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
         transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
     const end = (r: ExecuteResult & { killed?: string | null }) => {
-      this.#running.delete(job.id);
+      if (this.#running.get(job.id) === entry) this.#running.delete(job.id);
       this.#adaptive.observeRun(performance.now() - t0);
       if (entry.committedAt !== undefined) this.#endCommitted(entry, r);
       else if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
