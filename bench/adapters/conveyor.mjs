@@ -4,16 +4,18 @@
 // dependency of this package. Its own dependencies come from the repository's node_modules
 // (`npm install` at the repository root).
 //
-// Options: channels `root:1000` in S1–S5 (capacity never caps throughput there) and the
-// scenario's exact channels in S6; a runner with `workers` = the scenario's slots and
-// prefetch 500 (jobs claimed ahead into the runner's buffer, like graphile-worker's local
-// queue). Enqueue: `model.withDelay().run(payload)` (one job, one call) and
+// Options: DEFAULT runner options only (issue 14): no channels in S1–S5 (root is unlimited
+// unless configured, so the runners' slots bound it) and the scenario's exact channels in S6; a
+// runner with `workers` = the scenario's slots and nothing else (the runner sizes its claims
+// itself: the adaptive prefetch, docs/architecture.md). Enqueue: `model.withDelay().run(payload)` (one job, one call) and
 // `conveyor.delayMany([...model.delayable().run(payload)])` (bulk: one multi-row insert).
 // SQLite uses the library's defaults (WAL, synchronous=NORMAL); the file lives in os.tmpdir().
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pgQuery } from '../lib/env.mjs';
+import { advisoryLockColumns } from '../lib/pg-activity.mjs';
 import { REPO_DIR } from '../lib/util.mjs';
 
 const SOURCE = new URL('../../src/index.ts', import.meta.url);
@@ -23,7 +25,7 @@ export const meta = {
   packageRoot: REPO_DIR,
   backend: (variant) => (variant === 'sqlite' ? 'sqlite' : 'postgres'),
   variants: ['pg', 'sqlite'],
-  features: { bulk: true, channels: true },
+  features: { bulk: true, channels: true, scaleOut: true }, // scaleOut: S7 (PostgreSQL only; ~5 connections per process)
   /** A clear message instead of one failed child per scenario when the library does not load. */
   async preflight() {
     try {
@@ -37,8 +39,7 @@ export const meta = {
 };
 
 const MODEL = 'bench';
-const PREFETCH = 500;
-const DEFAULT_CHANNELS = 'root:1000';
+const DEFAULT_CHANNELS = undefined;
 
 /** Sum of whatever jobs.count() returns: a number, grouped rows `{key, count}`, or a map. */
 function total(counts) {
@@ -79,7 +80,7 @@ export async function createAdapter(ctx) {
         channels,
         enqueue: 'model.withDelay().run(payload)',
         enqueueBulk: 'conveyor.delayMany(payloads.map((p) => model.delayable().run(p)))',
-        runner: runnerOptions ?? { workers: 'N', prefetch: PREFETCH },
+        runner: runnerOptions ?? { workers: 'N' },
       };
     },
 
@@ -89,7 +90,7 @@ export async function createAdapter(ctx) {
       conveyor = await Conveyor.open({
         database: sqlite ? `sqlite:${file}` : ctx.pgUrl,
         ...(sqlite ? {} : { schema }),
-        channels,
+        ...(channels === undefined ? {} : { channels }),
         logger: 'silent',
       });
       model = conveyor.model(MODEL, {
@@ -107,9 +108,20 @@ export async function createAdapter(ctx) {
 
     async startWorkers(workers, fn) {
       handler = fn;
-      runnerOptions = { workers, prefetch: PREFETCH };
+      runnerOptions = { workers };
       runner = conveyor.runner(runnerOptions);
       await runner.start();
+    },
+
+    /**
+     * The claim lock as pg_locks shows it, so that S7 can sample who waits for it on the server.
+     * Mirrors lockKey(schema, 'claim') in src/drivers/postgres/driver.ts (S7 reports a run in which
+     * the lock was never seen held, which is what a change of that key would look like).
+     */
+    claimLock() {
+      if (sqlite) return null;
+      const hex = createHash('sha1').update(`conveyor:${schema}:claim`).digest('hex').slice(0, 16);
+      return advisoryLockColumns(BigInt.asIntN(64, BigInt('0x' + hex)));
     },
 
     async unfinishedCount() {

@@ -13,6 +13,7 @@ import type { JobRow } from '../job/row.ts';
 import type { RunnerOptions } from '../runner/runner.ts';
 import { resolveConfig, type CliConfig } from './config.ts';
 import { renderTable, formatTime } from './format.ts';
+import { addChannelPauseCommands } from './channel-pauses.ts';
 
 interface GlobalFlags {
   config?: string;
@@ -90,6 +91,7 @@ export function buildProgram(): Command {
     .option('--limit-time-cpu <duration>', 'CPU time of one job run, process isolation (default 600s)')
     .option('--limit-memory-soft <size>', "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)")
     .option('--limit-memory-hard <size>', "kill a worker process above this RSS at once (default 2560mb)")
+    .option('--limit-request <n>', 'recycle a worker process after it has run n jobs, process isolation; 0 = never (default 65536)')
     .option('--shutdown-grace <duration>', 'time running jobs get to finish on stop (default 30s)')
     .option('--lease <duration>', 'runner lease: a silent runner is dead after this long (default 30s)')
     .option('--limit-time-real-cron <duration>', 'wall-clock limit of one run of a job enqueued by a scheduled job (default 3600s)')
@@ -97,7 +99,7 @@ export function buildProgram(): Command {
     .action(async (module: string, opts: Record<string, string | boolean | undefined>) => {
       const flags = program.opts<GlobalFlags>();
       const config = resolveConfig({ workers: opts.workers, prefetch: opts.prefetch, channels: opts.channels, limitTimeReal: opts.limitTimeReal,
-        limitTimeCpu: opts.limitTimeCpu, limitMemorySoft: opts.limitMemorySoft, limitMemoryHard: opts.limitMemoryHard }, flags.config);
+        limitTimeCpu: opts.limitTimeCpu, limitMemorySoft: opts.limitMemorySoft, limitMemoryHard: opts.limitMemoryHard, limitRequest: opts.limitRequest }, flags.config);
       const conveyor = await loadConveyorModule(module);
       const runnerOptions: RunnerOptions = {};
       if (config.workers !== undefined) runnerOptions.workers = config.workers;
@@ -113,6 +115,7 @@ export function buildProgram(): Command {
       if (config.limitTimeCpu !== undefined) runnerOptions.limitTimeCpu = config.limitTimeCpu;
       if (config.limitMemorySoft !== undefined) runnerOptions.limitMemorySoft = config.limitMemorySoft;
       if (config.limitMemoryHard !== undefined) runnerOptions.limitMemoryHard = config.limitMemoryHard;
+      if (config.limitRequest !== undefined) runnerOptions.limitRequest = config.limitRequest;
       const runner = conveyor.runner(runnerOptions);
       await runner.start();
       process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}\n`);
@@ -231,14 +234,14 @@ export function buildProgram(): Command {
       const config = resolveConfig({ database: flags.database, schema: flags.schema, channels: opts.channels }, flags.config);
       const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, channels: config.channels, logger: 'silent', maintenance: false });
       try {
-        const tree = conveyor.channels;
+        const tree = await conveyor.channelPauses.tree();
         const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: tree.sequentialChannels(), throttledChannels: tree.throttledChannels() });
         const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
         const within = (node: string, ch: string) => ch === node || ch.startsWith(node + '.');
         const rows = tree.nodes().map((n) => {
           const running = [...snap.running].filter(([ch]) => within(n.name, ch)).reduce((a, [, v]) => a + v, 0);
           const pend = pending.filter((r) => within(n.name, r.key.channel!)).reduce((a, r) => a + r.count, 0);
-          const flagsText = [n.sequential ? 'sequential' : '', n.throttleMs ? `throttle=${n.throttleMs / 1000}s` : '', n.paused ? 'paused' : '', snap.sequentialFailed.has(n.name) ? `blocked by job ${snap.sequentialFailed.get(n.name)}` : ''].filter(Boolean).join(' ');
+          const flagsText = [n.sequential ? 'sequential' : '', n.throttleMs ? `throttle=${n.throttleMs / 1000}s` : '', n.paused ? (n.pausedSince === undefined ? 'paused' : `paused since ${formatTime(n.pausedSince)}`) : '', snap.sequentialFailed.has(n.name) ? `blocked by job ${snap.sequentialFailed.get(n.name)}` : ''].filter(Boolean).join(' ');
           return ['  '.repeat(n.name.split('.').length - 1) + n.name, n.capacity === null ? '∞' : String(n.capacity), String(running), String(pend), flagsText];
         });
         out(flags, { config: tree.toString(), nodes: tree.nodes(), running: Object.fromEntries(snap.running), pending }, () => renderTable(['channel', 'capacity', 'running', 'pending', 'flags'], rows));
@@ -313,6 +316,8 @@ export function buildProgram(): Command {
         process.once('SIGINT', stop);
       });
     });
+
+  addChannelPauseCommands<GlobalFlags>(program, openFromConfig);
 
   return program;
 }

@@ -12,7 +12,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { guessClaim, planFetch, pickJobs, type ChannelSnapshot } from '../channels/scheduler.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
-import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
+import type { ClaimPolicy, Driver, FinishCommand, JobTransactionJob, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
 import type { EventHub } from '../events.ts';
@@ -26,22 +26,33 @@ import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { ModelDefinition } from '../model.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { resolveLimitTimeRealCron } from '../cron/job.ts';
-import { executeJob, RunAbort, type ExecuteResult } from './executor.ts';
+import { encodeTransactionResult, executeJob, RunAbort, type ExecuteResult } from './executor.ts';
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
+import { Backoff, Recovery } from './recovery.ts';
+import { AdaptivePrefetch } from './prefetch.ts';
 
 /** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
 export interface RunnerOptions {
   /** Job slots: jobs running at once in this runner. @default 4 (or `CONVEYOR_WORKERS`) */
   workers?: number;
-  /** Extra jobs claimed ahead into a local buffer (they count against channel capacity). @default workers */
+  /**
+   * Extra jobs claimed ahead into a local buffer (they count against channel capacity). By default the
+   * runner sizes its buffer itself: about one claim round trip's worth of work, at most 50 ms of it and
+   * 500 jobs (see docs/architecture.md, "The adaptive claim"). A number fixes it.
+   * @default adaptive
+   */
   prefetch?: number;
   /** Polling fallback interval. @default '1s' on SQLite, '5s' on PostgreSQL */
   pollInterval?: Duration;
-  /** Lease: a runner silent for this long is dead and its jobs are requeued. @default '30s' */
+  /**
+   * Lease: a database outage shorter than this never gets this runner declared dead. The runner is
+   * declared dead, and its jobs are requeued, once `lease + heartbeat + 1s` pass on the database's clock
+   * without a heartbeat landing (41 s by default). @default '30s'
+   */
   lease?: Duration;
-  /** Heartbeat period. @default lease / 3 */
+  /** Heartbeat period (a failed heartbeat is retried every 250 ms until one lands). @default lease / 3 */
   heartbeat?: Duration;
   /** A job whose runner died this many times fails. @default 3 */
   maxCrashes?: number;
@@ -67,13 +78,18 @@ export interface RunnerOptions {
   limitMemorySoft?: number | string;
   /** A worker process above this RSS is killed at once. */
   limitMemoryHard?: number | string;
+  /**
+   * Process isolation: a worker process is recycled (stopped and replaced) after it has run this many
+   * jobs, Odoo's `limit_request`; `0` = never. @default 65536 (Odoo's default, or `CONVEYOR_LIMIT_REQUEST`)
+   */
+  limitRequest?: number;
   /** Process isolation: time between SIGTERM and SIGKILL when a job passes a limit. @default '1500ms' */
   killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -97,6 +113,10 @@ interface Running {
   released: boolean;
   /** When it started (runner clock), for its deferred start write. */
   startedAt: number;
+  /** Its `job.transaction()`, once called: settles when committed or rolled back (never rejects). */
+  tx?: Promise<void>;
+  /** Set when that transaction committed: the job is done in the database, nothing more to write. */
+  committedAt?: number;
 }
 
 /**
@@ -107,6 +127,24 @@ interface Running {
  * started by the claim itself.
  */
 const START_WRITE_DELAY_MS = 25;
+
+/**
+ * While heartbeats fail, one is retried this often. It is also the probe that finds the database back:
+ * its success wakes the claim and write loops waiting on their backoffs (see recovery.ts).
+ */
+const HEARTBEAT_RETRY_MS = 250;
+/** A heartbeat that has not answered after this long counts as failed and is retried (it may still land). */
+const HEARTBEAT_TIMEOUT_MS = 5_000;
+/**
+ * The rescue's margin. Each landed heartbeat stores `lease_until = database now + lease + heartbeat +
+ * LEASE_SLACK_MS`. The last heartbeat that landed before an outage is at most `heartbeat` older than the
+ * outage's start, and the first retry lands within `HEARTBEAT_RETRY_MS` (plus a round trip) of its end,
+ * which the slack covers: an outage shorter than `lease` can never get a live runner declared dead.
+ */
+const LEASE_SLACK_MS = 1_000;
+/** Claim and write retries after a database error: doubling from 50 ms, at most 1 s (cut short by recovery). */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 1_000;
 
 interface Write {
   cmd: FinishCommand;
@@ -150,7 +188,11 @@ export class Runner {
   /** Job slots. */
   readonly workers: number;
   readonly #host: RunnerHost;
-  readonly #prefetch: number;
+  /** `prefetch` when given; else null and {@link #adaptive} sizes the buffer. */
+  readonly #fixedPrefetch: number | null;
+  readonly #adaptive: AdaptivePrefetch;
+  /** A slot was found idle with the buffer empty while the current claim was out. */
+  #idleDuringClaim = false;
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #heartbeatMs: number;
@@ -159,7 +201,9 @@ export class Runner {
   readonly #limitCronMs: number;
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
-  readonly #policy: ClaimPolicy;
+  #policy: ClaimPolicy;
+  /** The channel tree this runner claims with, runtime pauses applied (see {@link Runner.refreshPauses}). */
+  #tree: ChannelTree;
   /** The root channel's capacity: no runner can hold more jobs than that, whatever its slots and prefetch. */
   readonly #rootCapacity: number;
   readonly #poolOptions: ProcessPoolOptions | null;
@@ -173,6 +217,8 @@ export class Runner {
   #capacityBlocked = false;
   /** The last claim left no due job behind (its `drained`): only a wake-up, an ETA or a retry claims again. */
   #drained = false;
+  /** Counts the wake-ups that may have made a job due; a claim's `drained` is trusted only if none came during it. */
+  #wakeSeq = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timers = new Set<NodeJS.Timeout>();
   /** Buffered jobs whose start write waits (FIFO, due times ascending), and the timer for the head. */
@@ -183,15 +229,22 @@ export class Runner {
   #subscription: { close(): Promise<void> } | null = null;
   #stopped: Promise<void> | null = null;
   #onStopped: (() => void)[] = [];
-  #errorBackoff = 0;
   #startedAt = 0;
+  readonly #recovery = new Recovery();
+  readonly #claimBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #heartbeatsInFlight = 0;
+  /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
+  #transacted = new WeakSet<JobRow>();
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
     this.#host = host;
     const env = process.env;
     this.workers = checkInt(options.workers ?? (env.CONVEYOR_WORKERS ? Number(env.CONVEYOR_WORKERS) : 4), 'runner option workers', 1, 10_000);
-    this.#prefetch = checkInt(options.prefetch ?? this.workers, 'runner option prefetch', 0, 100_000);
+    this.#fixedPrefetch = options.prefetch === undefined ? null : checkInt(options.prefetch, 'runner option prefetch', 0, 100_000);
+    this.#adaptive = new AdaptivePrefetch({ workers: this.workers });
     this.#pollMs = parseDuration(options.pollInterval ?? (host.driver.crossProcessWakeups ? '5s' : '1s'), 'runner option pollInterval');
     this.#leaseMs = parseDuration(options.lease ?? '30s', 'runner option lease');
     this.#heartbeatMs = parseDuration(options.heartbeat ?? Math.max(10, Math.floor(this.#leaseMs / 3)), 'runner option heartbeat');
@@ -206,6 +259,7 @@ export class Runner {
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
+    this.#tree = tree;
     this.#policy = claimPolicy(tree);
     this.#rootCapacity = tree.node('root')?.capacity ?? Infinity;
   }
@@ -218,6 +272,11 @@ export class Runner {
   /** This runner's scheduler of scheduled jobs (null until started); `tick()` fires what is due now. */
   get cronScheduler(): CronScheduler | null {
     return this.#cron;
+  }
+
+  /** Jobs this runner claims ahead of its free slots now (its `prefetch`, or the adaptive size). */
+  get prefetch(): number {
+    return this.#fixedPrefetch ?? this.#adaptive.target;
   }
 
   /** Jobs claimed and waiting for a slot. */
@@ -247,11 +306,17 @@ export class Runner {
     this.#startedAt = this.#now();
     await this.#register();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
+    await this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err));
     await this.#rescue();
-    this.#every(this.#heartbeatMs, () => this.#heartbeat());
+    this.#scheduleHeartbeat(this.#heartbeatMs);
     this.#every(this.#pollMs, () => this.#kick());
     this.#cron = new CronScheduler(this.#host, { limitTimeRealCronMs: this.#limitCronMs, runnerId: this.id });
     this.#cron.start();
+    if (this.workers > this.#rootCapacity) {
+      this.#host.logger.warn({ runnerId: this.id, workers: this.workers, root: this.#rootCapacity },
+        `runner has ${this.workers} workers but channel root allows ${this.#rootCapacity} job(s) at once across all runners: `
+        + `${this.workers - this.#rootCapacity} slot(s) will stay idle (raise root, e.g. channels 'root:${this.workers}', or lower workers)`);
+    }
     this.#host.events.emit('runner_started', { runnerId: this.id, workers: this.workers });
     this.#kick();
   }
@@ -276,6 +341,8 @@ export class Runner {
   async #shutdown(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#recovery.wakeAll();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     if (this.#startTimer) clearTimeout(this.#startTimer);
     this.#startQueue = [];
@@ -306,9 +373,17 @@ export class Runner {
   // ---------------------------------------------------------------- claims
 
   #onWake(topic: WakeTopic, origin: string | null): void {
+    if (topic === 'channels') {
+      // a channel was paused or resumed: reload the pauses, then claim (a resume starts its jobs at once)
+      void this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err)).then(() => this.#kick());
+      return;
+    }
     this.#cron?.poke();
     // capacity freed by this runner's own writes: #flush has already claimed again if it was worth it
     if (topic === 'freed' && origin === this.id) return;
+    // something may have become due since the last claim: even if this runner is full now (and skips
+    // this claim), its next freed slot must claim instead of trusting the last claim's `drained`
+    if (topic === 'jobs') this.#mayBeDue();
     if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
   }
 
@@ -334,13 +409,20 @@ export class Runner {
       const held = this.#running.size + this.#buffer.length;
       // never ask for more than the root channel could let this runner hold: with root:32 and a prefetch
       // of 500, a claim that asked for 500 would read and send hundreds of candidates to start a handful
-      const wanted = Math.min(this.workers + this.#prefetch - held, this.#rootCapacity - held);
+      const wanted = Math.min(this.workers + this.prefetch - held, this.#rootCapacity - held);
       if (wanted <= 0) return;
       let res;
+      const seq = this.#wakeSeq;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        this.#idleDuringClaim = false;
+        const t0 = performance.now();
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
-        this.#errorBackoff = 0;
+        this.#adaptive.observeClaim(performance.now() - t0, this.#buffer.length);
+        // slots waited for this claim and it brought work: the buffer was too small
+        if (this.#idleDuringClaim && res.jobs.length) this.#adaptive.observeStarved();
+        this.#claimBackoff.reset();
+        this.#recovery.succeeded();
       } catch (err) {
         this.#error('jobClaim', err);
         this.#retryLater();
@@ -353,7 +435,8 @@ export class Runner {
       // (PostgreSQL's NOTIFY on each enqueue, requeue, rescue and released dependant), the next claim is
       // worth making only on a wake-up or an ETA, not each time a slot frees up. Without them (SQLite),
       // or when the claim cannot tell, freed slots keep claiming.
-      this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true;
+      // A wake-up that came while the claim was out may be for a job its snapshot did not see.
+      this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true && seq === this.#wakeSeq;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (this.#claimAgain) continue;
       if (res.jobs.length < wanted) return;
@@ -365,12 +448,21 @@ export class Runner {
     }
   }
 
-  /** The buffer is at or below its low-water mark (half the prefetch): worth a claim. */
-  #bufferLow(): boolean {
-    return this.#buffer.length <= this.#prefetch / 2;
+  /** A job may have become due: the last claim's `drained` no longer holds. */
+  #mayBeDue(): void {
+    this.#drained = false;
+    this.#wakeSeq++;
   }
 
-  /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
+  /** The buffer is at or below its low-water mark (half the prefetch): worth a claim. */
+  #bufferLow(): boolean {
+    return this.#buffer.length <= this.prefetch / 2;
+  }
+
+  /**
+   * Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile, or if
+   * their channel was paused while the claim was out.
+   */
   #accept(jobs: readonly JobRow[]): void {
     if (!jobs.length) return;
     if (this.#state !== 'running') {
@@ -378,14 +470,43 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    this.#buffer.push(...jobs);
+    this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
   }
 
+  /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
+  #releasePaused(jobs: readonly JobRow[]): JobRow[] {
+    const now = this.#now();
+    return jobs.filter((job) => {
+      let paused: boolean;
+      try { paused = this.#tree.path(job.channel).some((n) => n.paused); } catch { paused = false; }
+      if (paused) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+      return !paused;
+    });
+  }
+
+  /**
+   * Reload the channels paused at runtime (done at start, at every heartbeat and on a `channels`
+   * wake-up). When they changed, later claims use them and buffered jobs of paused channels are given
+   * back; running jobs finish. Resolves to true when the pauses changed.
+   */
+  async refreshPauses(): Promise<boolean> {
+    const next = this.#tree.withPauses(await this.#host.driver.channelPauseList());
+    if (next === this.#tree) return false;
+    this.#tree = next;
+    this.#policy = claimPolicy(next);
+    if (next.pauses.size) this.#buffer = this.#releasePaused(this.#buffer);
+    const paused = [...next.pauses.keys()];
+    this.#host.logger.info({ runnerId: this.id, paused }, paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now');
+    this.#host.events.emit('runner_channels_paused', { runnerId: this.id, paused });
+    return true;
+  }
+
+  /** Claim again after a failed claim: on this loop's backoff, or as soon as the database answers again. */
   #retryLater(): void {
-    this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
-    const t = setTimeout(() => { this.#timers.delete(t); this.#kick(); }, this.#errorBackoff * (0.5 + Math.random() / 2));
-    this.#timers.add(t);
+    // a claim that failed may have missed a due job: the next freed slot claims too
+    this.#drained = false;
+    void this.#recovery.wait(this.#claimBackoff.next()).then(() => this.#kick());
   }
 
   #wakeAtTime(at: number): void {
@@ -395,6 +516,7 @@ export class Runner {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
       this.#wakeAt = Infinity;
+      this.#mayBeDue(); // an ETA or throttle ended: claim now, or at the next freed slot if full
       this.#kick();
     }, Math.max(0, at - this.#now()) + 5);
   }
@@ -409,6 +531,7 @@ export class Runner {
 
   #runJob(job: JobRow): void {
     const startedAt = this.#now();
+    const t0 = performance.now();
     const entry: Running = { job, abort: new RunAbort(), done: Promise.resolve(), released: false, startedAt };
     this.#running.set(job.id, entry);
     // jobs the claim stored as started need no start write; buffered ones get it if they run long enough
@@ -427,16 +550,58 @@ export class Runner {
       if (r === 'stale') this.#race(job, 'checkpoint');
     };
     const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
+    const txJob = { id: job.id, attempt: job.attempt, runnerId: this.id, startedAt, hasDependants: job.hasDependants };
     const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
-      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
+      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout,
+        transaction: txJob, onCommitted: (at) => this.#committed(entry, at) })
       : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
-        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
-    entry.done = run.then((r) => {
+        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
+        transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
+    const end = (r: ExecuteResult & { killed?: string | null }) => {
       this.#running.delete(job.id);
-      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      this.#adaptive.observeRun(performance.now() - t0);
+      if (entry.committedAt !== undefined) this.#endCommitted(entry, r);
+      else if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
+      if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers) this.#idleDuringClaim = true;
       if (this.#bufferLow() && !this.#drained) this.#kick();
-    });
+    };
+    // a transaction still open when the run ended (time limit, shutdown) settles first: it decides the outcome
+    entry.done = run.then((r) => (entry.tx ? entry.tx.then(() => end(r)) : end(r)));
+  }
+
+  /** `job.transaction()` of an inline run: the job's writes and its completion in one fenced transaction. */
+  async #transaction(entry: Running, txJob: JobTransactionJob, fn: (db: unknown) => unknown, signal: AbortSignal): Promise<unknown> {
+    let settle!: () => void;
+    entry.tx = new Promise<void>((resolve) => { settle = resolve; });
+    try {
+      // a buffered job's start write must not wait behind the transaction's row lock: let one in flight land first
+      if (entry.job.state === 'enqueued' && this.#flushing) await this.#flushing;
+      const r = await this.#host.driver.jobTransaction({ job: txJob, fn, encodeResult: encodeTransactionResult, now: () => this.#now(), signal });
+      this.#committed(entry, r.at);
+      return r.value;
+    } finally {
+      settle();
+    }
+  }
+
+  /** The job's transaction committed: it is done in the database; the runner writes nothing more for this run. */
+  #committed(entry: Running, at: number): void {
+    entry.committedAt = at;
+    this.#transacted.add(entry.job);
+  }
+
+  /** The end of a run whose `job.transaction()` committed: no outcome write, `job_done` once. */
+  #endCommitted(entry: Running, r: ExecuteResult): void {
+    const { job } = entry;
+    if (r.outcome.kind !== 'done') {
+      this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, err: r.outcome.error.message },
+        'the job ended with an error after its job.transaction() committed: it stays done (its transaction recorded it)');
+    }
+    const ev = this.#host.events;
+    if (ev.has('job_done')) ev.emit('job_done', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, durationMs: entry.committedAt! - entry.startedAt });
+    // the capacity it held was freed by the commit, as by a flush of completions
+    if (this.#capacityBlocked) this.#kick();
   }
 
   #deferStart(entry: Running): void {
@@ -454,7 +619,8 @@ export class Runner {
       for (; n < this.#startQueue.length && this.#startQueue[n]!.due <= now; n++) {
         const { entry } = this.#startQueue[n]!;
         const { job } = entry;
-        if (!entry.released && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
+        // (a job in its own transaction gets no start write: the transaction stores the start time)
+        if (!entry.released && !entry.tx && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
       }
       this.#startQueue.splice(0, n);
       this.#armStarts();
@@ -490,9 +656,19 @@ export class Runner {
 
   #write(w: Write): void {
     this.#writes.push(w);
+    this.#scheduleFlush();
+  }
+
+  /** Group commit: everything written in this turn of the event loop goes out in one batch. */
+  #scheduleFlush(): void {
     if (this.#flushing) return;
-    // group commit: everything written in this turn of the event loop goes out in one batch
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => { this.#flushing = null; });
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => {
+      this.#flushing = null;
+      // a write queued after #flush's loop saw the queue empty but before this callback ran (a job that
+      // failed at once, e.g. of an unknown model, dispatched by the claim that this flush kicked) would
+      // otherwise wait for some later write
+      if (this.#writes.length && this.#state !== 'stopped') this.#scheduleFlush();
+    });
   }
 
   async #flush(): Promise<void> {
@@ -504,13 +680,15 @@ export class Runner {
       let results;
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
-        this.#errorBackoff = 0;
+        this.#writeBackoff.reset();
+        this.#recovery.succeeded();
       } catch (err) {
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
-        this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
-        await new Promise((r) => setTimeout(r, this.#errorBackoff));
+        // finished jobs hold their channel capacity until this lands: retry on this loop's own short
+        // backoff, and at once when any call of this runner succeeds again
+        await this.#recovery.wait(this.#writeBackoff.next());
         continue;
       }
       let freed = false;
@@ -551,6 +729,7 @@ export class Runner {
   }
 
   #race(job: JobRow, command: string): void {
+    if (this.#transacted.has(job)) return; // done by its own transaction: a later write of the run is stale by design
     this.#host.events.emit('job_race', { id: job.id, attempt: job.attempt, runnerId: this.id, command });
   }
 
@@ -561,29 +740,73 @@ export class Runner {
     return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: this.#pool ? 'process' : 'inline', version: 1 };
   }
 
-  async #register(): Promise<void> {
-    const now = this.#now();
-    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
-      heartbeatAt: now, leaseUntil: now + this.#leaseMs, info: this.#info() });
+  /** The lease stored with each heartbeat (see LEASE_SLACK_MS). */
+  get #storedLeaseMs(): number {
+    return this.#leaseMs + this.#heartbeatMs + LEASE_SLACK_MS;
   }
 
+  async #register(): Promise<void> {
+    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
+      leaseMs: this.#storedLeaseMs, info: this.#info() });
+  }
+
+  #scheduleHeartbeat(ms: number): void {
+    if (this.#state !== 'running') return;
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = null;
+      void this.#heartbeat();
+    }, ms);
+  }
+
+  /**
+   * Renew the lease; when that fails, retry every HEARTBEAT_RETRY_MS until one lands (a heartbeat
+   * that hangs counts as failed after HEARTBEAT_TIMEOUT_MS). Then rescue dead runners' jobs and
+   * reload job function overrides.
+   */
   async #heartbeat(): Promise<void> {
-    try {
-      const now = this.#now();
-      const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, now, leaseUntil: now + this.#leaseMs, info: this.#info() });
-      if (!alive) {
-        this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
-        await this.#register();
+    const started = performance.now();
+    let renewed = false;
+    // a hung connection must not stop the heartbeats, but nor should a slow server get a pile of them
+    if (this.#heartbeatsInFlight < 3) {
+      this.#heartbeatsInFlight++;
+      const renewal = this.#renewLease().finally(() => { this.#heartbeatsInFlight--; });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), HEARTBEAT_TIMEOUT_MS); });
+      try {
+        renewed = await Promise.race([renewal, timeout]);
+      } catch (err) {
+        this.#error('heartbeat', err);
+      } finally {
+        clearTimeout(timer);
       }
+    }
+    if (this.#state !== 'running') return;
+    if (!renewed) {
+      this.#scheduleHeartbeat(HEARTBEAT_RETRY_MS);
+      return;
+    }
+    this.#scheduleHeartbeat(Math.max(0, this.#heartbeatMs - (performance.now() - started)));
+    try {
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
+      if (await this.refreshPauses()) this.#kick();
     } catch (err) {
       this.#error('heartbeat', err);
     }
   }
 
+  async #renewLease(): Promise<boolean> {
+    const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, leaseMs: this.#storedLeaseMs, info: this.#info() });
+    this.#recovery.succeeded();
+    if (!alive) {
+      this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
+      await this.#register();
+    }
+    return true;
+  }
+
   async #rescue(): Promise<void> {
-    const rescued = await this.#host.driver.jobRescue({ now: this.#now(), maxCrashes: this.#maxCrashes });
+    const rescued = await this.#host.driver.jobRescue({ maxCrashes: this.#maxCrashes });
     for (const r of rescued) {
       this.#host.events.emit('job_rescued', r);
       this.#host.logger.warn({ jobId: r.id, deadRunner: r.runnerId, state: r.state }, r.wasStarted ? 'rescued a job whose runner died while running it' : 'requeued a job claimed by a runner that died');

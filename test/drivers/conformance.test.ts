@@ -220,6 +220,49 @@ for (const f of factories) {
       assert.deepEqual(await d.jobFinishMany('r1', [{ kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null }]), ['stale']);
     });
 
+    it('completes a job in its own transaction, fenced: result from the callback, dependants released, freed sent; a throw or a lost fence rolls back', async () => {
+      await clean();
+      const g = randomUUID();
+      const [parent, child, other] = await d.jobInsertMany({ jobs: [job({ graphUuid: g }), job({ graphUuid: g }), job()], edges: [[1, 0]], now: T0 });
+      const got = (await claim(10)).jobs;
+      assert.deepEqual(got.map((j) => j.id).sort(), [parent!.id, other!.id].sort());
+      let onFreed!: () => void;
+      const freed = new Promise<void>((resolve) => { onFreed = resolve; });
+      const sub = await d.subscribe((topic, origin) => { if (topic === 'freed' && origin === 'r1') onFreed(); });
+      const params = (id: number, attempt: number, runnerId: string, fn: (db: unknown) => unknown) => ({
+        job: { id, attempt, runnerId, startedAt: T0 }, fn, encodeResult: (v: unknown) => JSON.stringify(v), now: () => T0 + 7,
+      });
+      // a throw from the callback is rethrown as it is, and nothing changes
+      const boom = new TypeError('boom');
+      await assert.rejects(d.jobTransaction(params(other!.id, 1, 'r1', () => { throw boom; })), (err) => err === boom);
+      assert.equal((await d.jobGet(other!.id))!.state, 'enqueued');
+      // a lost fence (another runner, another attempt): typed error, the callback never runs
+      let ran = 0;
+      for (const [attempt, runner] of [[1, 'r2'], [2, 'r1']] as const) {
+        await assert.rejects(d.jobTransaction(params(other!.id, attempt, runner, () => { ran++; })),
+          (err: Error & { code?: string }) => err.code === 'JOB_LEASE_LOST' && err.name === 'JobLeaseLostError');
+      }
+      assert.equal(ran, 0);
+      const sync = d.dialect === 'sqlite';
+      const r = await d.jobTransaction(params(parent!.id, 1, 'r1', (db) => {
+        assert.ok(db, 'the callback gets the database handle');
+        return sync ? { paid: 1 } : Promise.resolve({ paid: 1 });
+      }));
+      assert.deepEqual(r, { value: { paid: 1 }, completed: true, at: T0 + 7 });
+      const done = (await d.jobGet(parent!.id))!;
+      assert.equal(done.state, 'done');
+      assert.deepEqual(done.result, { paid: 1 });
+      assert.equal(done.execTimeMs, 7);
+      assert.equal((await d.jobGet(child!.id))!.state, 'pending');
+      // done: the fence no longer holds, for the transaction and for the batched writes alike
+      await assert.rejects(d.jobTransaction(params(parent!.id, 1, 'r1', () => 1)), (err: Error & { code?: string }) => err.code === 'JOB_LEASE_LOST');
+      assert.deepEqual(await d.jobFinishMany('r1', [{ kind: 'done', id: parent!.id, attempt: 1, startedAt: T0, at: T0, result: null }]), ['stale']);
+      // no job row (a direct call): the callback runs in a transaction alone
+      assert.deepEqual(await d.jobTransaction({ job: null, fn: () => 5, encodeResult: () => null, now: () => T0 }), { value: 5, completed: false, at: T0 });
+      await freed; // the completion said which runner freed capacity
+      await sub.close();
+    });
+
     it('retries with an ETA, fails, releases, and keeps the attempts history', async () => {
       await clean();
       await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
@@ -319,10 +362,31 @@ for (const f of factories) {
       assert.deepEqual(await d.jobCount({ groupBy: ['excName'], state: 'failed' }), [{ key: { excName: 'TypeError' }, count: 1 }]);
     });
 
+    it("judges leases on the database's clock: a heartbeat that lands renews it, whatever the runner's clock says", async () => {
+      await clean();
+      const before = Date.now();
+      await d.runnerRegister({ id: 'live', host: 'h', pid: 1, workers: 1, startedAt: T0, leaseMs: 60_000, info: {} });
+      await d.runnerRegister({ id: 'late', host: 'h', pid: 2, workers: 1, startedAt: T0, leaseMs: 60_000, info: {} });
+      await d.jobInsertMany({ jobs: [job(), job()], now: T0 });
+      const [a] = (await claim(1, 'root:10', T0, 'live')).jobs;
+      const [b] = (await claim(1, 'root:10', T0, 'late')).jobs;
+      const live = (await d.runnerList()).find((r) => r.id === 'live')!;
+      // the lease runs from the database's clock (here the same host's), not from T0
+      assert.ok(live.heartbeatAt >= before - 1000 && live.leaseUntil >= live.heartbeatAt + 60_000 - 1, `lease from the database clock: ${JSON.stringify(live)}`);
+      assert.deepEqual(await d.jobRescue({ maxCrashes: 3 }), [], 'no lease has expired on the database clock');
+      // a heartbeat whose lease is already over (as if it landed a minute late): expired at once
+      assert.equal(await d.runnerHeartbeat({ id: 'late', leaseMs: -1, info: {} }), true);
+      const rescued = await d.jobRescue({ maxCrashes: 3 });
+      assert.deepEqual(rescued.map((r) => r.id), [b!.id]);
+      assert.equal((await d.jobGet(a!.id))!.state, 'enqueued', "the live runner's job is kept");
+      assert.deepEqual((await d.runnerList()).map((r) => r.id), ['live']);
+      await d.runnerRemove('live');
+    });
+
     it('rescues jobs of dead runners: enqueued back to pending, started counted as a crash', async () => {
       await clean();
-      await d.runnerRegister({ id: 'dead', host: 'h', pid: 1, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 1000, info: {} });
-      await d.runnerRegister({ id: 'alive', host: 'h', pid: 2, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 100_000, info: {} });
+      await d.runnerRegister({ id: 'dead', host: 'h', pid: 1, workers: 2, startedAt: T0, leaseMs: 1000, now: T0, info: {} });
+      await d.runnerRegister({ id: 'alive', host: 'h', pid: 2, workers: 2, startedAt: T0, leaseMs: 100_000, now: T0, info: {} });
       await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
       const [a, b] = (await claim(2, 'root:10', T0, 'dead')).jobs;
       const [c] = (await claim(1, 'root:10', T0, 'alive')).jobs;
@@ -336,9 +400,9 @@ for (const f of factories) {
       assert.equal((await d.jobGet(b!.id))!.attempt, 0);
       assert.equal((await d.jobGet(c!.id))!.state, 'enqueued');
       assert.deepEqual((await d.runnerList()).map((r) => r.id), ['alive']);
-      assert.equal(await d.runnerHeartbeat({ id: 'dead', now: T0, leaseUntil: T0 + 1, info: {} }), false);
+      assert.equal(await d.runnerHeartbeat({ id: 'dead', now: T0, leaseMs: 1, info: {} }), false);
       // second crash fails it
-      await d.runnerRegister({ id: 'dead2', host: 'h', pid: 3, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 3000, info: {} });
+      await d.runnerRegister({ id: 'dead2', host: 'h', pid: 3, workers: 2, startedAt: T0, leaseMs: 3000, now: T0, info: {} });
       const again = (await claim(5, 'root:10', T0 + 2000, 'dead2')).jobs.find((j) => j.id === a!.id)!;
       await d.jobFinishMany('dead2', [{ kind: 'start', id: again.id, attempt: again.attempt, at: T0 }]);
       await d.jobRescue({ now: T0 + 5000, maxCrashes: 2 });

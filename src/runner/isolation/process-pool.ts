@@ -9,7 +9,9 @@
  * - the CPU-time limit: CPU used by the worker since the job started (`/proc/<pid>/stat`, sampled every
  *   `sampleMs`), then SIGTERM and SIGKILL as above (kind `cpu_limit`);
  * - the hard memory limit: RSS (`/proc/<pid>/status`) above it → SIGKILL at once (kind `memory_limit`);
- * - the soft memory limit: RSS above it when a job ends → the worker is recycled.
+ * - the soft memory limit: RSS above it when a job ends → the worker is recycled;
+ * - the request limit (Odoo's `limit_request`): a worker that has run `requests` jobs is recycled
+ *   after the last one.
  * A stopped run ends as a `TimeoutError` outcome decided by the job's own retry rules, its timeout-log
  * row is written through `onTimeoutLog`, and the run is decided — freeing its slot — as soon as the
  * worker answers or is sent SIGKILL; a replacement worker is started while the old one is still dying.
@@ -22,6 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClosedError, ConfigurationError, TimeoutError } from '../../errors.ts';
+import type { JobTransactionJob } from '../../drivers/driver.ts';
 import type { Logger } from '../../internal/logger.ts';
 import type { JobProgress } from '../../job/row.ts';
 import type { TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
@@ -48,6 +51,8 @@ export interface ProcessPoolLimits {
   memoryHardBytes?: number;
   /** Time between SIGTERM and SIGKILL (ms). @default 2000 */
   graceMs?: number;
+  /** Jobs a worker runs before it is recycled after its last one (Odoo's `limit_request`). */
+  requests?: number;
 }
 
 /** Options of {@link ProcessPool}. */
@@ -90,6 +95,10 @@ export interface PoolExecuteOptions {
   onTimeoutLog?(entry: TimeoutLogEntryInput): Promise<void> | void;
   /** The function's retry rules as the parent knows them (the worker's own definition wins when it answers). */
   settings?: RunSettings;
+  /** The fence of `job.transaction()` in the worker (the runner holding the job); without it the worker's transaction completes no job row. */
+  transaction?: JobTransactionJob;
+  /** The worker's `job.transaction()` committed at `at`: the job is done in the database. */
+  onCommitted?(at: number): Promise<void> | void;
 }
 
 /** The end of one run in a worker process. */
@@ -205,7 +214,7 @@ export class ProcessPool {
     this.#url = moduleUrl(options.module);
     this.#logger = options.logger;
     const l = options.limits ?? {};
-    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500 };
+    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500, requests: l.requests ?? 0 };
     this.#sampleMs = options.sampleMs ?? 250;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
@@ -360,7 +369,7 @@ export class ProcessPool {
           reply(new Error('the run has already ended'));
           return;
         }
-        const fn = msg.op === 'progress' ? run.opts.onProgress : msg.op === 'checkpoint' ? run.opts.onCheckpoint : run.opts.onTimeoutLog;
+        const fn = msg.op === 'progress' ? run.opts.onProgress : msg.op === 'checkpoint' ? run.opts.onCheckpoint : msg.op === 'committed' ? run.opts.onCommitted : run.opts.onTimeoutLog;
         Promise.resolve().then(() => fn?.call(run.opts, msg.value as never)).then(() => reply(), (err: unknown) => reply(err ?? new Error('failed')));
         return;
       }
@@ -381,6 +390,9 @@ export class ProcessPool {
             this.#terminate(w); // it is on its way out (an uncaught error in the job)
           } else if (soft > 0 && rss > soft) {
             this.#logger.info({ pid: w.pid, rss, limit: soft }, `worker process memory ${formatBytes(rss)} is above the ${this.#limits.memorySoftBytes ? 'soft' : 'hard'} limit of ${formatBytes(soft)}: recycling it`);
+            this.#terminate(w);
+          } else if (this.#limits.requests > 0 && w.jobs >= this.#limits.requests) {
+            this.#logger.info({ pid: w.pid, jobs: w.jobs, limit: this.#limits.requests }, `worker process ${w.pid} has run ${w.jobs} jobs (limitRequest): recycling it`);
             this.#terminate(w);
           } else {
             w.state = 'idle';
@@ -510,7 +522,7 @@ export class ProcessPool {
     run.t0 = performance.now();
     run.cpuBase = HAS_PROC ? readCpuMs(w.pid) : w.lastCpuMs ?? 0;
     try {
-      w.child.send({ t: 'run', job: run.job } satisfies ToWorker, () => { /* a send that fails ends with the worker's exit */ });
+      w.child.send({ t: 'run', job: run.job, tx: run.opts.transaction } satisfies ToWorker, () => { /* a send that fails ends with the worker's exit */ });
     } catch (err) {
       w.run = null;
       w.state = 'idle';
