@@ -38,4 +38,5 @@ export {
   ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
   UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
   ClosedError, TransactionScopeError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
+  WaitTimeoutError, DatabaseNotFoundError, UnknownChannelError,
 } from './errors.ts';

@@ -15,6 +15,12 @@ function distance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
+/** The candidate closest to `key` (edit distance, case-insensitive) when it is close enough for a "did you mean", else undefined. */
+export function suggest(key: string, candidates: Iterable<string>): string | undefined {
+  const best = [...candidates].map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? best[0] : undefined;
+}
+
 /**
  * Throw a {@link ConfigurationError} when `value` is not a plain object or has keys outside `allowed`.
  * @param what names the options in the message (`withDelay() options`).
@@ -26,8 +32,8 @@ export function checkOptions(value: unknown, allowed: readonly string[], what: s
   }
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    const best = allowed.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
-    const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best[0]}'?)` : '';
+    const best = suggest(key, allowed);
+    const hint = best ? ` (did you mean '${best}'?)` : '';
     throw new ConfigurationError(`${what}: unknown option '${key}'${hint}; expected one of ${allowed.join(', ')}`, { details: { option: key } });
   }
 }

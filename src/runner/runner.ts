@@ -160,6 +160,7 @@ export class Runner {
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
   readonly #policy: ClaimPolicy;
+  readonly #tree: ChannelTree;
   /** The root channel's capacity: no runner can hold more jobs than that, whatever its slots and prefetch. */
   readonly #rootCapacity: number;
   readonly #poolOptions: ProcessPoolOptions | null;
@@ -185,6 +186,11 @@ export class Runner {
   #onStopped: (() => void)[] = [];
   #errorBackoff = 0;
   #startedAt = 0;
+  /** Callers of {@link untilIdle} waiting for the runner to run out of work. */
+  #idleWaiters: (() => void)[] = [];
+  #idleChecking = false;
+  /** Claims made so far (an idle check is void once a newer claim exists). */
+  #claims = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -206,6 +212,7 @@ export class Runner {
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
+    this.#tree = tree;
     this.#policy = claimPolicy(tree);
     this.#rootCapacity = tree.node('root')?.capacity ?? Infinity;
   }
@@ -233,6 +240,23 @@ export class Runner {
   /** @internal Called once the runner has stopped. */
   onStopped(fn: () => void): void {
     this.#onStopped.push(fn);
+  }
+
+  /**
+   * Resolves once the runner has run out of work it can do now (`conveyor run --once`): it holds no job
+   * (none running, buffered or waiting to be written), and a claim made after its last write found no job
+   * it could start. Jobs with a future ETA (retries with a delay among them) and jobs waiting for parents
+   * that are not finished are not due, so they do not keep it going; dependants released by its own runs
+   * are, since that claim comes after their parents' writes. Due jobs held back by a limit keep it going
+   * while the limit can lift by itself: a channel full of jobs in progress (on any runner) or a throttle;
+   * a paused channel, or a sequential channel blocked by a failed job, does not. Also resolves when the
+   * runner stops. Call `stop()` afterwards.
+   */
+  untilIdle(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    this.#kick();
+    return idle;
   }
 
   /** Register, subscribe to wake-ups, rescue dead runners' jobs, and start claiming. */
@@ -299,6 +323,7 @@ export class Runner {
     await this.#drainWrites();
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
+    this.#idleWaiters.splice(0).forEach((fn) => fn());
     this.#host.events.emit('runner_stopped', { runnerId: this.id });
     this.#onStopped.forEach((fn) => fn());
   }
@@ -339,6 +364,7 @@ export class Runner {
       let res;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        this.#claims++;
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
         this.#errorBackoff = 0;
       } catch (err) {
@@ -356,6 +382,7 @@ export class Runner {
       this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (this.#claimAgain) continue;
+      if (!res.jobs.length && this.#idleWaiters.length) void this.#checkIdle(res.capacityBlocked, res.wakeAt);
       if (res.jobs.length < wanted) return;
       // A full claim: claim again at once only if the buffer is still at or below its low-water mark.
       // Above it, the room freed while this claim was out is small, and a claim's fixed cost (the lock,
@@ -397,6 +424,39 @@ export class Runner {
       this.#wakeAt = Infinity;
       this.#kick();
     }, Math.max(0, at - this.#now()) + 5);
+  }
+
+  /** No job running, buffered or waiting to be written. */
+  #holdsNothing(): boolean {
+    return !this.#running.size && !this.#buffer.length && !this.#writes.length;
+  }
+
+  /** After a claim that took nothing: resolve the untilIdle() waiters unless a limit that lifts by itself holds due jobs back. */
+  async #checkIdle(capacityBlocked: boolean, wakeAt: number | null): Promise<void> {
+    if (this.#idleChecking || !this.#holdsNothing()) return;
+    this.#idleChecking = true;
+    const claims = this.#claims;
+    try {
+      if (capacityBlocked) {
+        // a throttle ends by itself (its end is the claim's wakeAt, and the wake timer claims again then)
+        const throttle = Math.max(0, ...this.#policy.throttledChannels.map((ch) => this.#tree.node(ch)?.throttleMs ?? 0));
+        if (wakeAt !== null && wakeAt <= this.#now() + throttle) return;
+        // capacity taken by jobs in progress frees up when they end (their writes wake or the poll claims)
+        const inProgress = await this.#host.driver.jobCount({ state: ['enqueued', 'started'], groupBy: [] });
+        if (inProgress.reduce((n, r) => n + r.count, 0) > 0) {
+          if (!this.#host.driver.crossProcessWakeups) this.#wakeAtTime(this.#now() + Math.min(this.#pollMs, 250));
+          return;
+        }
+      }
+      // another claim was made or asked for meanwhile: it checks again
+      if (!this.#holdsNothing() || this.#claimAgain || this.#claims !== claims) return;
+      this.#idleWaiters.splice(0).forEach((fn) => fn());
+    } catch (err) {
+      this.#error('idleCheck', err);
+      this.#retryLater();
+    } finally {
+      this.#idleChecking = false;
+    }
   }
 
   // ---------------------------------------------------------------- running jobs
@@ -525,6 +585,8 @@ export class Runner {
       });
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
       if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
+      // untilIdle(): the last run is written; a claim now sees what it released (dependants, retries)
+      else if (this.#idleWaiters.length && this.#holdsNothing()) this.#kick();
     }
   }
 
