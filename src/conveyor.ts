@@ -209,8 +209,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
   readonly #cronHost: CronHost;
   #closed = false;
-  /** Unknown channels already warned about (once each). */
-  readonly #unknownWarned = new Set<string>();
+  /** Channels given at enqueue already judged: a job function's channel, or unknown and warned about (once each). */
+  readonly #channelsChecked = new Set<string>();
   #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
   private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
@@ -392,14 +392,17 @@ export class Conveyor implements ModelHost, JobHandleHost {
   #checkChannel(channel: string, job: string): string {
     const node = this.channels.path(channel).at(-1)!;
     const mode = this.options.unknownChannels ?? 'warn';
-    if (node.configured || mode === 'allow' || this.#unknownWarned.has(node.name) || this.channels.node(node.name)) return node.name;
+    if (node.configured || mode === 'allow' || this.#channelsChecked.has(node.name) || this.channels.node(node.name)) return node.name;
     const declared = new Set([...this.#models.values()].flatMap((def) => [...def.settings.values()].map((fn) => this.channels.path(fn.channel).at(-1)!.name)));
-    if (declared.has(node.name)) return node.name;
+    if (declared.has(node.name)) {
+      this.#channelsChecked.add(node.name);
+      return node.name;
+    }
     const known = [...new Set([...this.channels.nodes().map((n) => n.name), ...declared])];
     const best = suggest(node.name, known);
     const message = `unknown channel '${node.name}' for ${job}${best ? ` (did you mean '${best}'?)` : ''}: the configured channels are ${known.join(', ')}`;
     if (mode === 'error') throw new UnknownChannelError(message, { details: { channel: node.name, known } });
-    this.#unknownWarned.add(node.name);
+    this.#channelsChecked.add(node.name);
     const limiter = [...this.channels.path(node.name)].reverse().find((n) => n.capacity !== null)?.name ?? 'root';
     this.logger.warn({ channel: node.name, known }, `${message}; created on the fly, its jobs run under ${limiter}'s capacity (set unknownChannels: 'error' to refuse such jobs)`);
     return node.name;
