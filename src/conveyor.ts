@@ -28,7 +28,7 @@ import { Batcher } from './internal/batcher.ts';
 import { systemClock, type Clock } from './internal/clock.ts';
 import { encodeJson } from './internal/json.ts';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './internal/logger.ts';
-import { checkInt, checkOptions, suggest } from './internal/options.ts';
+import { checkInt, checkOptions, didYouMean } from './internal/options.ts';
 import { Job, type JobHandleHost } from './job/handle.ts';
 import type { JobAttempt, JobRow } from './job/row.ts';
 import { resolveRelatedAction, type RelatedActionView } from './job/related-action.ts';
@@ -46,7 +46,7 @@ export interface ConveyorOptions {
   database?: string;
   /** PostgreSQL schema of the tables. @default 'conveyor' (or `CONVEYOR_SCHEMA`) */
   schema?: string;
-  /** Channel configuration, queue_job syntax. @default 'root:1' (or `CONVEYOR_CHANNELS`) */
+  /** Channel configuration, queue_job syntax. @default '' (root unlimited: the runners' slots bound it; or `CONVEYOR_CHANNELS`) */
   channels?: string;
   /** A logger (pino-compatible), or a level for the built-in one. @default 'info' */
   logger?: Logger | LogLevel;
@@ -252,7 +252,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     if (options.contextKeys !== undefined && (!Array.isArray(options.contextKeys) || options.contextKeys.some((k) => typeof k !== 'string'))) {
       throw new ConfigurationError(`Conveyor.open(): contextKeys must be an array of strings, got ${describeValue(options.contextKeys)}`);
     }
-    const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? 'root:1');
+    const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? '');
     const dbMaxconn = options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
     checkInt(dbMaxconn, 'Conveyor.open(): dbMaxconn', 1, 10_000);
     if (options.create !== undefined && typeof options.create !== 'boolean') throw new ConfigurationError(`Conveyor.open(): create must be a boolean, got ${describeValue(options.create)}`);
@@ -399,7 +399,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       return node.name;
     }
     const known = [...new Set([...this.channels.nodes().map((n) => n.name), ...declared])];
-    const best = suggest(node.name, known);
+    const best = didYouMean(node.name, known);
     const message = `unknown channel '${node.name}' for ${job}${best ? ` (did you mean '${best}'?)` : ''}: the configured channels are ${known.join(', ')}`;
     if (mode === 'error') throw new UnknownChannelError(message, { details: { channel: node.name, known } });
     this.#channelsChecked.add(node.name);

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import { parseDuration } from '../internal/duration.ts';
-import { suggest } from '../internal/options.ts';
+import { didYouMean } from '../internal/options.ts';
 import type { RunnerOptions } from '../runner/runner.ts';
 import { parseBytes } from '../runner/isolation/limits.ts';
 
@@ -32,6 +32,8 @@ export interface CliConfig {
   limitTimeCpu?: string | number;
   limitMemorySoft?: string | number;
   limitMemoryHard?: string | number;
+  /** Jobs a worker process runs before it is recycled (process isolation; Odoo's `limit_request`). */
+  limitRequest?: number;
   killGrace?: string | number;
   shutdownGrace?: string | number;
   isolation?: 'inline' | 'process';
@@ -74,6 +76,7 @@ export const CLI_OPTIONS: readonly CliOption[] = [
   { key: 'limitTimeCpu', flag: '--limit-time-cpu <duration>', type: 'duration', commands: RUN, runner: 'limitTimeCpu', description: 'CPU time of one job run, process isolation (default 600s)' },
   { key: 'limitMemorySoft', flag: '--limit-memory-soft <size>', type: 'size', commands: RUN, runner: 'limitMemorySoft', description: "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)" },
   { key: 'limitMemoryHard', flag: '--limit-memory-hard <size>', type: 'size', commands: RUN, runner: 'limitMemoryHard', description: 'kill a worker process above this RSS at once (default 2560mb)' },
+  { key: 'limitRequest', flag: '--limit-request <n>', type: 'int', commands: RUN, runner: 'limitRequest', description: 'recycle a worker process after it has run n jobs, process isolation; 0 = never (default 65536)' },
   { key: 'killGrace', flag: '--kill-grace <duration>', type: 'duration', commands: RUN, runner: 'killGrace', description: 'process isolation: SIGTERM to SIGKILL delay on a limit (default 1500ms)' },
   { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', type: 'duration', commands: RUN, runner: 'shutdownGrace', description: 'time running jobs get to finish on stop (default 30s)' },
   { key: 'lease', flag: '--lease <duration>', type: 'duration', commands: RUN, runner: 'lease', description: 'runner lease: a silent runner is dead after this long (default 30s)' },
@@ -117,8 +120,8 @@ export function readConfigFile(file?: string): CliConfig {
   for (const [k, v] of Object.entries(parsed)) {
     const spec = CLI_OPTIONS.find((o) => o.key === k);
     if (!spec) {
-      const best = suggest(k, KEYS);
-      throw new ConfigurationError(`config file '${p}': unknown key '${k}'${best ? ` (did you mean '${best}'?)` : ''}; expected one of ${KEYS.join(', ')}`);
+      const best = didYouMean(k, KEYS);
+      throw new ConfigurationError(`config file '${p}': unknown key '${k}'${best === null ? '' : ` (did you mean '${best}'?)`}; expected one of ${KEYS.join(', ')}`);
     }
     config[k] = checkValue(spec, v, `config file '${p}': ${k}`);
   }
