@@ -235,6 +235,8 @@ export class Runner {
   #idleChecking = false;
   /** Claims made so far (an idle check is void once a newer claim exists). */
   #claims = 0;
+  /** Write batches sent and not yet answered (their jobs are not settled in the database yet). */
+  #writesInFlight = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -502,9 +504,9 @@ export class Runner {
     }, Math.max(0, at - this.#now()) + 5);
   }
 
-  /** No job running, buffered or waiting to be written. */
+  /** No job running, buffered, waiting to be written or being written. */
   #holdsNothing(): boolean {
-    return !this.#running.size && !this.#buffer.length && !this.#writes.length;
+    return !this.#running.size && !this.#buffer.length && !this.#writes.length && !this.#writesInFlight;
   }
 
   /** After a claim that took nothing: resolve the untilIdle() waiters unless a limit that lifts by itself holds due jobs back. */
@@ -651,11 +653,14 @@ export class Runner {
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
       let results;
+      this.#writesInFlight++;
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
+        this.#writesInFlight--;
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
+        this.#writesInFlight--;
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
