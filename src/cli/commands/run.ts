@@ -21,10 +21,10 @@ export function registerRun(program: Command): void {
     let stopRequested!: (signal: NodeJS.Signals) => void;
     const stop = new Promise<NodeJS.Signals>((resolve) => { stopRequested = resolve; });
     let signalled: NodeJS.Signals | null = null;
-    let log: (line: string) => void = (line) => process.stderr.write(line + '\n');
+    let logError: (line: string) => void = (line) => process.stderr.write(line + '\n');
     const onSignal = (sig: NodeJS.Signals) => {
       if (signalled) {
-        log(`${sig} again: exiting now`);
+        logError(`${sig} again: exiting now`);
         process.exit(1);
       }
       signalled = sig;
@@ -40,7 +40,7 @@ export function registerRun(program: Command): void {
       if (config.logLevel !== undefined) process.env.CONVEYOR_LOG_LEVEL = config.logLevel;
       if (config.dbMaxconn !== undefined) process.env.CONVEYOR_DB_MAXCONN = String(config.dbMaxconn);
       const conveyor = await loadConveyorModule(module);
-      log = (line) => conveyor.logger.info(line);
+      logError = (line) => conveyor.logger.error(line);
       try {
         const runner = conveyor.runner({ ...runnerOptions(config), module });
         let dashboard: { close(): Promise<void> } | null = null;
