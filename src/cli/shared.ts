@@ -38,6 +38,16 @@ export interface CommandContext {
  * only `conveyor migrate` (and `run`'s own module) creates one.
  */
 export async function withConveyor<T>(cmd: Command, fn: (ctx: CommandContext) => Promise<T>): Promise<T> {
+  const ctx = await openConveyor(cmd);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.conveyor.close();
+  }
+}
+
+/** Open the configured database for `cmd` as {@link withConveyor} does; the caller closes it. */
+export async function openConveyor(cmd: Command): Promise<CommandContext> {
   const config = resolveOptions(cmd, cmd.name());
   const conveyor = await Conveyor.open({
     database: config.database,
@@ -51,11 +61,7 @@ export async function withConveyor<T>(cmd: Command, fn: (ctx: CommandContext) =>
     // and say nothing about channels they did not enqueue into
     unknownChannels: 'allow',
   });
-  try {
-    return await fn({ conveyor, config });
-  } finally {
-    await conveyor.close();
-  }
+  return { conveyor, config };
 }
 
 /** Write `data` as JSON with `--json`, else the text. */
