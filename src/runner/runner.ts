@@ -237,6 +237,13 @@ export class Runner {
   #heartbeatsInFlight = 0;
   /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
   #transacted = new WeakSet<JobRow>();
+  /** Callers of {@link untilIdle} waiting for the runner to run out of work. */
+  #idleWaiters: (() => void)[] = [];
+  #idleChecking = false;
+  /** Claims made so far (an idle check is void once a newer claim exists). */
+  #claims = 0;
+  /** Write batches sent and not yet answered (their jobs are not settled in the database yet). */
+  #writesInFlight = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -292,6 +299,23 @@ export class Runner {
   /** @internal Called once the runner has stopped. */
   onStopped(fn: () => void): void {
     this.#onStopped.push(fn);
+  }
+
+  /**
+   * Resolves once the runner has run out of work it can do now (`conveyor run --once`): it holds no job
+   * (none running, buffered or waiting to be written), and a claim made after its last write found no job
+   * it could start. Jobs with a future ETA (retries with a delay among them) and jobs waiting for parents
+   * that are not finished are not due, so they do not keep it going; dependants released by its own runs
+   * are, since that claim comes after their parents' writes. Due jobs held back by a limit keep it going
+   * while the limit can lift by itself: a channel full of jobs in progress (on any runner) or a throttle;
+   * a paused channel, or a sequential channel blocked by a failed job, does not. Also resolves when the
+   * runner stops. Call `stop()` afterwards.
+   */
+  untilIdle(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    this.#kick();
+    return idle;
   }
 
   /** Register, subscribe to wake-ups, rescue dead runners' jobs, and start claiming. */
@@ -366,6 +390,7 @@ export class Runner {
     await this.#drainWrites();
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
+    this.#idleWaiters.splice(0).forEach((fn) => fn());
     this.#host.events.emit('runner_stopped', { runnerId: this.id });
     this.#onStopped.forEach((fn) => fn());
   }
@@ -415,6 +440,7 @@ export class Runner {
       const seq = this.#wakeSeq;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        this.#claims++;
         this.#idleDuringClaim = false;
         const t0 = performance.now();
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
@@ -439,6 +465,7 @@ export class Runner {
       this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true && seq === this.#wakeSeq;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (this.#claimAgain) continue;
+      if (!res.jobs.length && this.#idleWaiters.length) void this.#checkIdle(res.capacityBlocked, res.wakeAt);
       if (res.jobs.length < wanted) return;
       // A full claim: claim again at once only if the buffer is still at or below its low-water mark.
       // Above it, the room freed while this claim was out is small, and a claim's fixed cost (the lock,
@@ -542,6 +569,39 @@ export class Runner {
       this.#mayBeDue(); // an ETA or throttle ended: claim now, or at the next freed slot if full
       this.#kick();
     }, Math.max(0, at - this.#now()) + 5);
+  }
+
+  /** No job running, buffered, waiting to be written or being written. */
+  #holdsNothing(): boolean {
+    return !this.#running.size && !this.#buffer.length && !this.#writes.length && !this.#writesInFlight;
+  }
+
+  /** After a claim that took nothing: resolve the untilIdle() waiters unless a limit that lifts by itself holds due jobs back. */
+  async #checkIdle(capacityBlocked: boolean, wakeAt: number | null): Promise<void> {
+    if (this.#idleChecking || !this.#holdsNothing()) return;
+    this.#idleChecking = true;
+    const claims = this.#claims;
+    try {
+      if (capacityBlocked) {
+        // a throttle ends by itself (its end is the claim's wakeAt, and the wake timer claims again then)
+        const throttle = Math.max(0, ...this.#policy.throttledChannels.map((ch) => this.#tree.node(ch)?.throttleMs ?? 0));
+        if (wakeAt !== null && wakeAt <= this.#now() + throttle) return;
+        // capacity taken by jobs in progress frees up when they end (their writes wake or the poll claims)
+        const inProgress = await this.#host.driver.jobCount({ state: ['enqueued', 'started'], groupBy: [] });
+        if (inProgress.reduce((n, r) => n + r.count, 0) > 0) {
+          if (!this.#host.driver.crossProcessWakeups) this.#wakeAtTime(this.#now() + Math.min(this.#pollMs, 250));
+          return;
+        }
+      }
+      // another claim was made or asked for meanwhile: it checks again
+      if (!this.#holdsNothing() || this.#claimAgain || this.#claims !== claims) return;
+      this.#idleWaiters.splice(0).forEach((fn) => fn());
+    } catch (err) {
+      this.#error('idleCheck', err);
+      this.#retryLater();
+    } finally {
+      this.#idleChecking = false;
+    }
   }
 
   // ---------------------------------------------------------------- running jobs
@@ -701,11 +761,14 @@ export class Runner {
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
       let results;
+      this.#writesInFlight++;
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
+        this.#writesInFlight--;
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
+        this.#writesInFlight--;
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
@@ -726,6 +789,8 @@ export class Runner {
       });
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
       if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
+      // untilIdle(): the last run is written; a claim now sees what it released (dependants, retries)
+      else if (this.#idleWaiters.length && this.#holdsNothing()) this.#kick();
     }
   }
 
