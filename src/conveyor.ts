@@ -632,7 +632,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       try {
         def.settings.set(method, applyOverride(def.name, method, code, o));
       } catch (err) {
-        this.logger.error({ jobFunction: `${def.name}.${method}`, err: (err as Error).message }, 'ignoring an invalid stored job function override');
+        this.logger.error({ jobFunction: `${def.name}.${method}`, err }, 'ignoring an invalid stored job function override');
         def.settings.set(method, code);
       }
     }

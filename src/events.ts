@@ -40,7 +40,7 @@ export class EventHub {
       try {
         listener(payload);
       } catch (err) {
-        this.#logger.error({ event, err: (err as Error).message }, 'event listener threw');
+        this.#logger.error({ event, err }, 'event listener threw');
       }
     };
     this.#emitter.on(event, safe);

@@ -117,7 +117,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   const signer = new Signer(config.secret);
   const functions: JobFunctionsSource = config.jobFunctions ?? jobFunctionsFromModels(conveyor);
   const counters = new EventCounters(conveyor);
-  const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err: (err as Error).message },
+  const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err },
     `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`));
   const authRequired = Boolean(config.token || config.basicAuth);
   const sessionValue = config.token ? signer.sign('session', config.token) : null;
@@ -178,7 +178,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     if (err instanceof ValidationError) return fail(c, 400, err.message);
     if (err instanceof JobNotFoundError) return fail(c, 404, err.message);
     if (err instanceof ConveyorError && err.code === 'CLOSED') return fail(c, 503, 'the Conveyor is closed');
-    conveyor.logger.error({ err: (err as Error).message, path: c.req.path }, 'dashboard: request failed');
+    conveyor.logger.error({ err, path: c.req.path }, 'dashboard: request failed');
     return fail(c, 500, `internal error: ${(err as Error).message}`);
   });
 

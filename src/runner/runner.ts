@@ -604,6 +604,6 @@ export class Runner {
   #error(operation: string, err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     this.#host.events.emit('runner_error', { runnerId: this.id, error, operation });
-    this.#host.logger.error({ runnerId: this.id, operation, err: error.message }, 'runner error');
+    this.#host.logger.error({ runnerId: this.id, operation, err: error }, 'runner error');
   }
 }
