@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import type { CookieOptions } from 'hono/utils/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Conveyor } from '../conveyor.ts';
 import { ConveyorError, JobNotFoundError, ValidationError } from '../errors.ts';
@@ -16,7 +17,7 @@ import { validateRetryPattern } from '../retry/pattern.ts';
 import { EventCounters, renderMetrics } from './metrics.ts';
 import { jobFunctionsFromModels, type DashboardOptions, type JobFunctionPatch, type JobFunctionsSource } from './options.ts';
 import { jobFilter, parseIds, parseJobsQuery } from './query.ts';
-import { CSRF_COOKIE, SESSION_COOKIE, Signer, checkBasic, checkBearer, newNonce, safeEqual } from './security.ts';
+import { CSRF_COOKIE, Signer, authMiddleware, newNonce } from './security.ts';
 import { channelsBody, channelsTable, type ChannelsData } from './views/channels.ts';
 import { functionsBody, scheduledBody } from './views/functions.ts';
 import { h, type Html, type ViewContext } from './views/html.ts';
@@ -120,7 +121,6 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err },
     `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`));
   const authRequired = Boolean(config.token || config.basicAuth);
-  const sessionValue = config.token ? signer.sign('session', config.token) : null;
 
   const app = new Hono<Env>({
     getPath: (req) => {
@@ -149,7 +149,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     if (c.req.header('hx-request')) return c.html(h`<p class="error">${message}</p>`, status);
     return render(c, status === 404 ? 'Not found' : 'Error', '', errorBody(status, message), status);
   };
-  const cookieOptions = (c: Context<Env>) => ({
+  const cookieOptions = (c: Context): CookieOptions => ({
     path: base || '/',
     httpOnly: true,
     sameSite: 'Lax' as const,
@@ -185,26 +185,14 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   app.notFound((c) => fail(c, 404, `no page at ${c.req.path}`));
 
   // Authentication (static files and /healthz stay public: they hold no data).
-  app.use('*', async (c, next) => {
-    const path = c.req.path;
-    if (!authRequired || path.startsWith('/static/') || path === '/healthz') return next();
-    const authz = c.req.header('authorization');
-    if (config.basicAuth && checkBasic(authz, config.basicAuth)) return next();
-    if (config.token) {
-      if (checkBearer(authz, config.token)) return next();
-      const cookie = getCookie(c, SESSION_COOKIE);
-      if (cookie && sessionValue && safeEqual(cookie, sessionValue)) return next();
-      const given = c.req.query('token');
-      if (given !== undefined && c.req.method === 'GET' && safeEqual(given, config.token)) {
-        setCookie(c, SESSION_COOKIE, sessionValue!, cookieOptions(c));
-        const url = new URL(c.req.url);
-        url.searchParams.delete('token');
-        return c.redirect(`${base}${path}${url.search}`, 302);
-      }
-    }
-    if (config.basicAuth) c.header('WWW-Authenticate', 'Basic realm="Conveyor dashboard", charset="UTF-8"');
-    return c.text(config.token ? 'Unauthorized: open the dashboard with ?token=<token> or send Authorization: Bearer <token>.' : 'Unauthorized', 401);
-  });
+  if (authRequired) {
+    const auth = authMiddleware({ token: config.token, basicAuth: config.basicAuth, signer, base, cookieOptions });
+    app.use('*', async (c, next) => {
+      const path = c.req.path;
+      if (path.startsWith('/static/') || path === '/healthz') return next();
+      return auth(c, next);
+    });
+  }
 
   // CSRF: a signed double-submit cookie. Every POST must carry _csrf (form) or X-CSRF-Token (header).
   app.use('*', async (c, next) => {
