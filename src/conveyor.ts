@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from './internal/uuid.ts';
+import { loadTelemetry, type Telemetry } from './internal/telemetry.ts';
 import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
@@ -192,6 +193,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
   readonly #cronHost: CronHost;
   #closed = false;
+  #telemetry: Telemetry | null = null;
   #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
   private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
@@ -252,6 +254,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       throw err;
     }
     const conveyor = new Conveyor(driver, options, logger, channels);
+    conveyor.#telemetry = await loadTelemetry();
     try {
       await conveyor.loadJobFunctionOverrides();
     } catch (err) {
@@ -314,12 +317,22 @@ export class Conveyor implements ModelHost, JobHandleHost {
     if (txs.size > 1) throw new GraphError('the jobs of one graph must all use the same tx');
     const tx = txs.values().next().value;
     const graphUuid = nodes.length > 1 && edges.length > 0 ? randomUUID() : null;
-    const context = this.context.capture();
-    const contextJson = context ? encodeJson(context, 'context') : null;
-    const rows = nodes.map((d) => this.#newJob(d, now, graphUuid, contextJson));
+    const span = this.#telemetry?.startEnqueue(nodes.length);
+    let rows: NewJob[];
     let results: JobInsertResult[];
-    if (nodes.length === 1 && tx === undefined) results = [await this.#insertBatcher.submit(rows[0]!)];
-    else results = await this.driver.jobInsertMany({ jobs: rows, edges, now, tx });
+    try {
+      // the enqueue span's trace context travels in the job's context JSON (see internal/telemetry.ts)
+      const captured = this.context.capture();
+      const context = span?.carrier ? { ...captured, ...span.carrier } : captured;
+      const contextJson = context ? encodeJson(context, 'context') : null;
+      rows = nodes.map((d) => this.#newJob(d, now, graphUuid, contextJson));
+      if (nodes.length === 1 && tx === undefined) results = [await this.#insertBatcher.submit(rows[0]!)];
+      else results = await this.driver.jobInsertMany({ jobs: rows, edges, now, tx });
+    } catch (err) {
+      span?.end([], err as Error);
+      throw err;
+    }
+    span?.end(rows);
     if (this.#events.has('job_enqueued')) {
       results.forEach((r, i) => this.#events.emit('job_enqueued', { id: r.id, uuid: r.uuid, model: rows[i]!.model, method: rows[i]!.method, channel: rows[i]!.channel, existing: r.existing }));
     }
@@ -479,6 +492,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
   /** Subscribe to an event; returns the unsubscribe function. */
   on<K extends ConveyorEventName>(event: K, listener: (payload: ConveyorEvents[K]) => void): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /** @internal OpenTelemetry spans (null when `@opentelemetry/api` is not installed). */
+  get telemetry(): Telemetry | null {
+    return this.#telemetry;
   }
 
   /** @internal The event hub (runners emit through it). */

@@ -30,6 +30,7 @@ import { executeJob, RunAbort, type ExecuteResult } from './executor.ts';
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
+import { splitTraceContext, type RunOutcome, type Telemetry } from '../internal/telemetry.ts';
 
 /** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
 export interface RunnerOptions {
@@ -85,6 +86,8 @@ export interface RunnerHost {
   readonly events: EventHub;
   readonly models: ReadonlyMap<string, ModelDefinition>;
   readonly timeoutLog: { record(entry: TimeoutLogEntryInput): Promise<number> };
+  /** OpenTelemetry spans (null or absent when `@opentelemetry/api` is not installed). */
+  readonly telemetry?: Telemetry | null;
   /** Reload job function overrides stored by operators (called on every heartbeat). */
   loadJobFunctionOverrides?(): Promise<void>;
 }
@@ -427,13 +430,19 @@ export class Runner {
       if (r === 'stale') this.#race(job, 'checkpoint');
     };
     const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
-    const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
-      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
-      : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
+    // the trace context stored at enqueue is for the run's span, not part of the job's own context
+    const { carrier, context } = splitTraceContext(job.context);
+    const runJob = carrier ? { ...job, context } : job;
+    const span = this.#host.telemetry?.startRun(job, carrier);
+    const start = (): Promise<ExecuteResult & { killed?: string | null }> => this.#pool
+      ? this.#pool.execute(runJob, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
+      : executeJob({ job: runJob, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
+    const run = span ? span.activate(start) : start();
     entry.done = run.then((r) => {
       this.#running.delete(job.id);
-      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      const outcome = entry.released ? 'released' : this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      span?.end(outcome, r.outcome.kind === 'done' ? null : r.outcome.error);
       this.#dispatch();
       if (this.#bufferLow() && !this.#drained) this.#kick();
     });
@@ -461,7 +470,8 @@ export class Runner {
     }, Math.max(0, head.due - performance.now()) + 1);
   }
 
-  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): void {
+  /** Queue the outcome's write; returns how the run ended. */
+  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): RunOutcome {
     const base = { id: job.id, attempt: job.attempt, startedAt, at };
     const err = outcome.kind === 'done' ? null : outcome.error;
     const exc = err ? { excName: err.name, excMessage: err.message, excInfo: err.stack ?? null } : null;
@@ -475,14 +485,17 @@ export class Runner {
       } catch (e) {
         const error = e as Error;
         this.#write({ cmd: { kind: 'failed', ...base, outcome: 'failed', excName: error.name, excMessage: error.message, excInfo: error.stack ?? null }, job, outcome: { kind: 'failed', reason: 'error', error } });
-        return;
+        return 'failed';
       }
       this.#write({ cmd: { kind: 'done', ...base, result, hasDependants: job.hasDependants }, job, outcome });
+      return 'done';
     } else if (outcome.kind === 'retry') {
       this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome });
+      return timedOut ? 'timed_out' : 'retried';
     } else {
       const message = outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
       this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome });
+      return timedOut ? 'timed_out' : 'failed';
     }
   }
 
