@@ -203,7 +203,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.channels = channels;
     this.clock = options.clock ?? systemClock;
     this.context = new ContextApi(options.contextKeys ?? DEFAULT_CONTEXT_KEYS);
-    this.#events = new EventHub(logger);
+    this.#events = new EventHub(logger, { listenEvents: (onPayload, onGap) => this.driver.listenEvents(onPayload, onGap) });
     this.#noDelay = options.noDelay ?? envFlag('CONVEYOR_NO_DELAY');
     if (this.#noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
     this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), { maxBatch: 1000, concurrency: 2 });
@@ -499,7 +499,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
     return this.#telemetry;
   }
 
-  /** @internal The event hub (runners emit through it). */
+  /**
+   * The typed events: `on()` for this process's events (as {@link Conveyor.on}), and
+   * `subscribeRemote()` for job lifecycle events from the runners of every process (docs/observability.md).
+   */
   get events(): EventHub {
     return this.#events;
   }

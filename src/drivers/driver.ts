@@ -348,6 +348,19 @@ export interface Driver {
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
 
+  /**
+   * Publish job lifecycle events (each payload a JSON text under 8000 bytes): one NOTIFY per payload,
+   * all in one statement, on PostgreSQL; the in-process emitter shared by the drivers of one file on SQLite.
+   */
+  publishEvents(payloads: readonly string[]): Promise<void>;
+  /**
+   * Receive published events. PostgreSQL: a dedicated LISTEN connection that reconnects with backoff and
+   * calls `onGap` once it is back (what was sent meanwhile is lost). SQLite: this process only.
+   */
+  listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }>;
+  /** Whether any process listens to events now (runners ask on every heartbeat; cheap). */
+  eventListeners(): Promise<boolean>;
+
   /** Stored overrides of job function settings: `model.method` → JSON text. */
   jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]>;
   /** Store (or with `settings: null`, remove) the override of one job function. */

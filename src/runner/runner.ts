@@ -15,7 +15,7 @@ import { ConfigurationError, describeValue } from '../errors.ts';
 import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
-import type { EventHub } from '../events.ts';
+import { packRemoteEvents, type EventHub, type RemoteEvent } from '../events.ts';
 import type { Clock } from '../internal/clock.ts';
 import { parseDuration, type Duration } from '../internal/duration.ts';
 import { encodeJson } from '../internal/json.ts';
@@ -72,9 +72,15 @@ export interface RunnerOptions {
   killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
+  /**
+   * Publish job lifecycle events for `conveyor.events.subscribeRemote()` (one message per completion
+   * batch): `'auto'` while some subscriber exists (looked up at start and on every heartbeat), `true`
+   * always, `false` never. @default 'auto'
+   */
+  publishEvents?: boolean | 'auto';
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'publishEvents'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -115,6 +121,8 @@ interface Write {
   cmd: FinishCommand;
   job: JobRow;
   outcome?: Outcome;
+  /** The run passed its time limit (for the `job_timed_out` remote event). */
+  timeout?: { limitMs: number; kind: string };
 }
 
 /** Build the claim policy of a channel tree. */
@@ -188,6 +196,11 @@ export class Runner {
   #onStopped: (() => void)[] = [];
   #errorBackoff = 0;
   #startedAt = 0;
+  readonly #publishMode: boolean | 'auto';
+  /** Whether completions are published as remote events now. */
+  #publishing = false;
+  /** The chain of event publications (in order; awaited on stop). */
+  #published: Promise<void> = Promise.resolve();
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -206,6 +219,11 @@ export class Runner {
     if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
       throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
     }
+    if (options.publishEvents !== undefined && typeof options.publishEvents !== 'boolean' && options.publishEvents !== 'auto') {
+      throw new ConfigurationError(`runner option publishEvents: expected true, false or 'auto', got ${describeValue(options.publishEvents)}`);
+    }
+    this.#publishMode = options.publishEvents ?? 'auto';
+    this.#publishing = this.#publishMode === true;
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
@@ -249,6 +267,7 @@ export class Runner {
     this.#state = 'running';
     this.#startedAt = this.#now();
     await this.#register();
+    await this.#checkEventListeners();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
     await this.#rescue();
     this.#every(this.#heartbeatMs, () => this.#heartbeat());
@@ -300,6 +319,7 @@ export class Runner {
     }
     await this.#pool?.close();
     await this.#drainWrites();
+    await this.#published;
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
     this.#host.events.emit('runner_stopped', { runnerId: this.id });
@@ -490,11 +510,11 @@ export class Runner {
       this.#write({ cmd: { kind: 'done', ...base, result, hasDependants: job.hasDependants }, job, outcome });
       return 'done';
     } else if (outcome.kind === 'retry') {
-      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome });
+      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
       return timedOut ? 'timed_out' : 'retried';
     } else {
       const message = outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
-      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome });
+      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
       return timedOut ? 'timed_out' : 'failed';
     }
   }
@@ -527,6 +547,7 @@ export class Runner {
         continue;
       }
       let freed = false;
+      const remote: RemoteEvent[] | null = this.#publishing ? [] : null;
       batch.forEach((w, i) => {
         if (results[i] === 'stale') {
           this.#race(w.job, w.cmd.kind);
@@ -535,7 +556,9 @@ export class Runner {
         if (w.cmd.kind !== 'start') freed = true;
         if (w.cmd.kind === 'retry' || w.cmd.kind === 'release') this.#drained = false; // pending again: worth a claim
         this.#emitOutcome(w);
+        if (remote) this.#remoteEvents(w, remote);
       });
+      if (remote?.length) this.#publish(remote);
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
       if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
     }
@@ -561,6 +584,24 @@ export class Runner {
       ev.emit('job_failed', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, error: cmd.excMessage ?? '' });
       this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt }, `job failed: ${cmd.excName ?? 'Error'}: ${cmd.excMessage ?? ''}`);
     }
+  }
+
+  /** The remote events of one written outcome. */
+  #remoteEvents(w: Write, out: RemoteEvent[]): void {
+    const { job, cmd } = w;
+    const base = { runnerId: this.id, id: job.id, model: job.model, method: job.method, attempt: job.attempt };
+    if (w.timeout) out.push({ event: 'job_timed_out', ...base, limitMs: w.timeout.limitMs, kind: w.timeout.kind });
+    if (cmd.kind === 'done') out.push({ event: 'job_done', ...base, channel: job.channel, durationMs: cmd.at - cmd.startedAt });
+    else if (cmd.kind === 'retry') out.push({ event: 'job_retried', ...base, eta: cmd.eta, error: cmd.excMessage ?? '' });
+    else if (cmd.kind === 'failed') out.push({ event: 'job_failed', ...base, error: cmd.excMessage ?? '' });
+  }
+
+  /** Publish a batch's events (one message, split under 8000 bytes), after the previous publication. */
+  #publish(events: RemoteEvent[]): void {
+    const payloads = packRemoteEvents(events);
+    this.#published = this.#published
+      .then(() => this.#host.driver.publishEvents(payloads))
+      .catch((err: unknown) => this.#error('publishEvents', err));
   }
 
   #race(job: JobRow, command: string): void {
@@ -590,8 +631,19 @@ export class Runner {
       }
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
+      await this.#checkEventListeners();
     } catch (err) {
       this.#error('heartbeat', err);
+    }
+  }
+
+  /** `publishEvents: 'auto'`: publish while some process subscribes to remote events. */
+  async #checkEventListeners(): Promise<void> {
+    if (this.#publishMode !== 'auto') return;
+    try {
+      this.#publishing = await this.#host.driver.eventListeners();
+    } catch (err) {
+      this.#error('eventListeners', err);
     }
   }
 

@@ -722,6 +722,22 @@ export class SqliteDriver implements Driver {
     emitWake(this.#wake, topic);
   }
 
+  // ---------------------------------------------------------------- events to other Conveyors (this process)
+
+  async publishEvents(payloads: readonly string[]): Promise<void> {
+    for (const p of payloads) queueMicrotask(() => this.#wake.emit('events', p));
+  }
+
+  async listenEvents(onPayload: (payload: string) => void): Promise<{ close(): Promise<void> }> {
+    const listener = (payload: string) => onPayload(payload);
+    this.#wake.on('events', listener);
+    return { close: async () => { this.#wake.off('events', listener); } };
+  }
+
+  async eventListeners(): Promise<boolean> {
+    return this.#wake.listenerCount('events') > 0;
+  }
+
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
