@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from './internal/uuid.ts';
 import { loadTelemetry, type Telemetry } from './internal/telemetry.ts';
+import { createMetricsApi, type MetricsApi } from './metrics.ts';
 import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
@@ -183,6 +184,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly timeouts: BoundTimeouts;
   /** Scheduled jobs stored in the database, from every process (`conveyor.crons.list()`, `pause`, `resume`, `runNow`). */
   readonly crons: CronsApi;
+  /**
+   * Prometheus metrics: `await conveyor.metrics()` is the text to serve on your own endpoint,
+   * `conveyor.metrics.register(registry)` feeds a prom-client registry (docs/observability.md).
+   */
+  readonly metrics: MetricsApi;
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
@@ -213,6 +219,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.jobFunctions = this.#jobFunctionsApi();
     this.#cronHost = this.#makeCronHost();
     this.crons = createCronsApi(this.#cronHost);
+    this.metrics = createMetricsApi(this);
     this.model(MAINTENANCE_MODEL, maintenanceMethods(this), MAINTENANCE_SETTINGS);
   }
 
@@ -525,6 +532,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.metrics.close();
     await Promise.all([...this.#runners].map((r) => r.stop()));
     await this.driver.close();
   }

@@ -14,7 +14,7 @@ import type { Conveyor } from '../conveyor.ts';
 import { ConveyorError, JobNotFoundError, ValidationError } from '../errors.ts';
 import type { JobRow } from '../job/row.ts';
 import { validateRetryPattern } from '../retry/pattern.ts';
-import { EventCounters, renderMetrics } from './metrics.ts';
+import { renderPrometheus } from '../metrics.ts';
 import { jobFunctionsFromModels, type DashboardOptions, type JobFunctionPatch, type JobFunctionsSource } from './options.ts';
 import { jobFilter, parseIds, parseJobsQuery } from './query.ts';
 import { CSRF_COOKIE, Signer, authMiddleware, newNonce } from './security.ts';
@@ -107,8 +107,8 @@ export interface AppConfig extends DashboardOptions {
   basePath: string;
 }
 
-/** Build the Hono app and the event counters behind `/metrics`. */
-export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env>; counters: EventCounters } {
+/** Build the Hono app; `release` stops its hold on the Conveyor's event counters (behind `/metrics`). */
+export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env>; release: () => void } {
   const base = config.basePath;
   const readOnly = config.readOnly ?? false;
   const refreshSeconds = config.refreshSeconds ?? 2;
@@ -117,7 +117,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   const chartRowLimit = config.chartRowLimit ?? 20_000;
   const signer = new Signer(config.secret);
   const functions: JobFunctionsSource = config.jobFunctions ?? jobFunctionsFromModels(conveyor);
-  const counters = new EventCounters(conveyor);
+  const release = conveyor.metrics.acquire();
   const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err },
     `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`));
   const authRequired = Boolean(config.token || config.basicAuth);
@@ -237,7 +237,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     }
   });
 
-  app.get('/metrics', async (c) => c.body(await renderMetrics(conveyor, counters), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', async (c) => c.body(renderPrometheus(await conveyor.metrics.collect()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
   // ------------------------------------------------------------------ pages
 
@@ -398,7 +398,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     return render(c, 'Timeout log', '/timeouts', timeoutsBody(view(c), data));
   });
 
-  return { app, counters };
+  return { app, release };
 }
 
 const NOTICE_OF: Record<string, string> = { requeue: 'requeued', done: 'done', cancel: 'cancelled' };

@@ -34,7 +34,7 @@ export interface Dashboard {
   fetch(request: Request): Promise<Response>;
   /** The normalised base path (`''` or `'/admin/queue'`). */
   readonly basePath: string;
-  /** Stop listening to the Conveyor's events (the `/metrics` counters). */
+  /** Release the Conveyor's event counters behind `/metrics` (they stop unless another consumer holds them). */
   close(): void;
 }
 
@@ -95,11 +95,11 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
     throw new ConfigurationError((err as Error).message);
   }
   // scheduled jobs come from the Conveyor's cron API unless the caller plugs in another source
-  const { app, counters } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
+  const { app, release } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
   return {
     basePath,
     fetch: async (request: Request) => app.fetch(request),
-    close: () => counters.close(),
+    close: release,
   };
 }
 

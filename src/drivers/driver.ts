@@ -336,6 +336,11 @@ export interface Driver {
   runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean>;
   runnerRemove(id: string): Promise<void>;
   runnerList(): Promise<RunnerInfo[]>;
+  /**
+   * Per channel, since when its oldest due pending job has been runnable (the later of its creation and
+   * its ETA, epoch ms); channels without a due pending job are left out. Feeds the oldest-pending-age gauge.
+   */
+  oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]>;
   /** Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired; drops those runners. */
   jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]>;
 

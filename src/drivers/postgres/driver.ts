@@ -935,6 +935,14 @@ export class PostgresDriver implements Driver {
     await this.#read('runnerRemove', (db) => db.query(this.#q(`DELETE FROM ${this.#s}.runners WHERE id = $1`, [id])));
   }
 
+  async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
+    return this.#read('oldestPending', async (db) => {
+      const r = await db.query(this.#q(`SELECT channel, ${ms('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#s}.jobs
+        WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`, [p.now]));
+      return (r.rows as RawRow[]).map((x) => ({ channel: x.channel as string, since: Number(x.since) }));
+    });
+  }
+
   async runnerList(): Promise<RunnerInfo[]> {
     return this.#read('runnerList', async (db) => {
       const r = await db.query(this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,

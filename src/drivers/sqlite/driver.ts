@@ -675,6 +675,13 @@ export class SqliteDriver implements Driver {
     })));
   }
 
+  async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
+    return this.#read('oldestPending', () => this.#all(
+      `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
+       FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND (eta IS NULL OR eta <= ?) GROUP BY channel ORDER BY channel`, p.now,
+    ).map((r) => ({ channel: r.channel as string, since: Number(r.since) })));
+  }
+
   async jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]> {
     const out = this.#tx('jobRescue', () => {
       const rows = this.#all(
