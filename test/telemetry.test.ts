@@ -8,6 +8,9 @@ import assert from 'node:assert/strict';
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { BACKENDS } from './helpers/backends.ts';
 import type { JobContext } from '../src/index.ts';
 
@@ -136,3 +139,11 @@ for (const backend of BACKENDS) {
     });
   });
 }
+
+describe('OpenTelemetry absent', () => {
+  it('without @opentelemetry/api, jobs are enqueued and run with no span and no trace context stored', async () => {
+    const fixture = fileURLToPath(new URL('./fixtures/no-otel.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [fixture], { timeout: 60_000 });
+    assert.deepEqual(JSON.parse(stdout), { telemetry: null, result: { tz: 'UTC' }, stored: { tz: 'UTC' }, apiLoadable: false });
+  });
+});
