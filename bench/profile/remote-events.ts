@@ -1,6 +1,6 @@
 // The cost of remote events on PostgreSQL: drain N no-op jobs with publishEvents false, then true (with a
 // subscriber), three rounds; prints jobs/s, CPU per job and how many publications (one per completion batch).
-// node bench/profile/remote-events.ts   (N=5000 by default; env N)
+// node bench/profile/remote-events.ts   (N=5000 by default; env N). Also prints the time per publishEvents call.
 import { Conveyor } from '../../src/index.ts';
 import pg from 'pg';
 const URL = 'postgres://postgres@127.0.0.1:5432/test';
@@ -13,8 +13,10 @@ async function run(publish: boolean, round: number) {
   const sub = publish ? await c.events.subscribeRemote(['job_done'], () => { received++; }) : null;
   await c.delayMany(Array.from({ length: N }, () => m.delayable().x()));
   let notifies = 0;
+  let publishMs = 0;
+  let payloads = 0;
   const orig = c.driver.publishEvents.bind(c.driver);
-  c.driver.publishEvents = async (p) => { notifies++; return orig(p); };
+  c.driver.publishEvents = async (p) => { notifies++; payloads += p.length; const t = performance.now(); try { return await orig(p); } finally { publishMs += performance.now() - t; } };
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let done = 0; let finish!: () => void; const all = new Promise<void>((res) => { finish = res; });
@@ -28,6 +30,6 @@ async function run(publish: boolean, round: number) {
   if (sub) { while (received < N) await new Promise((res) => setTimeout(res, 20)); await sub.close(); }
   await c.close();
   const cl = new pg.Client({ connectionString: URL }); await cl.connect(); await cl.query(`DROP SCHEMA "${schema}" CASCADE`); await cl.end();
-  console.log(JSON.stringify({ publish, round, N, ms: Math.round(ms), jobsPerS: Math.round(N / ms * 1000), cpuUsPerJob: Math.round((cpu.user + cpu.system) / N), publishCalls: notifies, received }));
+  console.log(JSON.stringify({ publish, round, N, ms: Math.round(ms), jobsPerS: Math.round(N / ms * 1000), cpuUsPerJob: Math.round((cpu.user + cpu.system) / N), publishCalls: notifies, payloads, msPerPublish: notifies ? +(publishMs / notifies).toFixed(2) : 0, received }));
 }
 for (let round = 0; round < 3; round++) { await run(false, round); await run(true, round); }
