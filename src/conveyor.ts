@@ -4,6 +4,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { uuidv7 } from './internal/uuid.ts';
+import { loadTelemetry, type Telemetry } from './internal/telemetry.ts';
+import { createMetricsApi, type MetricsApi } from './metrics.ts';
 import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
@@ -202,6 +204,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly crons: CronsApi;
   /** Pause and resume channels at runtime, durably, for every runner (`pause('mail')`, `resume`, `list`). */
   readonly channelPauses: ChannelPausesApi;
+  /**
+   * Prometheus metrics: `await conveyor.metrics()` is the text to serve on your own endpoint,
+   * `conveyor.metrics.register(registry)` feeds a prom-client registry (docs/observability.md).
+   */
+  readonly metrics: MetricsApi;
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
@@ -214,6 +221,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   #closed = false;
   /** Channels given at enqueue already judged: a job function's channel, or unknown and warned about (once each). */
   readonly #channelsChecked = new Set<string>();
+  #telemetry: Telemetry | null = null;
   #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
   private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
@@ -223,7 +231,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.channels = channels;
     this.clock = options.clock ?? systemClock;
     this.context = new ContextApi(options.contextKeys ?? DEFAULT_CONTEXT_KEYS);
-    this.#events = new EventHub(logger);
+    this.#events = new EventHub(logger, { listenEvents: (onPayload, onGap) => this.driver.listenEvents(onPayload, onGap) });
     this.#noDelay = options.noDelay ?? envFlag('CONVEYOR_NO_DELAY');
     if (this.#noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
     this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), { maxBatch: 1000, concurrency: 2 });
@@ -234,6 +242,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.#cronHost = this.#makeCronHost();
     this.crons = createCronsApi(this.#cronHost);
     this.channelPauses = channelPausesApi(this);
+    this.metrics = createMetricsApi(this);
     this.model(MAINTENANCE_MODEL, maintenanceMethods(this), MAINTENANCE_SETTINGS);
   }
 
@@ -287,6 +296,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       throw err;
     }
     const conveyor = new Conveyor(driver, options, logger, channels);
+    conveyor.#telemetry = await loadTelemetry();
     try {
       await conveyor.loadJobFunctionOverrides();
     } catch (err) {
@@ -349,12 +359,22 @@ export class Conveyor implements ModelHost, JobHandleHost {
     if (txs.size > 1) throw new GraphError('the jobs of one graph must all use the same tx');
     const tx = txs.values().next().value;
     const graphUuid = nodes.length > 1 && edges.length > 0 ? randomUUID() : null;
-    const context = this.context.capture();
-    const contextJson = context ? encodeJson(context, 'context') : null;
-    const rows = nodes.map((d) => this.#newJob(d, now, graphUuid, contextJson));
+    const span = this.#telemetry?.startEnqueue(nodes.length);
+    let rows: NewJob[];
     let results: JobInsertResult[];
-    if (nodes.length === 1 && tx === undefined) results = [await this.#insertBatcher.submit(rows[0]!)];
-    else results = await this.driver.jobInsertMany({ jobs: rows, edges, now, tx });
+    try {
+      // the enqueue span's trace context travels in the job's context JSON (see internal/telemetry.ts)
+      const captured = this.context.capture();
+      const context = span?.carrier ? { ...captured, ...span.carrier } : captured;
+      const contextJson = context ? encodeJson(context, 'context') : null;
+      rows = nodes.map((d) => this.#newJob(d, now, graphUuid, contextJson));
+      if (nodes.length === 1 && tx === undefined) results = [await this.#insertBatcher.submit(rows[0]!)];
+      else results = await this.driver.jobInsertMany({ jobs: rows, edges, now, tx });
+    } catch (err) {
+      span?.end([], err as Error);
+      throw err;
+    }
+    span?.end(rows);
     if (this.#events.has('job_enqueued')) {
       results.forEach((r, i) => this.#events.emit('job_enqueued', { id: r.id, uuid: r.uuid, model: rows[i]!.model, method: rows[i]!.method, channel: rows[i]!.channel, existing: r.existing }));
     }
@@ -541,7 +561,15 @@ export class Conveyor implements ModelHost, JobHandleHost {
     return this.#events.on(event, listener);
   }
 
-  /** @internal The event hub (runners emit through it). */
+  /** @internal OpenTelemetry spans (null when `@opentelemetry/api` is not installed). */
+  get telemetry(): Telemetry | null {
+    return this.#telemetry;
+  }
+
+  /**
+   * The typed events: `on()` for this process's events (as {@link Conveyor.on}), and
+   * `subscribeRemote()` for job lifecycle events from the runners of every process (docs/observability.md).
+   */
   get events(): EventHub {
     return this.#events;
   }
@@ -564,6 +592,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.metrics.close();
     await Promise.all([...this.#runners].map((r) => r.stop()));
     await this.driver.close();
   }
@@ -695,7 +724,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       try {
         def.settings.set(method, applyOverride(def.name, method, code, o));
       } catch (err) {
-        this.logger.error({ jobFunction: `${def.name}.${method}`, err: (err as Error).message }, 'ignoring an invalid stored job function override');
+        this.logger.error({ jobFunction: `${def.name}.${method}`, err }, 'ignoring an invalid stored job function override');
         def.settings.set(method, code);
       }
     }

@@ -19,7 +19,10 @@ export { Delayable, DelayableGroup, DelayableChain, chain, group, type GraphNode
 export type { DelayOptions, IdentitySource } from './delay/options.ts';
 export { identityExact } from './delay/identity.ts';
 export type { Model, RecordSet, JobMethods, JobMethod, DelayProxy, DelayableProxy } from './model.ts';
-export type { ConveyorEvents, ConveyorEventName } from './events.ts';
+export type { ConveyorEvents, ConveyorEventName, EventHub, RemoteEvent, RemoteEventName, RemoteSubscribeOptions, RemoteSubscription } from './events.ts';
+export { REMOTE_EVENT_NAMES } from './events.ts';
+export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics.ts';
+export { METRIC_FAMILIES, renderPrometheus } from './metrics.ts';
 export type { Logger, LogLevel } from './internal/logger.ts';
 export { createLogger } from './internal/logger.ts';
 export type { Clock } from './internal/clock.ts';

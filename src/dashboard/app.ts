@@ -8,16 +8,17 @@ import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import type { CookieOptions } from 'hono/utils/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Conveyor } from '../conveyor.ts';
 import { ConveyorError, JobNotFoundError, ValidationError } from '../errors.ts';
 import type { JobRow } from '../job/row.ts';
 import { validateRetryPattern } from '../retry/pattern.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
-import { EventCounters, renderMetrics } from './metrics.ts';
+import { renderPrometheus } from '../metrics.ts';
 import { jobFunctionsFromModels, type DashboardOptions, type JobFunctionPatch, type JobFunctionsSource } from './options.ts';
 import { jobFilter, parseIds, parseJobsQuery } from './query.ts';
-import { CSRF_COOKIE, SESSION_COOKIE, Signer, checkBasic, checkBearer, newNonce, safeEqual } from './security.ts';
+import { CSRF_COOKIE, Signer, authMiddleware, newNonce } from './security.ts';
 import { channelsBody, channelsTable, type ChannelsData } from './views/channels.ts';
 import { functionsBody, scheduledBody } from './views/functions.ts';
 import { h, type Html, type ViewContext } from './views/html.ts';
@@ -107,8 +108,8 @@ export interface AppConfig extends DashboardOptions {
   basePath: string;
 }
 
-/** Build the Hono app and the event counters behind `/metrics`. */
-export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env>; counters: EventCounters } {
+/** Build the Hono app; `release` stops its hold on the Conveyor's event counters (behind `/metrics`). */
+export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env>; release: () => void } {
   const base = config.basePath;
   const readOnly = config.readOnly ?? false;
   const refreshSeconds = config.refreshSeconds ?? 2;
@@ -117,11 +118,10 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   const chartRowLimit = config.chartRowLimit ?? 20_000;
   const signer = new Signer(config.secret);
   const functions: JobFunctionsSource = config.jobFunctions ?? jobFunctionsFromModels(conveyor);
-  const counters = new EventCounters(conveyor);
-  const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err: (err as Error).message },
+  const release = conveyor.metrics.acquire();
+  const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err },
     `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`));
   const authRequired = Boolean(config.token || config.basicAuth);
-  const sessionValue = config.token ? signer.sign('session', config.token) : null;
 
   const app = new Hono<Env>({
     getPath: (req) => {
@@ -150,7 +150,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     if (c.req.header('hx-request')) return c.html(h`<p class="error">${message}</p>`, status);
     return render(c, status === 404 ? 'Not found' : 'Error', '', errorBody(status, message), status);
   };
-  const cookieOptions = (c: Context<Env>) => ({
+  const cookieOptions = (c: Context): CookieOptions => ({
     path: base || '/',
     httpOnly: true,
     sameSite: 'Lax' as const,
@@ -179,33 +179,21 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     if (err instanceof ValidationError) return fail(c, 400, err.message);
     if (err instanceof JobNotFoundError) return fail(c, 404, err.message);
     if (err instanceof ConveyorError && err.code === 'CLOSED') return fail(c, 503, 'the Conveyor is closed');
-    conveyor.logger.error({ err: (err as Error).message, path: c.req.path }, 'dashboard: request failed');
+    conveyor.logger.error({ err, path: c.req.path }, 'dashboard: request failed');
     return fail(c, 500, `internal error: ${(err as Error).message}`);
   });
 
   app.notFound((c) => fail(c, 404, `no page at ${c.req.path}`));
 
   // Authentication (static files and /healthz stay public: they hold no data).
-  app.use('*', async (c, next) => {
-    const path = c.req.path;
-    if (!authRequired || path.startsWith('/static/') || path === '/healthz') return next();
-    const authz = c.req.header('authorization');
-    if (config.basicAuth && checkBasic(authz, config.basicAuth)) return next();
-    if (config.token) {
-      if (checkBearer(authz, config.token)) return next();
-      const cookie = getCookie(c, SESSION_COOKIE);
-      if (cookie && sessionValue && safeEqual(cookie, sessionValue)) return next();
-      const given = c.req.query('token');
-      if (given !== undefined && c.req.method === 'GET' && safeEqual(given, config.token)) {
-        setCookie(c, SESSION_COOKIE, sessionValue!, cookieOptions(c));
-        const url = new URL(c.req.url);
-        url.searchParams.delete('token');
-        return c.redirect(`${base}${path}${url.search}`, 302);
-      }
-    }
-    if (config.basicAuth) c.header('WWW-Authenticate', 'Basic realm="Conveyor dashboard", charset="UTF-8"');
-    return c.text(config.token ? 'Unauthorized: open the dashboard with ?token=<token> or send Authorization: Bearer <token>.' : 'Unauthorized', 401);
-  });
+  if (authRequired) {
+    const auth = authMiddleware({ token: config.token, basicAuth: config.basicAuth, signer, base, cookieOptions });
+    app.use('*', async (c, next) => {
+      const path = c.req.path;
+      if (path.startsWith('/static/') || path === '/healthz') return next();
+      return auth(c, next);
+    });
+  }
 
   // CSRF: a signed double-submit cookie. Every POST must carry _csrf (form) or X-CSRF-Token (header).
   app.use('*', async (c, next) => {
@@ -250,7 +238,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     }
   });
 
-  app.get('/metrics', async (c) => c.body(await renderMetrics(conveyor, counters), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', async (c) => c.body(renderPrometheus(await conveyor.metrics.collect()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
 
   // ------------------------------------------------------------------ pages
 
@@ -428,7 +416,7 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     return render(c, 'Timeout log', '/timeouts', timeoutsBody(view(c), data));
   });
 
-  return { app, counters };
+  return { app, release };
 }
 
 const NOTICE_OF: Record<string, string> = { requeue: 'requeued', done: 'done', cancel: 'cancelled' };

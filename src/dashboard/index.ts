@@ -19,7 +19,7 @@ import { ConfigurationError, describeValue } from '../errors.ts';
 import { buildApp, normalizeBasePath } from './app.ts';
 import type { DashboardOptions, ServeDashboardOptions } from './options.ts';
 import { cronDashboardSource } from '../cron/api.ts';
-import { isLoopbackHost } from './security.ts';
+import { BEARER_TOKEN_RE, isLoopbackHost } from './security.ts';
 
 export type {
   BasicAuthCredentials, DashboardOptions, JobFunctionInfo, JobFunctionPatch, JobFunctionsSource, ScheduledJobInfo,
@@ -34,7 +34,7 @@ export interface Dashboard {
   fetch(request: Request): Promise<Response>;
   /** The normalised base path (`''` or `'/admin/queue'`). */
   readonly basePath: string;
-  /** Stop listening to the Conveyor's events (the `/metrics` counters). */
+  /** Release the Conveyor's event counters behind `/metrics` (they stop unless another consumer holds them). */
   close(): void;
 }
 
@@ -59,6 +59,9 @@ function checkOptions(options: DashboardOptions, extra: readonly string[], what:
   }
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 8)) {
     throw new ConfigurationError(`${what}: token must be a string of at least 8 characters`);
+  }
+  if (options.token !== undefined && !BEARER_TOKEN_RE.test(options.token)) {
+    throw new ConfigurationError(`${what}: token may hold only letters, digits and - . _ ~ + / (then = padding), as an HTTP bearer token must`);
   }
   if (options.basicAuth !== undefined) {
     const b = options.basicAuth as unknown as Record<string, unknown>;
@@ -92,11 +95,11 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
     throw new ConfigurationError((err as Error).message);
   }
   // scheduled jobs come from the Conveyor's cron API unless the caller plugs in another source
-  const { app, counters } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
+  const { app, release } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
   return {
     basePath,
     fetch: async (request: Request) => app.fetch(request),
-    close: () => counters.close(),
+    close: release,
   };
 }
 

@@ -1,17 +1,34 @@
 /**
- * The dashboard's security pieces: which hosts count as local, token and basic-auth checks (constant
- * time), the session cookie given after `?token=`, and CSRF tokens (a signed double-submit cookie:
- * the form field must be the HMAC of the cookie under the handler's secret).
+ * The dashboard's security pieces.
+ *
+ * - Authentication is hono's middleware: `hono/basic-auth` and `hono/bearer-auth` (both compare in
+ *   constant time), tried in turn by `hono/combine`'s `some()`, then the session cookie, which is a
+ *   `hono/cookie` signed cookie (HMAC-SHA256) set after a `?token=` login ({@link authMiddleware}).
+ * - CSRF stays a signed double-submit token (the form field or `X-CSRF-Token` must be the HMAC of the
+ *   nonce cookie under the handler's secret), not `hono/csrf`. That middleware checks the `Origin` /
+ *   `Sec-Fetch-Site` headers only: it refuses a form POST that carries neither (scripts, `curl` with a
+ *   token, older proxies that strip them), and it compares `Origin` with the URL the handler sees, which
+ *   differs behind a TLS-terminating proxy (`https://` outside, `http://` inside) or under a rewritten
+ *   host, so a mounted dashboard would refuse its own forms. The token works in every one of those cases.
+ * - Also here: which hosts count as local (binding there needs no credentials).
  * @module
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
+import type { Context, MiddlewareHandler } from 'hono';
+import { basicAuth } from 'hono/basic-auth';
+import { bearerAuth } from 'hono/bearer-auth';
+import { some } from 'hono/combine';
+import { getSignedCookie, setSignedCookie } from 'hono/cookie';
+import type { CookieOptions } from 'hono/utils/cookie';
 import type { BasicAuthCredentials } from './options.ts';
 
 /** Cookie holding the CSRF nonce. */
 export const CSRF_COOKIE = 'conveyor_csrf';
 /** Cookie holding the session after a token login. */
 export const SESSION_COOKIE = 'conveyor_session';
+/** What a bearer token may hold (RFC 6750 `b64token`, as `hono/bearer-auth` checks it). */
+export const BEARER_TOKEN_RE = /^[A-Za-z0-9._~+/-]+=*$/;
 
 /** True for loopback addresses and `localhost`: binding there needs no credentials. */
 export function isLoopbackHost(host: string): boolean {
@@ -39,6 +56,10 @@ export class Signer {
   constructor(secret?: string) {
     this.#secret = secret ? Buffer.from(secret) : randomBytes(32);
   }
+  /** A copy of the secret, for `hono/cookie` signed cookies. */
+  secretBytes(): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(this.#secret);
+  }
   /** HMAC-SHA256 of `purpose:value`, base64url. */
   sign(purpose: string, value: string): string {
     return createHmac('sha256', this.#secret).update(`${purpose}:${value}`).digest('base64url');
@@ -54,24 +75,46 @@ export function newNonce(): string {
   return randomBytes(24).toString('base64url');
 }
 
-/** Check `Authorization: Basic …` against the credentials. */
-export function checkBasic(header: string | undefined, creds: BasicAuthCredentials): boolean {
-  if (!header || !/^basic /i.test(header)) return false;
-  let decoded: string;
-  try {
-    decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  } catch {
-    return false;
-  }
-  const i = decoded.indexOf(':');
-  if (i < 0) return false;
-  const userOk = safeEqual(decoded.slice(0, i), creds.username);
-  const passOk = safeEqual(decoded.slice(i + 1), creds.password);
-  return userOk && passOk;
+/** What {@link authMiddleware} needs. */
+export interface AuthConfig {
+  token?: string | undefined;
+  basicAuth?: BasicAuthCredentials | undefined;
+  signer: Signer;
+  /** Path prefix of the mounted handler (for the redirect after a `?token=` login). */
+  base: string;
+  cookieOptions(c: Context): CookieOptions;
 }
 
-/** Check `Authorization: Bearer …` against the token. */
-export function checkBearer(header: string | undefined, token: string): boolean {
-  if (!header || !/^bearer /i.test(header)) return false;
-  return safeEqual(header.slice(7).trim(), token);
+/**
+ * Authentication: basic auth (`hono/basic-auth`), a bearer token (`hono/bearer-auth`), or the signed
+ * session cookie; the first that accepts the request wins (`hono/combine`'s `some()`). Otherwise a
+ * `GET ?token=<token>` logs in (sets the session cookie and redirects without the token), and anything
+ * else gets a 401 (with a basic-auth challenge when basic auth is on).
+ */
+export function authMiddleware(config: AuthConfig): MiddlewareHandler {
+  const { token, basicAuth: creds, signer, base } = config;
+  // the session cookie holds a fingerprint of the token: changing the token ends the sessions
+  const fingerprint = token ? createHash('sha256').update(`conveyor-session:${token}`).digest('base64url') : null;
+  const secret = signer.secretBytes();
+  const checks: MiddlewareHandler[] = [];
+  if (creds) checks.push(basicAuth({ username: creds.username, password: creds.password, realm: 'Conveyor dashboard' }));
+  if (token) {
+    checks.push(bearerAuth({ token }));
+    checks.push(async (c, next) => {
+      if ((await getSignedCookie(c, secret, SESSION_COOKIE)) !== fingerprint) throw new Error('no session'); // some(): try the next one
+      await next();
+    });
+  }
+  checks.push(async (c) => {
+    const given = c.req.query('token');
+    if (token && given !== undefined && c.req.method === 'GET' && safeEqual(given, token)) {
+      await setSignedCookie(c, SESSION_COOKIE, fingerprint!, secret, config.cookieOptions(c));
+      const url = new URL(c.req.url);
+      url.searchParams.delete('token');
+      return c.redirect(`${base}${c.req.path}${url.search}`, 302);
+    }
+    if (creds) c.header('WWW-Authenticate', 'Basic realm="Conveyor dashboard", charset="UTF-8"');
+    return c.text(token ? 'Unauthorized: open the dashboard with ?token=<token> or send Authorization: Bearer <token>.' : 'Unauthorized', 401);
+  });
+  return some(...checks);
 }

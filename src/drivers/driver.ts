@@ -415,6 +415,11 @@ export interface Driver {
   runnerRemove(id: string): Promise<void>;
   runnerList(): Promise<RunnerInfo[]>;
   /**
+   * Per channel, since when its oldest due pending job has been runnable (the later of its creation and
+   * its ETA, epoch ms); channels without a due pending job are left out. Feeds the oldest-pending-age gauge.
+   */
+  oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]>;
+  /**
    * Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired on the database's
    * clock (`now` replaces it in tests); drops those runners.
    */
@@ -436,6 +441,19 @@ export interface Driver {
    * `channels` wake-up. True when this call changed the stored state.
    */
   channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean>;
+
+  /**
+   * Publish job lifecycle events (each payload a JSON text under 8000 bytes): one NOTIFY per payload,
+   * all in one statement, on PostgreSQL; the in-process emitter shared by the drivers of one file on SQLite.
+   */
+  publishEvents(payloads: readonly string[]): Promise<void>;
+  /**
+   * Receive published events. PostgreSQL: a dedicated LISTEN connection that reconnects with backoff and
+   * calls `onGap` once it is back (what was sent meanwhile is lost). SQLite: this process only.
+   */
+  listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }>;
+  /** Whether any process listens to events now (runners ask on every heartbeat; cheap). */
+  eventListeners(): Promise<boolean>;
 
   /** Stored overrides of job function settings: `model.method` → JSON text. */
   jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]>;

@@ -263,7 +263,7 @@ export class CronScheduler {
 
   #error(name: string | null, err: unknown): Error {
     const error = err instanceof Error ? err : new Error(String(err));
-    this.#host.logger.error({ cron: name, runnerId: this.#runnerId, err: error.message }, name ? `scheduled job ${name}: ${error.message}` : `scheduled jobs: ${error.message}`);
+    this.#host.logger.error({ cron: name, runnerId: this.#runnerId, err: error }, name ? `scheduled job ${name}: ${error.message}` : `scheduled jobs: ${error.message}`);
     return error;
   }
 }

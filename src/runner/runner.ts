@@ -15,7 +15,7 @@ import { ConfigurationError, JobLeaseLostError, describeValue } from '../errors.
 import type { ClaimPolicy, Driver, FinishCommand, JobTransactionJob, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
-import type { EventHub } from '../events.ts';
+import { packRemoteEvents, type EventHub, type RemoteEvent } from '../events.ts';
 import type { Clock } from '../internal/clock.ts';
 import { parseDuration, type Duration } from '../internal/duration.ts';
 import { encodeJson } from '../internal/json.ts';
@@ -30,6 +30,7 @@ import { encodeTransactionResult, executeJob, RunAbort, type ExecuteResult } fro
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
+import { splitTraceContext, type RunOutcome, type Telemetry } from '../internal/telemetry.ts';
 import { Backoff, Recovery } from './recovery.ts';
 import { AdaptivePrefetch } from './prefetch.ts';
 
@@ -87,9 +88,15 @@ export interface RunnerOptions {
   killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
+  /**
+   * Publish job lifecycle events for `conveyor.events.subscribeRemote()` (one message per completion
+   * batch): `'auto'` while some subscriber exists (looked up at start and on every heartbeat), `true`
+   * always, `false` never. @default 'auto'
+   */
+  publishEvents?: boolean | 'auto';
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest', 'publishEvents'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -101,6 +108,8 @@ export interface RunnerHost {
   readonly events: EventHub;
   readonly models: ReadonlyMap<string, ModelDefinition>;
   readonly timeoutLog: { record(entry: TimeoutLogEntryInput): Promise<number> };
+  /** OpenTelemetry spans (null or absent when `@opentelemetry/api` is not installed). */
+  readonly telemetry?: Telemetry | null;
   /** Reload job function overrides stored by operators (called on every heartbeat). */
   loadJobFunctionOverrides?(): Promise<void>;
 }
@@ -150,6 +159,8 @@ interface Write {
   cmd: FinishCommand;
   job: JobRow;
   outcome?: Outcome;
+  /** The run passed its time limit (for the `job_timed_out` remote event). */
+  timeout?: { limitMs: number; kind: string };
 }
 
 /** Build the claim policy of a channel tree. */
@@ -230,6 +241,11 @@ export class Runner {
   #stopped: Promise<void> | null = null;
   #onStopped: (() => void)[] = [];
   #startedAt = 0;
+  readonly #publishMode: boolean | 'auto';
+  /** Whether completions are published as remote events now. */
+  #publishing = false;
+  /** The chain of event publications (in order; awaited on stop). */
+  #published: Promise<void> = Promise.resolve();
   readonly #recovery = new Recovery();
   readonly #claimBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
   readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
@@ -263,6 +279,11 @@ export class Runner {
     if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
       throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
     }
+    if (options.publishEvents !== undefined && typeof options.publishEvents !== 'boolean' && options.publishEvents !== 'auto') {
+      throw new ConfigurationError(`runner option publishEvents: expected true, false or 'auto', got ${describeValue(options.publishEvents)}`);
+    }
+    this.#publishMode = options.publishEvents ?? 'auto';
+    this.#publishing = this.#publishMode === true;
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
@@ -329,6 +350,7 @@ export class Runner {
     this.#state = 'running';
     this.#startedAt = this.#now();
     await this.#register();
+    await this.#checkEventListeners();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
     await this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err));
     await this.#rescue();
@@ -388,6 +410,7 @@ export class Runner {
     }
     await this.#pool?.close();
     await this.#drainWrites();
+    await this.#published;
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
     this.#idleWaiters.splice(0).forEach((fn) => fn());
@@ -634,17 +657,27 @@ export class Runner {
     };
     const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
     const txJob = { id: job.id, attempt: job.attempt, runnerId: this.id, startedAt, hasDependants: job.hasDependants };
-    const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
-      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout,
+    // the trace context stored at enqueue is for the run's span, not part of the job's own context
+    const { carrier, context } = splitTraceContext(job.context);
+    const runJob = carrier ? { ...job, context } : job;
+    const span = this.#host.telemetry?.startRun(job, carrier);
+    const start = (): Promise<ExecuteResult & { killed?: string | null }> => this.#pool
+      ? this.#pool.execute(runJob, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout,
         transaction: txJob, onCommitted: (at) => this.#committed(entry, at) })
-      : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
+      : executeJob({ job: runJob, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
         transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
+    const run = span ? span.activate(start) : start();
     const end = (r: ExecuteResult & { killed?: string | null }) => {
       if (this.#running.get(job.id) === entry) this.#running.delete(job.id);
       this.#adaptive.observeRun(performance.now() - t0);
-      if (entry.committedAt !== undefined) this.#endCommitted(entry, r);
-      else if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      let outcome: RunOutcome;
+      if (entry.committedAt !== undefined) {
+        this.#endCommitted(entry, r);
+        outcome = 'done';
+      } else if (entry.released) outcome = 'released';
+      else outcome = this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      span?.end(outcome, r.outcome.kind === 'done' ? null : r.outcome.error);
       this.#dispatch();
       if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers) this.#idleDuringClaim = true;
       if (this.#bufferLow() && !this.#drained) this.#kick();
@@ -710,7 +743,8 @@ export class Runner {
     }, Math.max(0, head.due - performance.now()) + 1);
   }
 
-  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): void {
+  /** Queue the outcome's write; returns how the run ended. */
+  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): RunOutcome {
     const base = { id: job.id, attempt: job.attempt, startedAt, at };
     const err = outcome.kind === 'done' ? null : outcome.error;
     const exc = err ? { excName: err.name, excMessage: err.message, excInfo: err.stack ?? null } : null;
@@ -724,14 +758,17 @@ export class Runner {
       } catch (e) {
         const error = e as Error;
         this.#write({ cmd: { kind: 'failed', ...base, outcome: 'failed', excName: error.name, excMessage: error.message, excInfo: error.stack ?? null }, job, outcome: { kind: 'failed', reason: 'error', error } });
-        return;
+        return 'failed';
       }
       this.#write({ cmd: { kind: 'done', ...base, result, hasDependants: job.hasDependants }, job, outcome });
+      return 'done';
     } else if (outcome.kind === 'retry') {
-      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome });
+      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
+      return timedOut ? 'timed_out' : 'retried';
     } else {
       const message = outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
-      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome });
+      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
+      return timedOut ? 'timed_out' : 'failed';
     }
   }
 
@@ -778,6 +815,7 @@ export class Runner {
         continue;
       }
       let freed = false;
+      const remote: RemoteEvent[] | null = this.#publishing ? [] : null;
       batch.forEach((w, i) => {
         if (results[i] === 'stale') {
           this.#race(w.job, w.cmd.kind);
@@ -786,7 +824,9 @@ export class Runner {
         if (w.cmd.kind !== 'start') freed = true;
         if (w.cmd.kind === 'retry' || w.cmd.kind === 'release') this.#drained = false; // pending again: worth a claim
         this.#emitOutcome(w);
+        if (remote) this.#remoteEvents(w, remote);
       });
+      if (remote?.length) this.#publish(remote);
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
       if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
       // untilIdle(): the last run is written; a claim now sees what it released (dependants, retries)
@@ -814,6 +854,24 @@ export class Runner {
       ev.emit('job_failed', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, error: cmd.excMessage ?? '' });
       this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt }, `job failed: ${cmd.excName ?? 'Error'}: ${cmd.excMessage ?? ''}`);
     }
+  }
+
+  /** The remote events of one written outcome. */
+  #remoteEvents(w: Write, out: RemoteEvent[]): void {
+    const { job, cmd } = w;
+    const base = { runnerId: this.id, id: job.id, model: job.model, method: job.method, attempt: job.attempt };
+    if (w.timeout) out.push({ event: 'job_timed_out', ...base, limitMs: w.timeout.limitMs, kind: w.timeout.kind });
+    if (cmd.kind === 'done') out.push({ event: 'job_done', ...base, channel: job.channel, durationMs: cmd.at - cmd.startedAt });
+    else if (cmd.kind === 'retry') out.push({ event: 'job_retried', ...base, eta: cmd.eta, error: cmd.excMessage ?? '' });
+    else if (cmd.kind === 'failed') out.push({ event: 'job_failed', ...base, error: cmd.excMessage ?? '' });
+  }
+
+  /** Publish a batch's events (one message, split under 8000 bytes), after the previous publication. */
+  #publish(events: RemoteEvent[]): void {
+    const payloads = packRemoteEvents(events);
+    this.#published = this.#published
+      .then(() => this.#host.driver.publishEvents(payloads))
+      .catch((err: unknown) => this.#error('publishEvents', err));
   }
 
   #race(job: JobRow, command: string): void {
@@ -878,6 +936,7 @@ export class Runner {
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
       if (await this.refreshPauses()) this.#kick();
+      await this.#checkEventListeners();
     } catch (err) {
       this.#error('heartbeat', err);
     }
@@ -891,6 +950,16 @@ export class Runner {
       await this.#register();
     }
     return true;
+  }
+
+  /** `publishEvents: 'auto'`: publish while some process subscribes to remote events. */
+  async #checkEventListeners(): Promise<void> {
+    if (this.#publishMode !== 'auto') return;
+    try {
+      this.#publishing = await this.#host.driver.eventListeners();
+    } catch (err) {
+      this.#error('eventListeners', err);
+    }
   }
 
   async #rescue(): Promise<void> {
@@ -915,6 +984,6 @@ export class Runner {
   #error(operation: string, err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     this.#host.events.emit('runner_error', { runnerId: this.id, error, operation });
-    this.#host.logger.error({ runnerId: this.id, operation, err: error.message }, 'runner error');
+    this.#host.logger.error({ runnerId: this.id, operation, err: error }, 'runner error');
   }
 }

@@ -222,6 +222,28 @@ describe('binding', () => {
 });
 
 describe('authentication', () => {
+  it('refuses a token that cannot travel as an HTTP bearer token', async () => {
+    assert.throws(() => createDashboard(demo.conveyor, { token: 'has spaces in it' }), /token may hold only letters, digits/);
+    assert.throws(() => createDashboard(demo.conveyor, { token: 'semi;colon:x' }), ConfigurationError);
+  });
+
+  it('a session cookie signed under another secret, or for another token, is refused', async () => {
+    const a = createDashboard(demo.conveyor, { token: 'token-number-one', secret: 'secret-a' });
+    const b = createDashboard(demo.conveyor, { token: 'token-number-one', secret: 'secret-b' });
+    const c = createDashboard(demo.conveyor, { token: 'token-number-two', secret: 'secret-a' });
+    try {
+      const login = await a.fetch(new Request('http://x/jobs?token=token-number-one'));
+      assert.equal(login.status, 302);
+      const cookie = login.headers.getSetCookie().find((x) => x.startsWith('conveyor_session='))!.split(';')[0]!;
+      const status = async (d: Dashboard) => { const r = await d.fetch(new Request('http://x/jobs', { headers: { cookie } })); await r.body?.cancel(); return r.status; };
+      assert.equal(await status(a), 200);
+      assert.equal(await status(b), 401);
+      assert.equal(await status(c), 401);
+    } finally {
+      a.close(); b.close(); c.close();
+    }
+  });
+
   it('with a token: 401 without it, Bearer works, ?token= sets a session cookie; /healthz stays public', async () => {
     const token = 'correct-horse-battery-staple';
     const server = await serveDashboard(demo.conveyor, { host: '0.0.0.0', token });

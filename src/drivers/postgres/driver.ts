@@ -118,6 +118,7 @@ export class PostgresDriver implements Driver {
   #migrateLock: string;
   #channelJobs: string;
   #channelFreed: string;
+  #channelEvents: string;
   #closed = false;
   #listeners = new Set<{ close(): Promise<void> }>();
   #types: PgTypes.CustomTypesConfig;
@@ -160,6 +161,7 @@ export class PostgresDriver implements Driver {
     this.#migrateLock = lockKey(this.schema, 'migrate');
     this.#channelJobs = `${this.schema}:jobs`;
     this.#channelFreed = `${this.schema}:freed`;
+    this.#channelEvents = `${this.schema}:events`;
   }
 
   /** Connect (checks the server answers). Does not migrate: call {@link migrate}. */
@@ -941,6 +943,14 @@ export class PostgresDriver implements Driver {
     await this.#read('runnerRemove', (db) => db.query(this.#q(`DELETE FROM ${this.#s}.runners WHERE id = $1`, [id])));
   }
 
+  async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
+    return this.#read('oldestPending', async (db) => {
+      const r = await db.query(this.#q(`SELECT channel, ${ms('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#s}.jobs
+        WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`, [p.now]));
+      return (r.rows as RawRow[]).map((x) => ({ channel: x.channel as string, since: Number(x.since) }));
+    });
+  }
+
   async runnerList(): Promise<RunnerInfo[]> {
     return this.#read('runnerList', async (db) => {
       const r = await db.query(this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,
@@ -986,16 +996,29 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- wake-ups
 
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
+    const channelsTopic = `${this.schema}:channels`;
+    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed', [channelsTopic]: 'channels' };
+    // the payload of a `freed` sent by jobFinishMany is the runner's id
+    return this.#listen('subscribe', [this.#channelJobs, this.#channelFreed, channelsTopic], `conveyor:${this.schema}`, (channel, payload) => {
+      const t = topics[channel];
+      if (t) onWake(t, payload || null);
+    }, () => onWake('jobs', null)); // catch up on what was missed while disconnected
+  }
+
+  /**
+   * LISTEN on `channels` on a dedicated connection (named `appName`, which {@link eventListeners} looks
+   * for) that reconnects with backoff and jitter; `onReconnect` runs once it listens again.
+   */
+  async #listen(operation: string, channels: readonly string[], appName: string, onNotify: (channel: string, payload: string) => void,
+    onReconnect: (() => void) | undefined): Promise<{ close(): Promise<void> }> {
     const pg = this.#pg;
     let client: PgTypes.Client | null = null;
     let closed = false;
     let attempt = 0;
     let timer: NodeJS.Timeout | null = null;
-    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed', [`${this.schema}:channels`]: 'channels' };
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: `conveyor:${this.schema}`.slice(0, 63) });
-      // the payload of a `freed` sent by jobFinishMany is the runner's id
-      c.on('notification', (msg) => { const t = topics[msg.channel]; if (t) onWake(t, msg.payload || null); });
+      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: appName.slice(0, 63) });
+      c.on('notification', (msg) => onNotify(msg.channel, msg.payload ?? ''));
       c.on('error', () => { /* handled by 'end' */ });
       c.on('end', () => {
         if (closed) return;
@@ -1003,10 +1026,10 @@ export class PostgresDriver implements Driver {
         schedule();
       });
       await c.connect();
-      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"; LISTEN "${this.schema}:channels"`);
+      await c.query(channels.map((ch) => `LISTEN "${ch}"`).join('; '));
       if (closed) { await c.end().catch(() => {}); return; }
       client = c;
-      if (attempt > 0) onWake('jobs', null); // catch up on what was missed while disconnected
+      if (attempt > 0) onReconnect?.();
       attempt = 0;
     };
     const schedule = () => {
@@ -1020,7 +1043,7 @@ export class PostgresDriver implements Driver {
       }, delay);
       timer.unref?.();
     };
-    await connect().catch((err: unknown) => this.#wrap('subscribe', err));
+    await connect().catch((err: unknown) => this.#wrap(operation, err));
     const handle = {
       close: async () => {
         closed = true;
@@ -1033,6 +1056,32 @@ export class PostgresDriver implements Driver {
     };
     this.#listeners.add(handle);
     return handle;
+  }
+
+  // ---------------------------------------------------------------- events to other processes
+
+  /** application_name of the connections that listen to events (what eventListeners() looks for). */
+  get #eventsAppName(): string {
+    return `conveyor-events:${this.schema}`.slice(0, 63);
+  }
+
+  async publishEvents(payloads: readonly string[]): Promise<void> {
+    if (!payloads.length) return;
+    await this.#read('publishEvents', (db) => db.query(this.#q('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.#channelEvents, payloads])));
+  }
+
+  async listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }> {
+    return this.#listen('listenEvents', [this.#channelEvents], this.#eventsAppName, (channel, payload) => {
+      if (channel === this.#channelEvents) onPayload(payload);
+    }, onGap);
+  }
+
+  async eventListeners(): Promise<boolean> {
+    // a LISTEN of another session cannot be seen, its connection's name can (same role or pg_read_all_stats)
+    return this.#read('eventListeners', async (db) => {
+      const r = await db.query(this.#q('SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS e', [this.#eventsAppName]));
+      return Boolean((r.rows[0] as RawRow | undefined)?.e);
+    });
   }
 
   async wake(topic: WakeTopic): Promise<void> {

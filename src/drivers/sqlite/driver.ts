@@ -686,6 +686,13 @@ export class SqliteDriver implements Driver {
     })));
   }
 
+  async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
+    return this.#read('oldestPending', () => this.#all(
+      `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
+       FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND (eta IS NULL OR eta <= ?) GROUP BY channel ORDER BY channel`, p.now,
+    ).map((r) => ({ channel: r.channel as string, since: Number(r.since) })));
+  }
+
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
     const now = p.now ?? Date.now();
     const out = this.#tx('jobRescue', () => {
@@ -748,6 +755,22 @@ export class SqliteDriver implements Driver {
     const changed = this.#tx('channelPauseSet', () => sqliteChannelPauseSet(this.#pauseStatements(), p));
     emitWake(this.#wake, 'channels');
     return changed;
+  }
+
+  // ---------------------------------------------------------------- events to other Conveyors (this process)
+
+  async publishEvents(payloads: readonly string[]): Promise<void> {
+    for (const p of payloads) queueMicrotask(() => this.#wake.emit('events', p));
+  }
+
+  async listenEvents(onPayload: (payload: string) => void): Promise<{ close(): Promise<void> }> {
+    const listener = (payload: string) => onPayload(payload);
+    this.#wake.on('events', listener);
+    return { close: async () => { this.#wake.off('events', listener); } };
+  }
+
+  async eventListeners(): Promise<boolean> {
+    return this.#wake.listenerCount('events') > 0;
   }
 
   // ---------------------------------------------------------------- job functions

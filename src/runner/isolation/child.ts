@@ -126,12 +126,12 @@ process.on('SIGTERM', () => {
   stop(new TimeoutError(job ? `${job.model}.${job.method} (job ${job.id}): worker process ${process.pid} was told to stop (SIGTERM)` : 'SIGTERM', 0), 0);
 });
 process.on('uncaughtException', (err) => {
-  host?.logger.error({ pid: process.pid, err: err.message }, 'uncaught exception in a worker process: failing its job and exiting');
+  host?.logger.error({ pid: process.pid, err }, 'uncaught exception in a worker process: failing its job and exiting');
   stop(err, 1);
 });
 process.on('unhandledRejection', (reason) => {
   const err = reason instanceof Error ? reason : new Error(`unhandled rejection: ${String(reason)}`);
-  host?.logger.error({ pid: process.pid, err: err.message }, 'unhandled rejection in a worker process: failing its job and exiting');
+  host?.logger.error({ pid: process.pid, err }, 'unhandled rejection in a worker process: failing its job and exiting');
   stop(err, 1);
 });
 process.on('disconnect', () => process.exit(exitCode));
@@ -156,7 +156,7 @@ try {
 process.on('message', (msg: ToWorker) => {
   if (msg.t === 'run') {
     run(msg.job, msg.tx).catch((err: Error) => {
-      host.logger.error({ pid: process.pid, err: err.message }, 'worker process could not run its job');
+      host.logger.error({ pid: process.pid, err }, 'worker process could not run its job');
       process.exit(1);
     });
   } else if (msg.t === 'reply') {

@@ -334,7 +334,7 @@ export class ProcessPool {
     };
     child.on('exit', onGone);
     child.on('error', (err) => {
-      this.#logger.error({ pid: w.pid, err: err.message }, 'worker process error');
+      this.#logger.error({ pid: w.pid, err }, 'worker process error');
       if (!child.pid) onGone(null, null);
     });
     return w;
@@ -441,7 +441,7 @@ export class ProcessPool {
   #spawnFailed(err: Error): void {
     if (!this.#accepting) return; // start() reports it
     this.#spawnFailures++;
-    this.#logger.error({ module: this.#module, err: err.message, failures: this.#spawnFailures }, 'a worker process could not start');
+    this.#logger.error({ module: this.#module, err, failures: this.#spawnFailures }, 'a worker process could not start');
     // jobs waiting for a worker go back to the queue rather than waiting on a broken module
     for (const run of this.#queue.splice(0)) {
       void this.#decide(run, null, { kind: 'retry', delayMs: 10_000, countTry: false, reason: 'retryable', error: new Error(`no worker process could start: ${err.message}`) });
@@ -604,7 +604,7 @@ export class ProcessPool {
           thresholdMs: limit.thresholdMs, durationMs: killed === 'cpu_limit' ? Math.round(run.cpuMs) : durationMs, exceeded: true, error: message,
         });
       } catch (err) {
-        this.#logger.error({ jobId: run.job.id, err: (err as Error).message }, 'could not write the timeout log row');
+        this.#logger.error({ jobId: run.job.id, err }, 'could not write the timeout log row');
       }
     }
     run.resolve({ outcome: outcome!, startedAt: run.startedAt, endedAt: this.#now(), timedOut: killed !== null, killed, pid: w?.pid ?? null });
