@@ -4,10 +4,9 @@
  * `--once` exits when the first workload is done (used by the tests).
  */
 import { chain, group } from '../../src/index.ts';
-import { conveyor, orders, partners, reports } from './app.ts';
+import { conveyor, orders, out, partners, reports } from './app.ts';
 
 const once = process.argv.includes('--once');
-const out = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`);
 
 async function enqueueWorkload(round: number): Promise<number[]> {
   const ids: number[] = [];
@@ -53,6 +52,7 @@ if (!once) {
 out(`Conveyor demo on ${conveyor.driver.location}; channels ${conveyor.channels.toString()}`);
 if (dashboard) out(`Dashboard: ${dashboard.url}`);
 
+let lastLoad = '';
 const load = setInterval(async () => {
   const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: [], throttledChannels: [] });
   const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
@@ -61,7 +61,9 @@ const load = setInterval(async () => {
     const waiting = pending.filter((r) => r.key.channel === n.name || r.key.channel!.startsWith(n.name + '.')).reduce((a, r) => a + r.count, 0);
     return `${n.name} ${running}/${n.capacity ?? '∞'} (+${waiting})`;
   }).join('  ');
-  out(`load      ${text}`);
+  // on change only: an idle demo stays quiet
+  if (text !== lastLoad) out(`load      ${text}`);
+  lastLoad = text;
 }, 2000);
 
 let round = 0;
