@@ -3,7 +3,7 @@
  * `npm start` runs it (see main.ts); `conveyor run examples/demo/app.ts` runs just its runner.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Conveyor, RetryableJobError, type JobContext, type Logger, type LogLevel } from '../../src/index.ts';
+import { chain, Conveyor, group, RetryableJobError, type JobContext, type Logger, type LogLevel } from '../../src/index.ts';
 import { batchProcess, ProgressTracker } from '../../src/timeouts/index.ts';
 
 /** The demo's one log format, `HH:MM:SS  message`, for its own lines (main.ts) and the library's. */
@@ -89,5 +89,27 @@ export const reports = conveyor.model('report', {
   // the first run of a big export hits this limit, is logged as a timeout and retried; it then resumes
   exportSales: { timeLimit: '1500ms', retryPattern: { 1: 1 }, maxRetries: 4 },
 });
+
+/** One round of the demo's workload (25 jobs); returns their ids. */
+export async function enqueueWorkload(round: number): Promise<number[]> {
+  const ids: number[] = [];
+  const partnerIds = Array.from({ length: 40 }, (_, i) => round * 100 + i + 1);
+  // one delayable over 40 partners, split into 8 jobs of 5 ("Newsletter (i/8)"), stored in one insert
+  const mails = await partners.browse(partnerIds).delayable({ description: 'Newsletter' }).sendNewsletter('winter-sale').split(5).delay();
+  ids.push(...mails.map((j) => j.id));
+  // an order pipeline per order: reserve stock, then invoice and carrier in parallel, then notify
+  for (let o = 1; o <= 4; o++) {
+    const order = orders.browse([round * 10 + o]);
+    const jobs = await chain(
+      order.delayable().reserveStock(),
+      group(order.delayable().createInvoice(), order.delayable().bookCarrier()),
+      order.delayable().notifyCustomer(),
+    ).delay();
+    ids.push(...jobs.map((j) => j.id));
+  }
+  // a big export that runs past its 1.5 s limit once, then resumes from its checkpoint
+  ids.push((await reports.withDelay({ priority: 20 }).exportSales(1500, 130)).id);
+  return ids;
+}
 
 export default conveyor;
