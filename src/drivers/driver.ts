@@ -205,6 +205,24 @@ export interface RunnerInfo {
   info: Record<string, unknown>;
 }
 
+/**
+ * A runner's registration: the lease is a duration, turned into `leaseUntil` on the database's clock
+ * (PostgreSQL's `clock_timestamp()`, the host clock for SQLite), so every runner judges expiry on one
+ * clock whatever the skew between hosts. `now` replaces that clock (tests with fixed times only).
+ */
+export interface RunnerRegistration {
+  id: string;
+  host: string;
+  pid: number;
+  workers: number;
+  startedAt: number;
+  /** The lease from now: the runner is dead when no heartbeat lands for this long. */
+  leaseMs: number;
+  info: Record<string, unknown>;
+  /** Fixed time instead of the database's clock (tests). */
+  now?: number;
+}
+
 /** A job a runner died holding, as handled by {@link Driver.jobRescue}. */
 export interface RescuedJob {
   id: number;
@@ -331,13 +349,20 @@ export interface Driver {
   /** Delete done/cancelled jobs finished before `before`, in batches. Returns the count. */
   jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number>;
 
-  runnerRegister(r: RunnerInfo): Promise<void>;
-  /** Renew the lease; false when the row was gone (the runner was declared dead meanwhile). */
-  runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean>;
+  /** Register (or re-register) a runner; its lease runs from the database's clock. */
+  runnerRegister(r: RunnerRegistration): Promise<void>;
+  /**
+   * Renew the lease to `leaseMs` from the database's clock (`now` replaces that clock in tests); false
+   * when the row was gone (the runner was declared dead meanwhile).
+   */
+  runnerHeartbeat(p: { id: string; leaseMs: number; info: Record<string, unknown>; now?: number }): Promise<boolean>;
   runnerRemove(id: string): Promise<void>;
   runnerList(): Promise<RunnerInfo[]>;
-  /** Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired; drops those runners. */
-  jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]>;
+  /**
+   * Requeue (or fail after `maxCrashes`) jobs held by runners whose lease expired on the database's
+   * clock (`now` replaces it in tests); drops those runners.
+   */
+  jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]>;
 
   /**
    * Wake-ups: NOTIFY on PostgreSQL, an in-process emitter on SQLite. `origin` is the id of the runner

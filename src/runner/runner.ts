@@ -30,6 +30,7 @@ import { executeJob, RunAbort, type ExecuteResult } from './executor.ts';
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
+import { Backoff, Recovery } from './recovery.ts';
 
 /** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
 export interface RunnerOptions {
@@ -39,9 +40,13 @@ export interface RunnerOptions {
   prefetch?: number;
   /** Polling fallback interval. @default '1s' on SQLite, '5s' on PostgreSQL */
   pollInterval?: Duration;
-  /** Lease: a runner silent for this long is dead and its jobs are requeued. @default '30s' */
+  /**
+   * Lease: a database outage shorter than this never gets this runner declared dead. The runner is
+   * declared dead, and its jobs are requeued, once `lease + heartbeat + 1s` pass on the database's clock
+   * without a heartbeat landing (41 s by default). @default '30s'
+   */
   lease?: Duration;
-  /** Heartbeat period. @default lease / 3 */
+  /** Heartbeat period (a failed heartbeat is retried every 250 ms until one lands). @default lease / 3 */
   heartbeat?: Duration;
   /** A job whose runner died this many times fails. @default 3 */
   maxCrashes?: number;
@@ -107,6 +112,24 @@ interface Running {
  * started by the claim itself.
  */
 const START_WRITE_DELAY_MS = 25;
+
+/**
+ * While heartbeats fail, one is retried this often. It is also the probe that finds the database back:
+ * its success wakes the claim and write loops waiting on their backoffs (see recovery.ts).
+ */
+const HEARTBEAT_RETRY_MS = 250;
+/** A heartbeat that has not answered after this long counts as failed and is retried (it may still land). */
+const HEARTBEAT_TIMEOUT_MS = 5_000;
+/**
+ * The rescue's margin. Each landed heartbeat stores `lease_until = database now + lease + heartbeat +
+ * LEASE_SLACK_MS`. The last heartbeat that landed before an outage is at most `heartbeat` older than the
+ * outage's start, and the first retry lands within `HEARTBEAT_RETRY_MS` (plus a round trip) of its end,
+ * which the slack covers: an outage shorter than `lease` can never get a live runner declared dead.
+ */
+const LEASE_SLACK_MS = 1_000;
+/** Claim and write retries after a database error: doubling from 50 ms, at most 1 s (cut short by recovery). */
+const RETRY_MIN_MS = 50;
+const RETRY_MAX_MS = 1_000;
 
 interface Write {
   cmd: FinishCommand;
@@ -183,8 +206,12 @@ export class Runner {
   #subscription: { close(): Promise<void> } | null = null;
   #stopped: Promise<void> | null = null;
   #onStopped: (() => void)[] = [];
-  #errorBackoff = 0;
   #startedAt = 0;
+  readonly #recovery = new Recovery();
+  readonly #claimBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  #heartbeatTimer: NodeJS.Timeout | null = null;
+  #heartbeatsInFlight = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -248,7 +275,7 @@ export class Runner {
     await this.#register();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
     await this.#rescue();
-    this.#every(this.#heartbeatMs, () => this.#heartbeat());
+    this.#scheduleHeartbeat(this.#heartbeatMs);
     this.#every(this.#pollMs, () => this.#kick());
     this.#cron = new CronScheduler(this.#host, { limitTimeRealCronMs: this.#limitCronMs, runnerId: this.id });
     this.#cron.start();
@@ -276,6 +303,8 @@ export class Runner {
   async #shutdown(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers.clear();
+    if (this.#heartbeatTimer) clearTimeout(this.#heartbeatTimer);
+    this.#recovery.wakeAll();
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
     if (this.#startTimer) clearTimeout(this.#startTimer);
     this.#startQueue = [];
@@ -309,6 +338,9 @@ export class Runner {
     this.#cron?.poke();
     // capacity freed by this runner's own writes: #flush has already claimed again if it was worth it
     if (topic === 'freed' && origin === this.id) return;
+    // something may have become due since the last claim: even if this runner is full now (and skips
+    // this claim), its next freed slot must claim instead of trusting the last claim's `drained`
+    if (topic === 'jobs') this.#drained = false;
     if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
   }
 
@@ -340,7 +372,8 @@ export class Runner {
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
-        this.#errorBackoff = 0;
+        this.#claimBackoff.reset();
+        this.#recovery.succeeded();
       } catch (err) {
         this.#error('jobClaim', err);
         this.#retryLater();
@@ -382,10 +415,11 @@ export class Runner {
     this.#dispatch();
   }
 
+  /** Claim again after a failed claim: on this loop's backoff, or as soon as the database answers again. */
   #retryLater(): void {
-    this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
-    const t = setTimeout(() => { this.#timers.delete(t); this.#kick(); }, this.#errorBackoff * (0.5 + Math.random() / 2));
-    this.#timers.add(t);
+    // a claim that failed may have missed a due job: the next freed slot claims too
+    this.#drained = false;
+    void this.#recovery.wait(this.#claimBackoff.next()).then(() => this.#kick());
   }
 
   #wakeAtTime(at: number): void {
@@ -395,6 +429,7 @@ export class Runner {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
       this.#wakeAt = Infinity;
+      this.#drained = false; // an ETA or throttle ended: claim now, or at the next freed slot if full
       this.#kick();
     }, Math.max(0, at - this.#now()) + 5);
   }
@@ -490,9 +525,19 @@ export class Runner {
 
   #write(w: Write): void {
     this.#writes.push(w);
+    this.#scheduleFlush();
+  }
+
+  /** Group commit: everything written in this turn of the event loop goes out in one batch. */
+  #scheduleFlush(): void {
     if (this.#flushing) return;
-    // group commit: everything written in this turn of the event loop goes out in one batch
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => { this.#flushing = null; });
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => {
+      this.#flushing = null;
+      // a write queued after #flush's loop saw the queue empty but before this callback ran (a job that
+      // failed at once, e.g. of an unknown model, dispatched by the claim that this flush kicked) would
+      // otherwise wait for some later write
+      if (this.#writes.length && this.#state !== 'stopped') this.#scheduleFlush();
+    });
   }
 
   async #flush(): Promise<void> {
@@ -504,13 +549,15 @@ export class Runner {
       let results;
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
-        this.#errorBackoff = 0;
+        this.#writeBackoff.reset();
+        this.#recovery.succeeded();
       } catch (err) {
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
-        this.#errorBackoff = Math.min(30_000, Math.max(100, this.#errorBackoff * 2));
-        await new Promise((r) => setTimeout(r, this.#errorBackoff));
+        // finished jobs hold their channel capacity until this lands: retry on this loop's own short
+        // backoff, and at once when any call of this runner succeeds again
+        await this.#recovery.wait(this.#writeBackoff.next());
         continue;
       }
       let freed = false;
@@ -561,20 +608,53 @@ export class Runner {
     return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: this.#pool ? 'process' : 'inline', version: 1 };
   }
 
-  async #register(): Promise<void> {
-    const now = this.#now();
-    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
-      heartbeatAt: now, leaseUntil: now + this.#leaseMs, info: this.#info() });
+  /** The lease stored with each heartbeat (see LEASE_SLACK_MS). */
+  get #storedLeaseMs(): number {
+    return this.#leaseMs + this.#heartbeatMs + LEASE_SLACK_MS;
   }
 
+  async #register(): Promise<void> {
+    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
+      leaseMs: this.#storedLeaseMs, info: this.#info() });
+  }
+
+  #scheduleHeartbeat(ms: number): void {
+    if (this.#state !== 'running') return;
+    this.#heartbeatTimer = setTimeout(() => {
+      this.#heartbeatTimer = null;
+      void this.#heartbeat();
+    }, ms);
+  }
+
+  /**
+   * Renew the lease; when that fails, retry every HEARTBEAT_RETRY_MS until one lands (a heartbeat
+   * that hangs counts as failed after HEARTBEAT_TIMEOUT_MS). Then rescue dead runners' jobs and
+   * reload job function overrides.
+   */
   async #heartbeat(): Promise<void> {
-    try {
-      const now = this.#now();
-      const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, now, leaseUntil: now + this.#leaseMs, info: this.#info() });
-      if (!alive) {
-        this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
-        await this.#register();
+    const started = performance.now();
+    let renewed = false;
+    // a hung connection must not stop the heartbeats, but nor should a slow server get a pile of them
+    if (this.#heartbeatsInFlight < 3) {
+      this.#heartbeatsInFlight++;
+      const renewal = this.#renewLease().finally(() => { this.#heartbeatsInFlight--; });
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), HEARTBEAT_TIMEOUT_MS); });
+      try {
+        renewed = await Promise.race([renewal, timeout]);
+      } catch (err) {
+        this.#error('heartbeat', err);
+      } finally {
+        clearTimeout(timer);
       }
+    }
+    if (this.#state !== 'running') return;
+    if (!renewed) {
+      this.#scheduleHeartbeat(HEARTBEAT_RETRY_MS);
+      return;
+    }
+    this.#scheduleHeartbeat(Math.max(0, this.#heartbeatMs - (performance.now() - started)));
+    try {
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
     } catch (err) {
@@ -582,8 +662,18 @@ export class Runner {
     }
   }
 
+  async #renewLease(): Promise<boolean> {
+    const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, leaseMs: this.#storedLeaseMs, info: this.#info() });
+    this.#recovery.succeeded();
+    if (!alive) {
+      this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
+      await this.#register();
+    }
+    return true;
+  }
+
   async #rescue(): Promise<void> {
-    const rescued = await this.#host.driver.jobRescue({ now: this.#now(), maxCrashes: this.#maxCrashes });
+    const rescued = await this.#host.driver.jobRescue({ maxCrashes: this.#maxCrashes });
     for (const r of rescued) {
       this.#host.events.emit('job_rescued', r);
       this.#host.logger.warn({ jobId: r.id, deadRunner: r.runnerId, state: r.state }, r.wasStarted ? 'rescued a job whose runner died while running it' : 'requeued a job claimed by a runner that died');

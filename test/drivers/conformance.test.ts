@@ -319,10 +319,31 @@ for (const f of factories) {
       assert.deepEqual(await d.jobCount({ groupBy: ['excName'], state: 'failed' }), [{ key: { excName: 'TypeError' }, count: 1 }]);
     });
 
+    it("judges leases on the database's clock: a heartbeat that lands renews it, whatever the runner's clock says", async () => {
+      await clean();
+      const before = Date.now();
+      await d.runnerRegister({ id: 'live', host: 'h', pid: 1, workers: 1, startedAt: T0, leaseMs: 60_000, info: {} });
+      await d.runnerRegister({ id: 'late', host: 'h', pid: 2, workers: 1, startedAt: T0, leaseMs: 60_000, info: {} });
+      await d.jobInsertMany({ jobs: [job(), job()], now: T0 });
+      const [a] = (await claim(1, 'root:10', T0, 'live')).jobs;
+      const [b] = (await claim(1, 'root:10', T0, 'late')).jobs;
+      const live = (await d.runnerList()).find((r) => r.id === 'live')!;
+      // the lease runs from the database's clock (here the same host's), not from T0
+      assert.ok(live.heartbeatAt >= before - 1000 && live.leaseUntil >= live.heartbeatAt + 60_000 - 1, `lease from the database clock: ${JSON.stringify(live)}`);
+      assert.deepEqual(await d.jobRescue({ maxCrashes: 3 }), [], 'no lease has expired on the database clock');
+      // a heartbeat whose lease is already over (as if it landed a minute late): expired at once
+      assert.equal(await d.runnerHeartbeat({ id: 'late', leaseMs: -1, info: {} }), true);
+      const rescued = await d.jobRescue({ maxCrashes: 3 });
+      assert.deepEqual(rescued.map((r) => r.id), [b!.id]);
+      assert.equal((await d.jobGet(a!.id))!.state, 'enqueued', "the live runner's job is kept");
+      assert.deepEqual((await d.runnerList()).map((r) => r.id), ['live']);
+      await d.runnerRemove('live');
+    });
+
     it('rescues jobs of dead runners: enqueued back to pending, started counted as a crash', async () => {
       await clean();
-      await d.runnerRegister({ id: 'dead', host: 'h', pid: 1, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 1000, info: {} });
-      await d.runnerRegister({ id: 'alive', host: 'h', pid: 2, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 100_000, info: {} });
+      await d.runnerRegister({ id: 'dead', host: 'h', pid: 1, workers: 2, startedAt: T0, leaseMs: 1000, now: T0, info: {} });
+      await d.runnerRegister({ id: 'alive', host: 'h', pid: 2, workers: 2, startedAt: T0, leaseMs: 100_000, now: T0, info: {} });
       await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
       const [a, b] = (await claim(2, 'root:10', T0, 'dead')).jobs;
       const [c] = (await claim(1, 'root:10', T0, 'alive')).jobs;
@@ -336,9 +357,9 @@ for (const f of factories) {
       assert.equal((await d.jobGet(b!.id))!.attempt, 0);
       assert.equal((await d.jobGet(c!.id))!.state, 'enqueued');
       assert.deepEqual((await d.runnerList()).map((r) => r.id), ['alive']);
-      assert.equal(await d.runnerHeartbeat({ id: 'dead', now: T0, leaseUntil: T0 + 1, info: {} }), false);
+      assert.equal(await d.runnerHeartbeat({ id: 'dead', now: T0, leaseMs: 1, info: {} }), false);
       // second crash fails it
-      await d.runnerRegister({ id: 'dead2', host: 'h', pid: 3, workers: 2, startedAt: T0, heartbeatAt: T0, leaseUntil: T0 + 3000, info: {} });
+      await d.runnerRegister({ id: 'dead2', host: 'h', pid: 3, workers: 2, startedAt: T0, leaseMs: 3000, now: T0, info: {} });
       const again = (await claim(5, 'root:10', T0 + 2000, 'dead2')).jobs.find((j) => j.id === a!.id)!;
       await d.jobFinishMany('dead2', [{ kind: 'start', id: again.id, attempt: again.attempt, at: T0 }]);
       await d.jobRescue({ now: T0 + 5000, maxCrashes: 2 });

@@ -20,7 +20,7 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
@@ -913,18 +913,22 @@ export class PostgresDriver implements Driver {
 
   // ---------------------------------------------------------------- runners
 
-  async runnerRegister(r: RunnerInfo): Promise<void> {
+  async runnerRegister(r: RunnerRegistration): Promise<void> {
+    // heartbeat and lease on the database's clock (a fixed `now` only in tests): every runner, on any
+    // host, judges expiry against the same clock as the heartbeat that set it
     await this.#read('runnerRegister', (db) => db.query(this.#q(
       `INSERT INTO ${this.#s}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
-       VALUES ($1, $2, $3, $4, ${ts(5)}, ${ts(6)}, ${ts(7)}, $8)
+       SELECT $1, $2, $3, $4, ${ts(5)}, t.now, t.now + $6::bigint * interval '1 millisecond', $7
+       FROM (SELECT coalesce(${ts(8)}, clock_timestamp()) AS now) t
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
-      [r.id, r.host, r.pid, r.workers, r.startedAt, r.heartbeatAt, r.leaseUntil, JSON.stringify(r.info)])));
+      [r.id, r.host, r.pid, r.workers, r.startedAt, Math.round(r.leaseMs), JSON.stringify(r.info), r.now ?? null])));
   }
 
-  async runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean> {
+  async runnerHeartbeat(p: { id: string; leaseMs: number; info: Record<string, unknown>; now?: number }): Promise<boolean> {
     return this.#read('runnerHeartbeat', async (db) => {
-      const r = await db.query(this.#q(`UPDATE ${this.#s}.runners SET heartbeat_at = ${ts(1)}, lease_until = ${ts(2)}, info = $3 WHERE id = $4`,
-        [p.now, p.leaseUntil, JSON.stringify(p.info), p.id]));
+      const r = await db.query(this.#q(`UPDATE ${this.#s}.runners SET heartbeat_at = t.now, lease_until = t.now + $1::bigint * interval '1 millisecond', info = $2
+        FROM (SELECT coalesce(${ts(4)}, clock_timestamp()) AS now) t WHERE id = $3`,
+        [Math.round(p.leaseMs), JSON.stringify(p.info), p.id, p.now ?? null]));
       return (r.rowCount ?? 0) > 0;
     });
   }
@@ -942,15 +946,16 @@ export class PostgresDriver implements Driver {
     });
   }
 
-  async jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]> {
+  async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
     return this.#tx('jobRescue', async (client) => {
       const s = this.#s;
       const r = await client.query(this.#q(
-        `WITH dead AS (
+        `WITH clock AS (SELECT coalesce(${ts(1)}, clock_timestamp()) AS now),
+         dead AS (
            SELECT id, state AS old_state, runner_id AS old_runner, crash_count + CASE WHEN state = 'started' THEN 1 ELSE 0 END AS crashes
            FROM ${s}.jobs j WHERE state IN ('enqueued','started')
-             AND NOT EXISTS (SELECT 1 FROM ${s}.runners r WHERE r.id = j.runner_id AND r.lease_until >= ${ts(1)})
-           FOR UPDATE SKIP LOCKED),
+             AND NOT EXISTS (SELECT 1 FROM ${s}.runners r WHERE r.id = j.runner_id AND r.lease_until >= (SELECT now FROM clock))
+           FOR UPDATE OF j SKIP LOCKED),
          changed AS (
            UPDATE ${s}.jobs j SET
              state = CASE WHEN d.old_state = 'enqueued' THEN 'pending' WHEN d.crashes >= $2 THEN 'failed' ELSE 'pending' END,
@@ -966,9 +971,9 @@ export class PostgresDriver implements Driver {
          logged AS (
            INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message)
            SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE 'epoch'::timestamptz + started_at * interval '1 millisecond' END,
-             ${ts(1)}, 'crashed', 'JobFoundDead', exc_message FROM changed WHERE old_state = 'started'),
-         gone AS (DELETE FROM ${s}.runners WHERE lease_until < ${ts(1)})
-         SELECT id, state, old_state, old_runner FROM changed`, [p.now, p.maxCrashes]));
+             (SELECT now FROM clock), 'crashed', 'JobFoundDead', exc_message FROM changed WHERE old_state = 'started'),
+         gone AS (DELETE FROM ${s}.runners WHERE lease_until < (SELECT now FROM clock))
+         SELECT id, state, old_state, old_runner FROM changed`, [p.now ?? null, p.maxCrashes]));
       if (r.rows.length) await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
       return (r.rows as RawRow[]).map((x) => ({ id: Number(x.id), runnerId: (x.old_runner as string | null) ?? null, state: x.state as JobState, wasStarted: x.old_state === 'started' }));
     });
@@ -1002,7 +1007,9 @@ export class PostgresDriver implements Driver {
     };
     const schedule = () => {
       if (closed || timer) return;
-      const delay = Math.min(30_000, 250 * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      // capped at 1 s: wake-ups missed while the listener is down wait for it to come back (a
+      // reconnection catches up with one 'jobs' wake-up), and one connection attempt a second is cheap
+      const delay = Math.min(1_000, 100 * 2 ** attempt++) * (0.5 + Math.random() / 2);
       timer = setTimeout(() => {
         timer = null;
         connect().catch(() => schedule());

@@ -18,7 +18,7 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
   TimeoutStatistics, WakeTopic,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
@@ -649,18 +649,21 @@ export class SqliteDriver implements Driver {
 
   // ---------------------------------------------------------------- runners
 
-  async runnerRegister(r: RunnerInfo): Promise<void> {
+  async runnerRegister(r: RunnerRegistration): Promise<void> {
+    // the database's clock of an embedded database is the host's (a fixed `now` only in tests)
+    const now = r.now ?? Date.now();
     this.#tx('runnerRegister', () => this.#run(
       `INSERT INTO conveyor_runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
-      r.id, r.host, r.pid, r.workers, r.startedAt, r.heartbeatAt, r.leaseUntil, JSON.stringify(r.info),
+      r.id, r.host, r.pid, r.workers, r.startedAt, now, now + Math.round(r.leaseMs), JSON.stringify(r.info),
     ));
   }
 
-  async runnerHeartbeat(p: { id: string; now: number; leaseUntil: number; info: Record<string, unknown> }): Promise<boolean> {
+  async runnerHeartbeat(p: { id: string; leaseMs: number; info: Record<string, unknown>; now?: number }): Promise<boolean> {
+    const now = p.now ?? Date.now();
     return this.#tx('runnerHeartbeat', () => this.#run(
       'UPDATE conveyor_runners SET heartbeat_at = ?, lease_until = ?, info = ? WHERE id = ?',
-      p.now, p.leaseUntil, JSON.stringify(p.info), p.id,
+      now, now + Math.round(p.leaseMs), JSON.stringify(p.info), p.id,
     ) > 0);
   }
 
@@ -675,13 +678,14 @@ export class SqliteDriver implements Driver {
     })));
   }
 
-  async jobRescue(p: { now: number; maxCrashes: number }): Promise<RescuedJob[]> {
+  async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
+    const now = p.now ?? Date.now();
     const out = this.#tx('jobRescue', () => {
       const rows = this.#all(
         `SELECT id, runner_id, state, attempt, crash_count, started_at FROM conveyor_jobs
          WHERE state IN ('enqueued','started')
            AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM conveyor_runners WHERE lease_until >= ?))`,
-        p.now,
+        now,
       );
       const rescued: RescuedJob[] = [];
       for (const r of rows) {
@@ -699,10 +703,10 @@ export class SqliteDriver implements Driver {
           `UPDATE conveyor_jobs SET state = ?, crash_count = ?, runner_id = NULL, enqueued_at = NULL, exc_name = 'JobFoundDead', exc_message = ?, exc_info = NULL WHERE id = ?`,
           dead ? 'failed' : 'pending', crashes, msg, id,
         );
-        this.#attempt(id, Number(r.attempt), runnerId, r.started_at === null ? null : Number(r.started_at), p.now, 'crashed', 'JobFoundDead', msg, null);
+        this.#attempt(id, Number(r.attempt), runnerId, r.started_at === null ? null : Number(r.started_at), now, 'crashed', 'JobFoundDead', msg, null);
         rescued.push({ id, runnerId, state: dead ? 'failed' : 'pending', wasStarted: true });
       }
-      this.#run('DELETE FROM conveyor_runners WHERE lease_until < ?', p.now);
+      this.#run('DELETE FROM conveyor_runners WHERE lease_until < ?', now);
       return rescued;
     });
     if (out.length) emitWake(this.#wake, 'jobs');

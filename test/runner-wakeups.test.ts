@@ -1,0 +1,117 @@
+/**
+ * Regression tests: a freed slot claims at once whenever a job may have become due since the last
+ * claim, and no outcome write is left unflushed. The runners poll once an hour here, so a missed
+ * wake-up leaves the job waiting and the test fails instead of passing late.
+ */
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Conveyor, RetryableJobError, type JobContext } from '../src/index.ts';
+import { BACKENDS, uniqueSchema, PG_URL } from './helpers/backends.ts';
+
+function deferred<T = void>() {
+  let resolve!: (v: T) => void;
+  const promise = new Promise<T>((r) => { resolve = r; });
+  return { promise, resolve };
+}
+
+/** Two Conveyor instances on one store: a file for SQLite (shared by both), a schema for PostgreSQL. */
+async function openPair(backend: string, channels: string): Promise<{ a: Conveyor; b: Conveyor; dispose(): Promise<void> }> {
+  if (backend === 'sqlite') {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-wakeups-'));
+    const database = `sqlite:${path.join(dir, 'q.db')}`;
+    const a = await Conveyor.open({ database, channels, logger: 'silent' });
+    const b = await Conveyor.open({ database, channels, logger: 'silent' });
+    return { a, b, dispose: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+  }
+  const schema = uniqueSchema('wk');
+  const a = await Conveyor.open({ database: PG_URL, schema, channels, logger: 'silent', dbMaxconn: 4 });
+  const b = await Conveyor.open({ database: PG_URL, schema, channels, logger: 'silent', dbMaxconn: 4 });
+  return { a, b, dispose: async () => { await a.close(); await (b.driver as unknown as { dropSchema(): Promise<void> }).dropSchema(); await b.close(); } };
+}
+
+const WAIT = { timeoutMs: 20_000 };
+
+for (const backend of BACKENDS) {
+  describe(`wake-ups on ${backend.name}`, () => {
+    const disposers: (() => Promise<void>)[] = [];
+    after(async () => { for (const d of disposers) await d(); });
+
+    it('a job of a method this runner lacks fails at once after another completion, and the next job runs (root:1)', async () => {
+      const { a, b, dispose } = await openPair(backend.name, 'root:1');
+      disposers.push(dispose);
+      const ma = a.model('m', { async ok(job: JobContext) { return job.id; } });
+      const mb = b.model('m', { async ok(job: JobContext) { return job.id; }, async extra() { return 'never here'; } });
+      const runner = a.runner({ workers: 1, pollInterval: '1h' });
+      await runner.start();
+      const first = await ma.withDelay().ok();
+      const extra = await mb.withDelay().extra();
+      const last = await ma.withDelay().ok();
+      assert.equal((await a.jobs.wait(first.id, WAIT)).state, 'done');
+      const failed = await a.jobs.wait(extra.id, WAIT);
+      assert.equal(failed.state, 'failed');
+      assert.match(failed.excMessage ?? '', /extra/);
+      assert.equal((await a.jobs.wait(last.id, WAIT)).state, 'done');
+      await runner.stop();
+    });
+
+    for (const how of ['done', 'failed', 'timed out', 'retried later'] as const) {
+      it(`a job enqueued while the only slot is busy starts when the slot frees (${how})`, async () => {
+        const { a, b, dispose } = await openPair(backend.name, 'root:1');
+        disposers.push(dispose);
+        const started = deferred();
+        const release = deferred();
+        const m = a.model('m', {
+          async first(job: JobContext) {
+            started.resolve();
+            if (how === 'timed out') await new Promise(() => {}); // ignores its signal: stopped at its limit
+            await release.promise;
+            if (how === 'failed') throw new TypeError('broken');
+            if (how === 'retried later') throw new RetryableJobError('later', { seconds: 3600 });
+            return 1;
+          },
+          async second() { return 2; },
+        }, { first: { timeLimit: how === 'timed out' ? 300 : '10m', maxRetries: how === 'retried later' ? 3 : 1 } });
+        // the second job is enqueued by the other instance, as another process would
+        const mb = b.model('m', { async first() { return 0; }, async second() { return 2; } });
+        const runner = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
+        await runner.start();
+        const one = await m.withDelay().first();
+        await started.promise;
+        const two = await mb.withDelay().second();
+        release.resolve();
+        assert.equal((await a.jobs.wait(two.id, WAIT)).state, 'done', 'the second job ran without waiting for a poll');
+        const end = (await a.jobs.get(one.id))!;
+        assert.equal(end.state, how === 'done' ? 'done' : how === 'retried later' ? 'pending' : 'failed');
+        await runner.stop();
+      });
+    }
+
+    it('a job enqueued while two runners are full starts when either frees a slot', async () => {
+      const { a, b, dispose } = await openPair(backend.name, 'root:2');
+      disposers.push(dispose);
+      const releases = [deferred(), deferred()];
+      const starts = [deferred(), deferred()];
+      const body = { async hold(_job: JobContext, i: number) { starts[i]!.resolve(); await releases[i]!.promise; return i; }, async quick() { return 'q'; } };
+      const ma = a.model('m', body);
+      b.model('m', body);
+      const ra = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
+      const rb = b.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
+      await ra.start();
+      await rb.start();
+      const h0 = await ma.withDelay().hold(0);
+      const h1 = await ma.withDelay().hold(1);
+      await Promise.all(starts.map((s) => s.promise));
+      const q = await ma.withDelay().quick();
+      releases[0]!.resolve();
+      assert.equal((await a.jobs.wait(q.id, WAIT)).state, 'done');
+      releases[1]!.resolve();
+      assert.equal((await a.jobs.wait(h0.id, WAIT)).state, 'done');
+      assert.equal((await a.jobs.wait(h1.id, WAIT)).state, 'done');
+      await ra.stop();
+      await rb.stop();
+    });
+  });
+}
