@@ -68,7 +68,7 @@ const TSC7 = path.join(ROOT, 'node_modules/typescript/bin/tsc');
 
 // The job every consumer runs: enqueue, start a runner, await the result, stop, close.
 const JOB_BODY = `
-const conveyor = await Conveyor.open({ database: DATABASE, logger: 'silent' });
+const conveyor = await Conveyor.open({ database: DATABASE, schema: SCHEMA, logger: 'silent' });
 const math = conveyor.model('consumer.math', {
   async add(_job, a, b) { return a + b; },
 });
@@ -163,6 +163,7 @@ console.log('job result ' + result);
   write(path.join(jsEsm, 'main.js'), `
 import { Conveyor } from 'conveyor-queue';
 const DATABASE = process.env.DATABASE ?? 'sqlite::memory:';
+const SCHEMA = process.env.SCHEMA || undefined;
 ${JOB_BODY}`);
   check('(b) JavaScript ESM runs a job on SQLite', process.execPath, ['main.js'], jsEsm, /job result 5/);
 
@@ -173,6 +174,7 @@ ${JOB_BODY}`);
 const { Conveyor } = require('conveyor-queue');
 const { withTimeout } = require('conveyor-queue/timeouts');
 const DATABASE = 'sqlite::memory:';
+const SCHEMA = undefined;
 (async () => {
 ${JOB_BODY}
 if (typeof withTimeout !== 'function') throw new Error('conveyor-queue/timeouts');
@@ -271,7 +273,10 @@ console.log(JSON.stringify(rows.jobs.map((r) => [r.state, r.result])));
     const pgInstall = fs.existsSync(path.join(tmp, 'node_modules/pg')) ||
       run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'pg@8'], tmp).status === 0;
     if (pgInstall) {
-      check(`${version}: JavaScript consumer on PostgreSQL`, runtime, args, jsEsm, /job result 5/, { DATABASE: PG_URL });
+      // its own schema in the shared test database, dropped afterwards
+      const schema = `consumer_${process.pid}_${name.replace(/\W/g, '_')}`;
+      check(`${version}: JavaScript consumer on PostgreSQL`, runtime, args, jsEsm, /job result 5/, { DATABASE: PG_URL, SCHEMA: schema });
+      await dropSchema(schema);
     } else {
       record(`${version}: JavaScript consumer on PostgreSQL`, false, 'could not install pg');
     }
@@ -281,6 +286,20 @@ console.log(JSON.stringify(rows.jobs.map((r) => [r.state, r.result])));
 } finally {
   if (keep) console.log(`kept ${tmp}`);
   else fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+/** Drop a schema made by a consumer run (with the repository's own pg). */
+async function dropSchema(schema: string): Promise<void> {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL });
+  try {
+    await client.connect();
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } catch (err) {
+    console.log(`(could not drop schema ${schema}: ${(err as Error).message})`);
+  } finally {
+    await client.end().catch(() => {});
+  }
 }
 
 /** `conveyor run ./app.ts` until the enqueued job ran: with `--once` it exits by itself; else SIGTERM. */
