@@ -10,8 +10,9 @@
  * - `ts-node10`: TypeScript with `moduleResolution: node10` (TypeScript 5.x; TypeScript 7 dropped node10);
  * each runs a real job on SQLite; then `npx conveyor --help`, `npx conveyor --version` and
  * `npx conveyor run ./app.ts` on a module whose job was enqueued before.
- * With `bun` / `deno` on PATH (or `CONVEYOR_CONSUMER_RUNTIMES=bun,deno` naming binaries), the JavaScript
- * consumer also runs on them, on SQLite and PostgreSQL (`CONVEYOR_TEST_PG`).
+ * With `bun` / `deno` on PATH (or `CONVEYOR_CONSUMER_RUNTIMES=bun,deno` naming binaries, e.g. also an
+ * older `node` such as 22.x), the JavaScript consumer also runs on them, on SQLite and PostgreSQL
+ * (`CONVEYOR_TEST_PG`).
  *
  * Needs only the npm registry (or its cache). Prints `N passed, N failed` and exits non-zero on failure.
  * `--keep` keeps the temporary directory.
@@ -267,7 +268,8 @@ console.log(JSON.stringify(rows.jobs.map((r) => [r.state, r.result])));
       record(`${name}: JavaScript consumer`, 'skip', `${runtime} not found on PATH`);
       continue;
     }
-    const version = probe.stdout.trim().split('\n')[0].replace(/^(?=\d)/, `${name} `);
+    const first = probe.stdout.trim().split('\n')[0];
+    const version = first.toLowerCase().includes(name.toLowerCase()) ? first : `${name} ${first}`;
     const args = name.startsWith('deno') ? ['run', '-A', 'main.js'] : ['main.js'];
     check(`${version}: JavaScript consumer on SQLite`, runtime, args, jsEsm, /job result 5/, { DATABASE: `sqlite:${path.join(jsEsm, `${name}.db`)}` });
     const pgInstall = fs.existsSync(path.join(tmp, 'node_modules/pg')) ||
