@@ -256,6 +256,8 @@ export interface BatchProcessorOptions<T> {
   signal?: AbortSignal;
   /** Where per-record failures are logged when there is no `onError`. @default createLogger() */
   logger?: Logger;
+  /** Count committed records on this tracker, from the checkpoint on a resume (see {@link batchProcess}). */
+  progress?: ProgressTracker;
 }
 
 /** One failed record of a {@link BatchProcessor.process} call. */
@@ -311,7 +313,7 @@ export class BatchProcessor<T, R = unknown> {
     const signals = parentSignals(options.signal);
     const batches = placedBatches(
       records,
-      { batchSize: options.batchSize ?? 50, commit: options.commit, checkpointKey: options.checkpointKey, checkpoint: options.checkpoint, signal: options.signal, logger: options.logger },
+      { batchSize: options.batchSize ?? 50, commit: options.commit, checkpointKey: options.checkpointKey, checkpoint: options.checkpoint, signal: options.signal, logger: options.logger, progress: options.progress },
       'BatchProcessor',
       false,
     );
