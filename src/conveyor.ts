@@ -43,7 +43,7 @@ export interface ConveyorOptions {
   database?: string;
   /** PostgreSQL schema of the tables. @default 'conveyor' (or `CONVEYOR_SCHEMA`) */
   schema?: string;
-  /** Channel configuration, queue_job syntax. @default 'root:1' (or `CONVEYOR_CHANNELS`) */
+  /** Channel configuration, queue_job syntax. @default '' (root unlimited: the runners' slots bound it; or `CONVEYOR_CHANNELS`) */
   channels?: string;
   /** A logger (pino-compatible), or a level for the built-in one. @default 'info' */
   logger?: Logger | LogLevel;
@@ -233,7 +233,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     if (options.contextKeys !== undefined && (!Array.isArray(options.contextKeys) || options.contextKeys.some((k) => typeof k !== 'string'))) {
       throw new ConfigurationError(`Conveyor.open(): contextKeys must be an array of strings, got ${describeValue(options.contextKeys)}`);
     }
-    const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? 'root:1');
+    const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? '');
     const dbMaxconn = options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
     checkInt(dbMaxconn, 'Conveyor.open(): dbMaxconn', 1, 10_000);
     const driver = await openDriver(options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db', {

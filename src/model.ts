@@ -3,9 +3,10 @@
  * `withDelay()` postpones a call as a job; calling a method directly runs it now, inline.
  * @module
  */
-import { ConfigurationError, describeValue } from './errors.ts';
+import { ConfigurationError, UnknownMethodError, describeValue } from './errors.ts';
 import { Delayable, type DelayHost } from './delay/delayable.ts';
 import { checkDelayOptions, type DelayOptions } from './delay/options.ts';
+import { didYouMean } from './internal/options.ts';
 import type { Job } from './job/handle.ts';
 import type { JobContext } from './job/context.ts';
 import { resolveJobFunction, type JobFunctionSettings, type ResolvedJobFunction } from './job/settings.ts';
@@ -104,11 +105,11 @@ export function makeRecordSet<M extends JobMethods>(host: ModelHost, def: ModelD
     browse: (next: readonly unknown[] | unknown) => makeRecordSet<M>(host, def, Array.isArray(next) ? [...next] : [next]),
     withDelay: (options?: DelayOptions) => {
       const opts = checkDelayOptions(options, `${def.name}.withDelay()`);
-      return methodProxy(def, (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts).delay());
+      return methodProxy(def, 'withDelay', (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts).delay());
     },
     delayable: (options?: DelayOptions) => {
       const opts = checkDelayOptions(options, `${def.name}.delayable()`);
-      return methodProxy(def, (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts));
+      return methodProxy(def, 'delayable', (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts));
     },
   };
   for (const m of Object.keys(def.methods)) {
@@ -119,8 +120,35 @@ export function makeRecordSet<M extends JobMethods>(host: ModelHost, def: ModelD
   return set as RecordSet<M>;
 }
 
-function methodProxy(def: ModelDefinition, make: (method: string) => (...args: unknown[]) => unknown): Record<string, unknown> {
+/** The error of a call to a method the model does not have, with a "did you mean" when one is close. */
+function unknownMethodError(def: ModelDefinition, method: string, where: string): UnknownMethodError {
+  const methods = Object.keys(def.methods);
+  const suggestion = didYouMean(method, methods);
+  return new UnknownMethodError(
+    `${def.name}.${where}(): model '${def.name}' has no method '${method}'${suggestion === null ? '' : ` (did you mean '${suggestion}'?)`}; methods: ${methods.join(', ') || 'none'}`,
+    { details: { model: def.name, method, suggestion } },
+  );
+}
+
+/** Keys an object is probed for by the language and by libraries (`await`, inspection, JSON): never a job method. */
+function isProbe(key: string | symbol): boolean {
+  return typeof key === 'symbol' || key === 'then' || key === 'toJSON' || key in Object.prototype;
+}
+
+/**
+ * The object of `withDelay()` / `delayable()`: one function per method. Calling a name the model does not
+ * have (plain JavaScript: `model.withDelay().nope()`) is an {@link UnknownMethodError} instead of a bare
+ * `TypeError: … is not a function`: rejected for `withDelay()` (its calls return promises), thrown for
+ * `delayable()`. The name itself reads as absent (`in`, `Object.keys`), and the object is not thenable.
+ */
+function methodProxy(def: ModelDefinition, where: 'withDelay' | 'delayable', make: (method: string) => (...args: unknown[]) => unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const m of Object.keys(def.methods)) out[m] = make(m);
-  return out;
+  return new Proxy(out, {
+    get(target, key, receiver) {
+      if (Object.hasOwn(target, key) || isProbe(key)) return Reflect.get(target, key, receiver);
+      const error = () => unknownMethodError(def, String(key), where);
+      return where === 'withDelay' ? () => Promise.reject(error()) : () => { throw error(); };
+    },
+  });
 }

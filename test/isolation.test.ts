@@ -19,6 +19,7 @@ import path from 'node:path';
 import { Conveyor, ConfigurationError, type Runner } from '../src/index.ts';
 import type { ConveyorEvents } from '../src/events.ts';
 import type { JobRow } from '../src/job/row.ts';
+import { resolveConfig } from '../src/cli/config.ts';
 import { defineLimits } from './fixtures/limits-app.ts';
 import { BACKENDS, PG_URL, uniqueSchema } from './helpers/backends.ts';
 
@@ -346,6 +347,62 @@ for (const store of stores()) {
       assert.equal(alive(leaker), false, 'the recycled worker is gone');
     });
 
+    it('recycles a worker after limitRequest jobs (Odoo limit_request): every job succeeds, the pids change', async (t: TestContext) => {
+      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 1, limitRequest: 2, pollInterval: '200ms' });
+      await runner.start();
+      let pids: number[] = [];
+      try {
+        // five jobs at once on the one worker: the later ones wait while a worker is replaced
+        const jobs = [];
+        for (let i = 0; i < 5; i++) jobs.push(await m.withDelay().whoami());
+        const rows = await Promise.all(jobs.map((j) => j.wait()));
+        assert.deepEqual(rows.map((r) => r.state), ['done', 'done', 'done', 'done', 'done']);
+        pids = rows.map((r) => r.result as number);
+        const perPid = new Map<number, number>();
+        for (const pid of pids) perPid.set(pid, (perPid.get(pid) ?? 0) + 1);
+        assert.deepEqual([...perPid.values()].sort(), [1, 2, 2], `2 jobs per worker process, then a new one: ${pids.join(', ')}`);
+        assert.ok(!pids.includes(process.pid), 'the jobs ran in worker processes');
+        t.diagnostic(`limitRequest 2, 5 jobs: worker pids ${pids.join(', ')}`);
+      } finally {
+        await stopRunner(runner);
+      }
+      for (const pid of new Set(pids)) assert.equal(alive(pid), false, `worker ${pid} is gone`);
+    });
+
+    it('reads limitRequest from CONVEYOR_LIMIT_REQUEST and the CLI config, and refuses a bad value naming it', async () => {
+      const saved = process.env.CONVEYOR_LIMIT_REQUEST;
+      try {
+        process.env.CONVEYOR_LIMIT_REQUEST = '1';
+        const runner = c.runner({ isolation: 'process', module: MODULE, workers: 1, pollInterval: '200ms' });
+        await runner.start();
+        try {
+          const first = (await (await m.withDelay().whoami()).wait()).result;
+          const second = (await (await m.withDelay().whoami()).wait()).result;
+          assert.notEqual(second, first, 'one job per worker process');
+        } finally {
+          await stopRunner(runner);
+        }
+        process.env.CONVEYOR_LIMIT_REQUEST = 'many';
+        assert.throws(() => c.runner({ isolation: 'process', module: MODULE }), (e: Error) => e instanceof ConfigurationError && /limitRequest/.test(e.message) && /'many'/.test(e.message));
+        delete process.env.CONVEYOR_LIMIT_REQUEST;
+        for (const bad of [-1, 1.5, '3' as never, Number.NaN]) {
+          assert.throws(() => c.runner({ isolation: 'process', module: MODULE, limitRequest: bad }), (e: Error) => e instanceof ConfigurationError && /runner option limitRequest: expected an integer >= 0/.test(e.message), String(bad));
+        }
+        assert.throws(() => c.runner({ limitRequst: 3 } as never), /did you mean 'limitRequest'/);
+        // the CLI's precedence: --limit-request > CONVEYOR_LIMIT_REQUEST > the config file's limitRequest
+        const file = path.join(tmp, 'limit-request.config.json');
+        fs.writeFileSync(file, JSON.stringify({ limitRequest: 7 }));
+        assert.equal(resolveConfig({}, file).limitRequest, 7);
+        process.env.CONVEYOR_LIMIT_REQUEST = '5';
+        assert.equal(resolveConfig({}, file).limitRequest, 5);
+        assert.equal(resolveConfig({ limitRequest: '3' }, file).limitRequest, 3);
+        assert.throws(() => resolveConfig({ limitRequest: 'x' }, file), (e: Error) => e instanceof ConfigurationError && /limitRequest: expected an integer/.test(e.message));
+      } finally {
+        if (saved === undefined) delete process.env.CONVEYOR_LIMIT_REQUEST;
+        else process.env.CONVEYOR_LIMIT_REQUEST = saved;
+      }
+    });
+
     it('on stop, releases a job still running in a worker after the shutdown grace, and ends every worker', async () => {
       const rec = recorder(c);
       const runner = c.runner({ isolation: 'process', module: MODULE, workers: 2, shutdownGrace: '100ms', pollInterval: '200ms' });
@@ -363,9 +420,9 @@ for (const store of stores()) {
       }
     });
 
-    it('conveyor run --isolation process --limit-time-cpu 1s: flags reach the pool; SIGTERM ends the workers', async (t: TestContext) => {
+    it('conveyor run --isolation process --limit-time-cpu 1s --limit-request 2: flags reach the pool; SIGTERM ends the workers', async (t: TestContext) => {
       const cli = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', MODULE, '--isolation', 'process', '--workers', '1',
-        '--limit-time-cpu', '1s', '--limit-memory-soft', '1gb', '--limit-memory-hard', '2gb'], {
+        '--limit-time-cpu', '1s', '--limit-memory-soft', '1gb', '--limit-memory-hard', '2gb', '--limit-request', '2'], {
         env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', NODE_TEST_CONTEXT: undefined },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
@@ -376,19 +433,25 @@ for (const store of stores()) {
         const lines = readline.createInterface({ input: cli.stdout! });
         for await (const line of lines) if (/^runner .* started/.test(line)) break;
         const who = await m.withDelay().whoami();
-        const worker = (await who.wait()).result as number;
-        assert.notEqual(worker, cli.pid, 'the job ran in a worker process of the CLI runner');
+        const first = (await who.wait()).result as number;
+        assert.notEqual(first, cli.pid, 'the job ran in a worker process of the CLI runner');
+        const again = (await (await m.withDelay().whoami()).wait()).result as number;
+        assert.equal(again, first, 'a worker runs two jobs…');
+        const worker = (await (await m.withDelay().whoami()).wait()).result as number;
+        assert.notEqual(worker, first, '…then --limit-request 2 recycles it');
         const spin = await m.withDelay().spin();
         const row = await spin.wait();
         assert.equal(row.state, 'failed');
         assert.match(row.excMessage ?? '', /past its CPU time limit of 1000 ms/);
+        const last = (await (await m.withDelay().whoami()).wait()).result as number;
         const runners = await c.runners();
         assert.ok(runners.some((r) => r.info.isolation === 'process'), 'the runner reports process isolation');
         cli.kill('SIGTERM');
         const [code] = await exited;
         assert.equal(code, 0, stderr);
-        assert.equal(alive(worker), false, 'the worker process ended with the runner');
-        t.diagnostic(`CLI runner ${cli.pid}, worker ${worker}; spin stopped by cpu_limit`);
+        assert.equal(alive(last), false, 'the worker process ended with the runner');
+        assert.equal(alive(first), false, 'the recycled worker is gone');
+        t.diagnostic(`CLI runner ${cli.pid}, workers ${first} (recycled after 2 jobs), ${worker} (spin stopped by cpu_limit), ${last}`);
       } finally {
         cli.kill('SIGKILL');
       }

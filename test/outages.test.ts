@@ -30,7 +30,7 @@ describe('PostgreSQL outages (private server)', { skip }, () => {
   before(async () => { pg = await PrivatePg.create(); });
   after(() => pg?.remove());
 
-  it('an outage shorter than the lease: no runner is declared dead, no job runs twice', async () => {
+  it('an outage about as long as the lease: no runner is declared dead, no job runs twice', async () => {
     const schema = uniqueSchema('out');
     const open = () => Conveyor.open({ database: pg.url, schema, channels: 'root:2', logger: 'silent', dbMaxconn: 4 });
     const [a, b, observer] = [await open(), await open(), await open()];
@@ -52,15 +52,22 @@ describe('PostgreSQL outages (private server)', { skip }, () => {
       c.events.on('job_race', (e) => incidents.push(`race ${e.id} ${e.command}`));
     }
     const m = observer.model('m', body);
-    const ra = a.runner({ workers: 1, prefetch: 0, lease: '3s' });
-    const rb = b.runner({ workers: 1, prefetch: 0, lease: '3s' });
+    // lease 4 s, heartbeat every 3 s: a live runner is declared dead 4 + 3 + 1 = 8 s after its last
+    // landed heartbeat. The outage starts right after runner A's heartbeat lands and lasts over 4 s in
+    // all (3.8 s down plus the stop and the start), which the old rule (dead 4 s after the last landed
+    // heartbeat, no retry) turned into a rescue, and leaves the new one margin for a slow start.
+    const ra = a.runner({ workers: 1, prefetch: 0, lease: '4s', heartbeat: '3s' });
+    const rb = b.runner({ workers: 1, prefetch: 0, lease: '4s', heartbeat: '3s' });
     try {
       await ra.start();
       await rb.start();
       const jobs = [await m.withDelay().hold(0), await m.withDelay().hold(1)];
       await Promise.all(started.map((s) => s.promise));
+      const beat = async () => (await observer.driver.runnerList()).find((r) => r.id === ra.id)!.heartbeatAt;
+      const seen = await beat();
+      await until(async () => (await beat()) > seen, "runner A's next heartbeat");
       pg.stop('fast');
-      await sleep(2_900); // the outage: shorter than the 3 s lease
+      await sleep(3_800); // the outage: the server is down for 3.8 s, plus its stop and start
       await pg.start();
       // the earliest possible rescue, as another runner's heartbeat would make it the moment the
       // database answers: nobody's lease has expired

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Conveyor, RetryableJobError, type JobContext } from '../src/index.ts';
 import { BACKENDS, uniqueSchema, PG_URL } from './helpers/backends.ts';
+import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
@@ -88,6 +89,41 @@ for (const backend of BACKENDS) {
         await runner.stop();
       });
     }
+
+    it('a wake-up that arrives while a claim is out is not lost to that claim finding the queue drained', async () => {
+      const { a, b, dispose } = await openPair(backend.name, 'root:1');
+      disposers.push(dispose);
+      const release = deferred();
+      const m = a.model('m', { async first() { await release.promise; return 1; }, async second() { return 2; } });
+      const mb = b.model('m', { async first() { return 0; }, async second() { return 2; } });
+      const runner = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
+      // the first claim takes the only job and finds the queue drained; while it is out, another process
+      // enqueues a job and its wake-up reaches the runner before the claim's answer does
+      const heard = deferred();
+      const listener = await a.driver.subscribe((topic) => { if (topic === 'jobs') heard.resolve(); });
+      const original = a.driver.jobClaim;
+      let second: { id: number } | null = null;
+      a.driver.jobClaim = async function (p) {
+        const res = await original.call(this, p);
+        if (!second && res.jobs.length) {
+          second = await mb.withDelay().second();
+          await heard.promise;
+          await new Promise((r) => setTimeout(r, 50)); // the runner's own listener hears it too
+        }
+        return res;
+      };
+      try {
+        await runner.start();
+        await m.withDelay().first();
+        await until(async () => second !== null, 'the second job enqueued during the claim');
+        release.resolve();
+        assert.equal((await a.jobs.wait(second!.id, WAIT)).state, 'done', 'the second job ran without waiting for a poll');
+      } finally {
+        a.driver.jobClaim = original;
+        await listener.close();
+        await runner.stop();
+      }
+    });
 
     it('a job enqueued while two runners are full starts when either frees a slot', async () => {
       const { a, b, dispose } = await openPair(backend.name, 'root:2');

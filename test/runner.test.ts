@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import {
-  ChannelConfigError, ConfigurationError, Conveyor, DatabaseError, NothingToDoJob, RetryableJobError, UnknownModelError,
+  ChannelConfigError, ConfigurationError, Conveyor, DatabaseError, NothingToDoJob, RetryableJobError, UnknownMethodError, UnknownModelError,
   ValidationError, type JobContext,
 } from '../src/index.ts';
 import { BACKENDS, PG_URL } from './helpers/backends.ts';
@@ -347,6 +347,35 @@ for (const backend of BACKENDS) {
       await assert.rejects(c.jobs.requeue(['1'] as never), ValidationError);
       const unknown = { model: 'nope', method: 'x' };
       await assert.rejects(c.storeGraph([{ ...unknown, records: [], args: [], options: {} } as never], []), UnknownModelError);
+    });
+
+    it('rejects an unknown method at enqueue with an UnknownMethodError: did you mean, the model, its methods (issue 13, defect 8)', async () => {
+      // what JavaScript (no type checking) lets through
+      type Loose = Record<string, (...args: unknown[]) => unknown>;
+      const unknownMethod = (method: string, hint: string | null) => (e: unknown) => {
+        assert.ok(e instanceof UnknownMethodError, `expected an UnknownMethodError, got ${String(e)}`);
+        assert.equal(e.code, 'UNKNOWN_METHOD');
+        assert.match(e.message, new RegExp(`model 'res\\.partner' has no method '${method}'`));
+        if (hint) assert.match(e.message, new RegExp(`\\(did you mean '${hint}'\\?\\)`));
+        else assert.doesNotMatch(e.message, /did you mean/);
+        assert.match(e.message, /methods: hello, flaky, alwaysRetry, boom, /);
+        assert.deepEqual(e.details, { model: 'res.partner', method, suggestion: hint });
+        return true;
+      };
+      await assert.rejects(async () => (models.withDelay() as unknown as Loose).helo!('x'), unknownMethod('helo', 'hello'));
+      await assert.rejects(async () => (models.browse([1, 2]).withDelay({ priority: 3 }) as unknown as Loose).bom!(), unknownMethod('bom', 'boom'));
+      assert.throws(() => (models.delayable() as unknown as Loose).nope!(), unknownMethod('nope', null));
+      assert.throws(() => (models.browse([3]).delayable() as unknown as Loose).Flaky!(), unknownMethod('Flaky', 'flaky'));
+      // a promise from withDelay(): calling it is a rejection, not a synchronous throw
+      const pending = (models.withDelay() as unknown as Loose).helo!() as Promise<unknown>;
+      assert.ok(pending instanceof Promise);
+      await assert.rejects(pending, UnknownMethodError);
+      assert.equal((await c.jobs.list({ model: 'res.partner', method: 'helo' })).jobs.length, 0, 'nothing was stored');
+      // the proxies still behave as objects: not thenable, only the real methods are keys
+      const proxy = await Promise.resolve(models.delayable());
+      assert.equal(typeof proxy.hello, 'function');
+      assert.equal('helo' in proxy, false);
+      assert.ok(Object.keys(models.withDelay()).includes('hello'));
     });
   });
 }

@@ -4,10 +4,10 @@
 // dependency of this package. Its own dependencies come from the repository's node_modules
 // (`npm install` at the repository root).
 //
-// Options: channels `root:1000` in S1–S5 (capacity never caps throughput there) and the
-// scenario's exact channels in S6; a runner with `workers` = the scenario's slots and
-// prefetch 500 (jobs claimed ahead into the runner's buffer, like graphile-worker's local
-// queue). Enqueue: `model.withDelay().run(payload)` (one job, one call) and
+// Options: DEFAULT runner options only (issue 14): no channels in S1–S5 (root is unlimited
+// unless configured, so the runners' slots bound it) and the scenario's exact channels in S6; a
+// runner with `workers` = the scenario's slots and nothing else (the runner sizes its claims
+// itself: the adaptive prefetch, docs/architecture.md). Enqueue: `model.withDelay().run(payload)` (one job, one call) and
 // `conveyor.delayMany([...model.delayable().run(payload)])` (bulk: one multi-row insert).
 // SQLite uses the library's defaults (WAL, synchronous=NORMAL); the file lives in os.tmpdir().
 import fs from 'node:fs';
@@ -37,8 +37,7 @@ export const meta = {
 };
 
 const MODEL = 'bench';
-const PREFETCH = 500;
-const DEFAULT_CHANNELS = 'root:1000';
+const DEFAULT_CHANNELS = undefined;
 
 /** Sum of whatever jobs.count() returns: a number, grouped rows `{key, count}`, or a map. */
 function total(counts) {
@@ -79,7 +78,7 @@ export async function createAdapter(ctx) {
         channels,
         enqueue: 'model.withDelay().run(payload)',
         enqueueBulk: 'conveyor.delayMany(payloads.map((p) => model.delayable().run(p)))',
-        runner: runnerOptions ?? { workers: 'N', prefetch: PREFETCH },
+        runner: runnerOptions ?? { workers: 'N' },
       };
     },
 
@@ -89,7 +88,7 @@ export async function createAdapter(ctx) {
       conveyor = await Conveyor.open({
         database: sqlite ? `sqlite:${file}` : ctx.pgUrl,
         ...(sqlite ? {} : { schema }),
-        channels,
+        ...(channels === undefined ? {} : { channels }),
         logger: 'silent',
       });
       model = conveyor.model(MODEL, {
@@ -107,7 +106,7 @@ export async function createAdapter(ctx) {
 
     async startWorkers(workers, fn) {
       handler = fn;
-      runnerOptions = { workers, prefetch: PREFETCH };
+      runnerOptions = { workers };
       runner = conveyor.runner(runnerOptions);
       await runner.start();
     },

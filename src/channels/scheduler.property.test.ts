@@ -22,7 +22,7 @@ function reference(config: string, snap: ChannelSnapshot, candidates: readonly C
   const specs = new Map(parseChannels(config).map((s) => [s.name, s]));
   const now = snap.now;
   const cfg = (name: string): Omit<ChannelSpec, 'name'> =>
-    specs.get(name) ?? { capacity: name === 'root' ? 1 : null, sequential: false, throttleMs: 0, paused: false };
+    specs.get(name) ?? { capacity: null, sequential: false, throttleMs: 0, paused: false };
   const under = (channel: string, ancestor: string) => channel === ancestor || channel.startsWith(ancestor + '.');
   const due = (c: Candidate) => c.eta === null || c.eta <= now;
   const cmp = (a: Candidate, b: Candidate) => a.priority - b.priority || a.createdAt - b.createdAt || a.id - b.id;

@@ -7,11 +7,12 @@ import { ChannelTree } from './tree.ts';
 const names = (nodes: readonly { name: string }[]) => nodes.map((n) => n.name);
 
 describe('ChannelTree', () => {
-  it('gives root capacity 1 when it is not configured (queue_job #204)', () => {
+  it("leaves root unlimited when it is not configured (the runners' slots bound it; queue_job's root:1 default ran one job at a time)", () => {
     const tree = ChannelTree.fromConfig('root.sender:4');
-    assert.deepEqual(tree.node('root'), { name: 'root', capacity: 1, sequential: false, throttleMs: 0, paused: false, configured: false });
+    assert.deepEqual(tree.node('root'), { name: 'root', capacity: null, sequential: false, throttleMs: 0, paused: false, configured: false });
     assert.equal(tree.node('sender')?.capacity, 4);
-    assert.equal(ChannelTree.fromConfig('').node('root')?.capacity, 1);
+    assert.equal(ChannelTree.fromConfig('').node('root')?.capacity, null);
+    assert.equal(ChannelTree.fromConfig('root:3').node('root')?.capacity, 3);
   });
 
   it('auto-creates missing intermediate channels unlimited (simple_configure doctest)', () => {

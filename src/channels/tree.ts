@@ -62,7 +62,9 @@ export class ChannelTree {
     for (const spec of this.specs) {
       this.#nodes.set(spec.name, Object.freeze({ ...spec, configured: true }));
     }
-    if (!this.#nodes.has(ROOT_CHANNEL)) this.#nodes.set(ROOT_CHANNEL, autoNode(ROOT_CHANNEL, 1));
+    // root unconfigured has no limit of its own: the runners' slots bound it (queue_job's default
+    // `root:1` made a runner with 8 workers run one job at a time, in silence)
+    if (!this.#nodes.has(ROOT_CHANNEL)) this.#nodes.set(ROOT_CHANNEL, autoNode(ROOT_CHANNEL));
     for (const spec of this.specs) {
       const segments = spec.name.split('.');
       for (let i = 1; i < segments.length; i++) {
@@ -77,7 +79,7 @@ export class ChannelTree {
 
   /**
    * Build a tree from a configuration string (`'root:4,mail:2'`) or from specs. Missing intermediate
-   * channels are created unlimited; root gets capacity 1 unless configured.
+   * channels are created unlimited, and so is root unless configured (an explicit `root:N` bounds all runners together).
    * @throws ChannelConfigError when the configuration is invalid.
    */
   static fromConfig(config: string | readonly ChannelSpec[]): ChannelTree {

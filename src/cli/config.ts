@@ -19,6 +19,8 @@ export interface CliConfig {
   limitTimeRealCron?: string | number;
   limitMemorySoft?: string | number;
   limitMemoryHard?: string | number;
+  /** Jobs a worker process runs before it is recycled (process isolation; Odoo's `limit_request`). */
+  limitRequest?: number;
   dbMaxconn?: number;
   logLevel?: string;
   dashboardPort?: number;
@@ -26,8 +28,8 @@ export interface CliConfig {
 }
 
 const KEYS: (keyof CliConfig)[] = ['database', 'schema', 'channels', 'workers', 'prefetch', 'limitTimeReal', 'limitTimeCpu', 'limitTimeRealCron',
-  'limitMemorySoft', 'limitMemoryHard', 'dbMaxconn', 'logLevel', 'dashboardPort', 'dashboardHost'];
-const NUMERIC = new Set<keyof CliConfig>(['workers', 'prefetch', 'dbMaxconn', 'dashboardPort']);
+  'limitMemorySoft', 'limitMemoryHard', 'dbMaxconn', 'logLevel', 'dashboardPort', 'dashboardHost', 'limitRequest'];
+const NUMERIC = new Set<keyof CliConfig>(['workers', 'prefetch', 'dbMaxconn', 'dashboardPort', 'limitRequest']);
 
 /** `limitTimeReal` → `CONVEYOR_LIMIT_TIME_REAL`. */
 export function envName(key: string): string {

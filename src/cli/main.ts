@@ -95,6 +95,7 @@ export function buildProgram(): Command {
     .option('--limit-time-cpu <duration>', 'CPU time of one job run, process isolation (default 600s)')
     .option('--limit-memory-soft <size>', "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)")
     .option('--limit-memory-hard <size>', "kill a worker process above this RSS at once (default 2560mb)")
+    .option('--limit-request <n>', 'recycle a worker process after it has run n jobs, process isolation; 0 = never (default 65536)')
     .option('--shutdown-grace <duration>', 'time running jobs get to finish on stop (default 30s)')
     .option('--lease <duration>', 'runner lease: a silent runner is dead after this long (default 30s)')
     .option('--limit-time-real-cron <duration>', 'wall-clock limit of one run of a job enqueued by a scheduled job (default 3600s)')
@@ -102,7 +103,7 @@ export function buildProgram(): Command {
     .action(async (module: string, opts: Record<string, string | boolean | undefined>) => {
       const flags = program.opts<GlobalFlags>();
       const config = resolveConfig({ workers: opts.workers, prefetch: opts.prefetch, channels: opts.channels, limitTimeReal: opts.limitTimeReal,
-        limitTimeCpu: opts.limitTimeCpu, limitMemorySoft: opts.limitMemorySoft, limitMemoryHard: opts.limitMemoryHard }, flags.config);
+        limitTimeCpu: opts.limitTimeCpu, limitMemorySoft: opts.limitMemorySoft, limitMemoryHard: opts.limitMemoryHard, limitRequest: opts.limitRequest }, flags.config);
       const conveyor = await loadConveyorModule(module);
       const runnerOptions: RunnerOptions = {};
       if (config.workers !== undefined) runnerOptions.workers = config.workers;
@@ -118,6 +119,7 @@ export function buildProgram(): Command {
       if (config.limitTimeCpu !== undefined) runnerOptions.limitTimeCpu = config.limitTimeCpu;
       if (config.limitMemorySoft !== undefined) runnerOptions.limitMemorySoft = config.limitMemorySoft;
       if (config.limitMemoryHard !== undefined) runnerOptions.limitMemoryHard = config.limitMemoryHard;
+      if (config.limitRequest !== undefined) runnerOptions.limitRequest = config.limitRequest;
       const runner = conveyor.runner(runnerOptions);
       await runner.start();
       process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}\n`);

@@ -1,5 +1,6 @@
 /**
- * Checking option objects: unknown keys are an error, not ignored, with a "did you mean" hint.
+ * Checking option objects: unknown keys are an error, not ignored, with a "did you mean" hint
+ * ({@link didYouMean}, also used for unknown job methods).
  * @module
  */
 import { ConfigurationError, describeValue } from '../errors.ts';
@@ -16,6 +17,15 @@ function distance(a: string, b: string): number {
 }
 
 /**
+ * The name of `known` closest to `name` (case-insensitive edit distance), when it is close enough to be
+ * the one meant (at most 2 edits, or a third of the name's length): the "did you mean" of error messages.
+ */
+export function didYouMean(name: string, known: readonly string[]): string | null {
+  const best = known.map((k) => [k, distance(name, k)] as const).sort((x, y) => x[1] - y[1])[0];
+  return best && best[1] <= Math.max(2, Math.floor(name.length / 3)) ? best[0] : null;
+}
+
+/**
  * Throw a {@link ConfigurationError} when `value` is not a plain object or has keys outside `allowed`.
  * @param what names the options in the message (`withDelay() options`).
  */
@@ -26,8 +36,8 @@ export function checkOptions(value: unknown, allowed: readonly string[], what: s
   }
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue;
-    const best = allowed.map((k) => [k, distance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
-    const hint = best && best[1] <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean '${best[0]}'?)` : '';
+    const best = didYouMean(key, allowed);
+    const hint = best === null ? '' : ` (did you mean '${best}'?)`;
     throw new ConfigurationError(`${what}: unknown option '${key}'${hint}; expected one of ${allowed.join(', ')}`, { details: { option: key } });
   }
 }

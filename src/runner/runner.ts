@@ -31,12 +31,18 @@ import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.t
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
 import { Backoff, Recovery } from './recovery.ts';
+import { AdaptivePrefetch } from './prefetch.ts';
 
 /** Runner settings (the `odoo.conf` limits among them). Unknown keys are an error. */
 export interface RunnerOptions {
   /** Job slots: jobs running at once in this runner. @default 4 (or `CONVEYOR_WORKERS`) */
   workers?: number;
-  /** Extra jobs claimed ahead into a local buffer (they count against channel capacity). @default workers */
+  /**
+   * Extra jobs claimed ahead into a local buffer (they count against channel capacity). By default the
+   * runner sizes its buffer itself: about one claim round trip's worth of work, at most 50 ms of it and
+   * 500 jobs (see docs/architecture.md, "The adaptive claim"). A number fixes it.
+   * @default adaptive
+   */
   prefetch?: number;
   /** Polling fallback interval. @default '1s' on SQLite, '5s' on PostgreSQL */
   pollInterval?: Duration;
@@ -72,13 +78,18 @@ export interface RunnerOptions {
   limitMemorySoft?: number | string;
   /** A worker process above this RSS is killed at once. */
   limitMemoryHard?: number | string;
+  /**
+   * Process isolation: a worker process is recycled (stopped and replaced) after it has run this many
+   * jobs, Odoo's `limit_request`; `0` = never. @default 65536 (Odoo's default, or `CONVEYOR_LIMIT_REQUEST`)
+   */
+  limitRequest?: number;
   /** Process isolation: time between SIGTERM and SIGKILL when a job passes a limit. @default '1500ms' */
   killGrace?: Duration;
   /** Channel capacities for this runner's claims, overriding the Conveyor's (`conveyor run --channels`). */
   channels?: string;
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace'];
+const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest'];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -173,7 +184,11 @@ export class Runner {
   /** Job slots. */
   readonly workers: number;
   readonly #host: RunnerHost;
-  readonly #prefetch: number;
+  /** `prefetch` when given; else null and {@link #adaptive} sizes the buffer. */
+  readonly #fixedPrefetch: number | null;
+  readonly #adaptive: AdaptivePrefetch;
+  /** A slot was found idle with the buffer empty while the current claim was out. */
+  #idleDuringClaim = false;
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #heartbeatMs: number;
@@ -196,6 +211,8 @@ export class Runner {
   #capacityBlocked = false;
   /** The last claim left no due job behind (its `drained`): only a wake-up, an ETA or a retry claims again. */
   #drained = false;
+  /** Counts the wake-ups that may have made a job due; a claim's `drained` is trusted only if none came during it. */
+  #wakeSeq = 0;
   #state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
   #timers = new Set<NodeJS.Timeout>();
   /** Buffered jobs whose start write waits (FIFO, due times ascending), and the timer for the head. */
@@ -218,7 +235,8 @@ export class Runner {
     this.#host = host;
     const env = process.env;
     this.workers = checkInt(options.workers ?? (env.CONVEYOR_WORKERS ? Number(env.CONVEYOR_WORKERS) : 4), 'runner option workers', 1, 10_000);
-    this.#prefetch = checkInt(options.prefetch ?? this.workers, 'runner option prefetch', 0, 100_000);
+    this.#fixedPrefetch = options.prefetch === undefined ? null : checkInt(options.prefetch, 'runner option prefetch', 0, 100_000);
+    this.#adaptive = new AdaptivePrefetch({ workers: this.workers });
     this.#pollMs = parseDuration(options.pollInterval ?? (host.driver.crossProcessWakeups ? '5s' : '1s'), 'runner option pollInterval');
     this.#leaseMs = parseDuration(options.lease ?? '30s', 'runner option lease');
     this.#heartbeatMs = parseDuration(options.heartbeat ?? Math.max(10, Math.floor(this.#leaseMs / 3)), 'runner option heartbeat');
@@ -245,6 +263,11 @@ export class Runner {
   /** This runner's scheduler of scheduled jobs (null until started); `tick()` fires what is due now. */
   get cronScheduler(): CronScheduler | null {
     return this.#cron;
+  }
+
+  /** Jobs this runner claims ahead of its free slots now (its `prefetch`, or the adaptive size). */
+  get prefetch(): number {
+    return this.#fixedPrefetch ?? this.#adaptive.target;
   }
 
   /** Jobs claimed and waiting for a slot. */
@@ -279,6 +302,11 @@ export class Runner {
     this.#every(this.#pollMs, () => this.#kick());
     this.#cron = new CronScheduler(this.#host, { limitTimeRealCronMs: this.#limitCronMs, runnerId: this.id });
     this.#cron.start();
+    if (this.workers > this.#rootCapacity) {
+      this.#host.logger.warn({ runnerId: this.id, workers: this.workers, root: this.#rootCapacity },
+        `runner has ${this.workers} workers but channel root allows ${this.#rootCapacity} job(s) at once across all runners: `
+        + `${this.workers - this.#rootCapacity} slot(s) will stay idle (raise root, e.g. channels 'root:${this.workers}', or lower workers)`);
+    }
     this.#host.events.emit('runner_started', { runnerId: this.id, workers: this.workers });
     this.#kick();
   }
@@ -340,7 +368,7 @@ export class Runner {
     if (topic === 'freed' && origin === this.id) return;
     // something may have become due since the last claim: even if this runner is full now (and skips
     // this claim), its next freed slot must claim instead of trusting the last claim's `drained`
-    if (topic === 'jobs') this.#drained = false;
+    if (topic === 'jobs') this.#mayBeDue();
     if (topic === 'jobs' || this.#capacityBlocked) this.#kick();
   }
 
@@ -366,12 +394,18 @@ export class Runner {
       const held = this.#running.size + this.#buffer.length;
       // never ask for more than the root channel could let this runner hold: with root:32 and a prefetch
       // of 500, a claim that asked for 500 would read and send hundreds of candidates to start a handful
-      const wanted = Math.min(this.workers + this.#prefetch - held, this.#rootCapacity - held);
+      const wanted = Math.min(this.workers + this.prefetch - held, this.#rootCapacity - held);
       if (wanted <= 0) return;
       let res;
+      const seq = this.#wakeSeq;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        this.#idleDuringClaim = false;
+        const t0 = performance.now();
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
+        this.#adaptive.observeClaim(performance.now() - t0, this.#buffer.length);
+        // slots waited for this claim and it brought work: the buffer was too small
+        if (this.#idleDuringClaim && res.jobs.length) this.#adaptive.observeStarved();
         this.#claimBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
@@ -386,7 +420,8 @@ export class Runner {
       // (PostgreSQL's NOTIFY on each enqueue, requeue, rescue and released dependant), the next claim is
       // worth making only on a wake-up or an ETA, not each time a slot frees up. Without them (SQLite),
       // or when the claim cannot tell, freed slots keep claiming.
-      this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true;
+      // A wake-up that came while the claim was out may be for a job its snapshot did not see.
+      this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true && seq === this.#wakeSeq;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (this.#claimAgain) continue;
       if (res.jobs.length < wanted) return;
@@ -398,9 +433,15 @@ export class Runner {
     }
   }
 
+  /** A job may have become due: the last claim's `drained` no longer holds. */
+  #mayBeDue(): void {
+    this.#drained = false;
+    this.#wakeSeq++;
+  }
+
   /** The buffer is at or below its low-water mark (half the prefetch): worth a claim. */
   #bufferLow(): boolean {
-    return this.#buffer.length <= this.#prefetch / 2;
+    return this.#buffer.length <= this.prefetch / 2;
   }
 
   /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
@@ -429,7 +470,7 @@ export class Runner {
     this.#wakeTimer = setTimeout(() => {
       this.#wakeTimer = null;
       this.#wakeAt = Infinity;
-      this.#drained = false; // an ETA or throttle ended: claim now, or at the next freed slot if full
+      this.#mayBeDue(); // an ETA or throttle ended: claim now, or at the next freed slot if full
       this.#kick();
     }, Math.max(0, at - this.#now()) + 5);
   }
@@ -444,6 +485,7 @@ export class Runner {
 
   #runJob(job: JobRow): void {
     const startedAt = this.#now();
+    const t0 = performance.now();
     const entry: Running = { job, abort: new RunAbort(), done: Promise.resolve(), released: false, startedAt };
     this.#running.set(job.id, entry);
     // jobs the claim stored as started need no start write; buffered ones get it if they run long enough
@@ -468,8 +510,10 @@ export class Runner {
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
     entry.done = run.then((r) => {
       this.#running.delete(job.id);
+      this.#adaptive.observeRun(performance.now() - t0);
       if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
+      if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers) this.#idleDuringClaim = true;
       if (this.#bufferLow() && !this.#drained) this.#kick();
     });
   }

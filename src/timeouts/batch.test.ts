@@ -139,11 +139,12 @@ test('invalid batch sizes are configuration errors', async () => {
 });
 
 test('BatchProcessor keeps going past failing records and reports them', async () => {
-  const onError: Array<[string, number]> = [];
+  const onError: Array<[number, string, number]> = [];
   const commits: Array<[number, number[]]> = [];
   const processor = new BatchProcessor<number, number>({
     batchSize: 3,
-    onError: (err, record) => { onError.push([(err as Error).message, record]); },
+    // (record, error, index): the order of Odoo's handle_error(record, error) (issue 13, defect 7)
+    onError: (record, err, index) => { onError.push([record, (err as Error).message, index]); },
     commit: (batch, index) => { commits.push([index, batch]); },
   });
   const result = await processor.process(range(7), async (n) => {
@@ -154,7 +155,7 @@ test('BatchProcessor keeps going past failing records and reports them', async (
   assert.equal(result.failed, 2);
   assert.deepEqual(result.results, [0, 20, 30, 50, 60]);
   assert.deepEqual(result.errors.map((e) => [e.index, e.record, (e.error as Error).message]), [[1, 1, 'bad 1'], [4, 4, 'bad 4']]);
-  assert.deepEqual(onError, [['bad 1', 1], ['bad 4', 4]]);
+  assert.deepEqual(onError, [[1, 'bad 1', 1], [4, 'bad 4', 4]]);
   assert.deepEqual(commits, [[0, [0, 1, 2]], [1, [3, 4, 5]], [2, [6]]]);
 });
 
@@ -168,7 +169,7 @@ test('BatchProcessor: without onError failures are logged; an onError that throw
   const seen: number[] = [];
   const strict = new BatchProcessor<number>({
     batchSize: 2,
-    onError: (err) => { throw err; },
+    onError: (_record, err) => { throw err; },
     commit: (_, i) => { commits.push(i); },
   });
   await assert.rejects(strict.process(range(6), (n) => { seen.push(n); if (n === 3) throw new Error('fatal'); }), /fatal/);

@@ -238,10 +238,11 @@ export interface BatchProcessorOptions<T> {
   /** Records per batch (an integer >= 1). @default 50 */
   batchSize?: number;
   /**
-   * Called with each failing record; the other records go on. Throw from it to abort the whole
+   * Called with each failing record, what `fn` threw, and the record's index (the order of Odoo's
+   * `error_handler(record, error)`); the other records go on. Throw from it to abort the whole
    * `process()` call (the current batch is then not committed). Default: log a warning.
    */
-  onError?: (error: unknown, record: T, index: number) => void | Promise<void>;
+  onError?: (record: T, error: unknown, index: number) => void | Promise<void>;
   /** Called after each batch (commit your transaction here), as in {@link batchProcess}. */
   commit?: (batch: T[], index: number) => void | Promise<void>;
   /**
@@ -285,7 +286,7 @@ export interface BatchProcessResult<T, R> {
 /**
  * Process records one by one in batches, keeping going when a record fails (Odoo's `BatchProcessor`).
  * @example
- * const processor = new BatchProcessor<Partner>({ batchSize: 50, onError: (err, p) => log.warn({ id: p.id }, String(err)) });
+ * const processor = new BatchProcessor<Partner>({ batchSize: 50, onError: (p, err) => log.warn({ id: p.id }, String(err)) });
  * const { processed, failed, errors } = await processor.process(partners, (p) => syncPartner(p));
  */
 export class BatchProcessor<T, R = unknown> {
@@ -300,8 +301,8 @@ export class BatchProcessor<T, R = unknown> {
 
   /**
    * Run `fn(record, index)` for every record, sequentially, in batches of `batchSize`. A record that
-   * throws is counted in `failed`, kept in `errors` and handed to `onError`; the others go on. After
-   * each batch, `commit(batch, index)` runs (and the checkpoint is saved when `checkpointKey` is set).
+   * throws is counted in `failed`, kept in `errors` and handed to `onError(record, error, index)`; the
+   * others go on. After each batch, `commit(batch, index)` runs (and the checkpoint is saved when `checkpointKey` is set).
    * @returns counts, errors and the results of the successful records.
    */
   async process(
@@ -328,7 +329,7 @@ export class BatchProcessor<T, R = unknown> {
         } catch (error) {
           result.failed++;
           result.errors.push({ index, record, error });
-          if (options.onError) await options.onError(error, record, index);
+          if (options.onError) await options.onError(record, error, index);
           else safeLog(loggerOf(options), 'warn', { index, err: errorFields(error) }, `BatchProcessor: record ${index} failed`);
         }
       }

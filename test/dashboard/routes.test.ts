@@ -9,6 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import { createDashboard, type Dashboard, type JobFunctionPatch, type ScheduledJobInfo } from '../../src/dashboard/index.ts';
 import { Client, rowIds, unescape, whySentence } from './client.ts';
 import { closeDemo, openConveyor, pgUnavailable, seedDemo, type Demo } from './fixtures.ts';
+import type { Conveyor } from '../../src/index.ts';
+import { createFakeClock } from '../../src/testing/index.ts';
+import { BACKENDS as TIME_BACKENDS } from '../helpers/backends.ts';
 
 const pgReason = await pgUnavailable();
 const BACKENDS = ['sqlite', 'postgres'] as const;
@@ -427,3 +430,53 @@ describe('dashboard routes: base path, adapters', () => {
     }
   });
 });
+
+// Issue 13, defect 6: the chart counted by UTC calendar day while "Last 7 days" is a rolling window,
+// so entries of the last hours of the 7th day were in one and not the other (the test above failed
+// every night between 00:00 and 02:00 UTC). The clock is injected: each time of day is tried on purpose.
+for (const backend of TIME_BACKENDS) {
+  describe(`timeout chart and statistics on ${backend.name}: one window at any time of day`, () => {
+    const clock = createFakeClock(Date.UTC(2026, 0, 1));
+    let conveyor: Conveyor;
+    let dashboard: Dashboard;
+    let client: Client;
+    before(async () => {
+      conveyor = await backend.open({ clock, maintenance: false });
+      dashboard = createDashboard(conveyor);
+      client = new Client(dashboard.fetch);
+    });
+    after(async () => {
+      dashboard?.close();
+      if (conveyor) await backend.dispose(conveyor);
+    });
+
+    const HOUR = 3_600_000;
+    const DAY = 24 * HOUR;
+    // Times of day (UTC) on dates 40 days apart, so the entries of one case are outside the 30-day window of the next.
+    const times = ['00:00:00.000', '00:30:00.000', '01:59:59.999', '02:00:00.000', '12:00:00.000', '23:59:59.999'];
+    times.forEach((time, i) => {
+      it(`at ${time} UTC the chart's bars add up to "Last 7 days" and "Last 30 days"`, async () => {
+        const now = clock.set(Date.parse(`2026-01-01T${time}Z`) + 40 * i * DAY);
+        // ages around every boundary: the window's start (7 d, 30 d), calendar midnights, the newest second, a row from a skewed clock
+        const ages = [0, 1, 60_000, HOUR, 2 * HOUR, DAY - 1, DAY, 6 * DAY, 6 * DAY + HOUR, 6 * DAY + 2 * HOUR, 6 * DAY + 23 * HOUR,
+          7 * DAY - 1, 7 * DAY, 7 * DAY + 1, 7 * DAY + HOUR, 29 * DAY + 23 * HOUR, 30 * DAY, 30 * DAY + 1, -60_000];
+        for (const [k, age] of ages.entries()) {
+          await conveyor.timeoutLog.record({ operation: 'op', kind: 'timeout', model: 'm', method: 'x', thresholdMs: 1000, durationMs: 2000, exceeded: k % 2 === 0, at: now - age });
+        }
+        const within7 = ages.filter((a) => a <= 7 * DAY);
+        const within30 = ages.filter((a) => a <= 30 * DAY);
+        for (const [days, expected] of [[7, within7.length], [30, within30.length]] as const) {
+          const stats = await conveyor.timeoutLog.statistics({ days });
+          assert.equal(stats.totalCount, expected, `statistics over ${days} days`);
+          const page = await client.get(`/timeouts?days=${days}`);
+          assert.match(page.html, new RegExp(`data-stat="Last ${days} days"><h3>Last ${days} days</h3>\\s*<div class="big">${expected}</div>`));
+          const chart = /<svg[^>]*class="timeout-chart"[\s\S]*?<\/svg>/.exec(page.html)?.[0] ?? '';
+          assert.equal((chart.match(/<g class="bar">/g) ?? []).length, days);
+          const bars = [...chart.matchAll(/: (\d+) entries, (\d+) exceeded<\/title>/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+          assert.equal(bars.reduce((s, [n]) => s + n, 0), stats.totalCount, `chart entries over ${days} days = "Last ${days} days"`);
+          assert.equal(bars.reduce((s, [, e]) => s + e, 0), stats.exceededCount, `chart exceeded over ${days} days = the statistics' exceeded`);
+        }
+      });
+    });
+  });
+}

@@ -50,17 +50,18 @@ describe('graph layout', () => {
 });
 
 describe('timeout chart and pivot', () => {
-  it('buckets entries per UTC day over the window, split by exceeded', () => {
+  it('buckets entries per 24 hours ending now, the window of the statistics (at >= now - 7 d)', () => {
     const now = Date.UTC(2026, 10, 23, 12);
     const D = 86_400_000;
     const buckets = dailyBuckets([
       { at: now, exceeded: true }, { at: now - 1000, exceeded: false }, { at: now - 2 * D, exceeded: true },
-      { at: now - 7 * D, exceeded: true }, { at: now + D, exceeded: true },
+      { at: now - 7 * D, exceeded: true }, { at: now - 7 * D - 1, exceeded: true }, { at: now + D, exceeded: false },
     ], now, 7);
     assert.equal(buckets.length, 7);
-    assert.deepEqual(buckets.at(-1), { label: '11-23', title: '2026-11-23', within: 1, exceeded: 1 });
-    assert.deepEqual(buckets.at(-3), { label: '11-21', title: '2026-11-21', within: 0, exceeded: 1 });
-    assert.equal(buckets.reduce((s, b) => s + b.within + b.exceeded, 0), 3, 'outside the window: dropped');
+    assert.deepEqual(buckets.at(-1), { label: '11-23', title: '2026-11-22 12:00 – 2026-11-23 12:00 UTC', within: 2, exceeded: 1 }, 'a later (skewed) entry is in the newest bar');
+    assert.deepEqual(buckets.at(-2), { label: '11-22', title: '2026-11-21 12:00 – 2026-11-22 12:00 UTC', within: 0, exceeded: 1 }, 'a bar starts at its boundary');
+    assert.deepEqual(buckets[0], { label: '11-17', title: '2026-11-16 12:00 – 2026-11-17 12:00 UTC', within: 0, exceeded: 1 }, 'the window starts at now - 7 d, included');
+    assert.equal(buckets.reduce((s, b) => s + b.within + b.exceeded, 0), 5, 'before the window: dropped');
     const svg = timeoutChartSvg(buckets, 'cap <x>').toString();
     assert.equal((svg.match(/<g class="bar">/g) ?? []).length, 7);
     assert.match(svg, /aria-label="cap &lt;x&gt;"/);

@@ -98,7 +98,7 @@ export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
 <td class="num">${r.failed ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'failed' })}">${fmtInt(r.failed)}</a>` : '0'}</td>
 <td>${state(ctx, d, r)}</td></tr>`;
   })}</tbody></table>
-<p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || 'root:1'}</code></p>
+<p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || 'root (unlimited: the runners\' slots bound it)'}</code></p>
 </section>`;
 }
 

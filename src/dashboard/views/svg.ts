@@ -140,7 +140,7 @@ ${nodeEls}
 export interface ChartBucket {
   /** Label under the bar (`11-23`). */
   label: string;
-  /** Hover text prefix (`2026-11-23`). */
+  /** Hover text prefix (`2026-11-22 14:05 – 2026-11-23 14:05 UTC`). */
   title: string;
   /** Entries that stayed within their threshold. */
   within: number;

@@ -57,21 +57,28 @@ export function pivotFromStatistics(stats: TimeoutStatistics): Map<string, Map<s
   return new Map([...pivot.entries()].sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** Daily buckets (UTC) over the last `days` days, ending today. */
+/**
+ * `days` bars of 24 hours each, the newest ending at `now`: the same rolling window as
+ * `timeoutLog.statistics({ days })` and `timeoutLog.list({ days })` (`at >= now - days × 24 h`), so the
+ * bars add up to the "Last N days" figures at any time of day (calendar days did not: an entry of the
+ * last hours of the window's first day was counted in one and not the other). An entry stamped after
+ * `now` (another host's clock) is in the newest bar, as the statistics count it. A bar is labelled with
+ * the UTC date its period ends on; its title gives the exact period.
+ */
 export function dailyBuckets(entries: readonly Pick<TimeoutLogEntry, 'at' | 'exceeded'>[], now: number, days: number): ChartBucket[] {
   const DAY = 86_400_000;
-  const today = Math.floor(now / DAY) * DAY;
+  const start = now - days * DAY;
+  const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
   const buckets: ChartBucket[] = [];
-  for (let i = days - 1; i >= 0; i--) {
-    const day = new Date(today - i * DAY).toISOString().slice(0, 10);
-    buckets.push({ label: day.slice(5), title: day, within: 0, exceeded: 0 });
+  for (let i = 0; i < days; i++) {
+    const end = start + (i + 1) * DAY;
+    buckets.push({ label: new Date(end).toISOString().slice(5, 10), title: `${minute(end - DAY)} – ${minute(end)} UTC`, within: 0, exceeded: 0 });
   }
-  const first = today - (days - 1) * DAY;
   for (const e of entries) {
-    const i = Math.floor((e.at - first) / DAY);
-    if (i < 0 || i >= buckets.length) continue;
-    if (e.exceeded) buckets[i]!.exceeded++;
-    else buckets[i]!.within++;
+    if (e.at < start) continue;
+    const bucket = buckets[Math.min(days - 1, Math.floor((e.at - start) / DAY))]!;
+    if (e.exceeded) bucket.exceeded++;
+    else bucket.within++;
   }
   return buckets;
 }
@@ -119,7 +126,7 @@ export function timeoutsBody(ctx: ViewContext, d: TimeoutsData): Html {
 <div class="stats">${statCard('Last 7 days', d.stats7)}${statCard('Last 30 days', d.stats30)}</div>
 <nav class="tabs">${([7, 30] as const).map((n) => h`<a class="tab${q.days === n ? ' active' : ''}" href="${href(ctx, '/timeouts', { ...keep, days: n })}">${n} days</a>`)}</nav>
 <section class="panel"><h2>Over time</h2>
-${timeoutChartSvg(d.buckets, `Timeout-log entries per day (UTC), last ${q.days} days${d.chartTruncated ? ', newest entries only' : ''}`)}
+${timeoutChartSvg(d.buckets, `Timeout-log entries per 24 hours, last ${q.days} days up to now${d.chartTruncated ? ', newest entries only' : ''}`)}
 </section>
 <section class="panel"><h2>Pivot</h2>${pivotTable(ctx, q, pivotFromStatistics(stats))}</section>
 <form class="filters" method="get" action="${href(ctx, '/timeouts')}">

@@ -9,7 +9,9 @@
  * - the CPU-time limit: CPU used by the worker since the job started (`/proc/<pid>/stat`, sampled every
  *   `sampleMs`), then SIGTERM and SIGKILL as above (kind `cpu_limit`);
  * - the hard memory limit: RSS (`/proc/<pid>/status`) above it → SIGKILL at once (kind `memory_limit`);
- * - the soft memory limit: RSS above it when a job ends → the worker is recycled.
+ * - the soft memory limit: RSS above it when a job ends → the worker is recycled;
+ * - the request limit (Odoo's `limit_request`): a worker that has run `requests` jobs is recycled
+ *   after the last one.
  * A stopped run ends as a `TimeoutError` outcome decided by the job's own retry rules, its timeout-log
  * row is written through `onTimeoutLog`, and the run is decided — freeing its slot — as soon as the
  * worker answers or is sent SIGKILL; a replacement worker is started while the old one is still dying.
@@ -48,6 +50,8 @@ export interface ProcessPoolLimits {
   memoryHardBytes?: number;
   /** Time between SIGTERM and SIGKILL (ms). @default 2000 */
   graceMs?: number;
+  /** Jobs a worker runs before it is recycled after its last one (Odoo's `limit_request`). */
+  requests?: number;
 }
 
 /** Options of {@link ProcessPool}. */
@@ -205,7 +209,7 @@ export class ProcessPool {
     this.#url = moduleUrl(options.module);
     this.#logger = options.logger;
     const l = options.limits ?? {};
-    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500 };
+    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500, requests: l.requests ?? 0 };
     this.#sampleMs = options.sampleMs ?? 250;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
@@ -381,6 +385,9 @@ export class ProcessPool {
             this.#terminate(w); // it is on its way out (an uncaught error in the job)
           } else if (soft > 0 && rss > soft) {
             this.#logger.info({ pid: w.pid, rss, limit: soft }, `worker process memory ${formatBytes(rss)} is above the ${this.#limits.memorySoftBytes ? 'soft' : 'hard'} limit of ${formatBytes(soft)}: recycling it`);
+            this.#terminate(w);
+          } else if (this.#limits.requests > 0 && w.jobs >= this.#limits.requests) {
+            this.#logger.info({ pid: w.pid, jobs: w.jobs, limit: this.#limits.requests }, `worker process ${w.pid} has run ${w.jobs} jobs (limitRequest): recycling it`);
             this.#terminate(w);
           } else {
             w.state = 'idle';
