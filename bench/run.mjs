@@ -18,7 +18,7 @@ import path from 'node:path';
 import {
   BENCH_DIR, RESULTS_DIR, DEFAULT_SYSTEMS, parseArgs, parseSystemSpec, loadAdapterModule, now, isoStamp,
 } from './lib/util.mjs';
-import { SCENARIOS, DEFAULTS, scaleParams } from './lib/scenarios.mjs';
+import { SCENARIOS, SCENARIO_GROUPS, DEFAULTS, scaleParams } from './lib/scenarios.mjs';
 import { round } from './lib/stats.mjs';
 import {
   captureEnv, ensureDatabase, synchronousCommit, redisPing, pkgVersion, waitQuiet, foreignPgSessions,
@@ -34,7 +34,10 @@ if (args.help || args.h) {
 }
 const smoke = Boolean(args.smoke);
 const systems = String(args.systems ?? DEFAULT_SYSTEMS.join(',')).split(',').map((s) => s.trim()).filter(Boolean);
-const scenarioIds = args.scenarios ? String(args.scenarios).split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(SCENARIOS);
+// A group name (S7-scale) stands for its scenarios; --smoke without --scenarios leaves out those marked smoke: false.
+const scenarioIds = args.scenarios
+  ? [...new Set(String(args.scenarios).split(',').map((s) => s.trim()).filter(Boolean).flatMap((s) => SCENARIO_GROUPS[s] ?? [s]))]
+  : Object.keys(SCENARIOS).filter((id) => !smoke || SCENARIOS[id].smoke !== false);
 const repeats = Number(args.repeats ?? (smoke ? 1 : 3));
 const scale = Number(args.scale ?? (smoke ? 0.02 : 1));
 const hardTimeoutS = Number(args.timeout ?? (smoke ? 60 : 120));
@@ -47,10 +50,11 @@ const tag = args.tag ? String(args.tag).replace(/[^a-z0-9_.-]/gi, '_') : (smoke 
 if (args.list) {
   console.log(`systems (default): ${DEFAULT_SYSTEMS.join(', ')}`);
   for (const [id, s] of Object.entries(SCENARIOS)) console.log(`${id.padEnd(15)} ${s.title}`);
+  for (const [g, ids] of Object.entries(SCENARIO_GROUPS)) console.log(`${g.padEnd(15)} group: ${ids.join(', ')}`);
   process.exit(0);
 }
 for (const id of scenarioIds) {
-  if (!SCENARIOS[id]) { console.error(`unknown scenario ${id}; known: ${Object.keys(SCENARIOS).join(', ')}`); process.exit(2); }
+  if (!SCENARIOS[id]) { console.error(`unknown scenario ${id}; known: ${[...Object.keys(SCENARIOS), ...Object.keys(SCENARIO_GROUPS)].join(', ')}`); process.exit(2); }
 }
 if (!(repeats >= 1) || !(scale > 0) || !(hardTimeoutS > 0)) { console.error('--repeats, --scale and --timeout must be positive'); process.exit(2); }
 
@@ -171,6 +175,10 @@ async function main() {
         const missing = (sc.requires ?? []).filter((f) => !systemInfo[spec].features[f]);
         if (missing.length) {
           runs.push({ system: spec, scenario: id, rep, skipped: `n/a: no ${missing.join(', ')}` });
+          continue;
+        }
+        if (sc.backends && !sc.backends.includes(systemInfo[spec].backend)) {
+          runs.push({ system: spec, scenario: id, rep, skipped: `n/a: runs on ${sc.backends.join(', ')} only` });
           continue;
         }
         if (systemProblems[spec]) {

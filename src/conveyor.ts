@@ -7,6 +7,7 @@ import { uuidv7 } from './internal/uuid.ts';
 import os from 'node:os';
 import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
+import { channelPausesApi, type ChannelPausesApi } from './channels/pauses.ts';
 import { ContextApi, DEFAULT_CONTEXT_KEYS } from './context.ts';
 import { createCronsApi, registerCron, resolveCron, type CronHandle, type CronHost, type CronOptions, type CronsApi, type CronTarget } from './cron/api.ts';
 import { resolveLimitTimeRealCron } from './cron/job.ts';
@@ -182,6 +183,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly timeouts: BoundTimeouts;
   /** Scheduled jobs stored in the database, from every process (`conveyor.crons.list()`, `pause`, `resume`, `runNow`). */
   readonly crons: CronsApi;
+  /** Pause and resume channels at runtime, durably, for every runner (`pause('mail')`, `resume`, `list`). */
+  readonly channelPauses: ChannelPausesApi;
   /** Options given to {@link open}, for runners and child processes. */
   readonly options: Readonly<ConveyorOptions>;
   readonly #models = new Map<string, ModelDefinition>();
@@ -211,6 +214,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.jobFunctions = this.#jobFunctionsApi();
     this.#cronHost = this.#makeCronHost();
     this.crons = createCronsApi(this.#cronHost);
+    this.channelPauses = channelPausesApi(this);
     this.model(MAINTENANCE_MODEL, maintenanceMethods(this), MAINTENANCE_SETTINGS);
   }
 
@@ -406,6 +410,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
       persistProgress: async () => {},
       persistCheckpoint: async (v) => { checkpoint = v; },
       recordTimeout: async (e) => { await this.timeoutLog.record(e); },
+      // no job row to complete: the callback's writes alone, in one transaction (docs/transactions.md)
+      transaction: async (fn, signal) => (await this.driver.jobTransaction({ job: null, fn, encodeResult: () => null, now: () => this.clock.now(), signal })).value,
       now: () => this.clock.now(),
     });
     void checkpoint;
@@ -618,7 +624,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
       if (parent && parent.state !== 'done') waitingFor.push(p);
     }
     const ahead = job.state === 'pending' ? await this.driver.jobAhead(id, now) : 0;
-    let sentence = explainWaiting(this.channels, snap, { id: job.id, channel: job.channel, state: job.state, eta: job.eta, priority: job.priority, createdAt: job.createdAt, waitingFor }, ahead);
+    let sentence = explainWaiting(await this.channelPauses.tree(), snap, { id: job.id, channel: job.channel, state: job.state, eta: job.eta, priority: job.priority, createdAt: job.createdAt, waitingFor }, ahead);
     if (job.state === 'pending' && !this.#runners.size) {
       const runners = await this.driver.runnerList();
       if (!runners.some((r) => r.leaseUntil >= now)) sentence += '; no runner is alive';

@@ -25,6 +25,7 @@ export const ErrorCodes = {
   GRAPH: 'GRAPH',
   CLOSED: 'CLOSED',
   TRANSACTION_SCOPE: 'TRANSACTION_SCOPE',
+  JOB_LEASE_LOST: 'JOB_LEASE_LOST',
 } as const;
 
 /** A Conveyor error code. */
@@ -115,6 +116,15 @@ export class ClosedError extends ConveyorError {
 /** Synchronous SQLite work was attempted across an `await`. */
 export class TransactionScopeError extends ConveyorError {
   constructor(message: string, options?: ConveyorErrorOptions) { super('TRANSACTION_SCOPE', message, options); }
+}
+
+/**
+ * `job.transaction()` found the job no longer held by this run (its lease expired and it was rescued,
+ * it was cancelled, requeued or set done by hand…): the transaction was rolled back, its writes never
+ * committed. `details` holds `jobId`, `attempt` and `runnerId`.
+ */
+export class JobLeaseLostError extends ConveyorError {
+  constructor(message: string, options?: ConveyorErrorOptions) { super('JOB_LEASE_LOST', message, options); }
 }
 
 /** An operation ran past its time limit. */

@@ -21,6 +21,8 @@ export interface ConveyorEvents {
   runner_started: { runnerId: string; workers: number };
   runner_stopped: { runnerId: string };
   runner_error: { runnerId: string; error: Error; operation: string };
+  /** A runner applied a change of the channels paused at runtime; `paused` lists them all now. */
+  runner_channels_paused: { runnerId: string; paused: string[] };
 }
 
 /** An event name. */

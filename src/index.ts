@@ -27,6 +27,7 @@ export type { Duration } from './internal/duration.ts';
 export { parseDuration } from './internal/duration.ts';
 export { parseChannels, formatChannels, type ChannelSpec } from './channels/parse.ts';
 export { ChannelTree } from './channels/tree.ts';
+export type { ChannelPausesApi, ChannelPause } from './channels/pauses.ts';
 export type { RetryPattern } from './retry/pattern.ts';
 export type { CronOptions, CronTarget, CronInfo, CronHandle, CronsApi } from './cron/api.ts';
 export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';
@@ -37,5 +38,5 @@ export type { Driver, JobFilter, JobListParams, JobPage, JobCountRow, JobGraph, 
 export {
   ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
   UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
-  ClosedError, TransactionScopeError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
+  ClosedError, TransactionScopeError, JobLeaseLostError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
 } from './errors.ts';

@@ -81,7 +81,7 @@ for (const backend of BACKENDS) {
       const urgentDone = new Promise<void>((resolve) => {
         c!.events.on('job_done', (e) => {
           if (e.method === 'urgent') resolve();
-          else if (e.method === 'slow' && order.length === 15 && enqueuedAt < 0) {
+          else if (e.method === 'slow' && order.length >= 15 && enqueuedAt < 0) {
             enqueuedAt = order.length;
             void m.withDelay({ priority: 0 }).urgent();
           }

@@ -10,10 +10,12 @@
 // itself: the adaptive prefetch, docs/architecture.md). Enqueue: `model.withDelay().run(payload)` (one job, one call) and
 // `conveyor.delayMany([...model.delayable().run(payload)])` (bulk: one multi-row insert).
 // SQLite uses the library's defaults (WAL, synchronous=NORMAL); the file lives in os.tmpdir().
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pgQuery } from '../lib/env.mjs';
+import { advisoryLockColumns } from '../lib/pg-activity.mjs';
 import { REPO_DIR } from '../lib/util.mjs';
 
 const SOURCE = new URL('../../src/index.ts', import.meta.url);
@@ -23,7 +25,7 @@ export const meta = {
   packageRoot: REPO_DIR,
   backend: (variant) => (variant === 'sqlite' ? 'sqlite' : 'postgres'),
   variants: ['pg', 'sqlite'],
-  features: { bulk: true, channels: true },
+  features: { bulk: true, channels: true, scaleOut: true }, // scaleOut: S7 (PostgreSQL only; ~5 connections per process)
   /** A clear message instead of one failed child per scenario when the library does not load. */
   async preflight() {
     try {
@@ -109,6 +111,17 @@ export async function createAdapter(ctx) {
       runnerOptions = { workers };
       runner = conveyor.runner(runnerOptions);
       await runner.start();
+    },
+
+    /**
+     * The claim lock as pg_locks shows it, so that S7 can sample who waits for it on the server.
+     * Mirrors lockKey(schema, 'claim') in src/drivers/postgres/driver.ts (S7 reports a run in which
+     * the lock was never seen held, which is what a change of that key would look like).
+     */
+    claimLock() {
+      if (sqlite) return null;
+      const hex = createHash('sha1').update(`conveyor:${schema}:claim`).digest('hex').slice(0, 16);
+      return advisoryLockColumns(BigInt.asIntN(64, BigInt('0x' + hex)));
     },
 
     async unfinishedCount() {

@@ -13,7 +13,7 @@ export const meta = {
   packages: ['graphile-worker', 'pg'],
   backend: 'postgres',
   variants: ['', 'defaults'],
-  features: { bulk: true, channels: false },
+  features: { bulk: true, channels: false, scaleOut: true }, // scaleOut: S7 (~6 connections per process)
 };
 
 const TASK = 'bench';

@@ -31,6 +31,12 @@ export function tableRows(p) {
     { id: 'S5-1M', label: `&nbsp;&nbsp;pre-fill ${k(p.scaleLargePending)} (bulk, ${k(p.prefillChunk)} per call; untimed setup)`, unit: 'jobs/s', pick: (r) => r.prefillRate, ...ratio },
     { id: 'S6-channels', label: `S6 channels ${channelLabel(p.channels)}: ${k(p.channelJobs)} × ${p.channelWorkMs} ms jobs, ${p.channelWorkers} slots`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
     { id: 'S6-channels', label: '&nbsp;&nbsp;max running at once per channel / capacity', unit: '', text: channelText },
+    ...[1, 2, 4, 8].flatMap((n) => [
+      { id: `S7-scale-${n}`, label: `S7 scale-out ${k(p.scaleOutJobs)} no-op jobs, ${n} process${n > 1 ? 'es' : ''} × ${p.scaleOutConcurrency}`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
+      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;waiting for a lock, % of runner time (Conveyor: its claim lock)', unit: '%', pick: (r) => r.activity?.claimWaitPct ?? r.activity?.lockWaitPct },
+      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;claim lock held, % of samples', unit: '%', pick: (r) => r.activity?.claimHeldPct },
+      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;PostgreSQL connections per runner process (max)', unit: 'conns', pick: (r) => r.activity?.connsPerProc?.max },
+    ]),
   ];
 }
 
@@ -54,7 +60,7 @@ export function fmt(x, digits = 0) {
   return x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-const digitsFor = (unit, v) => (unit === 'ms' || unit === 'MiB' ? (v < 100 ? 1 : 0) : 0);
+const digitsFor = (unit, v) => (unit === 'ms' || unit === 'MiB' || unit === '%' ? (v < 100 ? 1 : 0) : 0);
 
 /** A run counts for the figures when it finished without error and within its time. */
 export const isGood = (r) => !r.skipped && !r.error && !r.hardTimeout && !r.timedOut;

@@ -5,9 +5,11 @@
 // ctx: { deadline (soft, epoch ms), spec, setupOptions, settle() }; settle() is called
 // between an untimed pre-fill and the measured part (a CHECKPOINT on PostgreSQL).
 import { fork } from 'node:child_process';
+import os from 'node:os';
 import path from 'node:path';
 import { BENCH_DIR, now, sleep, runConcurrently, until } from './util.mjs';
 import { latencySummary, round } from './stats.mjs';
+import { PgActivitySampler } from './pg-activity.mjs';
 
 export const DEFAULTS = {
   enqueueJobs: 20000,        // S1: jobs enqueued
@@ -34,10 +36,13 @@ export const DEFAULTS = {
   channelWorkMs: 2,          // S6 job body: await setTimeout(2 ms)
   channelWorkers: 48,        // S6 runner slots: more than root's capacity, so channels limit
   channels: 'root:32,root.a:16,root.b:8,root.c:4,root.d:2',
+  scaleOutJobs: 100000,      // S7: no-op jobs pre-enqueued, drained by 1, 2, 4 or 8 processes ...
+  scaleOutConcurrency: 8,    // ... of 8 slots each, on one PostgreSQL
+  activitySampleMs: 20,      // S7: pg_stat_activity / pg_locks sampling interval
 };
 
 /** Parameters that are job counts or durations, multiplied by --scale. */
-export const SCALED = ['enqueueJobs', 'drainJobs', 'mixedJobs', 'scaleSmallPending', 'scaleLargePending', 'scaleSampleJobs', 'channelJobs'];
+export const SCALED = ['enqueueJobs', 'drainJobs', 'mixedJobs', 'scaleSmallPending', 'scaleLargePending', 'scaleSampleJobs', 'channelJobs', 'scaleOutJobs'];
 
 export function scaleParams(params, scale) {
   const p = { ...params };
@@ -119,9 +124,11 @@ async function preEnqueue(adapter, n, chunk, concurrency = 4, extra) {
 /**
  * Worker processes (lib/worker-child.mjs) that connect to the system set up by this
  * process (setup({fresh:false})), run no-op jobs and report every completed job id with
- * its end time. Started and connected before the clock starts.
+ * its end time (onDone(ids, ends, k) for process k). Started and connected before the clock
+ * starts. With `appPrefix`, process k's PostgreSQL connections carry application_name
+ * `${appPrefix}${k}`.
  */
-async function startWorkerProcs({ spec, procs, concurrency, setupOptions, onDone }) {
+async function startWorkerProcs({ spec, procs, concurrency, setupOptions, onDone, appPrefix }) {
   const children = [];
   const ready = [];
   for (let k = 0; k < procs; k++) {
@@ -133,7 +140,7 @@ async function startWorkerProcs({ spec, procs, concurrency, setupOptions, onDone
         if (m.type === 'ready') resolve();
         else if (m.type === 'done') {
           if (m.firstStart !== null && (info.firstStart === null || m.firstStart < info.firstStart)) info.firstStart = m.firstStart;
-          onDone(m.ids, m.ends);
+          onDone(m.ids, m.ends, k);
         } else if (m.type === 'final') info.final = m;
         else if (m.type === 'error') { info.error = m.message; reject(new Error(`worker process: ${m.message}`)); }
       });
@@ -142,7 +149,7 @@ async function startWorkerProcs({ spec, procs, concurrency, setupOptions, onDone
         if (code || signal) reject(new Error(`worker process exited code=${code} signal=${signal}`));
       });
     }));
-    child.send({ type: 'init', spec, concurrency, setupOptions });
+    child.send({ type: 'init', spec, concurrency, setupOptions, appName: appPrefix ? `${appPrefix}${k}` : undefined });
   }
   await Promise.all(ready);
   return {
@@ -258,35 +265,46 @@ async function s2Drain(adapter, p, { deadline, settle }) {
   };
 }
 
-async function s2DrainMulti(adapter, p, { deadline, spec, setupOptions, settle }) {
-  const n = p.drainJobs;
+/**
+ * Pre-enqueue `jobs` no-op jobs, then drain them with `procs` worker processes × `concurrency`
+ * slots (S2-drain-2proc, S7). `monitor`, when given, is started right before 'go' and stopped
+ * when the last job has run: `{ start(), stop() -> summary }` (S7's server-side sampler).
+ */
+async function drainWithProcs(adapter, p, { deadline, spec, setupOptions, settle }, { jobs: n, procs, concurrency, appPrefix, monitor }) {
   const preEnqueueMs = await preEnqueue(adapter, n, p.bulkSize);
   await settle();
   const seen = new Uint8Array(n);
+  const perProcess = new Array(procs).fill(0);
   let completed = 0;
   let dup = 0;
   let unknown = 0;
   let lastEnd = -Infinity;
   let resolveAll;
   const all = new Promise((r) => { resolveAll = r; });
+  const tFork = now();
   const workers = await startWorkerProcs({
-    spec, procs: p.drainProcs, concurrency: p.drainProcConcurrency, setupOptions,
-    onDone(ids, ends) {
-      for (let k = 0; k < ids.length; k++) {
-        const i = ids[k];
+    spec, procs, concurrency, setupOptions, appPrefix,
+    onDone(ids, ends, k) {
+      for (let j = 0; j < ids.length; j++) {
+        const i = ids[j];
         if (!(i >= 0 && i < n)) { unknown++; continue; }
         if (seen[i]) { dup++; continue; }
         seen[i] = 1;
         completed++;
-        if (ends[k] > lastEnd) lastEnd = ends[k];
+        perProcess[k]++;
+        if (ends[j] > lastEnd) lastEnd = ends[j];
       }
       if (completed >= n) resolveAll();
     },
   });
+  if (monitor) await monitor.start();
   const tGo = now();
   workers.go();
   const ok = await until(all, deadline);
+  const activity = monitor ? await monitor.stop() : undefined;
+  const tStop = now();
   await workers.stop();
+  const stopMs = now() - tStop;
   const unfinishedAfterStop = await unfinished(adapter);
   const firstStart = workers.firstStart();
   const span = Number.isFinite(firstStart) && Number.isFinite(lastEnd) ? lastEnd - firstStart : null;
@@ -296,17 +314,48 @@ async function s2DrainMulti(adapter, p, { deadline, spec, setupOptions, settle }
   return {
     metric: span ? round((completed / span) * 1000) : 0,
     jobs: n,
-    processes: p.drainProcs,
-    concurrencyPerProcess: p.drainProcConcurrency,
+    processes: procs,
+    concurrencyPerProcess: concurrency,
     preEnqueueMs: round(preEnqueueMs),
     firstStartToLastEndMs: round(span),
     goToLastEndMs: Number.isFinite(lastEnd) ? round(lastEnd - tGo) : null,
+    workersReadyMs: round(tGo - tFork),
+    stopMs: round(stopMs),
+    jobsPerProcess: perProcess,
     eventLoopDelayMs: workers.children.map((c) => c.final?.eventLoopDelayMs ?? null),
     rssMiBMax: workers.children.map((c) => (c.final?.rss ? round(c.final.rss.max / 2 ** 20, 1) : null)),
+    ...(activity ? { activity } : {}),
     ...s,
     unfinishedAfterStop,
     timedOut: !ok,
     violations,
+  };
+}
+
+function s2DrainMulti(adapter, p, ctx) {
+  return drainWithProcs(adapter, p, ctx, { jobs: p.drainJobs, procs: p.drainProcs, concurrency: p.drainProcConcurrency });
+}
+
+// ---------------------------------------------------------------------------
+// S7: scale-out. `procs` runner processes × scaleOutConcurrency slots on one PostgreSQL drain
+// scaleOutJobs pre-enqueued no-op jobs. While they drain, a sampler in this process reads
+// pg_stat_activity / pg_locks every activitySampleMs: connections per runner process, and the
+// share of runner time spent waiting for a lock (for Conveyor: its claim lock, an advisory lock
+// whose key the adapter names with claimLock()). The machine's load average is recorded with it.
+
+function s7ScaleOut(procs) {
+  return async (adapter, p, ctx) => {
+    const appPrefix = 'bench-s7-p';
+    const monitor = new PgActivitySampler({ appPrefix, procs, claimLock: adapter.claimLock?.() ?? null, intervalMs: p.activitySampleMs });
+    const loadavgBefore = os.loadavg().map((x) => round(x, 2));
+    const r = await drainWithProcs(adapter, p, ctx, { jobs: p.scaleOutJobs, procs, concurrency: p.scaleOutConcurrency, appPrefix, monitor });
+    const a = r.activity;
+    if (a && a.claimLock && a.samples >= 10 && a.claimHeldPct === 0) {
+      // Conveyor's claims must take the lock: never seeing it held means the key is wrong, not that it is free.
+      r.activity.warning = 'the claim lock was never seen held: does adapters/conveyor.mjs claimLock() still match the driver\'s key?';
+      process.stderr.write(`[S7] ${r.activity.warning}\n`);
+    }
+    return { ...r, loadavg: { before: loadavgBefore, after: os.loadavg().map((x) => round(x, 2)) } };
   };
 }
 
@@ -607,11 +656,18 @@ async function s6Channels(adapter, p, { deadline, settle }) {
 
 // ---------------------------------------------------------------------------
 
+/** S7's process counts (one scenario each, so every run has its own process and fresh schema). */
+const SCALE_OUT_PROCS = [1, 2, 4, 8];
+/** Those the default smoke run includes (CI keeps the smoke run short). */
+const SMOKE_SCALE_OUT = [4];
+
 /**
  * Scenario registry, in report order.
  *   requires      adapter meta.features that must be true (else the cell is "n/a")
  *   setupOptions  extra options for adapter.setup() (also passed to worker processes)
  *   timeoutFactor multiplies --timeout for this scenario's hard limit
+ *   backends      adapter backends it runs on (else "n/a"); all when absent
+ *   smoke         false: left out of `--smoke` unless named with --scenarios
  */
 export const SCENARIOS = {
   'S1-single': { title: 'S1 enqueue, one job per call, 16 concurrent callers', unit: 'jobs/s', run: s1Single },
@@ -627,4 +683,13 @@ export const SCENARIOS = {
     title: 'S6 channels root:32 > a:16 b:8 c:4 d:2, 2 ms jobs, 48 slots', unit: 'jobs/s', run: s6Channels, requires: ['bulk', 'channels'],
     setupOptions: (p) => ({ channels: p.channels }),
   },
+  ...Object.fromEntries(SCALE_OUT_PROCS.map((n) => [`S7-scale-${n}`, {
+    title: `S7 scale-out: ${n} runner process${n > 1 ? 'es' : ''} x 8 slots, 100k pre-enqueued no-op jobs, one PostgreSQL`, unit: 'jobs/s',
+    run: s7ScaleOut(n), requires: ['bulk', 'scaleOut'], backends: ['postgres'], smoke: SMOKE_SCALE_OUT.includes(n),
+  }])),
+};
+
+/** Names that select several scenarios (`--scenarios S7-scale`). */
+export const SCENARIO_GROUPS = {
+  'S7-scale': SCALE_OUT_PROCS.map((n) => `S7-scale-${n}`),
 };

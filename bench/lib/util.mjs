@@ -62,8 +62,18 @@ export async function loadAdapterModule(name) {
   return mod;
 }
 
-/** Build an adapter for a system spec in the current process. */
-export async function makeAdapter(spec) {
+/** PG_URL with `application_name` set (it wins over a library's own): tells processes apart on the server. */
+export function pgUrlWithAppName(appName, url = PG_URL) {
+  const u = new URL(url);
+  u.searchParams.set('application_name', appName);
+  return u.href;
+}
+
+/**
+ * Build an adapter for a system spec in the current process. `appName`: the PostgreSQL
+ * application_name of every connection the system opens (S7 counts them per process).
+ */
+export async function makeAdapter(spec, { appName } = {}) {
   const { name, variant } = parseSystemSpec(spec);
   const mod = await loadAdapterModule(name);
   if (mod.meta.variants && !mod.meta.variants.some((v) => (v instanceof RegExp ? v.test(variant ?? '') : v === (variant ?? '')))) {
@@ -71,7 +81,7 @@ export async function makeAdapter(spec) {
   }
   return mod.createAdapter({
     variant,
-    pgUrl: PG_URL,
+    pgUrl: appName ? pgUrlWithAppName(appName) : PG_URL,
     redisUrl: REDIS_URL,
     namespace: namespaceOf(spec),
     log: (...a) => process.stderr.write(`[${spec}] ${a.join(' ')}\n`),

@@ -1,5 +1,6 @@
 // A worker process for S2-drain-2proc and S5. Protocol over IPC:
-//   parent -> {type:'init', spec, concurrency, setupOptions}   connect (setup({fresh:false}))
+//   parent -> {type:'init', spec, concurrency, setupOptions, appName}  connect (setup({fresh:false}));
+//                                                  appName: application_name of its PostgreSQL connections
 //   child  -> {type:'ready'}
 //   parent -> {type:'go'}                                      startWorkers(concurrency, no-op)
 //   child  -> {type:'done', ids, ends, firstStart}             every 50 ms while busy
@@ -45,7 +46,7 @@ process.on('message', async (m) => {
   try {
     if (m.type === 'init') {
       concurrency = m.concurrency;
-      adapter = await makeAdapter(m.spec);
+      adapter = await makeAdapter(m.spec, { appName: m.appName });
       await adapter.setup({ fresh: false, ...(m.setupOptions ?? {}) });
       rss.ready = process.memoryUsage().rss;
       process.send({ type: 'ready' });

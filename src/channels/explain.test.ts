@@ -60,6 +60,13 @@ describe('formatDelay / formatInterval', () => {
     [1, '1 s'], [999, '1 s'], [1000, '1 s'], [59_500, '60 s'], [60_000, '1 min'], [4 * 60_000 + 10_000, '4 min'],
     [3_600_000, '1 h'], [2 * 3_600_000 + 5 * 60_000, '2 h 5 min'], [86_400_000, '1 d'], [3 * 86_400_000 + 4 * 3_600_000, '3 d 4 h'],
   ];
+  it('says since when a channel paused at runtime is paused, in the time zone asked for', () => {
+    const paused = tree.withPauses([{ channel: 'mail', pausedAt: Date.UTC(2026, 11, 6, 3, 12, 5) }]);
+    assert.equal(explainWaiting(paused, snap(), job({ channel: 'mail.bulk' })), 'channel root.mail is paused (since 2026-12-06 03:12:05 UTC)');
+    assert.equal(explainWaiting(paused, snap(), job({ channel: 'mail' }), undefined, { timeZone: 'Europe/Brussels' }),
+      'channel root.mail is paused (since 2026-12-06 04:12:05 Europe/Brussels)');
+    assert.equal(explainWaiting(paused, snap(), job({ channel: 'x' })), 'channel root.x is paused', 'paused by the configuration');
+  });
   for (const [ms, text] of delays) it(`delay ${ms} ms -> ${text}`, () => assert.equal(formatDelay(ms), text));
   const intervals: [number, string][] = [[500, '500 ms'], [1000, '1 s'], [10_000, '10 s'], [90_000, '90 s'], [120_000, '2 min'], [3_600_000, '1 h'], [1500, '1500 ms']];
   for (const [ms, text] of intervals) it(`interval ${ms} ms -> ${text}`, () => assert.equal(formatInterval(ms), text));

@@ -69,6 +69,18 @@ function formatClock(ms: number, timeZone: string): string {
   return format.format(ms);
 }
 
+const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** `2026-12-06 03:12:05 UTC`: a date and time in `timeZone` (for "paused since …"). */
+function formatDateTime(ms: number, timeZone: string): string {
+  let format = dateTimeFormats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    dateTimeFormats.set(timeZone, format);
+  }
+  return `${format.format(ms)} ${timeZone}`;
+}
+
 const STATE_SENTENCES: Record<string, string> = {
   enqueued: 'claimed by a runner, starting',
   started: 'running',
@@ -110,7 +122,11 @@ export function explainWaiting(
     for (const node of tree.path(channel)) running.set(node.name, (running.get(node.name) ?? 0) + count);
   }
   for (const node of path) {
-    if (node.paused) return `channel ${node.name} is paused`;
+    if (node.paused) {
+      return node.pausedSince === undefined
+        ? `channel ${node.name} is paused`
+        : `channel ${node.name} is paused (since ${formatDateTime(node.pausedSince, timeZone)})`;
+    }
     if (node.capacity === 0) return `channel ${node.name} has capacity 0: nothing runs in it`;
     if (node.sequential) {
       const failed = snap.sequentialFailed.get(node.name);

@@ -5,6 +5,7 @@
  */
 export { type ChannelSpec, ROOT_CHANNEL, parseChannels, formatChannels, normalizeChannelName } from './parse.ts';
 export { type ChannelNode, ChannelTree } from './tree.ts';
+export { type ChannelPausesApi, type ChannelPause, channelPausesApi } from './pauses.ts';
 export {
   type ChannelSnapshot,
   type FetchPlan,

@@ -99,4 +99,26 @@ describe('ChannelTree', () => {
   it('propagates parser errors', () => {
     assert.throws(() => ChannelTree.fromConfig('root.mail:x'), /invalid capacity 'x' in 'root.mail:x'/);
   });
+
+  it('applies runtime pauses to a copy, configured or not; the same pauses give the same tree', () => {
+    const tree = ChannelTree.fromConfig('root:4,mail:2,off:1:paused');
+    const paused = tree.withPauses([{ channel: 'mail', pausedAt: 100 }, { channel: 'root.tenants.acme', pausedAt: 200 }]);
+    assert.notEqual(paused, tree);
+    assert.equal(tree.node('mail')?.paused, false, 'the original is unchanged');
+    assert.deepEqual(paused.node('mail'), { name: 'root.mail', capacity: 2, sequential: false, throttleMs: 0, paused: true, configured: true, pausedSince: 100 });
+    assert.equal(paused.path('root.mail.bulk').at(-1)?.paused, false, 'a sub-channel keeps its own flag: its parent is paused');
+    // an unconfigured channel paused at runtime is listed, with its parents, and paused where jobs find it
+    assert.deepEqual(names(paused.nodes()), ['root', 'root.mail', 'root.off', 'root.tenants', 'root.tenants.acme']);
+    assert.equal(paused.path('tenants.acme').at(-1)?.pausedSince, 200);
+    assert.equal(paused.path('tenants.other').at(-1)?.paused, false);
+    assert.equal(paused.node('off')?.pausedSince, undefined, 'paused by the configuration only');
+    assert.equal(paused.withPauses([{ channel: 'root.mail', pausedAt: 100 }, { channel: 'tenants.acme', pausedAt: 200 }]), paused);
+    assert.equal(tree.withPauses([]), tree);
+    assert.deepEqual([...paused.pauses], [['root.mail', 100], ['root.tenants.acme', 200]]);
+    // pauses replace, they do not add up
+    const other = paused.withPauses([{ channel: 'root', pausedAt: 5 }]);
+    assert.equal(other.node('mail')?.paused, false);
+    assert.equal(other.node('root')?.pausedSince, 5);
+    assert.throws(() => tree.withPauses([{ channel: 'bad name', pausedAt: 1 }]), ChannelConfigError);
+  });
 });

@@ -15,8 +15,10 @@ export interface ChannelNode {
   readonly sequential: boolean;
   /** Minimum milliseconds between two starts in this channel; `0` = none. */
   readonly throttleMs: number;
-  /** Nothing runs in this channel nor below it. */
+  /** Nothing runs in this channel nor below it (configured `:paused`, or paused at runtime). */
   readonly paused: boolean;
+  /** Set when the channel is paused at runtime (admin API, CLI, dashboard): since when (ms since the epoch). */
+  readonly pausedSince?: number;
   /** True when the configuration names this channel; false for root by default, intermediate and auto-created channels. */
   readonly configured: boolean;
 }
@@ -29,6 +31,11 @@ const MAX_CACHED_PATHS = 100_000;
 
 function autoNode(name: string, capacity: number | null = null): ChannelNode {
   return Object.freeze({ name, capacity, sequential: false, throttleMs: 0, paused: false, configured: false });
+}
+
+/** The node with a runtime pause applied (paused since `since`), or the node itself when there is none. */
+function withPause(node: ChannelNode, since: number | undefined): ChannelNode {
+  return since === undefined ? node : Object.freeze({ ...node, paused: true, pausedSince: since });
 }
 
 function compareNames(a: string, b: string): number {
@@ -56,22 +63,27 @@ export class ChannelTree {
   readonly #sorted: readonly ChannelNode[];
   readonly #sequential: readonly string[];
   readonly #throttled: readonly string[];
+  /** Runtime pauses: full channel name → paused since (ms). */
+  readonly #pauses: ReadonlyMap<string, number>;
 
-  private constructor(specs: readonly ChannelSpec[]) {
+  private constructor(specs: readonly ChannelSpec[], pauses: ReadonlyMap<string, number> = new Map()) {
     this.specs = Object.freeze(specs.map((spec) => Object.freeze({ ...spec })));
+    this.#pauses = pauses;
     for (const spec of this.specs) {
       this.#nodes.set(spec.name, Object.freeze({ ...spec, configured: true }));
     }
     // root unconfigured has no limit of its own: the runners' slots bound it (queue_job's default
     // `root:1` made a runner with 8 workers run one job at a time, in silence)
     if (!this.#nodes.has(ROOT_CHANNEL)) this.#nodes.set(ROOT_CHANNEL, autoNode(ROOT_CHANNEL));
-    for (const spec of this.specs) {
-      const segments = spec.name.split('.');
-      for (let i = 1; i < segments.length; i++) {
-        const name = segments.slice(0, i).join('.');
-        if (!this.#nodes.has(name)) this.#nodes.set(name, autoNode(name));
+    // a channel paused at runtime is listed even when it is not configured (with its parents)
+    for (const name of [...this.specs.map((spec) => spec.name), ...pauses.keys()]) {
+      const segments = name.split('.');
+      for (let i = 1; i <= segments.length; i++) {
+        const prefix = segments.slice(0, i).join('.');
+        if (!this.#nodes.has(prefix)) this.#nodes.set(prefix, autoNode(prefix));
       }
     }
+    for (const [name, since] of pauses) this.#nodes.set(name, withPause(this.#nodes.get(name)!, since));
     this.#sorted = Object.freeze([...this.#nodes.values()].sort((a, b) => compareNames(a.name, b.name)));
     this.#sequential = Object.freeze(this.#sorted.filter((n) => n.sequential).map((n) => n.name));
     this.#throttled = Object.freeze(this.#sorted.filter((n) => n.throttleMs > 0).map((n) => n.name));
@@ -108,7 +120,7 @@ export class ChannelTree {
         const prefix = i === segments.length ? name : segments.slice(0, i).join('.');
         let node = this.#nodes.get(prefix) ?? this.#auto.get(prefix);
         if (node === undefined) {
-          node = autoNode(prefix);
+          node = withPause(autoNode(prefix), this.#pauses.get(prefix));
           this.#auto.set(prefix, node);
         }
         nodes.push(node);
@@ -129,6 +141,23 @@ export class ChannelTree {
       return undefined;
     }
     return this.#nodes.get(normalized);
+  }
+
+  /**
+   * This tree with the channels paused at runtime (stored by the admin API) paused too; `this` when the
+   * pauses are the same as this tree's. Names are normalised (`mail` is `root.mail`).
+   * @throws ChannelConfigError when a name is not a valid channel name.
+   */
+  withPauses(pauses: Iterable<{ channel: string; pausedAt: number }>): ChannelTree {
+    const map = new Map<string, number>();
+    for (const p of pauses) map.set(normalizeChannelName(p.channel), p.pausedAt);
+    if (map.size === this.#pauses.size && [...map].every(([k, v]) => this.#pauses.get(k) === v)) return this;
+    return new ChannelTree(this.specs, map);
+  }
+
+  /** Runtime pauses applied to this tree (channel → since, ms). */
+  get pauses(): ReadonlyMap<string, number> {
+    return this.#pauses;
   }
 
   /** Names of the sequential channels (drivers look up failed jobs in them and below). */

@@ -13,6 +13,7 @@ import type { JobRow } from '../job/row.ts';
 import type { RunnerOptions } from '../runner/runner.ts';
 import { resolveConfig, type CliConfig } from './config.ts';
 import { renderTable, formatTime } from './format.ts';
+import { addChannelPauseCommands } from './channel-pauses.ts';
 
 interface GlobalFlags {
   config?: string;
@@ -238,14 +239,14 @@ export function buildProgram(): Command {
       const config = resolveConfig({ database: flags.database, schema: flags.schema, channels: opts.channels }, flags.config);
       const conveyor = await Conveyor.open({ database: config.database, schema: config.schema, channels: config.channels, logger: 'silent', maintenance: false });
       try {
-        const tree = conveyor.channels;
+        const tree = await conveyor.channelPauses.tree();
         const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: tree.sequentialChannels(), throttledChannels: tree.throttledChannels() });
         const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
         const within = (node: string, ch: string) => ch === node || ch.startsWith(node + '.');
         const rows = tree.nodes().map((n) => {
           const running = [...snap.running].filter(([ch]) => within(n.name, ch)).reduce((a, [, v]) => a + v, 0);
           const pend = pending.filter((r) => within(n.name, r.key.channel!)).reduce((a, r) => a + r.count, 0);
-          const flagsText = [n.sequential ? 'sequential' : '', n.throttleMs ? `throttle=${n.throttleMs / 1000}s` : '', n.paused ? 'paused' : '', snap.sequentialFailed.has(n.name) ? `blocked by job ${snap.sequentialFailed.get(n.name)}` : ''].filter(Boolean).join(' ');
+          const flagsText = [n.sequential ? 'sequential' : '', n.throttleMs ? `throttle=${n.throttleMs / 1000}s` : '', n.paused ? (n.pausedSince === undefined ? 'paused' : `paused since ${formatTime(n.pausedSince)}`) : '', snap.sequentialFailed.has(n.name) ? `blocked by job ${snap.sequentialFailed.get(n.name)}` : ''].filter(Boolean).join(' ');
           return ['  '.repeat(n.name.split('.').length - 1) + n.name, n.capacity === null ? '∞' : String(n.capacity), String(running), String(pend), flagsText];
         });
         out(flags, { config: tree.toString(), nodes: tree.nodes(), running: Object.fromEntries(snap.running), pending }, () => renderTable(['channel', 'capacity', 'running', 'pending', 'flags'], rows));
@@ -320,6 +321,8 @@ export function buildProgram(): Command {
         process.once('SIGINT', stop);
       });
     });
+
+  addChannelPauseCommands<GlobalFlags>(program, openFromConfig);
 
   return program;
 }

@@ -13,6 +13,7 @@ import type { Conveyor } from '../conveyor.ts';
 import { ConveyorError, JobNotFoundError, ValidationError } from '../errors.ts';
 import type { JobRow } from '../job/row.ts';
 import { validateRetryPattern } from '../retry/pattern.ts';
+import { normalizeChannelName } from '../channels/parse.ts';
 import { EventCounters, renderMetrics } from './metrics.ts';
 import { jobFunctionsFromModels, type DashboardOptions, type JobFunctionPatch, type JobFunctionsSource } from './options.ts';
 import { jobFilter, parseIds, parseJobsQuery } from './query.ts';
@@ -317,15 +318,32 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
 
   app.get('/channels', async (c) => {
     const now = conveyor.clock.now();
-    const [snapshot, pending, failed] = await Promise.all([
+    const [snapshot, pending, failed, tree] = await Promise.all([
       conveyor.driver.channelSnapshot({ now, sequentialChannels: conveyor.channels.sequentialChannels(), throttledChannels: conveyor.channels.throttledChannels() }),
       conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] }),
       conveyor.jobs.count({ state: 'failed', groupBy: ['channel'] }),
+      conveyor.channelPauses.tree(),
     ]);
     const toMap = (rows: typeof pending) => new Map(rows.map((r) => [r.key.channel ?? 'root', r.count]));
-    const data: ChannelsData = { tree: conveyor.channels, snapshot, pending: toMap(pending), failed: toMap(failed) };
+    const data: ChannelsData = { tree, snapshot, pending: toMap(pending), failed: toMap(failed) };
     if (c.req.query('fragment') === 'live') return c.html(channelsTable(view(c), data));
     return render(c, 'Channels', '/channels', channelsBody(view(c), data));
+  });
+
+  // pause or resume a channel at runtime (stored; every runner applies it), see channels/pauses.ts
+  app.post('/channels/:name/:action', async (c) => {
+    const action = c.req.param('action');
+    if (action !== 'pause' && action !== 'resume') return fail(c, 404, 'no such action');
+    let name: string;
+    try {
+      name = normalizeChannelName(c.req.param('name'));
+    } catch (err) {
+      return fail(c, 400, (err as Error).message);
+    }
+    let code = 'channel-paused';
+    if (action === 'pause') await conveyor.channelPauses.pause(name, { by: 'dashboard' });
+    else code = (await conveyor.channelPauses.resume(name)) ? 'channel-resumed' : 'channel-not-paused';
+    return c.redirect(`${base}/channels?notice=${code}`, 303);
   });
 
   app.get('/functions', async (c) => {

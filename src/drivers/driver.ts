@@ -132,6 +132,45 @@ export type FinishCommand =
     }
   | { kind: 'release'; id: number; attempt: number; at: number };
 
+/** The job a {@link Driver.jobTransaction} records as done, fenced like every runner write. */
+export interface JobTransactionJob {
+  id: number;
+  attempt: number;
+  /** The runner holding the job: the fence is `(id, attempt, runnerId, state ∈ {enqueued, started})`. */
+  runnerId: string;
+  /** When the run started (ms), stored as the job's start time. */
+  startedAt: number;
+  /** Whether other jobs depend on this one (from the claimed row). Unknown = maybe. */
+  hasDependants?: boolean;
+}
+
+/** Parameters of {@link Driver.jobTransaction}. */
+export interface JobTransactionParams {
+  /** The job to record as done in the same transaction; null when there is no job row (a direct, inline call). */
+  job: JobTransactionJob | null;
+  /**
+   * The job's own writes. PostgreSQL: gets a `pg` client inside `BEGIN` and may be async. SQLite: gets the
+   * `DatabaseSync` handle and must be synchronous (a returned promise is a `TransactionScopeError`, rolled back).
+   */
+  fn(db: unknown): unknown;
+  /** The value `fn` returned as the stored result (JSON text or null); a throw rolls the transaction back. */
+  encodeResult(value: unknown): string | null;
+  /** The completion time, read once `fn` has returned. */
+  now(): number;
+  /** PostgreSQL: an abort before the COMMIT is sent ends the transaction at once (rolled back on the server). */
+  signal?: AbortSignal;
+}
+
+/** What a committed {@link Driver.jobTransaction} did. */
+export interface JobTransactionResult {
+  /** What `fn` returned (awaited). */
+  value: unknown;
+  /** True when the job was recorded as done with the writes. */
+  completed: boolean;
+  /** The completion time stored (ms). */
+  at: number;
+}
+
 /** Per command: `ok`, or `stale` when the fence no longer matched (the job was rescued, requeued, cancelled…). */
 export type FinishResult = 'ok' | 'stale';
 
@@ -240,8 +279,18 @@ export interface JobGraph {
   edges: [number, number][];
 }
 
-/** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed. */
-export type WakeTopic = 'jobs' | 'freed';
+/** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed; `channels`: a channel was paused or resumed. */
+export type WakeTopic = 'jobs' | 'freed' | 'channels';
+
+/** A channel paused at runtime (stored; see {@link Driver.channelPauseSet}). */
+export interface ChannelPause {
+  /** Full channel name (`root.mail`). */
+  channel: string;
+  /** When it was paused (ms since the epoch). */
+  pausedAt: number;
+  /** Who paused it (free text: a user, `cli`, `dashboard`), if known. */
+  pausedBy: string | null;
+}
 
 /** Statistics of the timeout log. */
 export interface TimeoutStatistics {
@@ -327,6 +376,13 @@ export interface Driver {
   jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]>;
   jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult>;
   jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult>;
+  /**
+   * The job's own transaction (`job.transaction()`): in ONE transaction, lock the job row by its fence,
+   * run `fn` with the database handle, and record the job as done with `fn`'s value as its result (like a
+   * `done` of {@link jobFinishMany}: dependants released, `freed` sent on commit). A lost fence rolls back
+   * and throws `JobLeaseLostError`; a throw from `fn` rolls back and is rethrown as it is.
+   */
+  jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult>;
 
   /** The channel state the scheduler reads (running counts, sequential blocks, throttles, pending channels). */
   channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot>;
@@ -372,6 +428,14 @@ export interface Driver {
   subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }>;
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
+
+  /** Channels paused at runtime, by name. */
+  channelPauseList(): Promise<ChannelPause[]>;
+  /**
+   * Pause (kept as first paused when it already is) or resume a channel (a full name), then send a
+   * `channels` wake-up. True when this call changed the stored state.
+   */
+  channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean>;
 
   /** Stored overrides of job function settings: `model.method` → JSON text. */
   jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]>;

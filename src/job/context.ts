@@ -31,4 +31,15 @@ export interface JobContext {
   };
   /** A logger bound to this job. */
   readonly logger: Logger;
+  /**
+   * The job's own transaction: run `fn` in a transaction on the queue's database that also records this
+   * job as done, with `fn`'s value as its result, so the job's writes happen exactly once even if the
+   * runner dies right after them. PostgreSQL: `fn` gets a `pg` client inside `BEGIN` and may be async.
+   * SQLite: `fn` gets the `DatabaseSync` handle and must be synchronous. Fenced: when the job is no
+   * longer held by this run (lease lost, cancelled…) it rolls back and throws `JobLeaseLostError`. Once
+   * per run. Outside a runner (direct call, no-delay, `performEnqueuedJobs`) it runs `fn` in a transaction
+   * with no job row to complete. See docs/transactions.md.
+   * @example await job.transaction(async (client: PoolClient) => client.query('INSERT INTO invoices …'))
+   */
+  transaction<T, Db = unknown>(fn: (db: Db) => T): Promise<Awaited<T>>;
 }

@@ -4,7 +4,8 @@
  * freeing its slot even if the code ignores the signal.
  * @module
  */
-import { TimeoutError, UnknownMethodError, UnknownModelError } from '../errors.ts';
+import { InvalidStateError, TimeoutError, UnknownMethodError, UnknownModelError } from '../errors.ts';
+import { encodeJson } from '../internal/json.ts';
 import type { ContextApi } from '../context.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { JobContext } from '../job/context.ts';
@@ -29,7 +30,17 @@ export interface ExecuteParams {
   persistProgress(progress: JobProgress): Promise<void>;
   persistCheckpoint(value: unknown): Promise<void>;
   recordTimeout(entry: TimeoutLogEntryInput): Promise<void>;
+  /**
+   * `job.transaction(fn)`: run `fn` in the job's own transaction (see `Driver.jobTransaction`); `signal`
+   * is the run's. Resolves to `fn`'s value once committed.
+   */
+  transaction(fn: (db: unknown) => unknown, signal: AbortSignal): Promise<unknown>;
   now(): number;
+}
+
+/** The result a `job.transaction()` stores, as JSON text (like a handler's result). */
+export function encodeTransactionResult(value: unknown): string | null {
+  return value === undefined ? null : encodeJson(value, 'result');
 }
 
 /** The end of one run. */
@@ -91,6 +102,7 @@ class RunContext implements JobContext, CurrentJob {
   #logger: Logger | undefined;
   #value: unknown;
   #checkpoint: JobContext['checkpoint'] | undefined;
+  #transacted = false;
 
   constructor(p: ExecuteParams, signal: AbortSignal) {
     const job = p.job;
@@ -128,6 +140,18 @@ class RunContext implements JobContext, CurrentJob {
 
   recordTimeout(entry: TimeoutLogEntryInput): Promise<void> {
     return this.#p.recordTimeout({ model: this.model, method: this.method, jobId: this.id || null, ...entry });
+  }
+
+  async transaction<T, Db = unknown>(fn: (db: Db) => T): Promise<Awaited<T>> {
+    if (typeof fn !== 'function') throw new InvalidStateError(`job.transaction(): expected a function, got ${typeof fn}`);
+    if (this.#transacted) {
+      throw new InvalidStateError(`job.transaction() was already called in this run of ${this.model}.${this.method} (job ${this.id}): it records the job as done, so it runs at most once per run; put all the job's writes in one callback`,
+        { details: { jobId: this.id } });
+    }
+    this.#transacted = true;
+    // a run already ended (time limit, cancel, shutdown) must not commit its job as done behind the runner's back
+    if (this.signal.aborted) throw asError(this.signal.reason);
+    return (await this.#p.transaction(fn as (db: unknown) => unknown, this.signal)) as Awaited<T>;
   }
 }
 

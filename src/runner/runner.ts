@@ -12,7 +12,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { guessClaim, planFetch, pickJobs, type ChannelSnapshot } from '../channels/scheduler.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
-import type { ClaimPolicy, Driver, FinishCommand, WakeTopic } from '../drivers/driver.ts';
+import type { ClaimPolicy, Driver, FinishCommand, JobTransactionJob, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
 import type { EventHub } from '../events.ts';
@@ -26,7 +26,7 @@ import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { ModelDefinition } from '../model.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { resolveLimitTimeRealCron } from '../cron/job.ts';
-import { executeJob, RunAbort, type ExecuteResult } from './executor.ts';
+import { encodeTransactionResult, executeJob, RunAbort, type ExecuteResult } from './executor.ts';
 import { ProcessPool, type ProcessPoolOptions } from './isolation/process-pool.ts';
 import { processPoolOptions } from './isolation/options.ts';
 import type { Outcome } from './outcome.ts';
@@ -113,6 +113,10 @@ interface Running {
   released: boolean;
   /** When it started (runner clock), for its deferred start write. */
   startedAt: number;
+  /** Its `job.transaction()`, once called: settles when committed or rolled back (never rejects). */
+  tx?: Promise<void>;
+  /** Set when that transaction committed: the job is done in the database, nothing more to write. */
+  committedAt?: number;
 }
 
 /**
@@ -197,7 +201,9 @@ export class Runner {
   readonly #limitCronMs: number;
   #cron: CronScheduler | null = null;
   readonly #graceMs: number;
-  readonly #policy: ClaimPolicy;
+  #policy: ClaimPolicy;
+  /** The channel tree this runner claims with, runtime pauses applied (see {@link Runner.refreshPauses}). */
+  #tree: ChannelTree;
   /** The root channel's capacity: no runner can hold more jobs than that, whatever its slots and prefetch. */
   readonly #rootCapacity: number;
   readonly #poolOptions: ProcessPoolOptions | null;
@@ -229,6 +235,8 @@ export class Runner {
   readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #heartbeatsInFlight = 0;
+  /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
+  #transacted = new WeakSet<JobRow>();
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -251,6 +259,7 @@ export class Runner {
     this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
+    this.#tree = tree;
     this.#policy = claimPolicy(tree);
     this.#rootCapacity = tree.node('root')?.capacity ?? Infinity;
   }
@@ -297,6 +306,7 @@ export class Runner {
     this.#startedAt = this.#now();
     await this.#register();
     this.#subscription = await this.#host.driver.subscribe((topic, origin) => this.#onWake(topic, origin));
+    await this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err));
     await this.#rescue();
     this.#scheduleHeartbeat(this.#heartbeatMs);
     this.#every(this.#pollMs, () => this.#kick());
@@ -363,6 +373,11 @@ export class Runner {
   // ---------------------------------------------------------------- claims
 
   #onWake(topic: WakeTopic, origin: string | null): void {
+    if (topic === 'channels') {
+      // a channel was paused or resumed: reload the pauses, then claim (a resume starts its jobs at once)
+      void this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err)).then(() => this.#kick());
+      return;
+    }
     this.#cron?.poke();
     // capacity freed by this runner's own writes: #flush has already claimed again if it was worth it
     if (topic === 'freed' && origin === this.id) return;
@@ -444,7 +459,10 @@ export class Runner {
     return this.#buffer.length <= this.prefetch / 2;
   }
 
-  /** Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile. */
+  /**
+   * Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile, or if
+   * their channel was paused while the claim was out.
+   */
   #accept(jobs: readonly JobRow[]): void {
     if (!jobs.length) return;
     if (this.#state !== 'running') {
@@ -452,8 +470,36 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    this.#buffer.push(...jobs);
+    this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
+  }
+
+  /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
+  #releasePaused(jobs: readonly JobRow[]): JobRow[] {
+    const now = this.#now();
+    return jobs.filter((job) => {
+      let paused: boolean;
+      try { paused = this.#tree.path(job.channel).some((n) => n.paused); } catch { paused = false; }
+      if (paused) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+      return !paused;
+    });
+  }
+
+  /**
+   * Reload the channels paused at runtime (done at start, at every heartbeat and on a `channels`
+   * wake-up). When they changed, later claims use them and buffered jobs of paused channels are given
+   * back; running jobs finish. Resolves to true when the pauses changed.
+   */
+  async refreshPauses(): Promise<boolean> {
+    const next = this.#tree.withPauses(await this.#host.driver.channelPauseList());
+    if (next === this.#tree) return false;
+    this.#tree = next;
+    this.#policy = claimPolicy(next);
+    if (next.pauses.size) this.#buffer = this.#releasePaused(this.#buffer);
+    const paused = [...next.pauses.keys()];
+    this.#host.logger.info({ runnerId: this.id, paused }, paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now');
+    this.#host.events.emit('runner_channels_paused', { runnerId: this.id, paused });
+    return true;
   }
 
   /** Claim again after a failed claim: on this loop's backoff, or as soon as the database answers again. */
@@ -504,18 +550,58 @@ export class Runner {
       if (r === 'stale') this.#race(job, 'checkpoint');
     };
     const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
+    const txJob = { id: job.id, attempt: job.attempt, runnerId: this.id, startedAt, hasDependants: job.hasDependants };
     const run: Promise<ExecuteResult & { killed?: string | null }> = this.#pool
-      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout })
+      ? this.#pool.execute(job, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout,
+        transaction: txJob, onCommitted: (at) => this.#committed(entry, at) })
       : executeJob({ job, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
-        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout });
-    entry.done = run.then((r) => {
+        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
+        transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
+    const end = (r: ExecuteResult & { killed?: string | null }) => {
       this.#running.delete(job.id);
       this.#adaptive.observeRun(performance.now() - t0);
-      if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
+      if (entry.committedAt !== undefined) this.#endCommitted(entry, r);
+      else if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       this.#dispatch();
       if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers) this.#idleDuringClaim = true;
       if (this.#bufferLow() && !this.#drained) this.#kick();
-    });
+    };
+    // a transaction still open when the run ended (time limit, shutdown) settles first: it decides the outcome
+    entry.done = run.then((r) => (entry.tx ? entry.tx.then(() => end(r)) : end(r)));
+  }
+
+  /** `job.transaction()` of an inline run: the job's writes and its completion in one fenced transaction. */
+  async #transaction(entry: Running, txJob: JobTransactionJob, fn: (db: unknown) => unknown, signal: AbortSignal): Promise<unknown> {
+    let settle!: () => void;
+    entry.tx = new Promise<void>((resolve) => { settle = resolve; });
+    try {
+      // a buffered job's start write must not wait behind the transaction's row lock: let one in flight land first
+      if (entry.job.state === 'enqueued' && this.#flushing) await this.#flushing;
+      const r = await this.#host.driver.jobTransaction({ job: txJob, fn, encodeResult: encodeTransactionResult, now: () => this.#now(), signal });
+      this.#committed(entry, r.at);
+      return r.value;
+    } finally {
+      settle();
+    }
+  }
+
+  /** The job's transaction committed: it is done in the database; the runner writes nothing more for this run. */
+  #committed(entry: Running, at: number): void {
+    entry.committedAt = at;
+    this.#transacted.add(entry.job);
+  }
+
+  /** The end of a run whose `job.transaction()` committed: no outcome write, `job_done` once. */
+  #endCommitted(entry: Running, r: ExecuteResult): void {
+    const { job } = entry;
+    if (r.outcome.kind !== 'done') {
+      this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, err: r.outcome.error.message },
+        'the job ended with an error after its job.transaction() committed: it stays done (its transaction recorded it)');
+    }
+    const ev = this.#host.events;
+    if (ev.has('job_done')) ev.emit('job_done', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, durationMs: entry.committedAt! - entry.startedAt });
+    // the capacity it held was freed by the commit, as by a flush of completions
+    if (this.#capacityBlocked) this.#kick();
   }
 
   #deferStart(entry: Running): void {
@@ -533,7 +619,8 @@ export class Runner {
       for (; n < this.#startQueue.length && this.#startQueue[n]!.due <= now; n++) {
         const { entry } = this.#startQueue[n]!;
         const { job } = entry;
-        if (!entry.released && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
+        // (a job in its own transaction gets no start write: the transaction stores the start time)
+        if (!entry.released && !entry.tx && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
       }
       this.#startQueue.splice(0, n);
       this.#armStarts();
@@ -642,6 +729,7 @@ export class Runner {
   }
 
   #race(job: JobRow, command: string): void {
+    if (this.#transacted.has(job)) return; // done by its own transaction: a later write of the run is stale by design
     this.#host.events.emit('job_race', { id: job.id, attempt: job.attempt, runnerId: this.id, command });
   }
 
@@ -701,6 +789,7 @@ export class Runner {
     try {
       await this.#rescue();
       await this.#host.loadJobFunctionOverrides?.();
+      if (await this.refreshPauses()) this.#kick();
     } catch (err) {
       this.#error('heartbeat', err);
     }

@@ -220,6 +220,49 @@ for (const f of factories) {
       assert.deepEqual(await d.jobFinishMany('r1', [{ kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null }]), ['stale']);
     });
 
+    it('completes a job in its own transaction, fenced: result from the callback, dependants released, freed sent; a throw or a lost fence rolls back', async () => {
+      await clean();
+      const g = randomUUID();
+      const [parent, child, other] = await d.jobInsertMany({ jobs: [job({ graphUuid: g }), job({ graphUuid: g }), job()], edges: [[1, 0]], now: T0 });
+      const got = (await claim(10)).jobs;
+      assert.deepEqual(got.map((j) => j.id).sort(), [parent!.id, other!.id].sort());
+      let onFreed!: () => void;
+      const freed = new Promise<void>((resolve) => { onFreed = resolve; });
+      const sub = await d.subscribe((topic, origin) => { if (topic === 'freed' && origin === 'r1') onFreed(); });
+      const params = (id: number, attempt: number, runnerId: string, fn: (db: unknown) => unknown) => ({
+        job: { id, attempt, runnerId, startedAt: T0 }, fn, encodeResult: (v: unknown) => JSON.stringify(v), now: () => T0 + 7,
+      });
+      // a throw from the callback is rethrown as it is, and nothing changes
+      const boom = new TypeError('boom');
+      await assert.rejects(d.jobTransaction(params(other!.id, 1, 'r1', () => { throw boom; })), (err) => err === boom);
+      assert.equal((await d.jobGet(other!.id))!.state, 'enqueued');
+      // a lost fence (another runner, another attempt): typed error, the callback never runs
+      let ran = 0;
+      for (const [attempt, runner] of [[1, 'r2'], [2, 'r1']] as const) {
+        await assert.rejects(d.jobTransaction(params(other!.id, attempt, runner, () => { ran++; })),
+          (err: Error & { code?: string }) => err.code === 'JOB_LEASE_LOST' && err.name === 'JobLeaseLostError');
+      }
+      assert.equal(ran, 0);
+      const sync = d.dialect === 'sqlite';
+      const r = await d.jobTransaction(params(parent!.id, 1, 'r1', (db) => {
+        assert.ok(db, 'the callback gets the database handle');
+        return sync ? { paid: 1 } : Promise.resolve({ paid: 1 });
+      }));
+      assert.deepEqual(r, { value: { paid: 1 }, completed: true, at: T0 + 7 });
+      const done = (await d.jobGet(parent!.id))!;
+      assert.equal(done.state, 'done');
+      assert.deepEqual(done.result, { paid: 1 });
+      assert.equal(done.execTimeMs, 7);
+      assert.equal((await d.jobGet(child!.id))!.state, 'pending');
+      // done: the fence no longer holds, for the transaction and for the batched writes alike
+      await assert.rejects(d.jobTransaction(params(parent!.id, 1, 'r1', () => 1)), (err: Error & { code?: string }) => err.code === 'JOB_LEASE_LOST');
+      assert.deepEqual(await d.jobFinishMany('r1', [{ kind: 'done', id: parent!.id, attempt: 1, startedAt: T0, at: T0, result: null }]), ['stale']);
+      // no job row (a direct call): the callback runs in a transaction alone
+      assert.deepEqual(await d.jobTransaction({ job: null, fn: () => 5, encodeResult: () => null, now: () => T0 }), { value: 5, completed: false, at: T0 });
+      await freed; // the completion said which runner freed capacity
+      await sub.close();
+    });
+
     it('retries with an ETA, fails, releases, and keeps the attempts history', async () => {
       await clean();
       await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });

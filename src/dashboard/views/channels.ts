@@ -6,7 +6,7 @@
 import type { ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { ChannelNode, ChannelTree } from '../../channels/tree.ts';
 import { formatInterval } from '../../channels/explain.ts';
-import { fmtInt, h, href, live, nothing, timeCell, type Html, type ViewContext } from './html.ts';
+import { csrfField, fmtInt, h, href, live, nothing, timeCell, type Html, type ViewContext } from './html.ts';
 
 /** Everything the Channels page shows. */
 export interface ChannelsData {
@@ -63,7 +63,11 @@ export function channelRows(d: ChannelsData): ChannelRow[] {
 function state(ctx: ViewContext, d: ChannelsData, r: ChannelRow): Html {
   const n = r.node;
   const parts: Html[] = [];
-  if (n.paused) parts.push(h`<span class="badge warn">paused</span>`);
+  if (n.paused) {
+    parts.push(n.pausedSince === undefined
+      ? h`<span class="badge warn">paused</span>`
+      : h`<span class="badge warn">paused</span> <span class="muted">since ${timeCell(ctx, n.pausedSince)}</span>`);
+  }
   if (n.capacity === 0) parts.push(h`<span class="badge warn">capacity 0</span>`);
   if (n.sequential) {
     const failed = d.snapshot.sequentialFailed.get(n.name);
@@ -82,12 +86,23 @@ function state(ctx: ViewContext, d: ChannelsData, r: ChannelRow): Html {
   return h`${parts}`;
 }
 
+/**
+ * Pause (or, when paused at runtime, resume) a channel: a POST form with the CSRF field. A channel paused
+ * by the configuration (`:paused`) has no button: only a configuration change resumes it.
+ */
+function pauseButton(ctx: ViewContext, n: ChannelNode): Html {
+  const runtime = n.pausedSince !== undefined;
+  if (n.paused && !runtime) return h`<span class="muted">paused by the configuration</span>`;
+  const action = runtime ? 'resume' : 'pause';
+  return h`<form method="post" class="inline" action="${href(ctx, `/channels/${encodeURIComponent(n.name)}/${action}`)}">${csrfField(ctx)}<button type="submit" class="${runtime ? '' : 'secondary'}" title="${runtime ? `start jobs in ${n.name} again` : `start no new job in ${n.name} and below; running jobs finish`}">${runtime ? 'Resume' : 'Pause'}</button></form>`;
+}
+
 /** The live channel table. */
 export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
   const rows = channelRows(d);
   return h`<section id="channels-live"${live(ctx, href(ctx, '/channels', { fragment: 'live' }))}>
 <table class="channels">
-<thead><tr><th>Channel</th><th class="num">Capacity</th><th>Load (running / capacity)</th><th class="num">Pending</th><th class="num">Failed</th><th>State</th></tr></thead>
+<thead><tr><th>Channel</th><th class="num">Capacity</th><th>Load (running / capacity)</th><th class="num">Pending</th><th class="num">Failed</th><th>State</th>${ctx.readOnly ? nothing : h`<th></th>`}</tr></thead>
 <tbody>${rows.map((r) => {
     const cap = r.node.capacity;
     return h`<tr data-channel="${r.node.name}">
@@ -96,7 +111,7 @@ export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
 <td class="load">${cap ? h`<meter min="0" max="${cap}" high="${cap}" value="${Math.min(r.running, cap)}"></meter>` : nothing} <span>${r.running}${cap !== null ? ` / ${cap}` : ''}</span></td>
 <td class="num">${r.pending ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'pending' })}">${fmtInt(r.pending)}</a>` : '0'}${r.ownPending !== r.pending ? h` <span class="muted">(${fmtInt(r.ownPending)} here)</span>` : nothing}</td>
 <td class="num">${r.failed ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'failed' })}">${fmtInt(r.failed)}</a>` : '0'}</td>
-<td>${state(ctx, d, r)}</td></tr>`;
+<td>${state(ctx, d, r)}</td>${ctx.readOnly ? nothing : h`<td class="actions">${pauseButton(ctx, r.node)}</td>`}</tr>`;
   })}</tbody></table>
 <p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || 'root (unlimited: the runners\' slots bound it)'}</code></p>
 </section>`;

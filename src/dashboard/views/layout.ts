@@ -25,6 +25,9 @@ const NOTICES: Record<string, (n: number) => string> = {
   paused: () => 'Scheduled job paused.',
   resumed: () => 'Scheduled job resumed.',
   ran: () => 'Scheduled job enqueued to run now.',
+  'channel-paused': () => 'Channel paused: runners start no new job in it or below; running jobs finish.',
+  'channel-resumed': () => 'Channel resumed.',
+  'channel-not-paused': () => 'That channel was not paused at runtime.',
 };
 
 /** The notice line for `?notice=code&n=3`. */

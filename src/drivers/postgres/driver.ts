@@ -20,13 +20,16 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
-  TimeoutStatistics, WakeTopic,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
+  TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
+import { pgChannelPauseList, pgChannelPauseSet } from './channel-pauses.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
+import { FINISH_FENCE, doneUpdateSql } from './finish-sql.ts';
+import { pgJobTransaction } from './job-transaction.ts';
 
 type Pg = typeof PgTypes;
 type Queryable = { query(config: PgTypes.QueryConfig | string, values?: unknown[]): Promise<PgTypes.QueryResult> };
@@ -599,20 +602,13 @@ export class PostgresDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     const s = this.#s;
-    // the fence of the unnamed batch statements: `j.id = ANY($2)` gives their custom plans the primary key
-    // to walk (a join on unnest() alone was planned as a scan of the whole table)
-    const fence = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
+    const fence = FINISH_FENCE;
     const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
     const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
     /** The completion update of the batch's `done` commands (parameters: doneValues()), fenced by `where`. */
-    const doneUpdate = (where: string, returning: string) => `UPDATE ${s}.jobs j SET state = 'done',
-               started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
-               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
-               exc_name = NULL, exc_message = NULL, exc_info = NULL
-             FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
-             WHERE ${where} RETURNING ${returning}`;
+    const doneUpdate = (where: string, returning: string) => doneUpdateSql(s, where, returning);
     const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
     // no job of the batch can have dependants: nothing to release after the completions
     const noDependants = dones.every((c) => c.hasDependants === false);
@@ -728,6 +724,14 @@ export class PostgresDriver implements Driver {
         [p.checkpoint, p.id, p.attempt, p.runnerId]));
       return r.rowCount ? 'ok' : 'stale';
     });
+  }
+
+  async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
+    if (this.#closed) throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+    return pgJobTransaction({
+      schema: this.#s, channelFreed: this.#channelFreed, connect: () => this.#pool.connect(), q: (text, values) => this.#q(text, values),
+      releaseDependants: (client, ids) => this.#releaseDependants(client, ids),
+    }, p);
   }
 
   // ---------------------------------------------------------------- admin reads
@@ -987,7 +991,7 @@ export class PostgresDriver implements Driver {
     let closed = false;
     let attempt = 0;
     let timer: NodeJS.Timeout | null = null;
-    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed' };
+    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed', [`${this.schema}:channels`]: 'channels' };
     const connect = async (): Promise<void> => {
       const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: `conveyor:${this.schema}`.slice(0, 63) });
       // the payload of a `freed` sent by jobFinishMany is the runner's id
@@ -999,7 +1003,7 @@ export class PostgresDriver implements Driver {
         schedule();
       });
       await c.connect();
-      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"`);
+      await c.query(`LISTEN "${this.#channelJobs}"; LISTEN "${this.#channelFreed}"; LISTEN "${this.schema}:channels"`);
       if (closed) { await c.end().catch(() => {}); return; }
       client = c;
       if (attempt > 0) onWake('jobs', null); // catch up on what was missed while disconnected
@@ -1032,7 +1036,18 @@ export class PostgresDriver implements Driver {
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [topic === 'jobs' ? this.#channelJobs : this.#channelFreed])));
+    const channel = topic === 'jobs' ? this.#channelJobs : topic === 'freed' ? this.#channelFreed : `${this.schema}:channels`;
+    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [channel])));
+  }
+
+  // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
+
+  async channelPauseList(): Promise<ChannelPause[]> {
+    return this.#read('channelPauseList', (db) => pgChannelPauseList(db, this.#s));
+  }
+
+  async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
+    return this.#read('channelPauseSet', (db) => pgChannelPauseSet(db, this.#s, `${this.schema}:channels`, p));
   }
 
   // ---------------------------------------------------------------- job functions

@@ -18,14 +18,17 @@ import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-lo
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
   CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, RescuedJob, RunnerInfo, RunnerRegistration,
-  TimeoutStatistics, WakeTopic,
+  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
+  TimeoutStatistics, WakeTopic, ChannelPause,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
 import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
+import { DONE_SQL } from './finish-sql.ts';
+import { sqliteJobTransaction } from './job-transaction.ts';
 import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
+import { sqliteChannelPauseList, sqliteChannelPauseSet, type PauseStatements } from './channel-pauses.ts';
 
 type SqlValue = null | number | bigint | string | Uint8Array;
 
@@ -77,10 +80,6 @@ function insertSql(rows: number): string {
     channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
     VALUES ${Array(rows).fill(one).join(', ')}`;
 }
-
-const DONE_SQL = `UPDATE conveyor_jobs SET state = 'done', started_at = ?, done_at = ?, exec_time_ms = ?, result = ?,
-  exc_name = NULL, exc_message = NULL, exc_info = NULL
-  WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started') RETURNING has_dependants AS deps`;
 
 const OPEN_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
   crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
@@ -456,6 +455,15 @@ export class SqliteDriver implements Driver {
     return rows.map((r) => Number(r.id));
   }
 
+  async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
+    if (this.#closed) throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+    const out = sqliteJobTransaction({
+      db: this.#db, get: (sql, ...params) => this.#get(sql, ...params), releaseDependants: (ids) => this.#releaseDependants(ids),
+    }, p);
+    if (out.completed) emitWake(this.#wake, 'freed', p.job!.runnerId);
+    return out;
+  }
+
   async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
     const n = this.#tx('jobProgress', () => this.#run(
       "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
@@ -724,6 +732,22 @@ export class SqliteDriver implements Driver {
 
   async wake(topic: WakeTopic): Promise<void> {
     emitWake(this.#wake, topic);
+  }
+
+  // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
+
+  #pauseStatements(): PauseStatements {
+    return { all: (sql) => this.#all(sql), run: (sql, ...params) => this.#run(sql, ...params) };
+  }
+
+  async channelPauseList(): Promise<ChannelPause[]> {
+    return this.#read('channelPauseList', () => sqliteChannelPauseList(this.#pauseStatements()));
+  }
+
+  async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
+    const changed = this.#tx('channelPauseSet', () => sqliteChannelPauseSet(this.#pauseStatements(), p));
+    emitWake(this.#wake, 'channels');
+    return changed;
   }
 
   // ---------------------------------------------------------------- job functions

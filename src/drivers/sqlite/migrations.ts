@@ -149,4 +149,17 @@ CREATE TABLE conveyor_job_functions (
 ) STRICT;
 `,
   },
+  {
+    version: 4,
+    name: 'channel pauses',
+    sql: `
+-- channels paused at runtime by an operator; runners read them at each heartbeat (and at once on a wake-up
+-- in this process). A configured ':paused' is not stored here.
+CREATE TABLE conveyor_channel_pauses (
+  channel TEXT PRIMARY KEY,
+  paused_at INTEGER NOT NULL,
+  paused_by TEXT
+) STRICT;
+`,
+  },
 ];

@@ -15,11 +15,12 @@
  */
 import { TimeoutError } from '../../errors.ts';
 import type { ContextApi } from '../../context.ts';
+import type { Driver, JobTransactionJob } from '../../drivers/driver.ts';
 import type { Clock } from '../../internal/clock.ts';
 import { encodeJson } from '../../internal/json.ts';
 import type { Logger } from '../../internal/logger.ts';
 import type { ModelDefinition } from '../../model.ts';
-import { executeJob } from '../executor.ts';
+import { encodeTransactionResult, executeJob } from '../executor.ts';
 import { fromWireError, toWireError, toWireOutcome, type FromWorker, type ToWorker, type WireJob, type WorkerCall } from './wire.ts';
 
 /** What a worker uses of the module's Conveyor. */
@@ -28,6 +29,8 @@ interface Host {
   readonly logger: Logger;
   readonly context: ContextApi;
   readonly clock: Clock;
+  /** The module's own driver: `job.transaction()` runs on it (the same database as the runner's). */
+  readonly driver: Driver;
 }
 
 function send(msg: FromWorker): Promise<void> {
@@ -68,7 +71,7 @@ function call(c: WorkerCall): Promise<void> {
   });
 }
 
-async function run(job: WireJob): Promise<void> {
+async function run(job: WireJob, tx: JobTransactionJob | undefined): Promise<void> {
   const controller = new AbortController();
   current = { job, controller };
   const settings = host.models.get(job.model)?.settings.get(job.method);
@@ -85,6 +88,13 @@ async function run(job: WireJob): Promise<void> {
     persistProgress: (value) => call({ op: 'progress', value }),
     persistCheckpoint: (value) => call({ op: 'checkpoint', value }),
     recordTimeout: (value) => call({ op: 'timeoutLog', value }),
+    // the fenced transaction runs here, on this process's own driver; the parent learns the job is done
+    // (a parent that never hears it writes the outcome, which the fence then finds stale)
+    transaction: async (fn, signal) => {
+      const r = await host.driver.jobTransaction({ job: tx ? { ...tx, id: job.id, attempt: job.attempt } : null, fn, encodeResult: encodeTransactionResult, now: () => host.clock.now(), signal });
+      if (r.completed) await call({ op: 'committed', value: r.at }).catch(() => {});
+      return r.value;
+    },
   });
   current = null;
   try {
@@ -145,7 +155,7 @@ try {
 
 process.on('message', (msg: ToWorker) => {
   if (msg.t === 'run') {
-    run(msg.job).catch((err: Error) => {
+    run(msg.job, msg.tx).catch((err: Error) => {
       host.logger.error({ pid: process.pid, err: err.message }, 'worker process could not run its job');
       process.exit(1);
     });

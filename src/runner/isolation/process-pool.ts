@@ -24,6 +24,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ClosedError, ConfigurationError, TimeoutError } from '../../errors.ts';
+import type { JobTransactionJob } from '../../drivers/driver.ts';
 import type { Logger } from '../../internal/logger.ts';
 import type { JobProgress } from '../../job/row.ts';
 import type { TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
@@ -94,6 +95,10 @@ export interface PoolExecuteOptions {
   onTimeoutLog?(entry: TimeoutLogEntryInput): Promise<void> | void;
   /** The function's retry rules as the parent knows them (the worker's own definition wins when it answers). */
   settings?: RunSettings;
+  /** The fence of `job.transaction()` in the worker (the runner holding the job); without it the worker's transaction completes no job row. */
+  transaction?: JobTransactionJob;
+  /** The worker's `job.transaction()` committed at `at`: the job is done in the database. */
+  onCommitted?(at: number): Promise<void> | void;
 }
 
 /** The end of one run in a worker process. */
@@ -364,7 +369,7 @@ export class ProcessPool {
           reply(new Error('the run has already ended'));
           return;
         }
-        const fn = msg.op === 'progress' ? run.opts.onProgress : msg.op === 'checkpoint' ? run.opts.onCheckpoint : run.opts.onTimeoutLog;
+        const fn = msg.op === 'progress' ? run.opts.onProgress : msg.op === 'checkpoint' ? run.opts.onCheckpoint : msg.op === 'committed' ? run.opts.onCommitted : run.opts.onTimeoutLog;
         Promise.resolve().then(() => fn?.call(run.opts, msg.value as never)).then(() => reply(), (err: unknown) => reply(err ?? new Error('failed')));
         return;
       }
@@ -517,7 +522,7 @@ export class ProcessPool {
     run.t0 = performance.now();
     run.cpuBase = HAS_PROC ? readCpuMs(w.pid) : w.lastCpuMs ?? 0;
     try {
-      w.child.send({ t: 'run', job: run.job } satisfies ToWorker, () => { /* a send that fails ends with the worker's exit */ });
+      w.child.send({ t: 'run', job: run.job, tx: run.opts.transaction } satisfies ToWorker, () => { /* a send that fails ends with the worker's exit */ });
     } catch (err) {
       w.run = null;
       w.state = 'idle';

@@ -6,6 +6,7 @@
  * @module
  */
 import { ConveyorError, ErrorCodes, NothingToDoJob, RetryableJobError, TimeoutError, type ErrorCode } from '../../errors.ts';
+import type { JobTransactionJob } from '../../drivers/driver.ts';
 import type { JobProgress } from '../../job/row.ts';
 import type { TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import type { RetryPattern } from '../../retry/pattern.ts';
@@ -37,14 +38,16 @@ export type WireJob = ExecuteParams['job'];
 
 /** Parent → worker. */
 export type ToWorker =
-  | { t: 'run'; job: WireJob }
+  | { t: 'run'; job: WireJob; tx?: JobTransactionJob }
   | { t: 'reply'; id: number; error?: WireError };
 
 /** What a job asks its runner to do while it runs. */
 export type WorkerCall =
   | { op: 'progress'; value: JobProgress }
   | { op: 'checkpoint'; value: unknown }
-  | { op: 'timeoutLog'; value: TimeoutLogEntryInput };
+  | { op: 'timeoutLog'; value: TimeoutLogEntryInput }
+  /** The job's own transaction committed (at this time): the job is done in the database. */
+  | { op: 'committed'; value: number };
 
 /** Worker → parent. */
 export type FromWorker =
