@@ -20,13 +20,16 @@ import type {
   TimeoutStatistics,
 } from './drivers/driver.ts';
 import { openDriver } from './drivers/open.ts';
-import { ClosedError, ConfigurationError, GraphError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from './errors.ts';
+import {
+  ClosedError, ConfigurationError, DatabaseNotFoundError, GraphError, UnknownChannelError, UnknownMethodError, UnknownModelError, ValidationError,
+  WaitTimeoutError, describeValue,
+} from './errors.ts';
 import { EventHub, type ConveyorEventName, type ConveyorEvents } from './events.ts';
 import { Batcher } from './internal/batcher.ts';
 import { systemClock, type Clock } from './internal/clock.ts';
 import { encodeJson } from './internal/json.ts';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './internal/logger.ts';
-import { checkInt, checkOptions } from './internal/options.ts';
+import { checkInt, checkOptions, didYouMean } from './internal/options.ts';
 import { Job, type JobHandleHost } from './job/handle.ts';
 import type { JobAttempt, JobRow } from './job/row.ts';
 import { resolveRelatedAction, type RelatedActionView } from './job/related-action.ts';
@@ -58,6 +61,19 @@ export interface ConveyorOptions {
   dbMaxconn?: number;
   /** Apply migrations on open. @default true */
   migrate?: boolean;
+  /**
+   * Create the database when it holds no Conveyor schema yet. `false` refuses instead, with a
+   * DatabaseNotFoundError: a SQLite file that does not exist is not created (nor `sqlite::memory:`, always
+   * empty), a PostgreSQL schema that does not exist is named (what read-only tools want). @default true
+   */
+  create?: boolean;
+  /**
+   * A job enqueued into a channel that is neither in the channel configuration nor the channel of a job
+   * function (a typo such as `root.mial`): `'warn'` logs once per channel, naming the configured channels
+   * with a did-you-mean, and stores the job (it runs under the nearest configured ancestor); `'error'`
+   * throws UnknownChannelError and stores nothing; `'allow'` says nothing. @default 'warn'
+   */
+  unknownChannels?: 'warn' | 'error' | 'allow';
   /** SQLite fsync policy. @default 'normal' */
   synchronous?: 'normal' | 'full';
   /** Defaults for runners started from this Conveyor (`conveyor.runner()`). */
@@ -71,7 +87,8 @@ export interface ConveyorOptions {
   maintenance?: MaintenanceOptions | false;
 }
 
-const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner', 'maintenance'];
+const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner', 'maintenance',
+  'create', 'unknownChannels'];
 
 /** The admin API on jobs (the CLI and the dashboard use nothing else). */
 export interface JobsApi {
@@ -99,7 +116,7 @@ export interface JobsApi {
   explain(id: number): Promise<string>;
   /** The related action of a job (its job function's, by default its records); null when disabled or unknown. */
   relatedAction(id: number): Promise<RelatedActionView | null>;
-  /** Wait until a job is done, failed or cancelled. */
+  /** Wait until a job is done, failed or cancelled. @throws WaitTimeoutError (code `WAIT_TIMEOUT`) when `timeoutMs` passes first */
   wait(id: number, options?: { timeoutMs?: number; signal?: AbortSignal }): Promise<JobRow>;
   /** Delete done/cancelled jobs older than `days`. */
   prune(options?: { days?: number; states?: readonly ('done' | 'cancelled' | 'failed')[] }): Promise<number>;
@@ -195,6 +212,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #insertBatcher: Batcher<NewJob, JobInsertResult>;
   readonly #cronHost: CronHost;
   #closed = false;
+  /** Channels given at enqueue already judged: a job function's channel, or unknown and warned about (once each). */
+  readonly #channelsChecked = new Set<string>();
   #traps: ((nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[])[] = [];
 
   private constructor(driver: Driver, options: ConveyorOptions, logger: Logger, channels: ChannelTree) {
@@ -240,12 +259,24 @@ export class Conveyor implements ModelHost, JobHandleHost {
     const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? '');
     const dbMaxconn = options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
     checkInt(dbMaxconn, 'Conveyor.open(): dbMaxconn', 1, 10_000);
+    if (options.create !== undefined && typeof options.create !== 'boolean') throw new ConfigurationError(`Conveyor.open(): create must be a boolean, got ${describeValue(options.create)}`);
+    if (options.unknownChannels !== undefined && !['warn', 'error', 'allow'].includes(options.unknownChannels)) {
+      throw new ConfigurationError(`Conveyor.open(): unknownChannels must be 'warn', 'error' or 'allow', got ${describeValue(options.unknownChannels)}`);
+    }
+    const schema = options.schema ?? (process.env.CONVEYOR_SCHEMA || undefined);
     const driver = await openDriver(options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db', {
-      schema: options.schema ?? process.env.CONVEYOR_SCHEMA,
+      schema,
       maxConnections: dbMaxconn,
       synchronous: options.synchronous,
+      mustExist: options.create === false,
     });
     try {
+      if (options.create === false && (await driver.schemaVersion()).current === 0) {
+        const what = driver.location.startsWith('sqlite:')
+          ? `the SQLite database '${driver.location.slice('sqlite:'.length)}' holds no Conveyor tables`
+          : `there is no Conveyor schema '${schema ?? 'conveyor'}' in ${driver.location.replace(/ \(schema [^)]*\)$/, '')}`;
+        throw new DatabaseNotFoundError(`${what} (check the database URL and schema; 'conveyor migrate' creates them)`, { details: { location: driver.location, schema } });
+      }
       if (options.migrate !== false) await driver.migrate();
       else {
         const v = await driver.schemaVersion();
@@ -351,11 +382,34 @@ export class Conveyor implements ModelHost, JobHandleHost {
       args: d.args,
       priority: o.priority ?? fn.priority,
       eta: resolveEta(o.eta, now, `${d.model}.${d.method}`),
-      channel: this.channels.path(o.channel ?? fn.channel).at(-1)!.name,
+      channel: o.channel === undefined ? this.channels.path(fn.channel).at(-1)!.name : this.#checkChannel(o.channel, `${d.model}.${d.method}`),
       maxRetries: o.maxRetries ?? fn.maxRetries,
       description: o.description ?? fn.description ?? `${d.model}.${d.method}`,
       identityKey: identity,
     };
+  }
+
+  /**
+   * The normalised name of a channel given at enqueue; one not in the configuration nor any job function's
+   * channel is warned about once (or refused, or allowed: option `unknownChannels`).
+   */
+  #checkChannel(channel: string, job: string): string {
+    const node = this.channels.path(channel).at(-1)!;
+    const mode = this.options.unknownChannels ?? 'warn';
+    if (node.configured || mode === 'allow' || this.#channelsChecked.has(node.name) || this.channels.node(node.name)) return node.name;
+    const declared = new Set([...this.#models.values()].flatMap((def) => [...def.settings.values()].map((fn) => this.channels.path(fn.channel).at(-1)!.name)));
+    if (declared.has(node.name)) {
+      this.#channelsChecked.add(node.name);
+      return node.name;
+    }
+    const known = [...new Set([...this.channels.nodes().map((n) => n.name), ...declared])];
+    const best = didYouMean(node.name, known);
+    const message = `unknown channel '${node.name}' for ${job}${best ? ` (did you mean '${best}'?)` : ''}: the configured channels are ${known.join(', ')}`;
+    if (mode === 'error') throw new UnknownChannelError(message, { details: { channel: node.name, known } });
+    this.#channelsChecked.add(node.name);
+    const limiter = [...this.channels.path(node.name)].reverse().find((n) => n.capacity !== null)?.name ?? 'root';
+    this.logger.warn({ channel: node.name, known }, `${message}; created on the fly, its jobs run under ${limiter}'s capacity (set unknownChannels: 'error' to refuse such jobs)`);
+    return node.name;
   }
 
   #newJob(d: Delayable, now: number, graphUuid: string | null, context: string | null): NewJob {
@@ -547,6 +601,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
 
   /** @internal Wait for a final state: woken by in-process events, with a polling fallback. */
   async waitJob(id: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobRow> {
+    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) {
+      throw new ValidationError(`wait(): timeoutMs must be a number of milliseconds >= 0, got ${describeValue(options.timeoutMs)}`);
+    }
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     let wake: (() => void) | null = null;
     const offs = (['job_done', 'job_failed', 'job_retried', 'job_rescued'] as const).map((e) =>
@@ -558,7 +615,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
         if ((FINAL_STATES as readonly string[]).includes(row.state)) return row;
         if (options.signal?.aborted) throw options.signal.reason;
         const left = deadline - Date.now();
-        if (left <= 0) throw new ConfigurationError(`job ${id} did not finish within ${options.timeoutMs} ms (state ${row.state})`);
+        if (left <= 0) throw new WaitTimeoutError(`job ${id} did not finish within ${options.timeoutMs} ms (state ${row.state})`, id, options.timeoutMs!, { details: { jobId: id, state: row.state } });
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, Math.min(delay, left));
           function done() { clearTimeout(t); wake = null; options.signal?.removeEventListener('abort', done); resolve(); }

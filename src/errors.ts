@@ -26,6 +26,9 @@ export const ErrorCodes = {
   CLOSED: 'CLOSED',
   TRANSACTION_SCOPE: 'TRANSACTION_SCOPE',
   JOB_LEASE_LOST: 'JOB_LEASE_LOST',
+  WAIT_TIMEOUT: 'WAIT_TIMEOUT',
+  DATABASE_NOT_FOUND: 'DATABASE_NOT_FOUND',
+  UNKNOWN_CHANNEL: 'UNKNOWN_CHANNEL',
 } as const;
 
 /** A Conveyor error code. */
@@ -76,6 +79,19 @@ export class UnknownModelError extends ConveyorError {
 /** The model has no method of that name. */
 export class UnknownMethodError extends ConveyorError {
   constructor(message: string, options?: ConveyorErrorOptions) { super('UNKNOWN_METHOD', message, options); }
+}
+
+/** A job's channel is not in the channel configuration (`unknownChannels: 'error'`); `details.channel` names it. */
+export class UnknownChannelError extends ConveyorError {
+  constructor(message: string, options?: ConveyorErrorOptions) { super('UNKNOWN_CHANNEL', message, options); }
+}
+
+/**
+ * The database holds no Conveyor schema (a SQLite file that does not exist, a PostgreSQL schema never
+ * created) and the caller asked not to create one (`Conveyor.open({ create: false })`, the CLI's read-only commands).
+ */
+export class DatabaseNotFoundError extends ConveyorError {
+  constructor(message: string, options?: ConveyorErrorOptions) { super('DATABASE_NOT_FOUND', message, options); }
 }
 
 /** The database could not be opened or a statement failed; `details.operation` names the driver verb. */
@@ -134,6 +150,19 @@ export class TimeoutError extends ConveyorError {
   constructor(message: string, limitMs: number, options?: ConveyorErrorOptions) {
     super('TIMEOUT', message, options);
     this.limitMs = limitMs;
+  }
+}
+
+/** `job.wait()` / `jobs.wait()` gave up: the job did not reach a final state within `timeoutMs`. */
+export class WaitTimeoutError extends ConveyorError {
+  /** The job waited for. */
+  readonly jobId: number;
+  /** The `timeoutMs` that ran out. */
+  readonly timeoutMs: number;
+  constructor(message: string, jobId: number, timeoutMs: number, options?: ConveyorErrorOptions) {
+    super('WAIT_TIMEOUT', message, options);
+    this.jobId = jobId;
+    this.timeoutMs = timeoutMs;
   }
 }
 

@@ -39,4 +39,5 @@ export {
   ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
   UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
   ClosedError, TransactionScopeError, JobLeaseLostError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
+  WaitTimeoutError, DatabaseNotFoundError, UnknownChannelError,
 } from './errors.ts';

@@ -19,7 +19,8 @@ import path from 'node:path';
 import { Conveyor, ConfigurationError, type Runner } from '../src/index.ts';
 import type { ConveyorEvents } from '../src/events.ts';
 import type { JobRow } from '../src/job/row.ts';
-import { resolveConfig } from '../src/cli/config.ts';
+import { Command } from 'commander';
+import { addOptions, resolveOptions } from '../src/cli/config.ts';
 import { defineLimits } from './fixtures/limits-app.ts';
 import { BACKENDS, PG_URL, uniqueSchema } from './helpers/backends.ts';
 
@@ -392,11 +393,12 @@ for (const store of stores()) {
         // the CLI's precedence: --limit-request > CONVEYOR_LIMIT_REQUEST > the config file's limitRequest
         const file = path.join(tmp, 'limit-request.config.json');
         fs.writeFileSync(file, JSON.stringify({ limitRequest: 7 }));
-        assert.equal(resolveConfig({}, file).limitRequest, 7);
+        const cli = (args: string[]) => resolveOptions(addOptions(new Command('run').exitOverride().option('--config <file>'), 'run').parse([...args, '--config', file], { from: 'user' }), 'run');
+        assert.equal(cli([]).limitRequest, 7);
         process.env.CONVEYOR_LIMIT_REQUEST = '5';
-        assert.equal(resolveConfig({}, file).limitRequest, 5);
-        assert.equal(resolveConfig({ limitRequest: '3' }, file).limitRequest, 3);
-        assert.throws(() => resolveConfig({ limitRequest: 'x' }, file), (e: Error) => e instanceof ConfigurationError && /limitRequest: expected an integer/.test(e.message));
+        assert.equal(cli([]).limitRequest, 5);
+        assert.equal(cli(['--limit-request', '3']).limitRequest, 3);
+        assert.throws(() => cli(['--limit-request', 'x']), (e: Error) => e instanceof ConfigurationError && /--limit-request: expected an integer, got 'x'/.test(e.message));
       } finally {
         if (saved === undefined) delete process.env.CONVEYOR_LIMIT_REQUEST;
         else process.env.CONVEYOR_LIMIT_REQUEST = saved;

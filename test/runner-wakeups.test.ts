@@ -19,13 +19,13 @@ function deferred<T = void>() {
 }
 
 /** Two Conveyor instances on one store: a file for SQLite (shared by both), a schema for PostgreSQL. */
-async function openPair(backend: string, channels: string): Promise<{ a: Conveyor; b: Conveyor; dispose(): Promise<void> }> {
+async function openPair(backend: string, channels: string): Promise<{ a: Conveyor; b: Conveyor; file?: string; dispose(): Promise<void> }> {
   if (backend === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-wakeups-'));
     const database = `sqlite:${path.join(dir, 'q.db')}`;
     const a = await Conveyor.open({ database, channels, logger: 'silent' });
     const b = await Conveyor.open({ database, channels, logger: 'silent' });
-    return { a, b, dispose: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    return { a, b, file: path.join(dir, 'q.db'), dispose: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
   }
   const schema = uniqueSchema('wk');
   const a = await Conveyor.open({ database: PG_URL, schema, channels, logger: 'silent', dbMaxconn: 4 });
@@ -148,6 +148,67 @@ for (const backend of BACKENDS) {
       assert.equal((await a.jobs.wait(h1.id, WAIT)).state, 'done');
       await ra.stop();
       await rb.stop();
+    });
+  });
+}
+
+/** Put a claimed job back as a lost claim leaves it: pending, its try given back, no runner (as after a crash). */
+async function loseClaim(c: Conveyor, file: string | undefined, id: number): Promise<void> {
+  const sql = (table: string) => `UPDATE ${table} SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE id = ${Number(id)}`;
+  if (file) {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(file, { timeout: 10_000 });
+    try { db.exec(sql('conveyor_jobs')); } finally { db.close(); }
+    return;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    await client.query(sql(`"${(c.driver as unknown as { schema: string }).schema}".jobs`));
+  } finally {
+    await client.end();
+  }
+}
+
+for (const backend of BACKENDS) {
+  describe(`a claim lost under a running job on ${backend.name}`, () => {
+    it('the job claimed again by the same runner supersedes the old run: only the new run\'s outcome is written', async () => {
+      const { a, b, file, dispose } = await openPair(backend.name, '');
+      const gates = [deferred(), deferred()];
+      const starts = [deferred<AbortSignal>(), deferred<AbortSignal>()];
+      let run = 0;
+      const m = a.model('m', {
+        async work(job: JobContext) {
+          const mine = run++;
+          starts[mine]!.resolve(job.signal);
+          await gates[mine]!.promise;
+          return `run ${mine + 1}`;
+        },
+      });
+      b.model('m', { async work() { return 'b'; } });
+      const races: string[] = [];
+      a.events.on('job_race', (e) => races.push(e.command));
+      const runner = a.runner({ workers: 2, pollInterval: '1h' });
+      try {
+        await runner.start();
+        const job = await m.withDelay().work();
+        const firstSignal = await starts[0]!.promise;
+        await until(async () => (await a.jobs.get(job.id))!.state === 'started', 'the first run stored as started');
+        await loseClaim(a, file, job.id);
+        await b.driver.wake('jobs');
+        await starts[1]!.promise; // claimed again, with the same attempt, by the same runner
+        assert.equal(firstSignal.aborted, true, 'the old run is stopped');
+        gates[0]!.resolve(); // the old run ends first: its outcome must not be written
+        gates[1]!.resolve();
+        const row = await a.jobs.wait(job.id, WAIT);
+        assert.equal(row.state, 'done');
+        assert.equal(await job.result(), 'run 2', "the new run's result, not the old one's");
+        assert.ok(races.includes('claimed again'), `job_race events: ${races.join(', ')}`);
+      } finally {
+        await runner.stop();
+        await dispose();
+      }
     });
   });
 }

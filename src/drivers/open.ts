@@ -2,7 +2,8 @@
  * Opening a driver from a database URL.
  * @module
  */
-import { ConfigurationError, describeValue } from '../errors.ts';
+import fs from 'node:fs';
+import { ConfigurationError, DatabaseNotFoundError, describeValue } from '../errors.ts';
 import type { Driver } from './driver.ts';
 
 /** Options that apply to one backend or the other. */
@@ -10,6 +11,8 @@ export interface OpenDriverOptions {
   schema?: string;
   maxConnections?: number;
   synchronous?: 'normal' | 'full';
+  /** Refuse a SQLite file that does not exist instead of creating it (read-only commands). */
+  mustExist?: boolean;
 }
 
 /** Hide the password of a URL for messages. */
@@ -19,7 +22,8 @@ export function redactUrl(url: string): string {
 
 /**
  * Open `sqlite:<file>`, `sqlite::memory:` or `postgres://…`.
- * @throws ConfigurationError on a URL of another form, DatabaseError when it cannot be opened
+ * @throws ConfigurationError on a URL of another form, DatabaseError when it cannot be opened,
+ *   DatabaseNotFoundError when `mustExist` is set and the SQLite file does not exist
  */
 export async function openDriver(url: string, options: OpenDriverOptions = {}): Promise<Driver> {
   if (typeof url !== 'string' || !url) {
@@ -29,6 +33,9 @@ export async function openDriver(url: string, options: OpenDriverOptions = {}): 
     let file = url.slice('sqlite:'.length);
     if (file.startsWith('//')) file = file.slice(2);
     if (!file) throw new ConfigurationError(`database '${url}': missing file name (use 'sqlite:./conveyor.db' or 'sqlite::memory:')`);
+    if (options.mustExist && file !== ':memory:' && !fs.existsSync(file)) {
+      throw new DatabaseNotFoundError(`SQLite database '${file}' does not exist (give the right --database or CONVEYOR_DATABASE; 'conveyor migrate' creates one)`, { details: { file } });
+    }
     const { SqliteDriver } = await import('./sqlite/driver.ts');
     return SqliteDriver.open({ filename: file, synchronous: options.synchronous });
   }

@@ -61,7 +61,10 @@ export class Job<R = unknown> {
     return row;
   }
 
-  /** Wait until the job is done, failed or cancelled; resolves with the row. */
+  /**
+   * Wait until the job is done, failed or cancelled; resolves with the row.
+   * @throws WaitTimeoutError (code `WAIT_TIMEOUT`) when `timeoutMs` passes first
+   */
   async wait(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobRow> {
     if (this.inline && this.#row) return this.#row;
     const row = await this.#host.waitJob(this.id, options);
@@ -72,7 +75,7 @@ export class Job<R = unknown> {
 
   /**
    * Wait for the job and return its result.
-   * @throws FailedJobError when it failed, InvalidStateError when it was cancelled
+   * @throws FailedJobError when it failed, InvalidStateError when it was cancelled, WaitTimeoutError when `timeoutMs` passes first
    */
   async result(options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<R> {
     const row = await this.wait(options);

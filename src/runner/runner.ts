@@ -11,7 +11,7 @@
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { guessClaim, planFetch, pickJobs, type ChannelSnapshot } from '../channels/scheduler.ts';
-import { ConfigurationError, describeValue } from '../errors.ts';
+import { ConfigurationError, JobLeaseLostError, describeValue } from '../errors.ts';
 import type { ClaimPolicy, Driver, FinishCommand, JobTransactionJob, WakeTopic } from '../drivers/driver.ts';
 import { ChannelTree } from '../channels/tree.ts';
 import type { ContextApi } from '../context.ts';
@@ -237,6 +237,13 @@ export class Runner {
   #heartbeatsInFlight = 0;
   /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
   #transacted = new WeakSet<JobRow>();
+  /** Callers of {@link untilIdle} waiting for the runner to run out of work. */
+  #idleWaiters: (() => void)[] = [];
+  #idleChecking = false;
+  /** Claims made so far (an idle check is void once a newer claim exists). */
+  #claims = 0;
+  /** Write batches sent and not yet answered (their jobs are not settled in the database yet). */
+  #writesInFlight = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -292,6 +299,23 @@ export class Runner {
   /** @internal Called once the runner has stopped. */
   onStopped(fn: () => void): void {
     this.#onStopped.push(fn);
+  }
+
+  /**
+   * Resolves once the runner has run out of work it can do now (`conveyor run --once`): it holds no job
+   * (none running, buffered or waiting to be written), and a claim made after its last write found no job
+   * it could start. Jobs with a future ETA (retries with a delay among them) and jobs waiting for parents
+   * that are not finished are not due, so they do not keep it going; dependants released by its own runs
+   * are, since that claim comes after their parents' writes. Due jobs held back by a limit keep it going
+   * while the limit can lift by itself: a channel full of jobs in progress (on any runner) or a throttle;
+   * a paused channel, or a sequential channel blocked by a failed job, does not. Also resolves when the
+   * runner stops. Call `stop()` afterwards.
+   */
+  untilIdle(): Promise<void> {
+    if (this.#state === 'stopped' || this.#state === 'stopping') return Promise.resolve();
+    const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    this.#kick();
+    return idle;
   }
 
   /** Register, subscribe to wake-ups, rescue dead runners' jobs, and start claiming. */
@@ -366,6 +390,7 @@ export class Runner {
     await this.#drainWrites();
     await this.#host.driver.runnerRemove(this.id).catch((err: unknown) => this.#error('runnerRemove', err));
     this.#state = 'stopped';
+    this.#idleWaiters.splice(0).forEach((fn) => fn());
     this.#host.events.emit('runner_stopped', { runnerId: this.id });
     this.#onStopped.forEach((fn) => fn());
   }
@@ -415,6 +440,7 @@ export class Runner {
       const seq = this.#wakeSeq;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
+        this.#claims++;
         this.#idleDuringClaim = false;
         const t0 = performance.now();
         res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
@@ -439,6 +465,7 @@ export class Runner {
       this.#drained = this.#host.driver.crossProcessWakeups && res.drained === true && seq === this.#wakeSeq;
       if (res.wakeAt !== null) this.#wakeAtTime(res.wakeAt);
       if (this.#claimAgain) continue;
+      if (!res.jobs.length && this.#idleWaiters.length) void this.#checkIdle(res.capacityBlocked, res.wakeAt);
       if (res.jobs.length < wanted) return;
       // A full claim: claim again at once only if the buffer is still at or below its low-water mark.
       // Above it, the room freed while this claim was out is small, and a claim's fixed cost (the lock,
@@ -470,8 +497,31 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
+    if (this.#running.size || this.#buffer.length) this.#supersede(jobs);
     this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
+  }
+
+  /**
+   * A claim that hands this runner a job it still holds means the claim that gave it the job before is
+   * gone: a PostgreSQL crash forgets a claim committed asynchronously (its attempt increment with it),
+   * and a rescue or a requeue may give an `enqueued` job its try back. The new claim then has the same
+   * fence `(id, attempt, runner)` as the old one, so the old run's completion would land on it. The old
+   * run has lost its lease: abort it and drop its queued writes, so only the new run's outcome is written.
+   */
+  #supersede(jobs: readonly JobRow[]): void {
+    const buffered = this.#buffer.length ? new Set(this.#buffer.map((j) => j.id)) : null;
+    for (const job of jobs) {
+      if (buffered?.has(job.id)) this.#buffer = this.#buffer.filter((j) => j.id !== job.id);
+      const old = this.#running.get(job.id);
+      if (!old) continue;
+      old.released = true;
+      this.#running.delete(job.id);
+      this.#writes = this.#writes.filter((w) => w.job !== old.job);
+      old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again (its previous claim was lost): this run is stopped`));
+      this.#race(old.job, 'claimed again');
+      this.#host.logger.warn({ jobId: job.id, attempt: job.attempt, runnerId: this.id }, 'a job still running here was claimed again (its previous claim was lost, e.g. by a database crash): the old run is stopped');
+    }
   }
 
   /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
@@ -521,6 +571,39 @@ export class Runner {
     }, Math.max(0, at - this.#now()) + 5);
   }
 
+  /** No job running, buffered, waiting to be written or being written. */
+  #holdsNothing(): boolean {
+    return !this.#running.size && !this.#buffer.length && !this.#writes.length && !this.#writesInFlight;
+  }
+
+  /** After a claim that took nothing: resolve the untilIdle() waiters unless a limit that lifts by itself holds due jobs back. */
+  async #checkIdle(capacityBlocked: boolean, wakeAt: number | null): Promise<void> {
+    if (this.#idleChecking || !this.#holdsNothing()) return;
+    this.#idleChecking = true;
+    const claims = this.#claims;
+    try {
+      if (capacityBlocked) {
+        // a throttle ends by itself (its end is the claim's wakeAt, and the wake timer claims again then)
+        const throttle = Math.max(0, ...this.#policy.throttledChannels.map((ch) => this.#tree.node(ch)?.throttleMs ?? 0));
+        if (wakeAt !== null && wakeAt <= this.#now() + throttle) return;
+        // capacity taken by jobs in progress frees up when they end (their writes wake or the poll claims)
+        const inProgress = await this.#host.driver.jobCount({ state: ['enqueued', 'started'], groupBy: [] });
+        if (inProgress.reduce((n, r) => n + r.count, 0) > 0) {
+          if (!this.#host.driver.crossProcessWakeups) this.#wakeAtTime(this.#now() + Math.min(this.#pollMs, 250));
+          return;
+        }
+      }
+      // another claim was made or asked for meanwhile: it checks again
+      if (!this.#holdsNothing() || this.#claimAgain || this.#claims !== claims) return;
+      this.#idleWaiters.splice(0).forEach((fn) => fn());
+    } catch (err) {
+      this.#error('idleCheck', err);
+      this.#retryLater();
+    } finally {
+      this.#idleChecking = false;
+    }
+  }
+
   // ---------------------------------------------------------------- running jobs
 
   #dispatch(): void {
@@ -558,7 +641,7 @@ export class Runner {
         now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
         transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
     const end = (r: ExecuteResult & { killed?: string | null }) => {
-      this.#running.delete(job.id);
+      if (this.#running.get(job.id) === entry) this.#running.delete(job.id);
       this.#adaptive.observeRun(performance.now() - t0);
       if (entry.committedAt !== undefined) this.#endCommitted(entry, r);
       else if (!entry.released) this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
@@ -678,11 +761,14 @@ export class Runner {
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
       let results;
+      this.#writesInFlight++;
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
+        this.#writesInFlight--;
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
+        this.#writesInFlight--;
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
@@ -703,6 +789,8 @@ export class Runner {
       });
       // freed capacity matters when the last claim was held back by it, or when the buffer runs low
       if (freed && (this.#capacityBlocked || (this.#bufferLow() && !this.#drained))) this.#kick();
+      // untilIdle(): the last run is written; a claim now sees what it released (dependants, retries)
+      else if (this.#idleWaiters.length && this.#holdsNothing()) this.#kick();
     }
   }
 
