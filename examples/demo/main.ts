@@ -3,32 +3,9 @@
  * runs a runner, serves the dashboard, and prints what happens. Ctrl-C stops it gracefully.
  * `--once` exits when the first workload is done (used by the tests).
  */
-import { chain, group } from '../../src/index.ts';
-import { conveyor, orders, partners, reports } from './app.ts';
+import { conveyor, enqueueWorkload, out } from './app.ts';
 
 const once = process.argv.includes('--once');
-const out = (line: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)}  ${line}\n`);
-
-async function enqueueWorkload(round: number): Promise<number[]> {
-  const ids: number[] = [];
-  const partnerIds = Array.from({ length: 40 }, (_, i) => round * 100 + i + 1);
-  // one delayable over 40 partners, split into 8 jobs of 5 ("Newsletter (i/8)"), stored in one insert
-  const mails = await partners.browse(partnerIds).delayable({ description: 'Newsletter' }).sendNewsletter('winter-sale').split(5).delay();
-  ids.push(...mails.map((j) => j.id));
-  // an order pipeline per order: reserve stock, then invoice and carrier in parallel, then notify
-  for (let o = 1; o <= 4; o++) {
-    const order = orders.browse([round * 10 + o]);
-    const jobs = await chain(
-      order.delayable().reserveStock(),
-      group(order.delayable().createInvoice(), order.delayable().bookCarrier()),
-      order.delayable().notifyCustomer(),
-    ).delay();
-    ids.push(...jobs.map((j) => j.id));
-  }
-  // a big export that runs past its 1.5 s limit once, then resumes from its checkpoint
-  ids.push((await reports.withDelay({ priority: 20 }).exportSales(1500, 130)).id);
-  return ids;
-}
 
 const unsubscribe = [
   conveyor.on('job_started', (e) => out(`started   #${e.id} ${e.model}.${e.method} on ${e.channel}${e.attempt > 1 ? ` (try ${e.attempt})` : ''}`)),
@@ -53,6 +30,7 @@ if (!once) {
 out(`Conveyor demo on ${conveyor.driver.location}; channels ${conveyor.channels.toString()}`);
 if (dashboard) out(`Dashboard: ${dashboard.url}`);
 
+let lastLoad = '';
 const load = setInterval(async () => {
   const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: [], throttledChannels: [] });
   const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
@@ -61,7 +39,9 @@ const load = setInterval(async () => {
     const waiting = pending.filter((r) => r.key.channel === n.name || r.key.channel!.startsWith(n.name + '.')).reduce((a, r) => a + r.count, 0);
     return `${n.name} ${running}/${n.capacity ?? '∞'} (+${waiting})`;
   }).join('  ');
-  out(`load      ${text}`);
+  // on change only: an idle demo stays quiet
+  if (text !== lastLoad) out(`load      ${text}`);
+  lastLoad = text;
 }, 2000);
 
 let round = 0;

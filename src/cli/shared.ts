@@ -13,6 +13,11 @@ import { resolveOptions, type CliConfig } from './config.ts';
 /** Load the Conveyor a module exports (default export: a Conveyor or a promise of one). */
 export async function loadConveyorModule(modulePath: string): Promise<Conveyor> {
   const url = /^[a-z]+:/i.test(modulePath) && !/^[a-z]:\\/i.test(modulePath) ? modulePath : pathToFileURL(path.resolve(modulePath)).href;
+  // the library needs Node >= 22.13; loading a .ts module needs Node's type stripping (on by default
+  // since 22.18 / 23.6; `process.features.typescript` is false before, or under --no-experimental-strip-types)
+  if (/\.[cm]?ts$/i.test(modulePath) && !(process.features as { typescript?: unknown }).typescript) {
+    throw new ConfigurationError(`cannot load module '${modulePath}': running a TypeScript module needs Node >= 22.18 or >= 23.6 (type stripping), this is Node ${process.versions.node}; upgrade Node, or compile it to JavaScript and run the .js file`);
+  }
   let mod: { default?: unknown };
   try {
     mod = (await import(url)) as { default?: unknown };

@@ -134,8 +134,19 @@ class RunContext implements JobContext, CurrentJob {
     });
   }
 
+  /** The last progress write asked for: writes go one after another, so a stale report never lands last. */
+  #progressWrite: Promise<void> = Promise.resolve();
+
   progress(done: number, total?: number, message?: string): Promise<void> {
-    return this.#p.persistProgress({ done, total: total ?? null, message: message ?? null, at: this.#p.now() });
+    const progress = { done, total: total ?? null, message: message ?? null, at: this.#p.now() };
+    const write = this.#progressWrite.then(() => this.#p.persistProgress(progress));
+    this.#progressWrite = write.catch(() => {});
+    return write;
+  }
+
+  /** Resolves when every progress write asked for so far has ended (reports made without awaiting, e.g. by ProgressTracker). */
+  progressSettled(): Promise<void> {
+    return this.#progressWrite;
   }
 
   recordTimeout(entry: TimeoutLogEntryInput): Promise<void> {
@@ -194,6 +205,8 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     });
     run.catch(() => { /* a run that loses the race may still reject later */ });
     const result = await Promise.race([run, guard]);
+    // the job's last progress reports are stored before it is recorded as done
+    await Promise.race([ctx.progressSettled(), guard]).catch(() => {});
     return { outcome: { kind: 'done', result }, startedAt, endedAt: p.now(), timedOut: false };
   } catch (err) {
     const endedAt = p.now();

@@ -5,6 +5,7 @@ import { runAsJob } from '../job/current.ts';
 import { captureLogger, fakeJob } from './fixtures.test.ts';
 import type { CheckpointCell } from './fixtures.test.ts';
 import { BatchProcessor, batchProcess } from './batch.ts';
+import { ProgressTracker } from './progress.ts';
 import type { CheckpointStore } from './batch.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -196,4 +197,16 @@ test('BatchProcessor with a checkpointKey resumes with absolute indexes; it stop
     if (n === 1) controller.abort(new Error('stop'));
   }), /stop/);
   assert.deepEqual(handled, [0, 1]);
+});
+
+test('BatchProcessor({ progress }) counts committed records from the checkpoint on a resume', async () => {
+  const cell: CheckpointCell = { value: { records: { nextIndex: 4 } }, writes: [] };
+  const job = fakeJob({ cell });
+  const tracker = new ProgressTracker({ total: 10, logInterval: 0, bar: false, logger: captureLogger(), job: null });
+  const seen: number[] = [];
+  await runAsJob(job, () => new BatchProcessor<number, void>({ batchSize: 3, checkpointKey: 'records', progress: tracker, logger: captureLogger() })
+    .process(range(10), (record) => { seen.push(record); }));
+  assert.deepEqual(seen, [4, 5, 6, 7, 8, 9]);
+  assert.equal(tracker.resumed, 4);
+  assert.equal(tracker.done, 10);
 });

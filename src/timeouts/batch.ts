@@ -6,6 +6,7 @@
 import { ConfigurationError, ValidationError, describeValue } from '../errors.ts';
 import { currentJob } from '../job/current.ts';
 import type { Logger } from '../internal/logger.ts';
+import type { ProgressTracker } from './progress.ts';
 import { errorFields, isPlainObject, loggerOf, parentSignals, safeLog, throwIfAnyAborted } from './shared.ts';
 
 /** Where a batch loop keeps its position: the running job's checkpoint by default. */
@@ -44,6 +45,12 @@ export interface BatchProcessOptions<T> {
   signal?: AbortSignal;
   /** Where the resume notice is written. @default createLogger() */
   logger?: Logger;
+  /**
+   * Count committed items on this tracker (do not increment it yourself): on a resume it starts at the
+   * items committed by earlier runs ({@link ProgressTracker.resumeAt}), so a retried job's progress
+   * covers the whole list, not only this run's part.
+   */
+  progress?: ProgressTracker;
 }
 
 /** What a {@link batchProcess} generator returns when it has gone through all items. */
@@ -149,6 +156,7 @@ async function* placedBatches<T>(
     usedKeys.set(owner, keys);
     startIndex = readPosition(store, key);
     if (startIndex > 0) {
+      options.progress?.resumeAt(startIndex);
       safeLog(loggerOf(options), 'info', { key, nextIndex: startIndex },
         `${who}: resuming after ${startIndex} item${startIndex === 1 ? '' : 's'} committed by an earlier run`);
     }
@@ -170,6 +178,7 @@ async function* placedBatches<T>(
     if (store && key !== false) {
       await store.set({ ...readCheckpoint(store, key), [key]: { nextIndex: startIndex + committed } satisfies BatchPosition });
     }
+    options.progress?.update(startIndex + committed);
   }
 
   for await (const item of itemsFrom(items, startIndex)) {
@@ -248,6 +257,8 @@ export interface BatchProcessorOptions<T> {
   signal?: AbortSignal;
   /** Where per-record failures are logged when there is no `onError`. @default createLogger() */
   logger?: Logger;
+  /** Count committed records on this tracker, from the checkpoint on a resume (see {@link batchProcess}). */
+  progress?: ProgressTracker;
 }
 
 /** One failed record of a {@link BatchProcessor.process} call. */
@@ -303,7 +314,7 @@ export class BatchProcessor<T, R = unknown> {
     const signals = parentSignals(options.signal);
     const batches = placedBatches(
       records,
-      { batchSize: options.batchSize ?? 50, commit: options.commit, checkpointKey: options.checkpointKey, checkpoint: options.checkpoint, signal: options.signal, logger: options.logger },
+      { batchSize: options.batchSize ?? 50, commit: options.commit, checkpointKey: options.checkpointKey, checkpoint: options.checkpoint, signal: options.signal, logger: options.logger, progress: options.progress },
       'BatchProcessor',
       false,
     );

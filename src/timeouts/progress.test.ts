@@ -127,3 +127,20 @@ test('invalid arguments are configuration errors', () => {
   assert.throws(() => p.increment(Number.POSITIVE_INFINITY), ConfigurationError);
   assert.throws(() => p.update(-2), ConfigurationError);
 });
+
+test('resumeAt / initial count earlier work in done and percent, not in the rate', () => {
+  let t = 0;
+  const job = fakeJob();
+  const tracker = new ProgressTracker({ total: 100, initial: 60, logInterval: 0, bar: false, logger: captureLogger(), clock: () => t, job });
+  assert.equal(tracker.resumed, 60);
+  assert.equal(tracker.done, 60);
+  assert.equal(tracker.percent, 60);
+  t = 1000;
+  tracker.increment(10);
+  assert.equal(tracker.done, 70);
+  assert.equal(tracker.rate, 10);
+  assert.equal(tracker.eta, 3000);
+  tracker.finish();
+  assert.deepEqual(job.progressCalls.at(-1)?.slice(0, 2), [70, 100]);
+  assert.throws(() => new ProgressTracker({ total: 1, initial: -1 }), /resumeAt: expected a number >= 0, got -1/);
+});

@@ -26,6 +26,11 @@ export interface ProgressStream {
 export interface ProgressTrackerOptions {
   /** Items in all (a number >= 0). */
   total: number;
+  /**
+   * Items already done before this tracker started (by an earlier run of a resumed job): counted in
+   * `done` and `percent`, not in `rate`. See also {@link ProgressTracker.resumeAt}. @default 0
+   */
+  initial?: number;
   /** Shortest time between two log lines (and two job progress updates). @default '5s' */
   logInterval?: Duration;
   /** Name at the start of each line. @default 'Progress' */
@@ -87,6 +92,8 @@ export class ProgressTracker implements Disposable {
   /** When the tracker was created, per its clock (ms). */
   readonly startedAt: number;
   #done = 0;
+  /** Items done before this run (not counted in the rate). */
+  #resumed = 0;
   #finished = false;
   #lastReport: number;
   #lastDraw = -Infinity;
@@ -113,6 +120,7 @@ export class ProgressTracker implements Disposable {
     this.#job = options.job === null ? undefined : (options.job ?? currentJob());
     this.startedAt = this.#clock();
     this.#lastReport = this.startedAt;
+    if (options.initial !== undefined) this.resumeAt(options.initial);
   }
 
   /** Items done so far. */
@@ -123,10 +131,12 @@ export class ProgressTracker implements Disposable {
   get elapsedMs(): number { return Math.max(0, this.#clock() - this.startedAt); }
   /** Share done, 0 to 100 (100 when `total` is 0). */
   get percent(): number { return this.total === 0 ? 100 : (this.#done / this.total) * 100; }
-  /** Items per second since the start (0 before any time has passed). */
+  /** Items done before this run (set by `initial` / {@link ProgressTracker.resumeAt}). */
+  get resumed(): number { return this.#resumed; }
+  /** Items per second since the start, not counting resumed items (0 before any time has passed). */
   get rate(): number {
     const elapsed = this.elapsedMs;
-    return elapsed > 0 ? this.#done / (elapsed / 1000) : 0;
+    return elapsed > 0 ? Math.max(0, this.#done - this.#resumed) / (elapsed / 1000) : 0;
   }
   /** Estimated milliseconds left, or `undefined` while the rate is unknown (0 once `done >= total`). */
   get eta(): number | undefined {
@@ -134,6 +144,20 @@ export class ProgressTracker implements Disposable {
     if (left <= 0) return 0;
     const rate = this.rate;
     return rate > 0 ? (left / rate) * 1000 : undefined;
+  }
+
+  /**
+   * Start counting from `done` items already done before this run (a job resumed from its checkpoint):
+   * they count in `done` and `percent`, so the job's progress does not fall back to zero on a retry,
+   * but not in `rate`. `batchProcess({ progress })` calls it when it resumes.
+   */
+  resumeAt(done: number): void {
+    if (typeof done !== 'number' || !Number.isFinite(done) || done < 0) {
+      throw new ConfigurationError(`ProgressTracker.resumeAt: expected a number >= 0, got ${describeValue(done)}`);
+    }
+    if (this.#finished) return;
+    this.#resumed = done;
+    this.#done = Math.max(this.#done, done);
   }
 
   /** Add `n` (default 1) items done. */

@@ -4,6 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { skippedSuite } from '../helpers/backends.ts';
 
 /** Where Debian installs Chromium (`apt-get install chromium`). */
 export const CHROMIUM = process.env.CONVEYOR_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -13,7 +14,7 @@ export function chromiumMissing(): string | null {
   if (existsSync(CHROMIUM)) return null;
   const reason = `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install -y chromium); playwright's own browsers are never downloaded`;
   if (process.env.CI) throw new Error(`${reason} (CI is set: the dashboard browser tests must run, not skip)`);
-  console.warn(`\n!!! ${reason}: skipping the browser tests\n`);
+  skippedSuite('dashboard browser tests', `${reason} (or set CONVEYOR_TEST_CHROMIUM)`);
   return reason;
 }
 

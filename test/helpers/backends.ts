@@ -1,8 +1,11 @@
 /**
  * The two storage backends every integration test runs on. PostgreSQL is checked once: when it cannot
- * be reached, CI (`CI=true`) fails; elsewhere the PostgreSQL cases are skipped with a loud warning.
+ * be reached, CI (`CI=true`) fails; elsewhere the PostgreSQL cases are skipped, and counted as skipped
+ * in the test runner's summary (see {@link skippedSuite}).
  */
 import { randomBytes } from 'node:crypto';
+import { relative } from 'node:path';
+import { test } from 'node:test';
 import { Conveyor, type ConveyorOptions } from '../../src/index.ts';
 
 /** PostgreSQL URL for tests. */
@@ -22,13 +25,27 @@ export function pgUnavailable(): Promise<string | null> {
     } catch (err) {
       const reason = `PostgreSQL at ${PG_URL} is unreachable: ${(err as Error).message}`;
       if (process.env.CI) throw new Error(`${reason} (CI=true: PostgreSQL tests must run, not skip)`);
-      console.warn(`\n!!! ${reason}: skipping the PostgreSQL cases\n`);
+      skippedSuite(`PostgreSQL cases of ${testFile()}`, `${reason} (start PostgreSQL or set CONVEYOR_TEST_PG for the full run)`);
       return reason;
     } finally {
       await client.end().catch(() => {});
     }
   })();
   return pgChecked;
+}
+
+/**
+ * Report a suite that cannot run here as one skipped test, so the runner's summary counts it
+ * (`ℹ skipped N`; a skipped `describe` is listed but not counted) and prints the reason. Only under
+ * `node --test` (a script such as test/dashboard/screenshots.ts registers nothing).
+ */
+export function skippedSuite(name: string, reason: string): void {
+  if (process.env.NODE_TEST_CONTEXT) test(name, { skip: reason }, () => {});
+}
+
+/** The test file this process runs (node --test runs each file in its own process). */
+function testFile(): string {
+  return process.argv[1] ? relative(process.cwd(), process.argv[1]) : 'this file';
 }
 
 /** A backend to run a test on. */

@@ -40,7 +40,10 @@ function idLinks(ctx: ViewContext, ids: number[]): Html {
 export function jobLive(ctx: ViewContext, d: JobData): Html {
   const j = d.job;
   const p = j.progress;
-  const pct = p && p.total ? Math.min(100, Math.round((100 * p.done) / p.total)) : null;
+  // a done job is complete whatever its last report said (e.g. a tracker that only counted the part
+  // after a resume): the bar is full and the last report is kept as a note
+  const complete = j.state === 'done' && p !== null && p.total !== null && p.done < p.total;
+  const pct = complete ? 100 : p && p.total ? Math.min(100, Math.round((100 * p.done) / p.total)) : null;
   const url = href(ctx, `/jobs/${j.id}`, { fragment: 'live' });
   return h`<div id="job-live"${live(ctx, url)}>
 ${actions(ctx, j)}
@@ -53,8 +56,8 @@ ${actions(ctx, j)}
   ${j.execTimeMs !== null ? h`<div><span class="label">Run time</span> ${fmtDuration(j.execTimeMs)}</div>` : nothing}
 </div>
 ${p ? h`<div class="progress"><span class="label">Progress</span>
-<progress max="${p.total ?? ''}" value="${p.done}">${pct ?? ''}</progress>
-<span>${p.done}${p.total !== null ? ` / ${p.total}` : ''}${pct !== null ? ` (${pct} %)` : ''}${p.message ? ` · ${p.message}` : ''}</span>
+<progress max="${p.total ?? ''}" value="${complete ? p.total : p.done}">${pct ?? ''}</progress>
+<span>${complete ? `done (100 %) · last reported ${p.done} / ${p.total}` : h`${p.done}${p.total !== null ? ` / ${p.total}` : ''}${pct !== null ? ` (${pct} %)` : ''}`}${p.message ? ` · ${p.message}` : ''}</span>
 <span class="muted">updated ${timeCell(ctx, p.at)}</span></div>` : nothing}
 ${d.graph ? h`<section class="panel"><h2>Dependency graph</h2>${graphSvg(ctx, d.graph, j.id)}</section>` : nothing}
 <div class="columns">
