@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
+import { childLines } from './helpers/child-lines.ts';
 import {
   Conveyor, InvalidStateError, JobLeaseLostError, RetryableJobError, TransactionScopeError, type JobContext,
 } from '../src/index.ts';
@@ -398,28 +398,13 @@ function runner(store: Store, args: string[]): Proc {
     env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', CONVEYOR_LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: string[] = [];
-  const waiters: { re: RegExp; resolve(m: RegExpMatchArray): void }[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      const m = line.match(w.re);
-      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
-    }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const out = childLines(child, `runner ${child.pid}`);
+  const { lines } = out;
   const exited = new Promise((resolve) => child.on('exit', resolve));
   return {
     child,
     exited,
-    // a guard, not a timing assertion: fail with what the runner printed instead of hanging
-    waitFor: (re) => new Promise((resolve, reject) => {
-      const m = lines.map((l) => l.match(re)).find(Boolean);
-      if (m) return resolve(m);
-      const guard = setTimeout(() => reject(new Error(`runner ${child.pid} never printed ${re}; stdout: ${lines.slice(-20).join(' | ')}; stderr: ${stderr.slice(-2000)}`)), 120_000);
-      waiters.push({ re, resolve: (x) => { clearTimeout(guard); resolve(x); } });
-    }),
+    waitFor: (re) => out.waitFor(re),
   };
 }
 

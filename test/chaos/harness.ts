@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import readline from 'node:readline';
+import { childLines } from '../helpers/child-lines.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Conveyor, type JobContext, type JobRow } from '../../src/index.ts';
 
@@ -59,27 +59,14 @@ process.on('exit', () => {
 /** Spawn `node <args>` in its own process group, stdout read line by line. */
 export function spawnNode(args: string[], env: Record<string, string>): Proc {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const lines: string[] = [];
-  const waiters: { re: RegExp; resolve(m: RegExpMatchArray): void }[] = [];
-  readline.createInterface({ input: child.stdout! }).on('line', (line) => {
-    lines.push(line);
-    for (const w of [...waiters]) {
-      const m = line.match(w.re);
-      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
-    }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000); });
+  const out = childLines(child, `process ${child.pid}`);
+  const { lines } = out;
+  const stderrText = () => out.stderr();
   const proc: Proc = {
     child, pid: child.pid!, lines, alive: true,
-    stderr: () => stderr,
+    stderr: stderrText,
     exited: new Promise((resolve) => child.on('exit', (code) => { proc.alive = false; live.delete(proc); resolve(code); })),
-    waitFor: (re, timeoutMs = 60_000) => new Promise((resolve, reject) => {
-      const m = lines.map((l) => l.match(re)).find(Boolean);
-      if (m) return resolve(m);
-      const guard = setTimeout(() => reject(new Error(`process ${child.pid} never printed ${re} within ${timeoutMs} ms; stdout: ${lines.slice(-10).join(' | ')}; stderr: ${stderr.slice(-1500)}`)), timeoutMs);
-      waiters.push({ re, resolve: (x) => { clearTimeout(guard); resolve(x); } });
-    }),
+    waitFor: (re, timeoutMs = 60_000) => out.waitFor(re, timeoutMs),
   };
   live.add(proc);
   return proc;
