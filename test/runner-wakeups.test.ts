@@ -172,40 +172,99 @@ async function loseClaim(c: Conveyor, file: string | undefined, id: number): Pro
 }
 
 for (const backend of BACKENDS) {
-  describe(`a claim lost under a running job on ${backend.name}`, () => {
-    it('the job claimed again by the same runner supersedes the old run: only the new run\'s outcome is written', async () => {
+  describe(`a claim lost under a job this runner holds on ${backend.name}`, () => {
+    /** Spy on the claims of `c`: resolves `seen(id, n)` once job `id` has been handed out `n` times. */
+    function claimsOf(c: Conveyor) {
+      const counts = new Map<number, number>();
+      const waiters: { id: number; n: number; resolve(): void }[] = [];
+      const original = c.driver.jobClaim;
+      c.driver.jobClaim = async function (p) {
+        const res = await original.call(this, p);
+        for (const j of res.jobs) counts.set(j.id, (counts.get(j.id) ?? 0) + 1);
+        for (const w of [...waiters]) if ((counts.get(w.id) ?? 0) >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+        return res;
+      };
+      return {
+        seen: (id: number, n: number) => new Promise<void>((resolve) => {
+          if ((counts.get(id) ?? 0) >= n) resolve(); else waiters.push({ id, n, resolve });
+        }),
+        restore: () => { c.driver.jobClaim = original; },
+      };
+    }
+
+    it('a job claimed again while it runs here is not run twice: the run under way completes the new claim', async () => {
       const { a, b, file, dispose } = await openPair(backend.name, '');
-      const gates = [deferred(), deferred()];
-      const starts = [deferred<AbortSignal>(), deferred<AbortSignal>()];
-      let run = 0;
+      const gate = deferred();
+      const started = deferred<AbortSignal>();
+      let runs = 0;
       const m = a.model('m', {
         async work(job: JobContext) {
-          const mine = run++;
-          starts[mine]!.resolve(job.signal);
-          await gates[mine]!.promise;
-          return `run ${mine + 1}`;
+          runs++;
+          started.resolve(job.signal);
+          await gate.promise;
+          return `run ${runs}`;
         },
       });
       b.model('m', { async work() { return 'b'; } });
-      const races: string[] = [];
-      a.events.on('job_race', (e) => races.push(e.command));
+      const claims = claimsOf(a);
       const runner = a.runner({ workers: 2, pollInterval: '1h' });
       try {
         await runner.start();
         const job = await m.withDelay().work();
-        const firstSignal = await starts[0]!.promise;
-        await until(async () => (await a.jobs.get(job.id))!.state === 'started', 'the first run stored as started');
+        const signal = await started.promise;
+        await until(async () => (await a.jobs.get(job.id))!.state === 'started', 'the run stored as started');
         await loseClaim(a, file, job.id);
         await b.driver.wake('jobs');
-        await starts[1]!.promise; // claimed again, with the same attempt, by the same runner
-        assert.equal(firstSignal.aborted, true, 'the old run is stopped');
-        gates[0]!.resolve(); // the old run ends first: its outcome must not be written
-        gates[1]!.resolve();
+        await claims.seen(job.id, 2); // claimed again, with the same attempt, by the same runner
+        gate.resolve();
         const row = await a.jobs.wait(job.id, WAIT);
         assert.equal(row.state, 'done');
-        assert.equal(await job.result(), 'run 2', "the new run's result, not the old one's");
-        assert.ok(races.includes('claimed again'), `job_race events: ${races.join(', ')}`);
+        assert.equal(row.attempt, 1);
+        assert.equal(await job.result(), 'run 1');
+        assert.equal(runs, 1, 'the handler ran once');
+        assert.equal(signal.aborted, false);
       } finally {
+        claims.restore();
+        await runner.stop();
+        await dispose();
+      }
+    });
+
+    it('a job claimed again while its outcome is being written is not run again: that outcome completes the new claim', async () => {
+      const { a, b, file, dispose } = await openPair(backend.name, '');
+      let runs = 0;
+      const m = a.model('m', { async work() { runs++; return `run ${runs}`; } });
+      b.model('m', { async work() { return 'b'; } });
+      const claims = claimsOf(a);
+      // the completion of the run goes out and waits (a slow or failing database) while the claim is lost
+      const held = deferred();
+      const sent = deferred();
+      const finish = a.driver.jobFinishMany;
+      let jobId = -1;
+      a.driver.jobFinishMany = async function (runnerId, cmds) {
+        if (cmds.some((c) => c.id === jobId && c.kind === 'done')) {
+          sent.resolve();
+          await held.promise;
+        }
+        return finish.call(this, runnerId, cmds);
+      };
+      const runner = a.runner({ workers: 2, pollInterval: '1h' });
+      try {
+        await runner.start();
+        const job = await m.withDelay().work();
+        jobId = job.id;
+        await sent.promise;
+        await loseClaim(a, file, job.id);
+        await b.driver.wake('jobs');
+        await claims.seen(job.id, 2);
+        held.resolve();
+        const row = await a.jobs.wait(job.id, WAIT);
+        assert.equal(row.state, 'done');
+        assert.equal(await job.result(), 'run 1');
+        assert.equal(runs, 1, 'the handler ran once');
+      } finally {
+        a.driver.jobFinishMany = finish;
+        claims.restore();
         await runner.stop();
         await dispose();
       }

@@ -251,6 +251,8 @@ export class Runner {
   readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #heartbeatsInFlight = 0;
+  /** Outcome writes sent and not yet answered: job id → attempt. */
+  readonly #writesOut = new Map<number, number>();
   /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
   #transacted = new WeakSet<JobRow>();
   /** Callers of {@link untilIdle} waiting for the runner to run out of work. */
@@ -520,7 +522,7 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    if (this.#running.size || this.#buffer.length) this.#supersede(jobs);
+    if (this.#running.size || this.#buffer.length || this.#writes.length || this.#writesOut.size) jobs = this.#absorbReclaims(jobs);
     this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
     this.#dispatch();
   }
@@ -528,23 +530,45 @@ export class Runner {
   /**
    * A claim that hands this runner a job it still holds means the claim that gave it the job before is
    * gone: a PostgreSQL crash forgets a claim committed asynchronously (its attempt increment with it),
-   * and a rescue or a requeue may give an `enqueued` job its try back. The new claim then has the same
-   * fence `(id, attempt, runner)` as the old one, so the old run's completion would land on it. The old
-   * run has lost its lease: abort it and drop its queued writes, so only the new run's outcome is written.
+   * and a rescue or a requeue may give an `enqueued` job its try back. With the same attempt, the new
+   * claim has the same fence `(id, attempt, runner)` as the old one, so the run this runner already has
+   * (running, buffered, or finished with its outcome not yet written) completes the new claim: the
+   * claimed copy is dropped, and the job does not run twice. A run of an older attempt has lost its
+   * lease (its writes are stale): it is aborted and the new claim runs.
    */
-  #supersede(jobs: readonly JobRow[]): void {
+  #absorbReclaims(jobs: readonly JobRow[]): JobRow[] {
+    const unwritten = new Map<number, number>(); // job id → attempt of an outcome not yet written
+    for (const w of this.#writes) unwritten.set(w.cmd.id, w.cmd.attempt);
+    for (const [id, attempt] of this.#writesOut) unwritten.set(id, attempt);
     const buffered = this.#buffer.length ? new Set(this.#buffer.map((j) => j.id)) : null;
+    const replaced = new Set<number>();
+    const out: JobRow[] = [];
     for (const job of jobs) {
-      if (buffered?.has(job.id)) this.#buffer = this.#buffer.filter((j) => j.id !== job.id);
       const old = this.#running.get(job.id);
-      if (!old) continue;
-      old.released = true;
-      this.#running.delete(job.id);
-      this.#writes = this.#writes.filter((w) => w.job !== old.job);
-      old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again (its previous claim was lost): this run is stopped`));
-      this.#race(old.job, 'claimed again');
-      this.#host.logger.warn({ jobId: job.id, attempt: job.attempt, runnerId: this.id }, 'a job still running here was claimed again (its previous claim was lost, e.g. by a database crash): the old run is stopped');
+      if (old && old.job.attempt === job.attempt) {
+        this.#reclaimed(job, 'running');
+        continue;
+      }
+      if (old) {
+        old.released = true;
+        this.#running.delete(job.id);
+        old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again with attempt ${job.attempt}: this run of attempt ${old.job.attempt} has lost its lease`));
+        this.#race(old.job, 'claimed again');
+      }
+      if (buffered?.has(job.id)) replaced.add(job.id); // the new claim's copy replaces the buffered one
+      else if (unwritten.get(job.id) === job.attempt) {
+        this.#reclaimed(job, 'finished, its outcome being written');
+        continue;
+      }
+      out.push(job);
     }
+    if (replaced.size) this.#buffer = this.#buffer.filter((j) => !replaced.has(j.id));
+    return out;
+  }
+
+  #reclaimed(job: JobRow, what: string): void {
+    this.#host.logger.warn({ jobId: job.id, attempt: job.attempt, runnerId: this.id },
+      `a job this runner holds (${what}) was claimed again: its previous claim was lost (e.g. by a database crash); the run it has completes the new claim`);
   }
 
   /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
@@ -799,13 +823,16 @@ export class Runner {
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
       let results;
       this.#writesInFlight++;
+      for (const w of batch) this.#writesOut.set(w.cmd.id, w.cmd.attempt);
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
         this.#writesInFlight--;
+        for (const w of batch) this.#writesOut.delete(w.cmd.id);
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
         this.#writesInFlight--;
+        for (const w of batch) this.#writesOut.delete(w.cmd.id);
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
