@@ -220,6 +220,8 @@ export class Runner {
   readonly #poolOptions: ProcessPoolOptions | null;
   #pool: ProcessPool | null = null;
   #buffer: JobRow[] = [];
+  /** Ids of the jobs in {@link #buffer}, kept with it, so a claim checks for re-claims in O(1) per job. */
+  #bufferedIds = new Set<number>();
   #running = new Map<number, Running>();
   #writes: Write[] = [];
   #flushing: Promise<void> | null = null;
@@ -251,6 +253,8 @@ export class Runner {
   readonly #writeBackoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
   #heartbeatTimer: NodeJS.Timeout | null = null;
   #heartbeatsInFlight = 0;
+  /** The last outcome write failed (the database is away): queued outcomes wait for it. */
+  #writesFailing = false;
   /** Outcome writes sent and not yet answered: job id → attempt. */
   readonly #writesOut = new Map<number, number>();
   /** Jobs whose `job.transaction()` committed: later writes for them are stale by design, not races. */
@@ -398,6 +402,7 @@ export class Runner {
     await this.#subscription?.close().catch(() => {});
     await Promise.all([...this.#claimLoops]);
     const now = this.#now();
+    this.#bufferedIds.clear();
     for (const job of this.#buffer.splice(0)) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
     if (this.#running.size) {
       let timer: NodeJS.Timeout | undefined;
@@ -515,15 +520,18 @@ export class Runner {
    * Claimed jobs into the buffer and the free slots; given back if the runner stopped meanwhile, or if
    * their channel was paused while the claim was out.
    */
-  #accept(jobs: readonly JobRow[]): void {
+  #accept(claimed: readonly JobRow[]): void {
+    let jobs = claimed;
     if (!jobs.length) return;
     if (this.#state !== 'running') {
       const now = this.#now();
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    if (this.#running.size || this.#buffer.length || this.#writes.length || this.#writesOut.size) jobs = this.#absorbReclaims(jobs);
-    this.#buffer.push(...(this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs));
+    if (this.#running.size || this.#bufferedIds.size || this.#writes.length || this.#writesOut.size) jobs = this.#absorbReclaims(jobs);
+    const accepted = this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs;
+    this.#buffer.push(...accepted);
+    for (const job of accepted) this.#bufferedIds.add(job.id);
     this.#dispatch();
   }
 
@@ -536,11 +544,22 @@ export class Runner {
    * claimed copy is dropped, and the job does not run twice. A run of an older attempt has lost its
    * lease (its writes are stale): it is aborted and the new claim runs.
    */
-  #absorbReclaims(jobs: readonly JobRow[]): JobRow[] {
-    const unwritten = new Map<number, number>(); // job id → attempt of an outcome not yet written
-    for (const w of this.#writes) unwritten.set(w.cmd.id, w.cmd.attempt);
-    for (const [id, attempt] of this.#writesOut) unwritten.set(id, attempt);
-    const buffered = this.#buffer.length ? new Set(this.#buffer.map((j) => j.id)) : null;
+  #absorbReclaims(jobs: readonly JobRow[]): readonly JobRow[] {
+    // the common case, a claim of jobs this runner does not hold: one pass of lookups, no allocation
+    let queued: Set<number> | null = null;
+    const held = (id: number): boolean => {
+      if (this.#running.has(id) || this.#bufferedIds.has(id) || this.#writesOut.has(id)) return true;
+      // outcomes queued and not yet sent are flushed within one turn of the event loop, unless writes are
+      // failing: then they wait for the database with the claims, and a claim may come back first
+      if (!this.#writesFailing || !this.#writes.length) return false;
+      queued ??= new Set(this.#writes.map((w) => w.cmd.id));
+      return queued.has(id);
+    };
+    let any = false;
+    for (const job of jobs) if (held(job.id)) { any = true; break; }
+    if (!any) return jobs;
+    const unwritten = (id: number): number | undefined =>
+      this.#writesOut.get(id) ?? this.#writes.find((w) => w.cmd.id === id)?.cmd.attempt;
     const replaced = new Set<number>();
     const out: JobRow[] = [];
     for (const job of jobs) {
@@ -555,8 +574,8 @@ export class Runner {
         old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again with attempt ${job.attempt}: this run of attempt ${old.job.attempt} has lost its lease`));
         this.#race(old.job, 'claimed again');
       }
-      if (buffered?.has(job.id)) replaced.add(job.id); // the new claim's copy replaces the buffered one
-      else if (unwritten.get(job.id) === job.attempt) {
+      if (this.#bufferedIds.has(job.id)) replaced.add(job.id); // the new claim's copy replaces the buffered one
+      else if (unwritten(job.id) === job.attempt) {
         this.#reclaimed(job, 'finished, its outcome being written');
         continue;
       }
@@ -592,7 +611,10 @@ export class Runner {
     if (next === this.#tree) return false;
     this.#tree = next;
     this.#policy = claimPolicy(next);
-    if (next.pauses.size) this.#buffer = this.#releasePaused(this.#buffer);
+    if (next.pauses.size) {
+      this.#buffer = this.#releasePaused(this.#buffer);
+      this.#bufferedIds = new Set(this.#buffer.map((j) => j.id));
+    }
     const paused = [...next.pauses.keys()];
     this.#host.logger.info({ runnerId: this.id, paused }, paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now');
     this.#host.events.emit('runner_channels_paused', { runnerId: this.id, paused });
@@ -655,7 +677,9 @@ export class Runner {
 
   #dispatch(): void {
     while (this.#running.size < this.workers && this.#buffer.length && this.#state === 'running') {
-      this.#runJob(this.#buffer.shift()!);
+      const job = this.#buffer.shift()!;
+      this.#bufferedIds.delete(job.id);
+      this.#runJob(job);
     }
   }
 
@@ -828,11 +852,13 @@ export class Runner {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
         this.#writesInFlight--;
         for (const w of batch) this.#writesOut.delete(w.cmd.id);
+        this.#writesFailing = false;
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
         this.#writesInFlight--;
         for (const w of batch) this.#writesOut.delete(w.cmd.id);
+        this.#writesFailing = true;
         this.#error('jobFinishMany', err);
         this.#writes.unshift(...batch);
         if (this.#state === 'stopped') return;
