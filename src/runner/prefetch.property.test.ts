@@ -67,7 +67,7 @@ describe('adaptive prefetch', () => {
     const long = new AdaptivePrefetch({ workers: 2 });
     long.observeRun(30);
     long.observeClaim(3, 0);
-    assert.equal(long.target, 1); // 2/30 jobs per ms: ceil(0.0667 × 3 × 2) = 1, cap floor(3.33) = 3
+    assert.equal(long.target, 2); // 2/30 jobs per ms: max(2 slots, ceil(0.0667 × 3 × 2) = 1) = 2, cap floor(3.33) = 3
     const tiny = new AdaptivePrefetch({ workers: 16 });
     tiny.observeRun(0.02);
     tiny.observeClaim(2, 0);

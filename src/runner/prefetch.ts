@@ -7,7 +7,9 @@
  * higher priority waits behind little, and several runners share a queue instead of one hoarding it.
  *
  * - `rate` = workers / average run time: jobs per millisecond this runner finishes when its slots are busy;
- * - `want` = rate × average claim latency × gain: what the slots consume while a claim is out;
+ * - `want` = rate × average claim latency × gain: what the slots consume while a claim is out, and at
+ *   least one job per slot: a claim has a fixed cost (on SQLite it runs on the event loop itself), so
+ *   claims of fewer jobs than slots cost more than they save;
  * - `cap`  = rate × maxBufferedWorkMs: what they consume in `maxBufferedWorkMs` (default 50 ms);
  * - target = min(want, cap, max), at least 0.
  *
@@ -89,7 +91,7 @@ export class AdaptivePrefetch {
   get target(): number {
     if (this.#runMs === null || this.#claimMs === null) return Math.min(this.workers, this.max);
     const rate = this.workers / this.#runMs;
-    const want = Math.ceil(rate * this.#claimMs * this.#gain);
+    const want = Math.max(this.workers, Math.ceil(rate * this.#claimMs * this.#gain));
     const cap = Math.floor(rate * this.maxBufferedWorkMs);
     return Math.max(0, Math.min(want, cap, this.max));
   }
