@@ -264,8 +264,6 @@ export class Runner {
   #idleChecking = false;
   /** Claims made so far (an idle check is void once a newer claim exists). */
   #claims = 0;
-  /** Write batches sent and not yet answered (their jobs are not settled in the database yet). */
-  #writesInFlight = 0;
 
   constructor(host: RunnerHost, options: RunnerOptions = {}) {
     checkOptions(options, RUNNER_KEYS, 'runner options');
@@ -642,7 +640,7 @@ export class Runner {
 
   /** No job running, buffered, waiting to be written or being written. */
   #holdsNothing(): boolean {
-    return !this.#running.size && !this.#buffer.length && !this.#writes.length && !this.#writesInFlight;
+    return !this.#running.size && !this.#buffer.length && !this.#writes.length && !this.#writesOut.size;
   }
 
   /** After a claim that took nothing: resolve the untilIdle() waiters unless a limit that lifts by itself holds due jobs back. */
@@ -846,17 +844,14 @@ export class Runner {
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
       let results;
-      this.#writesInFlight++;
       for (const w of batch) this.#writesOut.set(w.cmd.id, w.cmd.attempt);
       try {
         results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
-        this.#writesInFlight--;
         for (const w of batch) this.#writesOut.delete(w.cmd.id);
         this.#writesFailing = false;
         this.#writeBackoff.reset();
         this.#recovery.succeeded();
       } catch (err) {
-        this.#writesInFlight--;
         for (const w of batch) this.#writesOut.delete(w.cmd.id);
         this.#writesFailing = true;
         this.#error('jobFinishMany', err);
