@@ -15,7 +15,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 fs.rmSync('dist', { recursive: true, force: true });
-const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
+  stdio: 'inherit',
+});
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 fs.cpSync('src/dashboard/static', 'dist/dashboard/static', { recursive: true });
 
@@ -29,7 +31,9 @@ for (const file of fs.globSync('dist/**/*.d.ts')) {
   if (next !== text) fs.writeFileSync(file, next);
   declarations++;
 }
-const leftover = fs.globSync('dist/**/*.{js,d.ts}').filter((f) => /(?:from\s+|import\s*\(\s*)['"]\.\.?\/[^'"]*\.ts['"]/.test(fs.readFileSync(f, 'utf8')));
+const leftover = fs
+  .globSync('dist/**/*.{js,d.ts}')
+  .filter((f) => /(?:from\s+|import\s*\(\s*)['"]\.\.?\/[^'"]*\.ts['"]/.test(fs.readFileSync(f, 'utf8')));
 if (leftover.length) {
   console.error(`relative .ts imports left in ${leftover.map((f) => path.normalize(f)).join(', ')}`);
   process.exit(1);

@@ -17,10 +17,14 @@ import { checks, rng } from '../test/chaos/harness.ts';
 import { PrivatePg } from '../test/helpers/private-pg.ts';
 import { SCENARIOS } from '../test/chaos/scenarios.ts';
 
-const { values } = parseArgs({ options: { short: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string' } } });
+const { values } = parseArgs({
+  options: { short: { type: 'boolean', default: false }, only: { type: 'string' }, seed: { type: 'string' } },
+});
 const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
 const short = values.short ?? false;
-const chosen = SCENARIOS.filter((s) => (values.only ? s.name.toLowerCase().includes(values.only.toLowerCase()) : !(short && s.fullOnly)));
+const chosen = SCENARIOS.filter((s) =>
+  values.only ? s.name.toLowerCase().includes(values.only.toLowerCase()) : !(short && s.fullOnly),
+);
 if (!chosen.length) {
   console.error(`chaos: no scenario matches '${values.only}'; scenarios: ${SCENARIOS.map((s) => s.name).join(' | ')}`);
   process.exit(2);
@@ -31,7 +35,12 @@ process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130)); // exit handlers clean up
 
 const started = Date.now();
-console.log(`chaos: ${short ? 'short' : 'full'} run, seed ${seed}, ${chosen.length} scenarios, node ${process.version}, ${os.cpus().length} cpus, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(
+  `chaos: ${short ? 'short' : 'full'} run, seed ${seed}, ${chosen.length} scenarios, node ${process.version}, ${os.cpus().length} cpus, load ${os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}`,
+);
 const needsPg = chosen.some((s) => !/\(sqlite\)|SQLite/.test(s.name));
 const pg = needsPg ? await PrivatePg.create() : null;
 if (pg) console.log(`private PostgreSQL on port ${pg.port} in ${pg.dir}`);
@@ -43,7 +52,12 @@ try {
     try {
       await s.run({ pg, short, random, tmp });
     } catch (err) {
-      checks.push({ scenario: s.name, name: 'scenario ran to its end', ok: false, detail: (err as Error).stack ?? String(err) });
+      checks.push({
+        scenario: s.name,
+        name: 'scenario ran to its end',
+        ok: false,
+        detail: (err as Error).stack ?? String(err),
+      });
       console.log(`  FAIL scenario ran to its end: ${(err as Error).stack ?? String(err)}`);
       // a scenario that failed half-way may have left the server stopped
       if (pg) await pg.start().catch(() => {});

@@ -37,7 +37,12 @@ function run(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = 
 
 /** The environment of the commands: this Node first on PATH (what `npx` and the bin's shebang pick). */
 function childEnv(env: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { ...process.env, PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`, CI: '', ...env };
+  return {
+    ...process.env,
+    PATH: `${path.dirname(process.execPath)}${path.delimiter}${process.env.PATH ?? ''}`,
+    CI: '',
+    ...env,
+  };
 }
 
 function output(r: SpawnSyncReturns<string>): string {
@@ -51,10 +56,21 @@ function record(name: string, ok: boolean | 'skip', detail?: string): void {
 }
 
 /** Run a command; passes when it exits 0 and its output matches `expect` (when given). */
-function check(name: string, cmd: string, args: string[], cwd: string, expect?: RegExp, env?: NodeJS.ProcessEnv): boolean {
+function check(
+  name: string,
+  cmd: string,
+  args: string[],
+  cwd: string,
+  expect?: RegExp,
+  env?: NodeJS.ProcessEnv,
+): boolean {
   const r = run(cmd, args, cwd, env);
   const ok = r.status === 0 && (!expect || expect.test(`${r.stdout}${r.stderr}`));
-  record(name, ok, ok ? undefined : `${cmd} ${args.join(' ')}: ${output(r)}${expect ? `\nexpected output to match ${expect}` : ''}`);
+  record(
+    name,
+    ok,
+    ok ? undefined : `${cmd} ${args.join(' ')}: ${output(r)}${expect ? `\nexpected output to match ${expect}` : ''}`,
+  );
   return ok;
 }
 
@@ -88,22 +104,38 @@ try {
   const pack = run(NPM, ['pack', '--json', '--pack-destination', tmp], ROOT);
   let tarball = '';
   if (pack.status === 0) {
-    const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as { filename: string; files: { path: string }[] }[];
+    const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('['))) as {
+      filename: string;
+      files: { path: string }[];
+    }[];
     tarball = path.join(tmp, info[0].filename);
     const files = info[0].files.map((f) => f.path);
-    const missing = ['dist/index.js', 'dist/index.d.ts', 'dist/cli/main.js', 'dist/dashboard/static/htmx.min.js', 'bin/conveyor.js', 'LICENSE', 'README.md']
-      .filter((f) => !files.includes(f));
+    const missing = [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/cli/main.js',
+      'dist/dashboard/static/htmx.min.js',
+      'bin/conveyor.js',
+      'LICENSE',
+      'README.md',
+    ].filter((f) => !files.includes(f));
     const maps = files.filter((f) => f.endsWith('.map'));
     const sources = files.filter((f) => f.startsWith('src/') || f.startsWith('test/'));
-    record(`npm pack ships the code (${files.length} files)`, !missing.length && !maps.length && !sources.length,
-      `missing: ${missing.join(', ') || 'none'}; source maps: ${maps.length}; src/test files: ${sources.length}`);
+    record(
+      `npm pack ships the code (${files.length} files)`,
+      !missing.length && !maps.length && !sources.length,
+      `missing: ${missing.join(', ') || 'none'}; source maps: ${maps.length}; src/test files: ${sources.length}`,
+    );
   } else {
     record('npm pack', false, output(pack));
     throw new Error('npm pack failed');
   }
 
   // 2. one install root; each consumer is a sub-project with its own package.json and tsconfig
-  write(path.join(tmp, 'package.json'), JSON.stringify({ name: 'consumer-root', private: true, type: 'module' }, null, 2));
+  write(
+    path.join(tmp, 'package.json'),
+    JSON.stringify({ name: 'consumer-root', private: true, type: 'module' }, null, 2),
+  );
   const install = run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, TYPESCRIPT_5], tmp);
   if (install.status !== 0) {
     record(`npm install the tarball and ${TYPESCRIPT_5}`, false, output(install));
@@ -111,20 +143,33 @@ try {
   }
   record(`npm install the tarball and ${TYPESCRIPT_5}`, true);
   const TSC5 = path.join(tmp, 'node_modules/typescript/bin/tsc');
-  const ts5Version = JSON.parse(fs.readFileSync(path.join(tmp, 'node_modules/typescript/package.json'), 'utf8')).version as string;
-  const ts7Version = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/typescript/package.json'), 'utf8')).version as string;
-  const installed = JSON.parse(fs.readFileSync(path.join(tmp, 'node_modules/conveyor-queue/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  const ts5Version = JSON.parse(fs.readFileSync(path.join(tmp, 'node_modules/typescript/package.json'), 'utf8'))
+    .version as string;
+  const ts7Version = JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules/typescript/package.json'), 'utf8'))
+    .version as string;
+  const installed = JSON.parse(fs.readFileSync(path.join(tmp, 'node_modules/conveyor-queue/package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
   const exact = Object.entries(installed.dependencies).filter(([, range]) => /^\d/.test(range));
   record('runtime dependencies use ranges', !exact.length, `pinned: ${exact.map(([n, r]) => `${n}@${r}`).join(', ')}`);
 
   // (a) TypeScript strict ESM, tsc 7 and tsc 5, default settings
   const tsEsm = path.join(tmp, 'ts-esm');
   write(path.join(tsEsm, 'package.json'), JSON.stringify({ name: 'ts-esm', private: true, type: 'module' }));
-  write(path.join(tsEsm, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', outDir: 'out' },
-    include: ['main.ts'],
-  }, null, 2));
-  write(path.join(tsEsm, 'main.ts'), `
+  write(
+    path.join(tsEsm, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: { strict: true, module: 'nodenext', target: 'es2022', outDir: 'out' },
+        include: ['main.ts'],
+      },
+      null,
+      2,
+    ),
+  );
+  write(
+    path.join(tsEsm, 'main.ts'),
+    `
 import { Conveyor, type JobContext } from 'conveyor-queue';
 import { withTimeout, ProgressTracker } from 'conveyor-queue/timeouts';
 import { trapJobs } from 'conveyor-queue/testing';
@@ -150,28 +195,50 @@ await conveyor.close();
 const options: DashboardOptions = { basePath: '/queue' };
 if (result !== 5 || typeof trapJobs !== 'function' || !options.basePath) throw new Error('expected 5, got ' + String(result));
 console.log('job result ' + result);
-`);
-  for (const [label, tsc] of [[`TypeScript ${ts7Version}`, TSC7], [`TypeScript ${ts5Version}`, TSC5]] as const) {
+`,
+  );
+  for (const [label, tsc] of [
+    [`TypeScript ${ts7Version}`, TSC7],
+    [`TypeScript ${ts5Version}`, TSC5],
+  ] as const) {
     fs.rmSync(path.join(tsEsm, 'out'), { recursive: true, force: true });
-    if (check(`(a) TS strict ESM compiles with ${label}, default settings`, process.execPath, [tsc, '-p', 'tsconfig.json'], tsEsm)) {
-      check(`(a) TS strict ESM (${label}) runs a job on SQLite`, process.execPath, ['out/main.js'], tsEsm, /job result 5/);
+    if (
+      check(
+        `(a) TS strict ESM compiles with ${label}, default settings`,
+        process.execPath,
+        [tsc, '-p', 'tsconfig.json'],
+        tsEsm,
+      )
+    ) {
+      check(
+        `(a) TS strict ESM (${label}) runs a job on SQLite`,
+        process.execPath,
+        ['out/main.js'],
+        tsEsm,
+        /job result 5/,
+      );
     }
   }
 
   // (b) plain JavaScript ESM
   const jsEsm = path.join(tmp, 'js-esm');
   write(path.join(jsEsm, 'package.json'), JSON.stringify({ name: 'js-esm', private: true, type: 'module' }));
-  write(path.join(jsEsm, 'main.js'), `
+  write(
+    path.join(jsEsm, 'main.js'),
+    `
 import { Conveyor } from 'conveyor-queue';
 const DATABASE = process.env.DATABASE ?? 'sqlite::memory:';
 const SCHEMA = process.env.SCHEMA || undefined;
-${JOB_BODY}`);
+${JOB_BODY}`,
+  );
   check('(b) JavaScript ESM runs a job on SQLite', process.execPath, ['main.js'], jsEsm, /job result 5/);
 
   // (c) CommonJS require (Node's require of ESM)
   const cjs = path.join(tmp, 'cjs');
   write(path.join(cjs, 'package.json'), JSON.stringify({ name: 'cjs', private: true, type: 'commonjs' }));
-  write(path.join(cjs, 'main.js'), `
+  write(
+    path.join(cjs, 'main.js'),
+    `
 const { Conveyor } = require('conveyor-queue');
 const { withTimeout } = require('conveyor-queue/timeouts');
 const DATABASE = 'sqlite::memory:';
@@ -180,17 +247,33 @@ const SCHEMA = undefined;
 ${JOB_BODY}
 if (typeof withTimeout !== 'function') throw new Error('conveyor-queue/timeouts');
 })().catch((err) => { console.error(err); process.exitCode = 1; });
-`);
+`,
+  );
   check('(c) CommonJS require() runs a job on SQLite', process.execPath, ['main.js'], cjs, /job result 5/);
 
   // (d) TypeScript, moduleResolution node10, compiled to CommonJS
   const node10 = path.join(tmp, 'ts-node10');
   write(path.join(node10, 'package.json'), JSON.stringify({ name: 'ts-node10', private: true, type: 'commonjs' }));
-  write(path.join(node10, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { strict: true, module: 'commonjs', moduleResolution: 'node10', target: 'es2022', outDir: 'out' },
-    include: ['main.ts'],
-  }, null, 2));
-  write(path.join(node10, 'main.ts'), `
+  write(
+    path.join(node10, 'tsconfig.json'),
+    JSON.stringify(
+      {
+        compilerOptions: {
+          strict: true,
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          target: 'es2022',
+          outDir: 'out',
+        },
+        include: ['main.ts'],
+      },
+      null,
+      2,
+    ),
+  );
+  write(
+    path.join(node10, 'main.ts'),
+    `
 import { Conveyor, type JobContext } from 'conveyor-queue';
 import { withTimeout } from 'conveyor-queue/timeouts';
 import { trapJobs } from 'conveyor-queue/testing';
@@ -210,9 +293,23 @@ async function main(): Promise<void> {
   console.log('job result ' + result);
 }
 void main();
-`);
-  if (check(`(d) TS moduleResolution node10 compiles with TypeScript ${ts5Version}`, process.execPath, [TSC5, '-p', 'tsconfig.json'], node10)) {
-    check('(d) TS node10 consumer (CommonJS output) runs a job on SQLite', process.execPath, ['out/main.js'], node10, /job result 5/);
+`,
+  );
+  if (
+    check(
+      `(d) TS moduleResolution node10 compiles with TypeScript ${ts5Version}`,
+      process.execPath,
+      [TSC5, '-p', 'tsconfig.json'],
+      node10,
+    )
+  ) {
+    check(
+      '(d) TS node10 consumer (CommonJS output) runs a job on SQLite',
+      process.execPath,
+      ['out/main.js'],
+      node10,
+      /job result 5/,
+    );
   }
 
   // 3. the CLI
@@ -221,13 +318,22 @@ void main();
   const help = run(NPX, ['--no-install', 'conveyor', '--help'], cliDir);
   record('npx conveyor --help', help.status === 0 && /Usage: conveyor/.test(help.stdout), output(help));
   if (/--version\b/.test(help.stdout)) {
-    const pkgVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-    check('npx conveyor --version', NPX, ['--no-install', 'conveyor', '--version'], cliDir, new RegExp(pkgVersion.replace(/\./g, '\\.')));
+    const pkgVersion = (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    check(
+      'npx conveyor --version',
+      NPX,
+      ['--no-install', 'conveyor', '--version'],
+      cliDir,
+      new RegExp(pkgVersion.replace(/\./g, '\\.')),
+    );
   } else {
     // a CLI from before --version (kept so the script also checks older checkouts)
     record('npx conveyor --version', 'skip', 'the CLI lists no --version yet');
   }
-  write(path.join(cliDir, 'app.ts'), `
+  write(
+    path.join(cliDir, 'app.ts'),
+    `
 import { Conveyor, type JobContext } from 'conveyor-queue';
 const conveyor = await Conveyor.open({ database: 'sqlite:./cli.db', logger: 'warn' });
 export const greeter = conveyor.model('consumer.cli', {
@@ -237,30 +343,51 @@ export const greeter = conveyor.model('consumer.cli', {
   },
 });
 export default conveyor;
-`);
-  write(path.join(cliDir, 'enqueue.js'), `
+`,
+  );
+  write(
+    path.join(cliDir, 'enqueue.js'),
+    `
 import app, { greeter } from './app.ts';
 const job = await greeter.withDelay().hello('world');
 await app.close();
 console.log('enqueued ' + job.id);
-`);
-  write(path.join(cliDir, 'state.js'), `
+`,
+  );
+  write(
+    path.join(cliDir, 'state.js'),
+    `
 import { Conveyor } from 'conveyor-queue';
 const conveyor = await Conveyor.open({ database: 'sqlite:./cli.db', logger: 'silent' });
 const rows = await conveyor.jobs.list({ limit: 10 });
 await conveyor.close();
 console.log(JSON.stringify(rows.jobs.map((r) => [r.state, r.result])));
-`);
+`,
+  );
   if (check('enqueue a job for `conveyor run`', process.execPath, ['enqueue.js'], cliDir, /enqueued \d+/)) {
     const runHelp = run(NPX, ['--no-install', 'conveyor', 'run', '--help'], cliDir);
     const once = /--once\b/.test(runHelp.stdout);
     const ok = await conveyorRun(cliDir, once);
-    record(`npx conveyor run ./app.ts${once ? ' --once' : ' (stopped with SIGTERM once the job ran)'}`, ok.ok, ok.detail);
-    if (ok.ok) check('the job run by `conveyor run` is done with its result', process.execPath, ['state.js'], cliDir, /\["done","hello world"\]/);
+    record(
+      `npx conveyor run ./app.ts${once ? ' --once' : ' (stopped with SIGTERM once the job ran)'}`,
+      ok.ok,
+      ok.detail,
+    );
+    if (ok.ok)
+      check(
+        'the job run by `conveyor run` is done with its result',
+        process.execPath,
+        ['state.js'],
+        cliDir,
+        /\["done","hello world"\]/,
+      );
   }
 
   // 4. other runtimes (when present): the JavaScript consumer on SQLite and PostgreSQL
-  const runtimes = (process.env.CONVEYOR_CONSUMER_RUNTIMES ?? 'bun,deno').split(',').map((s) => s.trim()).filter(Boolean);
+  const runtimes = (process.env.CONVEYOR_CONSUMER_RUNTIMES ?? 'bun,deno')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const runtime of runtimes) {
     const name = path.basename(runtime);
     const probe = spawnSync(runtime, ['--version'], { encoding: 'utf8' });
@@ -271,13 +398,19 @@ console.log(JSON.stringify(rows.jobs.map((r) => [r.state, r.result])));
     const first = probe.stdout.trim().split('\n')[0];
     const version = first.toLowerCase().includes(name.toLowerCase()) ? first : `${name} ${first}`;
     const args = name.startsWith('deno') ? ['run', '-A', 'main.js'] : ['main.js'];
-    check(`${version}: JavaScript consumer on SQLite`, runtime, args, jsEsm, /job result 5/, { DATABASE: `sqlite:${path.join(jsEsm, `${name}.db`)}` });
-    const pgInstall = fs.existsSync(path.join(tmp, 'node_modules/pg')) ||
+    check(`${version}: JavaScript consumer on SQLite`, runtime, args, jsEsm, /job result 5/, {
+      DATABASE: `sqlite:${path.join(jsEsm, `${name}.db`)}`,
+    });
+    const pgInstall =
+      fs.existsSync(path.join(tmp, 'node_modules/pg')) ||
       run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline', 'pg@8'], tmp).status === 0;
     if (pgInstall) {
       // its own schema in the shared test database, dropped afterwards
       const schema = `consumer_${process.pid}_${name.replace(/\W/g, '_')}`;
-      check(`${version}: JavaScript consumer on PostgreSQL`, runtime, args, jsEsm, /job result 5/, { DATABASE: PG_URL, SCHEMA: schema });
+      check(`${version}: JavaScript consumer on PostgreSQL`, runtime, args, jsEsm, /job result 5/, {
+        DATABASE: PG_URL,
+        SCHEMA: schema,
+      });
       await dropSchema(schema);
     } else {
       record(`${version}: JavaScript consumer on PostgreSQL`, false, 'could not install pg');
@@ -310,7 +443,9 @@ function conveyorRun(cwd: string, once: boolean): Promise<{ ok: boolean; detail:
     // the bin npx resolves, started directly so that SIGTERM reaches the CLI itself
     const bin = path.join(tmp, 'node_modules/conveyor-queue/bin/conveyor.js');
     const child = spawn(process.execPath, [bin, 'run', './app.ts', '--workers', '1', ...(once ? ['--once'] : [])], {
-      cwd, env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     let ran = false;
@@ -334,5 +469,7 @@ function conveyorRun(cwd: string, once: boolean): Promise<{ ok: boolean; detail:
 const passed = results.filter((r) => r.ok === true).length;
 const failed = results.filter((r) => r.ok === false).length;
 const skipped = results.filter((r) => r.ok === 'skip').length;
-console.log(`\nconsumer test: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+console.log(
+  `\nconsumer test: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+);
 process.exitCode = failed ? 1 : 0;

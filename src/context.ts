@@ -9,7 +9,13 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 export type ContextValues = Record<string, unknown>;
 
 /** queue_job's default allow-list, in camelCase. */
-export const DEFAULT_CONTEXT_KEYS: readonly string[] = ['tz', 'lang', 'allowedCompanyIds', 'forceCompany', 'activeTest'];
+export const DEFAULT_CONTEXT_KEYS: readonly string[] = [
+  'tz',
+  'lang',
+  'allowedCompanyIds',
+  'forceCompany',
+  'activeTest',
+];
 
 const storage = new AsyncLocalStorage<ContextValues>();
 

@@ -11,20 +11,53 @@ import { ChannelTree } from './channels/tree.ts';
 import { explainWaiting } from './channels/explain.ts';
 import { channelPausesApi, type ChannelPausesApi } from './channels/pauses.ts';
 import { ContextApi, DEFAULT_CONTEXT_KEYS } from './context.ts';
-import { createCronsApi, registerCron, resolveCron, type CronHandle, type CronHost, type CronOptions, type CronsApi, type CronTarget } from './cron/api.ts';
+import {
+  createCronsApi,
+  registerCron,
+  resolveCron,
+  type CronHandle,
+  type CronHost,
+  type CronOptions,
+  type CronsApi,
+  type CronTarget,
+} from './cron/api.ts';
 import { resolveLimitTimeRealCron } from './cron/job.ts';
-import { MAINTENANCE_MODEL, MAINTENANCE_SETTINGS, checkMaintenanceOptions, maintenanceCrons, maintenanceMethods, type MaintenanceOptions } from './cron/maintenance.ts';
+import {
+  MAINTENANCE_MODEL,
+  MAINTENANCE_SETTINGS,
+  checkMaintenanceOptions,
+  maintenanceCrons,
+  maintenanceMethods,
+  type MaintenanceOptions,
+} from './cron/maintenance.ts';
 import type { ScheduleSpec } from './cron/schedule.ts';
 import { Delayable } from './delay/delayable.ts';
 import { resolveEta } from './delay/options.ts';
 import type {
-  Driver, JobCountKey, JobCountRow, JobFilter, JobGraph, JobInsertResult, JobListParams, JobPage, NewJob, RunnerInfo,
+  Driver,
+  JobCountKey,
+  JobCountRow,
+  JobFilter,
+  JobGraph,
+  JobInsertResult,
+  JobListParams,
+  JobPage,
+  NewJob,
+  RunnerInfo,
   TimeoutStatistics,
 } from './drivers/driver.ts';
 import { openDriver } from './drivers/open.ts';
 import {
-  ClosedError, ConfigurationError, DatabaseNotFoundError, GraphError, UnknownChannelError, UnknownMethodError, UnknownModelError, ValidationError,
-  WaitTimeoutError, describeValue,
+  ClosedError,
+  ConfigurationError,
+  DatabaseNotFoundError,
+  GraphError,
+  UnknownChannelError,
+  UnknownMethodError,
+  UnknownModelError,
+  ValidationError,
+  WaitTimeoutError,
+  describeValue,
 } from './errors.ts';
 import { EventHub, type ConveyorEventName, type ConveyorEvents } from './events.ts';
 import { Batcher } from './internal/batcher.ts';
@@ -38,7 +71,14 @@ import { resolveRelatedAction, type RelatedActionView } from './job/related-acti
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from './job/timeout-log-entry.ts';
 import { applyOverride, validateOverride, type JobFunctionOverride, type ResolvedJobFunction } from './job/settings.ts';
 import { FINAL_STATES } from './job/states.ts';
-import { defineModel, makeRecordSet, type JobMethods, type Model, type ModelDefinition, type ModelHost } from './model.ts';
+import {
+  defineModel,
+  makeRecordSet,
+  type JobMethods,
+  type Model,
+  type ModelDefinition,
+  type ModelHost,
+} from './model.ts';
 import { executeJob } from './runner/executor.ts';
 import { Runner, type RunnerOptions } from './runner/runner.ts';
 import { bindTimeouts, type BoundTimeouts } from './timeouts/bind.ts';
@@ -89,8 +129,22 @@ export interface ConveyorOptions {
   maintenance?: MaintenanceOptions | false;
 }
 
-const OPTION_KEYS = ['database', 'schema', 'channels', 'logger', 'clock', 'contextKeys', 'noDelay', 'dbMaxconn', 'migrate', 'synchronous', 'runner', 'maintenance',
-  'create', 'unknownChannels'];
+const OPTION_KEYS = [
+  'database',
+  'schema',
+  'channels',
+  'logger',
+  'clock',
+  'contextKeys',
+  'noDelay',
+  'dbMaxconn',
+  'migrate',
+  'synchronous',
+  'runner',
+  'maintenance',
+  'create',
+  'unknownChannels',
+];
 
 /** The admin API on jobs (the CLI and the dashboard use nothing else). */
 export interface JobsApi {
@@ -168,7 +222,14 @@ export interface TimeoutLogApi {
   /** Write a row. */
   record(entry: TimeoutLogEntryInput): Promise<number>;
   /** Newest rows first. */
-  list(params?: { days?: number; limit?: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
+  list(params?: {
+    days?: number;
+    limit?: number;
+    model?: string;
+    method?: string;
+    kind?: string;
+    cursor?: number | null;
+  }): Promise<TimeoutLogEntry[]>;
   /** Counts and averages over the last `days` (default 7). */
   statistics(params?: { days?: number }): Promise<TimeoutStatistics>;
   /** Delete rows older than `days` (default 30); returns the count. */
@@ -231,10 +292,15 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.channels = channels;
     this.clock = options.clock ?? systemClock;
     this.context = new ContextApi(options.contextKeys ?? DEFAULT_CONTEXT_KEYS);
-    this.#events = new EventHub(logger, { listenEvents: (onPayload, onGap) => this.driver.listenEvents(onPayload, onGap) });
+    this.#events = new EventHub(logger, {
+      listenEvents: (onPayload, onGap) => this.driver.listenEvents(onPayload, onGap),
+    });
     this.#noDelay = options.noDelay ?? envFlag('CONVEYOR_NO_DELAY');
     if (this.#noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
-    this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), { maxBatch: 1000, concurrency: 2 });
+    this.#insertBatcher = new Batcher((jobs) => this.driver.jobInsertMany({ jobs, now: this.clock.now() }), {
+      maxBatch: 1000,
+      concurrency: 2,
+    });
     this.jobs = this.#jobsApi();
     this.timeoutLog = this.#timeoutLogApi();
     this.timeouts = bindTimeouts({ conveyor: this, logger });
@@ -259,18 +325,30 @@ export class Conveyor implements ModelHost, JobHandleHost {
   static async open(options: ConveyorOptions = {}): Promise<Conveyor> {
     checkOptions(options, OPTION_KEYS, 'Conveyor.open()');
     const maintenance = checkMaintenanceOptions(options.maintenance);
-    const logger = typeof options.logger === 'object' && options.logger
-      ? options.logger
-      : options.logger === 'silent' ? silentLogger : createLogger({ level: options.logger as LogLevel | undefined });
-    if (options.contextKeys !== undefined && (!Array.isArray(options.contextKeys) || options.contextKeys.some((k) => typeof k !== 'string'))) {
-      throw new ConfigurationError(`Conveyor.open(): contextKeys must be an array of strings, got ${describeValue(options.contextKeys)}`);
+    const logger =
+      typeof options.logger === 'object' && options.logger
+        ? options.logger
+        : options.logger === 'silent'
+          ? silentLogger
+          : createLogger({ level: options.logger as LogLevel | undefined });
+    if (
+      options.contextKeys !== undefined &&
+      (!Array.isArray(options.contextKeys) || options.contextKeys.some((k) => typeof k !== 'string'))
+    ) {
+      throw new ConfigurationError(
+        `Conveyor.open(): contextKeys must be an array of strings, got ${describeValue(options.contextKeys)}`,
+      );
     }
     const channels = ChannelTree.fromConfig(options.channels ?? process.env.CONVEYOR_CHANNELS ?? '');
-    const dbMaxconn = options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
+    const dbMaxconn =
+      options.dbMaxconn ?? (process.env.CONVEYOR_DB_MAXCONN ? Number(process.env.CONVEYOR_DB_MAXCONN) : 64);
     checkInt(dbMaxconn, 'Conveyor.open(): dbMaxconn', 1, 10_000);
-    if (options.create !== undefined && typeof options.create !== 'boolean') throw new ConfigurationError(`Conveyor.open(): create must be a boolean, got ${describeValue(options.create)}`);
+    if (options.create !== undefined && typeof options.create !== 'boolean')
+      throw new ConfigurationError(`Conveyor.open(): create must be a boolean, got ${describeValue(options.create)}`);
     if (options.unknownChannels !== undefined && !['warn', 'error', 'allow'].includes(options.unknownChannels)) {
-      throw new ConfigurationError(`Conveyor.open(): unknownChannels must be 'warn', 'error' or 'allow', got ${describeValue(options.unknownChannels)}`);
+      throw new ConfigurationError(
+        `Conveyor.open(): unknownChannels must be 'warn', 'error' or 'allow', got ${describeValue(options.unknownChannels)}`,
+      );
     }
     const schema = options.schema ?? (process.env.CONVEYOR_SCHEMA || undefined);
     const driver = await openDriver(options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db', {
@@ -284,12 +362,18 @@ export class Conveyor implements ModelHost, JobHandleHost {
         const what = driver.location.startsWith('sqlite:')
           ? `the SQLite database '${driver.location.slice('sqlite:'.length)}' holds no Conveyor tables`
           : `there is no Conveyor schema '${schema ?? 'conveyor'}' in ${driver.location.replace(/ \(schema [^)]*\)$/, '')}`;
-        throw new DatabaseNotFoundError(`${what} (check the database URL and schema; 'conveyor migrate' creates them)`, { details: { location: driver.location, schema } });
+        throw new DatabaseNotFoundError(
+          `${what} (check the database URL and schema; 'conveyor migrate' creates them)`,
+          { details: { location: driver.location, schema } },
+        );
       }
       if (options.migrate !== false) await driver.migrate();
       else {
         const v = await driver.schemaVersion();
-        if (v.current !== v.latest) throw new ConfigurationError(`the database schema is at version ${v.current}, this Conveyor needs ${v.latest}: run 'conveyor migrate' or open with migrate: true`);
+        if (v.current !== v.latest)
+          throw new ConfigurationError(
+            `the database schema is at version ${v.current}, this Conveyor needs ${v.latest}: run 'conveyor migrate' or open with migrate: true`,
+          );
       }
     } catch (err) {
       await driver.close();
@@ -305,7 +389,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
     }
     if (maintenance) {
       try {
-        for (const c of maintenanceCrons(conveyor.models, maintenance)) await registerCron(conveyor.#cronHost, conveyor.crons, c);
+        for (const c of maintenanceCrons(conveyor.models, maintenance))
+          await registerCron(conveyor.#cronHost, conveyor.crons, c);
       } catch (err) {
         await conveyor.close();
         throw err;
@@ -320,7 +405,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * Define a model: a named group of job methods, with per-method settings (channel, retries, limits).
    * @throws ConfigurationError on a bad definition or a name already used
    */
-  model<M extends JobMethods>(name: string, methods: M, settings?: { [K in keyof M]?: import('./job/settings.ts').JobFunctionSettings }): Model<M> {
+  model<M extends JobMethods>(
+    name: string,
+    methods: M,
+    settings?: { [K in keyof M]?: import('./job/settings.ts').JobFunctionSettings },
+  ): Model<M> {
     const def = defineModel(name, methods, settings);
     if (this.#models.has(def.name)) throw new ConfigurationError(`model '${def.name}' is already defined`);
     this.#models.set(def.name, def);
@@ -340,10 +429,15 @@ export class Conveyor implements ModelHost, JobHandleHost {
 
   /** Bulk enqueue: one multi-row insert for the array (same as `group(...).delay()` with no edges). */
   async delayMany(delayables: readonly Delayable[]): Promise<Job[]> {
-    if (!Array.isArray(delayables)) throw new ValidationError(`delayMany() takes an array of delayables, got ${describeValue(delayables)}`);
+    if (!Array.isArray(delayables))
+      throw new ValidationError(`delayMany() takes an array of delayables, got ${describeValue(delayables)}`);
     for (const d of delayables) {
-      if (!(d instanceof Delayable)) throw new ValidationError(`delayMany() takes delayables (model.delayable().method(...)), got ${describeValue(d)}`);
-      if (d.parents.size || d.children.size) throw new GraphError('delayMany() takes lone delayables; use chain()/group() for graphs');
+      if (!(d instanceof Delayable))
+        throw new ValidationError(
+          `delayMany() takes delayables (model.delayable().method(...)), got ${describeValue(d)}`,
+        );
+      if (d.parents.size || d.children.size)
+        throw new GraphError('delayMany() takes lone delayables; use chain()/group() for graphs');
     }
     return this.storeGraph(delayables, []);
   }
@@ -376,7 +470,16 @@ export class Conveyor implements ModelHost, JobHandleHost {
     }
     span?.end(rows);
     if (this.#events.has('job_enqueued')) {
-      results.forEach((r, i) => this.#events.emit('job_enqueued', { id: r.id, uuid: r.uuid, model: rows[i]!.model, method: rows[i]!.method, channel: rows[i]!.channel, existing: r.existing }));
+      results.forEach((r, i) =>
+        this.#events.emit('job_enqueued', {
+          id: r.id,
+          uuid: r.uuid,
+          model: rows[i]!.model,
+          method: rows[i]!.method,
+          channel: rows[i]!.channel,
+          existing: r.existing,
+        }),
+      );
     }
     return results.map((r) => new Job(this, r.id, r.uuid, r.state, r.existing));
   }
@@ -387,14 +490,22 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   resolveCall(d: Delayable, now: number): ResolvedCall {
     const def = this.#models.get(d.model);
-    if (!def) throw new UnknownModelError(`unknown model '${d.model}' (defined: ${[...this.#models.keys()].join(', ') || 'none'})`);
+    if (!def)
+      throw new UnknownModelError(
+        `unknown model '${d.model}' (defined: ${[...this.#models.keys()].join(', ') || 'none'})`,
+      );
     const fn = def.settings.get(d.method);
-    if (!fn) throw new UnknownMethodError(`model '${d.model}' has no method '${d.method}' (methods: ${[...def.settings.keys()].join(', ')})`);
+    if (!fn)
+      throw new UnknownMethodError(
+        `model '${d.model}' has no method '${d.method}' (methods: ${[...def.settings.keys()].join(', ')})`,
+      );
     const o = d.options;
-    const identity = typeof o.identityKey === 'function'
-      ? o.identityKey({ model: d.model, method: d.method, records: d.records, args: d.args })
-      : o.identityKey ?? null;
-    if (identity !== null && typeof identity !== 'string') throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
+    const identity =
+      typeof o.identityKey === 'function'
+        ? o.identityKey({ model: d.model, method: d.method, records: d.records, args: d.args })
+        : (o.identityKey ?? null);
+    if (identity !== null && typeof identity !== 'string')
+      throw new ValidationError(`identityKey function must return a string, got ${describeValue(identity)}`);
     return {
       model: d.model,
       method: d.method,
@@ -402,7 +513,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
       args: d.args,
       priority: o.priority ?? fn.priority,
       eta: resolveEta(o.eta, now, `${d.model}.${d.method}`),
-      channel: o.channel === undefined ? this.channels.path(fn.channel).at(-1)!.name : this.#checkChannel(o.channel, `${d.model}.${d.method}`),
+      channel:
+        o.channel === undefined
+          ? this.channels.path(fn.channel).at(-1)!.name
+          : this.#checkChannel(o.channel, `${d.model}.${d.method}`),
       maxRetries: o.maxRetries ?? fn.maxRetries,
       description: o.description ?? fn.description ?? `${d.model}.${d.method}`,
       identityKey: identity,
@@ -416,8 +530,13 @@ export class Conveyor implements ModelHost, JobHandleHost {
   #checkChannel(channel: string, job: string): string {
     const node = this.channels.path(channel).at(-1)!;
     const mode = this.options.unknownChannels ?? 'warn';
-    if (node.configured || mode === 'allow' || this.#channelsChecked.has(node.name) || this.channels.node(node.name)) return node.name;
-    const declared = new Set([...this.#models.values()].flatMap((def) => [...def.settings.values()].map((fn) => this.channels.path(fn.channel).at(-1)!.name)));
+    if (node.configured || mode === 'allow' || this.#channelsChecked.has(node.name) || this.channels.node(node.name))
+      return node.name;
+    const declared = new Set(
+      [...this.#models.values()].flatMap((def) =>
+        [...def.settings.values()].map((fn) => this.channels.path(fn.channel).at(-1)!.name),
+      ),
+    );
     if (declared.has(node.name)) {
       this.#channelsChecked.add(node.name);
       return node.name;
@@ -428,7 +547,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
     if (mode === 'error') throw new UnknownChannelError(message, { details: { channel: node.name, known } });
     this.#channelsChecked.add(node.name);
     const limiter = [...this.channels.path(node.name)].reverse().find((n) => n.capacity !== null)?.name ?? 'root';
-    this.logger.warn({ channel: node.name, known }, `${message}; created on the fly, its jobs run under ${limiter}'s capacity (set unknownChannels: 'error' to refuse such jobs)`);
+    this.logger.warn(
+      { channel: node.name, known },
+      `${message}; created on the fly, its jobs run under ${limiter}'s capacity (set unknownChannels: 'error' to refuse such jobs)`,
+    );
     return node.name;
   }
 
@@ -460,11 +582,38 @@ export class Conveyor implements ModelHost, JobHandleHost {
       const result = await this.runInline(d.model, d.method, d.records, d.args, d.options.maxRetries);
       const doneAt = this.clock.now();
       const row: JobRow = {
-        id: 0, uuid: '', graphUuid: null, model: d.model, method: d.method, records: [...d.records], args: [...d.args], state: 'done',
-        priority: d.options.priority ?? 10, eta: null, channel: d.options.channel ?? 'root', attempt: 1, maxRetries: d.options.maxRetries ?? 5,
-        crashCount: 0, result, excName: null, excMessage: null, excInfo: null, description: d.options.description ?? `${d.model}.${d.method}`,
-        identityKey: null, context: this.context.capture(), progress: null, checkpoint: undefined, timeLimitMs: null, createdAt: startedAt,
-        enqueuedAt: null, startedAt, doneAt, cancelledAt: null, execTimeMs: doneAt - startedAt, runnerId: null, hasDependants: false,
+        id: 0,
+        uuid: '',
+        graphUuid: null,
+        model: d.model,
+        method: d.method,
+        records: [...d.records],
+        args: [...d.args],
+        state: 'done',
+        priority: d.options.priority ?? 10,
+        eta: null,
+        channel: d.options.channel ?? 'root',
+        attempt: 1,
+        maxRetries: d.options.maxRetries ?? 5,
+        crashCount: 0,
+        result,
+        excName: null,
+        excMessage: null,
+        excInfo: null,
+        description: d.options.description ?? `${d.model}.${d.method}`,
+        identityKey: null,
+        context: this.context.capture(),
+        progress: null,
+        checkpoint: undefined,
+        timeLimitMs: null,
+        createdAt: startedAt,
+        enqueuedAt: null,
+        startedAt,
+        doneAt,
+        cancelledAt: null,
+        execTimeMs: doneAt - startedAt,
+        runnerId: null,
+        hasDependants: false,
       };
       jobs.push(new Job(this, 0, '', 'done', false, row));
     }
@@ -472,20 +621,50 @@ export class Conveyor implements ModelHost, JobHandleHost {
   }
 
   /** @internal A direct call: run the method now, inline; its errors propagate. */
-  async runInline(model: string, method: string, records: readonly unknown[], args: readonly unknown[], maxRetries = 1): Promise<unknown> {
+  async runInline(
+    model: string,
+    method: string,
+    records: readonly unknown[],
+    args: readonly unknown[],
+    maxRetries = 1,
+  ): Promise<unknown> {
     encodeJson(args, 'args');
     let checkpoint: unknown;
     const r = await executeJob({
-      job: { id: 0, uuid: '', model, method, records: [...records], args: [...args], attempt: 1, maxRetries, context: this.context.get() as Record<string, unknown>, checkpoint: undefined },
+      job: {
+        id: 0,
+        uuid: '',
+        model,
+        method,
+        records: [...records],
+        args: [...args],
+        attempt: 1,
+        maxRetries,
+        context: this.context.get() as Record<string, unknown>,
+        checkpoint: undefined,
+      },
       models: this.#models,
       limitMs: 0,
       logger: this.logger,
       context: this.context,
       persistProgress: async () => {},
-      persistCheckpoint: async (v) => { checkpoint = v; },
-      recordTimeout: async (e) => { await this.timeoutLog.record(e); },
+      persistCheckpoint: async (v) => {
+        checkpoint = v;
+      },
+      recordTimeout: async (e) => {
+        await this.timeoutLog.record(e);
+      },
       // no job row to complete: the callback's writes alone, in one transaction (docs/transactions.md)
-      transaction: async (fn, signal) => (await this.driver.jobTransaction({ job: null, fn, encodeResult: () => null, now: () => this.clock.now(), signal })).value,
+      transaction: async (fn, signal) =>
+        (
+          await this.driver.jobTransaction({
+            job: null,
+            fn,
+            encodeResult: () => null,
+            now: () => this.clock.now(),
+            signal,
+          })
+        ).value,
       now: () => this.clock.now(),
     });
     void checkpoint;
@@ -499,7 +678,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   installTrap(trap: (nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[]): () => void {
     this.#traps.push(trap);
-    return () => { this.#traps = this.#traps.filter((t) => t !== trap); };
+    return () => {
+      this.#traps = this.#traps.filter((t) => t !== trap);
+    };
   }
 
   /** @internal Whether no-delay mode is on (option, env or context). */
@@ -524,7 +705,13 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * @throws ConfigurationError at once on a bad name, schedule, target or option (the promise rejects on database errors)
    * @example await conveyor.cron('newsletter', '0 9 * * 1', partners.sendNewsletter, ['weekly'], { timezone: 'Europe/Paris' });
    */
-  cron(name: string, schedule: ScheduleSpec, target: CronTarget, args?: readonly unknown[], options?: CronOptions): Promise<CronHandle> {
+  cron(
+    name: string,
+    schedule: ScheduleSpec,
+    target: CronTarget,
+    args?: readonly unknown[],
+    options?: CronOptions,
+  ): Promise<CronHandle> {
     this.#assertOpen();
     const resolved = resolveCron(this.#models, name, schedule, target, args, options);
     return registerCron(this.#cronHost, this.crons, resolved);
@@ -578,7 +765,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * The dashboard as a web-standard request handler (`(Request) => Promise<Response>`) to mount in your
    * own server, e.g. `http.createServer(getRequestListener(dashboard.fetch))`. See docs/dashboard.md.
    */
-  async dashboard(options: import('./dashboard/index.ts').DashboardOptions = {}): Promise<import('./dashboard/index.ts').Dashboard> {
+  async dashboard(
+    options: import('./dashboard/index.ts').DashboardOptions = {},
+  ): Promise<import('./dashboard/index.ts').Dashboard> {
     const { createDashboard } = await import('./dashboard/index.ts');
     return createDashboard(this, options);
   }
@@ -631,12 +820,17 @@ export class Conveyor implements ModelHost, JobHandleHost {
   /** @internal Wait for a final state: woken by in-process events, with a polling fallback. */
   async waitJob(id: number, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<JobRow> {
     if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !(options.timeoutMs >= 0))) {
-      throw new ValidationError(`wait(): timeoutMs must be a number of milliseconds >= 0, got ${describeValue(options.timeoutMs)}`);
+      throw new ValidationError(
+        `wait(): timeoutMs must be a number of milliseconds >= 0, got ${describeValue(options.timeoutMs)}`,
+      );
     }
     const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
     let wake: (() => void) | null = null;
     const offs = (['job_done', 'job_failed', 'job_retried', 'job_rescued'] as const).map((e) =>
-      this.#events.on(e, (p) => { if (p.id === id) wake?.(); }));
+      this.#events.on(e, (p) => {
+        if (p.id === id) wake?.();
+      }),
+    );
     try {
       for (let delay = 20; ; delay = Math.min(delay * 2, 1000)) {
         const row = await this.driver.jobGet(id);
@@ -644,10 +838,21 @@ export class Conveyor implements ModelHost, JobHandleHost {
         if ((FINAL_STATES as readonly string[]).includes(row.state)) return row;
         if (options.signal?.aborted) throw options.signal.reason;
         const left = deadline - Date.now();
-        if (left <= 0) throw new WaitTimeoutError(`job ${id} did not finish within ${options.timeoutMs} ms (state ${row.state})`, id, options.timeoutMs!, { details: { jobId: id, state: row.state } });
+        if (left <= 0)
+          throw new WaitTimeoutError(
+            `job ${id} did not finish within ${options.timeoutMs} ms (state ${row.state})`,
+            id,
+            options.timeoutMs!,
+            { details: { jobId: id, state: row.state } },
+          );
         await new Promise<void>((resolve) => {
           const t = setTimeout(done, Math.min(delay, left));
-          function done() { clearTimeout(t); wake = null; options.signal?.removeEventListener('abort', done); resolve(); }
+          function done() {
+            clearTimeout(t);
+            wake = null;
+            options.signal?.removeEventListener('abort', done);
+            resolve();
+          }
           wake = done;
           options.signal?.addEventListener('abort', done, { once: true });
         });
@@ -661,9 +866,15 @@ export class Conveyor implements ModelHost, JobHandleHost {
 
   #jobsApi(): JobsApi {
     const ids = async (value: unknown, what: string): Promise<number[]> => {
-      if (!Array.isArray(value)) throw new ValidationError(`${what}: expected an array of job ids (positive integers), got ${describeValue(value)}`);
+      if (!Array.isArray(value))
+        throw new ValidationError(
+          `${what}: expected an array of job ids (positive integers), got ${describeValue(value)}`,
+        );
       const bad = value.findIndex((v) => !Number.isInteger(v) || v < 1);
-      if (bad >= 0) throw new ValidationError(`${what}: expected job ids (positive integers), got ${describeValue(value[bad])} at index ${bad}`);
+      if (bad >= 0)
+        throw new ValidationError(
+          `${what}: expected job ids (positive integers), got ${describeValue(value[bad])} at index ${bad}`,
+        );
       return value as number[];
     };
     const now = () => this.clock.now();
@@ -675,9 +886,17 @@ export class Conveyor implements ModelHost, JobHandleHost {
       },
       list: (params = {}) => this.driver.jobList({ ...params, limit: params.limit ?? 50 }),
       count: (params = {}) => this.driver.jobCount({ ...params, groupBy: params.groupBy ?? [] }),
-      requeue: async (list) => this.driver.jobRequeue({ ids: await ids(list, 'jobs.requeue()'), now: now(), message: 'Requeued' }),
-      setDone: async (list) => this.driver.jobSetDone({ ids: await ids(list, 'jobs.setDone()'), now: now(), message: 'Manually set to done' }),
-      cancel: async (list, o = {}) => this.driver.jobCancel({ ids: await ids(list, 'jobs.cancel()'), now: now(), message: 'Cancelled', cascade: o.cascade ?? false }),
+      requeue: async (list) =>
+        this.driver.jobRequeue({ ids: await ids(list, 'jobs.requeue()'), now: now(), message: 'Requeued' }),
+      setDone: async (list) =>
+        this.driver.jobSetDone({ ids: await ids(list, 'jobs.setDone()'), now: now(), message: 'Manually set to done' }),
+      cancel: async (list, o = {}) =>
+        this.driver.jobCancel({
+          ids: await ids(list, 'jobs.cancel()'),
+          now: now(),
+          message: 'Cancelled',
+          cascade: o.cascade ?? false,
+        }),
       attempts: (id) => this.driver.jobAttempts(id),
       dependencies: (id) => this.driver.jobDependencies(id),
       graph: (g) => this.driver.graphGet(g),
@@ -687,7 +906,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
         return job ? resolveRelatedAction(this.#models.get(job.model)?.settings.get(job.method), job) : null;
       },
       wait: (id, o) => this.waitJob(id, o),
-      prune: (o = {}) => this.driver.jobPrune({ before: now() - (o.days ?? 30) * 86_400_000, states: o.states ?? ['done', 'cancelled'] }),
+      prune: (o = {}) =>
+        this.driver.jobPrune({
+          before: now() - (o.days ?? 30) * 86_400_000,
+          states: o.states ?? ['done', 'cancelled'],
+        }),
     };
   }
 
@@ -695,14 +918,23 @@ export class Conveyor implements ModelHost, JobHandleHost {
     const job = await this.driver.jobGet(id);
     if (!job) return `job ${id} does not exist`;
     switch (job.state) {
-      case 'done': return `done${job.doneAt ? ` at ${new Date(job.doneAt).toISOString()}` : ''}`;
-      case 'cancelled': return 'cancelled';
-      case 'failed': return `failed: ${job.excName ?? 'Error'}: ${job.excMessage ?? ''}; requeue it to run it again`;
-      case 'started': return `running on ${job.runnerId ?? 'a runner'} (attempt ${job.attempt})`;
-      case 'enqueued': return `claimed by ${job.runnerId ?? 'a runner'}, starting as soon as it has a free slot`;
+      case 'done':
+        return `done${job.doneAt ? ` at ${new Date(job.doneAt).toISOString()}` : ''}`;
+      case 'cancelled':
+        return 'cancelled';
+      case 'failed':
+        return `failed: ${job.excName ?? 'Error'}: ${job.excMessage ?? ''}; requeue it to run it again`;
+      case 'started':
+        return `running on ${job.runnerId ?? 'a runner'} (attempt ${job.attempt})`;
+      case 'enqueued':
+        return `claimed by ${job.runnerId ?? 'a runner'}, starting as soon as it has a free slot`;
     }
     const now = this.clock.now();
-    const snap = await this.driver.channelSnapshot({ now, sequentialChannels: this.channels.sequentialChannels(), throttledChannels: this.channels.throttledChannels() });
+    const snap = await this.driver.channelSnapshot({
+      now,
+      sequentialChannels: this.channels.sequentialChannels(),
+      throttledChannels: this.channels.throttledChannels(),
+    });
     const deps = job.state === 'wait_dependencies' ? (await this.driver.jobDependencies(id)).dependsOn : [];
     const waitingFor: number[] = [];
     for (const p of deps) {
@@ -710,7 +942,20 @@ export class Conveyor implements ModelHost, JobHandleHost {
       if (parent && parent.state !== 'done') waitingFor.push(p);
     }
     const ahead = job.state === 'pending' ? await this.driver.jobAhead(id, now) : 0;
-    let sentence = explainWaiting(await this.channelPauses.tree(), snap, { id: job.id, channel: job.channel, state: job.state, eta: job.eta, priority: job.priority, createdAt: job.createdAt, waitingFor }, ahead);
+    let sentence = explainWaiting(
+      await this.channelPauses.tree(),
+      snap,
+      {
+        id: job.id,
+        channel: job.channel,
+        state: job.state,
+        eta: job.eta,
+        priority: job.priority,
+        createdAt: job.createdAt,
+        waitingFor,
+      },
+      ahead,
+    );
     if (job.state === 'pending' && !this.#runners.size) {
       const runners = await this.driver.runnerList();
       if (!runners.some((r) => r.leaseUntil >= now)) sentence += '; no runner is alive';
@@ -724,7 +969,10 @@ export class Conveyor implements ModelHost, JobHandleHost {
       try {
         def.settings.set(method, applyOverride(def.name, method, code, o));
       } catch (err) {
-        this.logger.error({ jobFunction: `${def.name}.${method}`, err }, 'ignoring an invalid stored job function override');
+        this.logger.error(
+          { jobFunction: `${def.name}.${method}`, err },
+          'ignoring an invalid stored job function override',
+        );
         def.settings.set(method, code);
       }
     }
@@ -737,7 +985,9 @@ export class Conveyor implements ModelHost, JobHandleHost {
     for (const r of rows) {
       try {
         next.set(r.name, JSON.parse(r.settings) as JobFunctionOverride);
-      } catch { /* a broken row is skipped and logged below */ }
+      } catch {
+        /* a broken row is skipped and logged below */
+      }
     }
     this.#overrides = next;
     for (const def of this.#models.values()) this.#applyOverrides(def);
@@ -750,21 +1000,35 @@ export class Conveyor implements ModelHost, JobHandleHost {
       const method = name.slice(dot + 1);
       const def = this.#models.get(model);
       const code = def?.codeSettings.get(method);
-      if (!def || !code) throw new UnknownMethodError(`unknown job function '${name}' (expected model.method of a defined model)`);
-      return { name, model, method, code, override: this.#overrides.get(name) ?? null, effective: def.settings.get(method)! };
+      if (!def || !code)
+        throw new UnknownMethodError(`unknown job function '${name}' (expected model.method of a defined model)`);
+      return {
+        name,
+        model,
+        method,
+        code,
+        override: this.#overrides.get(name) ?? null,
+        effective: def.settings.get(method)!,
+      };
     };
     return {
-      list: async () => [...this.#models.values()].flatMap((d) => [...d.codeSettings.keys()].map((m) => info(`${d.name}.${m}`))),
+      list: async () =>
+        [...this.#models.values()].flatMap((d) => [...d.codeSettings.keys()].map((m) => info(`${d.name}.${m}`))),
       update: async (name, patch) => {
         info(name);
-        if (!patch || typeof patch !== 'object') throw new ValidationError(`jobFunctions.update(): patch must be an object, got ${describeValue(patch)}`);
+        if (!patch || typeof patch !== 'object')
+          throw new ValidationError(`jobFunctions.update(): patch must be an object, got ${describeValue(patch)}`);
         const merged: Record<string, unknown> = { ...(this.#overrides.get(name) ?? {}) };
         for (const [k, v] of Object.entries(patch)) {
           if (v === null) delete merged[k];
           else merged[k] = v;
         }
         const valid = validateOverride(name, merged);
-        await this.driver.jobFunctionSet({ name, settings: Object.keys(valid).length ? JSON.stringify(valid) : null, now: this.clock.now() });
+        await this.driver.jobFunctionSet({
+          name,
+          settings: Object.keys(valid).length ? JSON.stringify(valid) : null,
+          now: this.clock.now(),
+        });
         await this.loadJobFunctionOverrides();
         return info(name);
       },
@@ -781,12 +1045,22 @@ export class Conveyor implements ModelHost, JobHandleHost {
   #timeoutLogApi(): TimeoutLogApi {
     const days = (d: number | undefined, def: number, what: string) => {
       const v = d ?? def;
-      if (typeof v !== 'number' || !(v >= 0)) throw new ValidationError(`${what}: days must be a number >= 0, got ${describeValue(v)}`);
+      if (typeof v !== 'number' || !(v >= 0))
+        throw new ValidationError(`${what}: days must be a number >= 0, got ${describeValue(v)}`);
       return this.clock.now() - v * 86_400_000;
     };
     return {
-      record: (e) => this.driver.timeoutLogInsert({ ...e, at: e.at ?? this.clock.now(), host: `${os.hostname()}:${process.pid}` }),
-      list: (p = {}) => this.driver.timeoutLogList({ since: p.days === undefined ? undefined : days(p.days, 7, 'timeoutLog.list()'), limit: p.limit ?? 100, model: p.model, method: p.method, kind: p.kind, cursor: p.cursor ?? null }),
+      record: (e) =>
+        this.driver.timeoutLogInsert({ ...e, at: e.at ?? this.clock.now(), host: `${os.hostname()}:${process.pid}` }),
+      list: (p = {}) =>
+        this.driver.timeoutLogList({
+          since: p.days === undefined ? undefined : days(p.days, 7, 'timeoutLog.list()'),
+          limit: p.limit ?? 100,
+          model: p.model,
+          method: p.method,
+          kind: p.kind,
+          cursor: p.cursor ?? null,
+        }),
       statistics: (p = {}) => this.driver.timeoutLogStatistics({ since: days(p.days, 7, 'timeoutLog.statistics()') }),
       cleanup: (p = {}) => this.driver.timeoutLogCleanup({ before: days(p.days, 30, 'timeoutLog.cleanup()') }),
     };

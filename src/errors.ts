@@ -58,32 +58,44 @@ export class ConveyorError extends Error {
 
 /** Wrong options or settings (unknown option, bad duration, bad URL…). */
 export class ConfigurationError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('CONFIGURATION', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('CONFIGURATION', message, options);
+  }
 }
 
 /** A channel configuration string could not be parsed ("invalid capacity 'x' in 'root.mail:x'"). */
 export class ChannelConfigError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('CHANNEL_CONFIG', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('CHANNEL_CONFIG', message, options);
+  }
 }
 
 /** A value handed to Conveyor (arguments, records, a result) is not acceptable; `details.path` names where. */
 export class ValidationError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('VALIDATION', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('VALIDATION', message, options);
+  }
 }
 
 /** No model of that name is defined on this Conveyor. */
 export class UnknownModelError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('UNKNOWN_MODEL', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('UNKNOWN_MODEL', message, options);
+  }
 }
 
 /** The model has no method of that name. */
 export class UnknownMethodError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('UNKNOWN_METHOD', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('UNKNOWN_METHOD', message, options);
+  }
 }
 
 /** A job's channel is not in the channel configuration (`unknownChannels: 'error'`); `details.channel` names it. */
 export class UnknownChannelError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('UNKNOWN_CHANNEL', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('UNKNOWN_CHANNEL', message, options);
+  }
 }
 
 /**
@@ -91,47 +103,65 @@ export class UnknownChannelError extends ConveyorError {
  * created) and the caller asked not to create one (`Conveyor.open({ create: false })`, the CLI's read-only commands).
  */
 export class DatabaseNotFoundError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('DATABASE_NOT_FOUND', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('DATABASE_NOT_FOUND', message, options);
+  }
 }
 
 /** The database could not be opened or a statement failed; `details.operation` names the driver verb. */
 export class DatabaseError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('DATABASE', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('DATABASE', message, options);
+  }
 }
 
 /** A schema migration failed. */
 export class MigrationError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('MIGRATION', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('MIGRATION', message, options);
+  }
 }
 
 /** The database was written by a newer Conveyor; this version refuses to touch it. */
 export class SchemaTooNewError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('SCHEMA_TOO_NEW', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('SCHEMA_TOO_NEW', message, options);
+  }
 }
 
 /** No job with that id or uuid exists. */
 export class JobNotFoundError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('JOB_NOT_FOUND', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('JOB_NOT_FOUND', message, options);
+  }
 }
 
 /** The requested change is not allowed in the job's current state. */
 export class InvalidStateError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('INVALID_STATE', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('INVALID_STATE', message, options);
+  }
 }
 
 /** A dependency graph is malformed (cycle, two graphs merged, delay() not on the top). */
 export class GraphError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('GRAPH', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('GRAPH', message, options);
+  }
 }
 
 /** The Conveyor (or its runner) was closed. */
 export class ClosedError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('CLOSED', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('CLOSED', message, options);
+  }
 }
 
 /** Synchronous SQLite work was attempted across an `await`. */
 export class TransactionScopeError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('TRANSACTION_SCOPE', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('TRANSACTION_SCOPE', message, options);
+  }
 }
 
 /**
@@ -140,7 +170,9 @@ export class TransactionScopeError extends ConveyorError {
  * committed. `details` holds `jobId`, `attempt` and `runnerId`.
  */
 export class JobLeaseLostError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('JOB_LEASE_LOST', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('JOB_LEASE_LOST', message, options);
+  }
 }
 
 /** An operation ran past its time limit. */
@@ -179,7 +211,9 @@ export class RetryableJobError extends ConveyorError {
   constructor(message: string, options: ConveyorErrorOptions & { seconds?: number; ignoreRetry?: boolean } = {}) {
     super('RETRYABLE', message, options);
     if (options.seconds !== undefined && (!Number.isFinite(options.seconds) || options.seconds < 0)) {
-      throw new ValidationError(`RetryableJobError: expected 'seconds' to be a number >= 0, got ${String(options.seconds)}`);
+      throw new ValidationError(
+        `RetryableJobError: expected 'seconds' to be a number >= 0, got ${String(options.seconds)}`,
+      );
     }
     this.seconds = options.seconds;
     this.ignoreRetry = options.ignoreRetry ?? false;
@@ -195,7 +229,9 @@ export class NothingToDoJob extends ConveyorError {
 
 /** The job ran out of retries; wraps the last error as `cause`. */
 export class FailedJobError extends ConveyorError {
-  constructor(message: string, options?: ConveyorErrorOptions) { super('FAILED_JOB', message, options); }
+  constructor(message: string, options?: ConveyorErrorOptions) {
+    super('FAILED_JOB', message, options);
+  }
 }
 
 /** Describe a value for an error message: `'x' (string)`, `12 (number)`, `an object`. */
@@ -203,7 +239,8 @@ export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (value === undefined) return 'undefined';
   if (typeof value === 'string') return `'${value.length > 60 ? value.slice(0, 57) + '...' : value}' (string)`;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return `${String(value)} (${typeof value})`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return `${String(value)} (${typeof value})`;
   if (typeof value === 'function') return 'a function';
   if (Array.isArray(value)) return 'an array';
   if (value instanceof Date) return 'a Date';

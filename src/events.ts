@@ -36,7 +36,9 @@ export const REMOTE_EVENT_NAMES = ['job_done', 'job_failed', 'job_retried', 'job
 export type RemoteEventName = (typeof REMOTE_EVENT_NAMES)[number];
 
 /** An event received by {@link EventHub.subscribeRemote}: its name, the runner that sent it, and the in-process payload. */
-export type RemoteEvent = { [K in RemoteEventName]: { event: K; runnerId: string } & ConveyorEvents[K] }[RemoteEventName];
+export type RemoteEvent = {
+  [K in RemoteEventName]: { event: K; runnerId: string } & ConveyorEvents[K];
+}[RemoteEventName];
 
 /** Options of {@link EventHub.subscribeRemote}. */
 export interface RemoteSubscribeOptions {
@@ -72,7 +74,10 @@ export function packRemoteEvents(events: readonly RemoteEvent[]): string[] {
   let parts: string[] = [];
   let size = 2;
   for (const ev of events) {
-    const e = 'error' in ev && ev.error.length > REMOTE_ERROR_MAX ? { ...ev, error: ev.error.slice(0, REMOTE_ERROR_MAX) + '…' } : ev;
+    const e =
+      'error' in ev && ev.error.length > REMOTE_ERROR_MAX
+        ? { ...ev, error: ev.error.slice(0, REMOTE_ERROR_MAX) + '…' }
+        : ev;
     const json = JSON.stringify(e);
     const bytes = Buffer.byteLength(json) + 1;
     if (parts.length && size + bytes > REMOTE_PAYLOAD_MAX) {
@@ -91,7 +96,9 @@ export function packRemoteEvents(events: readonly RemoteEvent[]): string[] {
 export function unpackRemoteEvents(payload: string): RemoteEvent[] {
   try {
     const v: unknown = JSON.parse(payload);
-    return Array.isArray(v) ? v.filter((e): e is RemoteEvent => !!e && typeof e === 'object' && typeof (e as RemoteEvent).event === 'string') : [];
+    return Array.isArray(v)
+      ? v.filter((e): e is RemoteEvent => !!e && typeof e === 'object' && typeof (e as RemoteEvent).event === 'string')
+      : [];
   } catch {
     return [];
   }
@@ -118,29 +125,50 @@ export class EventHub {
    * @throws ValidationError on an unknown event name or a listener that is not a function
    * @example const sub = await conveyor.events.subscribeRemote(['job_failed'], (ev) => alert(ev.id, ev.error)); … await sub.close();
    */
-  async subscribeRemote(events: readonly RemoteEventName[], listener: (event: RemoteEvent) => void, options: RemoteSubscribeOptions = {}): Promise<RemoteSubscription> {
-    if (!Array.isArray(events) || events.length === 0) throw new ValidationError(`subscribeRemote(): events must be a non-empty array of ${REMOTE_EVENT_NAMES.join(', ')}, got ${describeValue(events)}`);
+  async subscribeRemote(
+    events: readonly RemoteEventName[],
+    listener: (event: RemoteEvent) => void,
+    options: RemoteSubscribeOptions = {},
+  ): Promise<RemoteSubscription> {
+    if (!Array.isArray(events) || events.length === 0)
+      throw new ValidationError(
+        `subscribeRemote(): events must be a non-empty array of ${REMOTE_EVENT_NAMES.join(', ')}, got ${describeValue(events)}`,
+      );
     for (const e of events) {
-      if (!(REMOTE_EVENT_NAMES as readonly string[]).includes(e)) throw new ValidationError(`subscribeRemote(): unknown event ${describeValue(e)} (expected ${REMOTE_EVENT_NAMES.join(', ')})`);
+      if (!(REMOTE_EVENT_NAMES as readonly string[]).includes(e))
+        throw new ValidationError(
+          `subscribeRemote(): unknown event ${describeValue(e)} (expected ${REMOTE_EVENT_NAMES.join(', ')})`,
+        );
     }
-    if (typeof listener !== 'function') throw new ValidationError(`subscribeRemote(): the listener must be a function, got ${describeValue(listener)}`);
-    if (options === null || typeof options !== 'object') throw new ValidationError(`subscribeRemote(): options must be an object, got ${describeValue(options)}`);
-    for (const k of Object.keys(options)) if (k !== 'onGap') throw new ValidationError(`subscribeRemote(): unknown option '${k}'`);
+    if (typeof listener !== 'function')
+      throw new ValidationError(`subscribeRemote(): the listener must be a function, got ${describeValue(listener)}`);
+    if (options === null || typeof options !== 'object')
+      throw new ValidationError(`subscribeRemote(): options must be an object, got ${describeValue(options)}`);
+    for (const k of Object.keys(options))
+      if (k !== 'onGap') throw new ValidationError(`subscribeRemote(): unknown option '${k}'`);
     if (!this.#remote) throw new ValidationError('subscribeRemote(): this event hub has no storage to listen on');
     const wanted = new Set<string>(events);
     const onGap = options.onGap;
-    return this.#remote.listenEvents((payload) => {
-      for (const ev of unpackRemoteEvents(payload)) {
-        if (!wanted.has(ev.event)) continue;
-        try {
-          listener(ev);
-        } catch (err) {
-          this.#logger.error({ event: ev.event, err }, 'remote event listener threw');
+    return this.#remote.listenEvents(
+      (payload) => {
+        for (const ev of unpackRemoteEvents(payload)) {
+          if (!wanted.has(ev.event)) continue;
+          try {
+            listener(ev);
+          } catch (err) {
+            this.#logger.error({ event: ev.event, err }, 'remote event listener threw');
+          }
         }
-      }
-    }, onGap && (() => {
-      try { onGap(); } catch (err) { this.#logger.error({ err }, 'remote event onGap threw'); }
-    }));
+      },
+      onGap &&
+        (() => {
+          try {
+            onGap();
+          } catch (err) {
+            this.#logger.error({ err }, 'remote event onGap threw');
+          }
+        }),
+    );
   }
   /** Subscribe; returns a function that unsubscribes. */
   on<K extends ConveyorEventName>(event: K, listener: (payload: ConveyorEvents[K]) => void): () => void {

@@ -19,7 +19,15 @@ export { Delayable, DelayableGroup, DelayableChain, chain, group, type GraphNode
 export type { DelayOptions, IdentitySource } from './delay/options.ts';
 export { identityExact } from './delay/identity.ts';
 export type { Model, RecordSet, JobMethods, JobMethod, DelayProxy, DelayableProxy } from './model.ts';
-export type { ConveyorEvents, ConveyorEventName, EventHub, RemoteEvent, RemoteEventName, RemoteSubscribeOptions, RemoteSubscription } from './events.ts';
+export type {
+  ConveyorEvents,
+  ConveyorEventName,
+  EventHub,
+  RemoteEvent,
+  RemoteEventName,
+  RemoteSubscribeOptions,
+  RemoteSubscription,
+} from './events.ts';
 export { REMOTE_EVENT_NAMES } from './events.ts';
 export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics.ts';
 export { METRIC_FAMILIES, renderPrometheus } from './metrics.ts';
@@ -37,10 +45,39 @@ export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';
 export type { MaintenanceOptions } from './cron/maintenance.ts';
 export type { JobFunctionInfo, JobFunctionsApi, ResolvedCall } from './conveyor.ts';
 export type { JobFunctionOverride, ResolvedJobFunction } from './job/settings.ts';
-export type { Driver, JobFilter, JobListParams, JobPage, JobCountRow, JobGraph, RunnerInfo, TimeoutStatistics } from './drivers/driver.ts';
+export type {
+  Driver,
+  JobFilter,
+  JobListParams,
+  JobPage,
+  JobCountRow,
+  JobGraph,
+  RunnerInfo,
+  TimeoutStatistics,
+} from './drivers/driver.ts';
 export {
-  ConveyorError, ErrorCodes, type ErrorCode, ConfigurationError, ChannelConfigError, ValidationError, UnknownModelError,
-  UnknownMethodError, DatabaseError, MigrationError, SchemaTooNewError, JobNotFoundError, InvalidStateError, GraphError,
-  ClosedError, TransactionScopeError, JobLeaseLostError, TimeoutError, RetryableJobError, NothingToDoJob, FailedJobError,
-  WaitTimeoutError, DatabaseNotFoundError, UnknownChannelError,
+  ConveyorError,
+  ErrorCodes,
+  type ErrorCode,
+  ConfigurationError,
+  ChannelConfigError,
+  ValidationError,
+  UnknownModelError,
+  UnknownMethodError,
+  DatabaseError,
+  MigrationError,
+  SchemaTooNewError,
+  JobNotFoundError,
+  InvalidStateError,
+  GraphError,
+  ClosedError,
+  TransactionScopeError,
+  JobLeaseLostError,
+  TimeoutError,
+  RetryableJobError,
+  NothingToDoJob,
+  FailedJobError,
+  WaitTimeoutError,
+  DatabaseNotFoundError,
+  UnknownChannelError,
 } from './errors.ts';

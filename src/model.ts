@@ -25,13 +25,19 @@ export type MethodArgs<F> = F extends (job: JobContext, ...args: infer A) => unk
 export type MethodResult<F> = F extends (...args: never[]) => infer R ? Awaited<R> : never;
 
 /** `withDelay()`: each method enqueues a job and resolves to its handle. */
-export type DelayProxy<M extends JobMethods> = { [K in keyof M]: (...args: MethodArgs<M[K]>) => Promise<Job<MethodResult<M[K]>>> };
+export type DelayProxy<M extends JobMethods> = {
+  [K in keyof M]: (...args: MethodArgs<M[K]>) => Promise<Job<MethodResult<M[K]>>>;
+};
 
 /** `delayable()`: each method records a call to be delayed later (graphs). */
-export type DelayableProxy<M extends JobMethods> = { [K in keyof M]: (...args: MethodArgs<M[K]>) => Delayable<MethodResult<M[K]>> };
+export type DelayableProxy<M extends JobMethods> = {
+  [K in keyof M]: (...args: MethodArgs<M[K]>) => Delayable<MethodResult<M[K]>>;
+};
 
 /** Direct calls: each method runs now, inline, and resolves to its result. */
-export type InlineMethods<M extends JobMethods> = { [K in keyof M]: (...args: MethodArgs<M[K]>) => Promise<MethodResult<M[K]>> };
+export type InlineMethods<M extends JobMethods> = {
+  [K in keyof M]: (...args: MethodArgs<M[K]>) => Promise<MethodResult<M[K]>>;
+};
 
 /** A model bound to record ids. */
 export type RecordSet<M extends JobMethods> = InlineMethods<M> & {
@@ -62,7 +68,18 @@ export interface ModelHost extends DelayHost {
 }
 
 /** Names a job method may not have (they are record-set members). */
-export const RESERVED_METHOD_NAMES = new Set(['modelName', 'ids', 'browse', 'withDelay', 'delayable', 'methods', 'settingsOf', 'then', 'constructor', 'toString']);
+export const RESERVED_METHOD_NAMES = new Set([
+  'modelName',
+  'ids',
+  'browse',
+  'withDelay',
+  'delayable',
+  'methods',
+  'settingsOf',
+  'then',
+  'constructor',
+  'toString',
+]);
 
 /** The definition behind a model. */
 export interface ModelDefinition {
@@ -82,34 +99,62 @@ export function defineModel(name: unknown, methods: unknown, settings: unknown):
   if (typeof name !== 'string' || !/^[A-Za-z_][\w.-]*$/.test(name)) {
     throw new ConfigurationError(`model name must be a string like 'res.partner', got ${describeValue(name)}`);
   }
-  if (!methods || typeof methods !== 'object') throw new ConfigurationError(`model '${name}': methods must be an object of functions, got ${describeValue(methods)}`);
+  if (!methods || typeof methods !== 'object')
+    throw new ConfigurationError(
+      `model '${name}': methods must be an object of functions, got ${describeValue(methods)}`,
+    );
   const resolved = new Map<string, ResolvedJobFunction>();
   for (const [m, fn] of Object.entries(methods)) {
-    if (typeof fn !== 'function') throw new ConfigurationError(`model '${name}': method '${m}' must be a function, got ${describeValue(fn)}`);
-    if (RESERVED_METHOD_NAMES.has(m)) throw new ConfigurationError(`model '${name}': '${m}' is reserved and cannot be a job method name`);
+    if (typeof fn !== 'function')
+      throw new ConfigurationError(`model '${name}': method '${m}' must be a function, got ${describeValue(fn)}`);
+    if (RESERVED_METHOD_NAMES.has(m))
+      throw new ConfigurationError(`model '${name}': '${m}' is reserved and cannot be a job method name`);
   }
   const s = (settings ?? {}) as Record<string, JobFunctionSettings>;
-  if (typeof s !== 'object') throw new ConfigurationError(`model '${name}': settings must be an object keyed by method, got ${describeValue(settings)}`);
+  if (typeof s !== 'object')
+    throw new ConfigurationError(
+      `model '${name}': settings must be an object keyed by method, got ${describeValue(settings)}`,
+    );
   for (const key of Object.keys(s)) {
-    if (!(key in (methods as object))) throw new ConfigurationError(`model '${name}': settings for unknown method '${key}'; methods are ${Object.keys(methods as object).join(', ')}`);
+    if (!(key in (methods as object)))
+      throw new ConfigurationError(
+        `model '${name}': settings for unknown method '${key}'; methods are ${Object.keys(methods as object).join(', ')}`,
+      );
   }
   for (const m of Object.keys(methods as object)) resolved.set(m, resolveJobFunction(name, m, s[m]));
   return { name, methods: methods as JobMethods, settings: new Map(resolved), codeSettings: resolved };
 }
 
 /** Build the record set object of a model definition. */
-export function makeRecordSet<M extends JobMethods>(host: ModelHost, def: ModelDefinition, ids: readonly unknown[]): RecordSet<M> {
+export function makeRecordSet<M extends JobMethods>(
+  host: ModelHost,
+  def: ModelDefinition,
+  ids: readonly unknown[],
+): RecordSet<M> {
   const set: Record<string | symbol, unknown> = {
     modelName: def.name,
     ids,
-    browse: (next: readonly unknown[] | unknown) => makeRecordSet<M>(host, def, Array.isArray(next) ? [...next] : [next]),
+    browse: (next: readonly unknown[] | unknown) =>
+      makeRecordSet<M>(host, def, Array.isArray(next) ? [...next] : [next]),
     withDelay: (options?: DelayOptions) => {
       const opts = checkDelayOptions(options, `${def.name}.withDelay()`);
-      return methodProxy(def, 'withDelay', (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts).delay());
+      return methodProxy(
+        def,
+        'withDelay',
+        (method) =>
+          (...args: unknown[]) =>
+            new Delayable(host, def.name, method, ids, args, opts).delay(),
+      );
     },
     delayable: (options?: DelayOptions) => {
       const opts = checkDelayOptions(options, `${def.name}.delayable()`);
-      return methodProxy(def, 'delayable', (method) => (...args: unknown[]) => new Delayable(host, def.name, method, ids, args, opts));
+      return methodProxy(
+        def,
+        'delayable',
+        (method) =>
+          (...args: unknown[]) =>
+            new Delayable(host, def.name, method, ids, args, opts),
+      );
     },
   };
   for (const m of Object.keys(def.methods)) {
@@ -141,14 +186,22 @@ function isProbe(key: string | symbol): boolean {
  * `TypeError: … is not a function`: rejected for `withDelay()` (its calls return promises), thrown for
  * `delayable()`. The name itself reads as absent (`in`, `Object.keys`), and the object is not thenable.
  */
-function methodProxy(def: ModelDefinition, where: 'withDelay' | 'delayable', make: (method: string) => (...args: unknown[]) => unknown): Record<string, unknown> {
+function methodProxy(
+  def: ModelDefinition,
+  where: 'withDelay' | 'delayable',
+  make: (method: string) => (...args: unknown[]) => unknown,
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const m of Object.keys(def.methods)) out[m] = make(m);
   return new Proxy(out, {
     get(target, key, receiver) {
       if (Object.hasOwn(target, key) || isProbe(key)) return Reflect.get(target, key, receiver);
       const error = () => unknownMethodError(def, String(key), where);
-      return where === 'withDelay' ? () => Promise.reject(error()) : () => { throw error(); };
+      return where === 'withDelay'
+        ? () => Promise.reject(error())
+        : () => {
+            throw error();
+          };
     },
   });
 }

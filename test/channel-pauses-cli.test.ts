@@ -16,8 +16,13 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), ...args], { cwd: tmp, env: { ...process.env, CONVEYOR_DATABASE: '', CONVEYOR_CHANNELS: '' } },
-      (err, stdout, stderr) => resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [path.join(ROOT, 'bin/conveyor.js'), ...args],
+      { cwd: tmp, env: { ...process.env, CONVEYOR_DATABASE: '', CONVEYOR_CHANNELS: '' } },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -25,7 +30,12 @@ describe('conveyor channels pause|resume|paused', () => {
   const db = `sqlite:${path.join(tmp, 'q.db')}`;
 
   it('pauses and resumes a channel for every process, and lists the pauses', async () => {
-    const c = await Conveyor.open({ database: db, logger: 'silent', maintenance: false, channels: 'root:4,root.mail:2' });
+    const c = await Conveyor.open({
+      database: db,
+      logger: 'silent',
+      maintenance: false,
+      channels: 'root:4,root.mail:2',
+    });
     try {
       const m = c.model('res.partner', { async send() {} }, { send: { channel: 'root.mail' } });
       const job = await m.withDelay().send();
@@ -34,7 +44,10 @@ describe('conveyor channels pause|resume|paused', () => {
       assert.equal(pause.code, 0, pause.stderr);
       assert.match(pause.stdout, /^root\.mail: paused \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d, by alice\)$/m);
       const stored = await c.channelPauses.list();
-      assert.deepEqual(stored.map((p) => [p.channel, p.pausedBy]), [['root.mail', 'alice']]);
+      assert.deepEqual(
+        stored.map((p) => [p.channel, p.pausedBy]),
+        [['root.mail', 'alice']],
+      );
       assert.match(await c.jobs.explain(job.id), /^channel root\.mail is paused \(since /);
 
       const listed = await cli(['channels', 'paused', '--database', db, '--json']);
@@ -46,7 +59,10 @@ describe('conveyor channels pause|resume|paused', () => {
       assert.equal(resume.code, 0, resume.stderr);
       assert.match(resume.stdout, /^root\.mail: resumed$/m);
       assert.deepEqual(await c.channelPauses.list(), []);
-      assert.match((await cli(['channels', 'resume', 'root.mail', '--database', db])).stdout, /root\.mail: was not paused at runtime/);
+      assert.match(
+        (await cli(['channels', 'resume', 'root.mail', '--database', db])).stdout,
+        /root\.mail: was not paused at runtime/,
+      );
       assert.match((await cli(['channels', 'paused', '--database', db])).stdout, /no channel is paused at runtime/);
 
       const bad = await cli(['channels', 'pause', 'bad name', '--database', db]);

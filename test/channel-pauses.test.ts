@@ -11,10 +11,15 @@ import { ChannelConfigError, Conveyor, ValidationError, type ConveyorOptions, ty
 import { BACKENDS, PG_URL, uniqueSchema, type Backend } from './helpers/backends.ts';
 
 const dirs: string[] = [];
-after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 
 /** Two Conveyors on one store (a SQLite file, or one PostgreSQL schema), and how to dispose of both. */
-async function openPair(backend: Backend, options: ConveyorOptions): Promise<{ a: Conveyor; b: Conveyor; dispose(): Promise<void> }> {
+async function openPair(
+  backend: Backend,
+  options: ConveyorOptions,
+): Promise<{ a: Conveyor; b: Conveyor; dispose(): Promise<void> }> {
   let shared: ConveyorOptions;
   if (backend.name === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'conveyor-pauses-'));
@@ -26,7 +31,8 @@ async function openPair(backend: Backend, options: ConveyorOptions): Promise<{ a
   const a = await Conveyor.open(shared);
   const b = await Conveyor.open(shared);
   return {
-    a, b,
+    a,
+    b,
     dispose: async () => {
       await b.close();
       if (backend.name === 'postgres') await backend.dispose(a);
@@ -38,24 +44,30 @@ async function openPair(backend: Backend, options: ConveyorOptions): Promise<{ a
 /** A deferred. */
 function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void } {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
 /** Jobs of `model` record where they ran; `work` of a gated job waits until the gate opens. */
 function define(c: Conveyor, started: string[], gate: Promise<void>) {
-  return c.model('pause.test', {
-    async work(job: JobContext, tag: string) {
-      started.push(tag);
-      void job;
-      return tag;
+  return c.model(
+    'pause.test',
+    {
+      async work(job: JobContext, tag: string) {
+        started.push(tag);
+        void job;
+        return tag;
+      },
+      async hold(_job: JobContext, tag: string) {
+        started.push(tag);
+        await gate;
+        return tag;
+      },
     },
-    async hold(_job: JobContext, tag: string) {
-      started.push(tag);
-      await gate;
-      return tag;
-    },
-  }, { work: { channel: 'root.mail.bulk' }, hold: { channel: 'root.other' } });
+    { work: { channel: 'root.mail.bulk' }, hold: { channel: 'root.other' } },
+  );
 }
 
 // no poll and rare heartbeats: what a runner sees, it sees through the 'channels' wake-up
@@ -68,18 +80,28 @@ for (const backend of BACKENDS) {
       try {
         await assert.rejects(c.channelPauses.pause('bad name!'), ChannelConfigError);
         await assert.rejects(c.channelPauses.pause(''), ValidationError);
-        await assert.rejects(c.channelPauses.pause(42 as unknown as string), /channel must be a non-empty channel name/);
+        await assert.rejects(
+          c.channelPauses.pause(42 as unknown as string),
+          /channel must be a non-empty channel name/,
+        );
         await assert.rejects(c.channelPauses.pause('mail', { by: 7 as unknown as string }), /by must be a string/);
         const first = await c.channelPauses.pause('mail', { by: 'ops' });
         assert.equal(first.channel, 'root.mail');
         assert.equal(first.pausedBy, 'ops');
         const again = await c.channelPauses.pause('root.mail', { by: 'someone else' });
         assert.deepEqual(again, first, 'a second pause keeps the first one');
-        assert.deepEqual((await c.channelPauses.list()).map((p) => p.channel), ['root.mail']);
+        assert.deepEqual(
+          (await c.channelPauses.list()).map((p) => p.channel),
+          ['root.mail'],
+        );
         const tree = await c.channelPauses.tree();
         assert.equal(tree.node('root.mail')?.paused, true);
         assert.equal(tree.node('root.mail')?.pausedSince, first.pausedAt);
-        assert.equal(tree.path('root.mail.bulk').at(-1)?.paused, false, 'a sub-channel is not paused itself, its parent is');
+        assert.equal(
+          tree.path('root.mail.bulk').at(-1)?.paused,
+          false,
+          'a sub-channel is not paused itself, its parent is',
+        );
         assert.equal(c.channels.node('root.mail')?.paused, false, 'the configured tree is left as configured');
         assert.equal(await c.channelPauses.resume('mail'), true);
         assert.equal(await c.channelPauses.resume('mail'), false, 'not paused any more');
@@ -152,7 +174,9 @@ for (const backend of BACKENDS) {
         const applied = onceFor(c, c, r.id);
         await c.channelPauses.pause('root.mail');
         await applied;
-        await waitFor(async () => (await Promise.all(queued.map((j) => c.jobs.get(j.id)))).every((row) => row!.state === 'pending'));
+        await waitFor(async () =>
+          (await Promise.all(queued.map((j) => c.jobs.get(j.id)))).every((row) => row!.state === 'pending'),
+        );
         gate.resolve();
         assert.equal(await busy.result(), 'busy');
         assert.deepEqual(started, ['busy'], 'the buffered jobs did not start');
@@ -177,7 +201,10 @@ for (const backend of BACKENDS) {
         const other = await m.withDelay({ channel: 'root.mail' }).work('sibling');
         assert.equal(await other.result(), 'sibling', 'the parent channel is not paused');
         assert.equal((await c.jobs.get(held.id))!.state, 'pending');
-        assert.match(await c.jobs.explain(held.id), /^channel root\.mail\.bulk is paused \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/);
+        assert.match(
+          await c.jobs.explain(held.id),
+          /^channel root\.mail\.bulk is paused \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)$/,
+        );
         await c.channelPauses.resume('root.mail.bulk');
         assert.equal(await held.result({ timeoutMs: 10_000 }), 'held');
       } finally {
@@ -206,7 +233,10 @@ function onceFor(a: Conveyor, b: Conveyor, runnerId: string): Promise<void> {
 function startedEvent(a: Conveyor, b: Conveyor): Promise<number> {
   return new Promise((resolve) => {
     const offs: (() => void)[] = [];
-    const on = (e: { id: number }) => { offs.forEach((off) => off()); resolve(e.id); };
+    const on = (e: { id: number }) => {
+      offs.forEach((off) => off());
+      resolve(e.id);
+    };
     offs.push(a.on('job_started', on));
     if (b !== a) offs.push(b.on('job_started', on));
   });

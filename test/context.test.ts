@@ -7,7 +7,11 @@ import assert from 'node:assert/strict';
 import { BACKENDS, type Backend } from './helpers/backends.ts';
 import { chain, type Conveyor, type ConveyorOptions, type JobContext, type Model } from '../src/index.ts';
 
-interface Seen { name: string; jobContext: Record<string, unknown>; ambient: Record<string, unknown> }
+interface Seen {
+  name: string;
+  jobContext: Record<string, unknown>;
+  ambient: Record<string, unknown>;
+}
 
 async function setup(backend: Backend, options: ConveyorOptions = {}) {
   const conveyor = await backend.open(options);
@@ -30,7 +34,11 @@ async function setup(backend: Backend, options: ConveyorOptions = {}) {
   return { conveyor, probes, seen };
 }
 
-async function withSetup(backend: Backend, fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>, options?: ConveyorOptions): Promise<void> {
+async function withSetup(
+  backend: Backend,
+  fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>,
+  options?: ConveyorOptions,
+): Promise<void> {
   const s = await setup(backend, options);
   try {
     await fn(s);
@@ -71,10 +79,12 @@ for (const backend of BACKENDS) {
         assert.deepEqual(byName.get('b'), { name: 'b', jobContext: {}, ambient: {} });
       }));
 
-    test('a running runner woken by the enqueue does not leak the caller\'s context into the job',
-      () => withSetup(backend, async ({ conveyor, probes, seen }) => {
+    test("a running runner woken by the enqueue does not leak the caller's context into the job", () =>
+      withSetup(backend, async ({ conveyor, probes, seen }) => {
         await startRunner(conveyor);
-        const job = await conveyor.context.run(ctx, () => chain(probes.delayable().probe('a'), probes.delayable().probe('b')).delay());
+        const job = await conveyor.context.run(ctx, () =>
+          chain(probes.delayable().probe('a'), probes.delayable().probe('b')).delay(),
+        );
         await job[1]!.wait();
         for (const s of seen) assert.deepEqual(s.ambient, stored, `${s.name} ran with ${JSON.stringify(s.ambient)}`);
       }));
@@ -84,42 +94,54 @@ for (const backend of BACKENDS) {
         const inherit = await conveyor.context.run(ctx, () => probes.withDelay().parent(null));
         const override = await conveyor.context.run(ctx, () => probes.withDelay().parent({ tz: 'UTC', secret: 3 }));
         await startRunner(conveyor);
-        const childA = await inherit.result() as number;
-        const childB = await override.result() as number;
+        const childA = (await inherit.result()) as number;
+        const childB = (await override.result()) as number;
         const rowA = await conveyor.jobs.wait(childA);
         const rowB = await conveyor.jobs.wait(childB);
         assert.deepEqual(rowA.context, stored);
         assert.deepEqual(rowB.context, { tz: 'UTC', lang: 'fr' });
         const children = seen.filter((s) => s.name === 'child').map((s) => s.jobContext);
-        assert.deepEqual(children.sort((x, y) => String(x.tz).localeCompare(String(y.tz))), [stored, { tz: 'UTC', lang: 'fr' }]);
+        assert.deepEqual(
+          children.sort((x, y) => String(x.tz).localeCompare(String(y.tz))),
+          [stored, { tz: 'UTC', lang: 'fr' }],
+        );
       }));
 
     test('every job of a graph captures the context', () =>
       withSetup(backend, async ({ conveyor, probes }) => {
-        const jobs = await conveyor.context.run(ctx, () => chain(probes.delayable().probe('a'), probes.delayable().probe('b')).delay());
+        const jobs = await conveyor.context.run(ctx, () =>
+          chain(probes.delayable().probe('a'), probes.delayable().probe('b')).delay(),
+        );
         for (const j of jobs) assert.deepEqual((await j.refresh()).context, stored);
       }));
 
     test('custom contextKeys replace the default allow-list', () =>
-      withSetup(backend, async ({ conveyor, probes, seen }) => {
-        assert.deepEqual(conveyor.context.keys, ['tenant', 'tz']);
-        const job = await conveyor.context.run({ tenant: 'acme', tz: 'UTC', lang: 'fr' }, () => probes.withDelay().probe('a'));
-        assert.deepEqual((await job.refresh()).context, { tenant: 'acme', tz: 'UTC' });
-        await startRunner(conveyor);
-        await job.wait();
-        assert.deepEqual(seen[0]!.jobContext, { tenant: 'acme', tz: 'UTC' });
-      }, { contextKeys: ['tenant', 'tz'] }));
+      withSetup(
+        backend,
+        async ({ conveyor, probes, seen }) => {
+          assert.deepEqual(conveyor.context.keys, ['tenant', 'tz']);
+          const job = await conveyor.context.run({ tenant: 'acme', tz: 'UTC', lang: 'fr' }, () =>
+            probes.withDelay().probe('a'),
+          );
+          assert.deepEqual((await job.refresh()).context, { tenant: 'acme', tz: 'UTC' });
+          await startRunner(conveyor);
+          await job.wait();
+          assert.deepEqual(seen[0]!.jobContext, { tenant: 'acme', tz: 'UTC' });
+        },
+        { contextKeys: ['tenant', 'tz'] },
+      ));
 
-    test('the default allow-list is queue_job\'s, in camelCase; context.run merges over the outer context', () =>
+    test("the default allow-list is queue_job's, in camelCase; context.run merges over the outer context", () =>
       withSetup(backend, async ({ conveyor }) => {
         assert.deepEqual(conveyor.context.keys, ['tz', 'lang', 'allowedCompanyIds', 'forceCompany', 'activeTest']);
         const inner = conveyor.context.run({ tz: 'UTC', allowedCompanyIds: [1, 2] }, () =>
-          conveyor.context.run({ lang: 'nl', activeTest: false }, () => conveyor.context.capture()));
+          conveyor.context.run({ lang: 'nl', activeTest: false }, () => conveyor.context.capture()),
+        );
         assert.deepEqual(inner, { tz: 'UTC', allowedCompanyIds: [1, 2], lang: 'nl', activeTest: false });
         assert.deepEqual(conveyor.context.get(), {});
       }));
 
-    test('a direct call runs inline with the caller\'s context', () =>
+    test("a direct call runs inline with the caller's context", () =>
       withSetup(backend, async ({ conveyor, probes, seen }) => {
         assert.equal(await conveyor.context.run(ctx, () => probes.probe('inline')), 'inline');
         assert.deepEqual(seen[0]!.ambient, ctx);

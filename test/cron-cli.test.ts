@@ -17,9 +17,14 @@ after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), ...args], {
-      cwd: tmp, env: { ...process.env, CONVEYOR_DATABASE: '', CONVEYOR_CHANNELS: '' },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      [path.join(ROOT, 'bin/conveyor.js'), ...args],
+      {
+        cwd: tmp,
+        env: { ...process.env, CONVEYOR_DATABASE: '', CONVEYOR_CHANNELS: '' },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -32,12 +37,19 @@ describe('conveyor cron', () => {
     const db = `sqlite:${path.join(tmp, 'cron.db')}`;
     const c = await Conveyor.open({ database: db, logger: 'silent', maintenance: { jobRetentionDays: 9 } });
     try {
-      const shop = c.model('shop', { async report() { return 1; } });
+      const shop = c.model('shop', {
+        async report() {
+          return 1;
+        },
+      });
       await c.cron('nightly', '0 3 * * *', shop.report, [], { timezone: 'Europe/Paris' });
 
       const table = await cli(['cron', 'ls', '--database', db]);
       assert.equal(table.code, 0, table.stderr);
-      assert.match(table.stdout, /^nightly\s+0 3 \* \* \* \(Europe\/Paris\)\s+shop\.report\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+-\s+active$/m);
+      assert.match(
+        table.stdout,
+        /^nightly\s+0 3 \* \* \* \(Europe\/Paris\)\s+shop\.report\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+-\s+active$/m,
+      );
       assert.match(table.stdout, /^conveyor\.job_retention\s+every 1d\s+conveyor\.maintenance\.jobRetention/m);
 
       assert.equal((await cli(['cron', 'pause', 'nightly', '--database', db])).stdout.trim(), 'nightly: paused');
@@ -53,8 +65,12 @@ describe('conveyor cron', () => {
       assert.match(bad.stderr, /no scheduled job named 'nope'/);
 
       // the CLI's own Conveyor (no application module) leaves the application's settings alone
-      for (const args of [['cron', 'ls'], ['jobs', 'ls'], ['channels'], ['migrate']]) assert.equal((await cli([...args, '--database', db])).code, 0, args.join(' '));
-      const list = JSON.parse((await cli(['cron', 'ls', '--database', db, '--json'])).stdout) as { name: string; args: unknown[] }[];
+      for (const args of [['cron', 'ls'], ['jobs', 'ls'], ['channels'], ['migrate']])
+        assert.equal((await cli([...args, '--database', db])).code, 0, args.join(' '));
+      const list = JSON.parse((await cli(['cron', 'ls', '--database', db, '--json'])).stdout) as {
+        name: string;
+        args: unknown[];
+      }[];
       assert.deepEqual(list.find((x) => x.name === 'conveyor.job_retention')!.args, [9]);
     } finally {
       await c.close();

@@ -28,7 +28,12 @@ const factories: Factory[] = [
 ];
 {
   const file = path.join(tmp, randomUUID() + '.db');
-  factories.push({ name: 'sqlite file', open: () => openDriver(`sqlite:${file}`), openTwin: () => openDriver(`sqlite:${file}`), dispose: (d) => d.close() });
+  factories.push({
+    name: 'sqlite file',
+    open: () => openDriver(`sqlite:${file}`),
+    openTwin: () => openDriver(`sqlite:${file}`),
+    dispose: (d) => d.close(),
+  });
 }
 if (!(await pgUnavailable())) {
   const schema = uniqueSchema('crondrv');
@@ -48,15 +53,37 @@ const MIN = 60_000;
 
 function def(over: Partial<CronDef> = {}): CronDef {
   return {
-    name: 'every-minute', schedule: 'every 1m', timezone: null, model: 'm', method: 'x', records: '[]', args: '["a"]',
-    options: '{"priority":3}', catchUp: 'none', nextRunAt: T0 + MIN, ...over,
+    name: 'every-minute',
+    schedule: 'every 1m',
+    timezone: null,
+    model: 'm',
+    method: 'x',
+    records: '[]',
+    args: '["a"]',
+    options: '{"priority":3}',
+    catchUp: 'none',
+    nextRunAt: T0 + MIN,
+    ...over,
   };
 }
 
 function job(over: Partial<NewJob> = {}): NewJob {
   return {
-    uuid: randomUUID(), graphUuid: null, model: 'm', method: 'x', records: '[]', args: '["a"]', priority: 3, eta: null,
-    channel: 'root', maxRetries: 5, description: 'cron job', identityKey: null, context: null, timeLimitMs: 3_600_000, ...over,
+    uuid: randomUUID(),
+    graphUuid: null,
+    model: 'm',
+    method: 'x',
+    records: '[]',
+    args: '["a"]',
+    priority: 3,
+    eta: null,
+    channel: 'root',
+    maxRetries: 5,
+    description: 'cron job',
+    identityKey: null,
+    context: null,
+    timeLimitMs: 3_600_000,
+    ...over,
   };
 }
 
@@ -72,15 +99,34 @@ for (const f of factories) {
     it('upserts: inserts, then updates the definition but keeps next_run_at, paused and last run unless the schedule changes', async () => {
       const first = await d.cronUpsert({ ...def({ name: 'u' }), now: T0 });
       assert.deepEqual(JSON.parse(first.options), { priority: 3 }); // (PostgreSQL's jsonb re-spaces the text)
-      assert.deepEqual({ ...first, options: '' }, {
-        name: 'u', schedule: 'every 1m', timezone: null, model: 'm', method: 'x', records: '[]', args: '["a"]', options: '',
-        catchUp: 'none', paused: false, nextRunAt: T0 + MIN, lastRunAt: null, lastJobId: null, createdAt: T0, updatedAt: T0,
-      });
+      assert.deepEqual(
+        { ...first, options: '' },
+        {
+          name: 'u',
+          schedule: 'every 1m',
+          timezone: null,
+          model: 'm',
+          method: 'x',
+          records: '[]',
+          args: '["a"]',
+          options: '',
+          catchUp: 'none',
+          paused: false,
+          nextRunAt: T0 + MIN,
+          lastRunAt: null,
+          lastJobId: null,
+          createdAt: T0,
+          updatedAt: T0,
+        },
+      );
       assert.equal(await d.cronSetPaused({ name: 'u', paused: true, now: T0 + 1 }), true);
       const fired = await d.cronFire({ name: 'u', slotAt: null, now: T0 + 2, nextRunAt: null, job: job() });
       assert.equal(fired.fired, true, 'a run-now fires while paused');
       // same schedule, new args and options: next_run_at, paused and the last run stay
-      const again = await d.cronUpsert({ ...def({ name: 'u', args: '["b"]', options: '{}', catchUp: 'one', nextRunAt: T0 + 10 * MIN }), now: T0 + 5 });
+      const again = await d.cronUpsert({
+        ...def({ name: 'u', args: '["b"]', options: '{}', catchUp: 'one', nextRunAt: T0 + 10 * MIN }),
+        now: T0 + 5,
+      });
       assert.equal(again.args, '["b"]');
       assert.equal(again.catchUp, 'one');
       assert.equal(again.nextRunAt, T0 + MIN);
@@ -90,8 +136,20 @@ for (const f of factories) {
       assert.equal(again.createdAt, T0);
       assert.equal(again.updatedAt, T0 + 5);
       // a new schedule or time zone resets next_run_at
-      assert.equal((await d.cronUpsert({ ...def({ name: 'u', schedule: 'every 5m', nextRunAt: T0 + 5 * MIN }), now: T0 + 6 })).nextRunAt, T0 + 5 * MIN);
-      assert.equal((await d.cronUpsert({ ...def({ name: 'u', schedule: 'every 5m', timezone: 'Europe/Paris', nextRunAt: T0 + 7 * MIN }), now: T0 + 7 })).nextRunAt, T0 + 7 * MIN);
+      assert.equal(
+        (await d.cronUpsert({ ...def({ name: 'u', schedule: 'every 5m', nextRunAt: T0 + 5 * MIN }), now: T0 + 6 }))
+          .nextRunAt,
+        T0 + 5 * MIN,
+      );
+      assert.equal(
+        (
+          await d.cronUpsert({
+            ...def({ name: 'u', schedule: 'every 5m', timezone: 'Europe/Paris', nextRunAt: T0 + 7 * MIN }),
+            now: T0 + 7,
+          })
+        ).nextRunAt,
+        T0 + 7 * MIN,
+      );
       assert.equal((await d.cronGet('u'))!.timezone, 'Europe/Paris');
       assert.equal(await d.cronGet('nope'), null);
       assert.ok((await d.cronList()).some((c) => c.name === 'u'));
@@ -104,7 +162,13 @@ for (const f of factories) {
       const a = await d.cronFire({ name: 'f', slotAt: T0 + MIN, now: T0 + MIN, nextRunAt: T0 + 2 * MIN, job: job() });
       assert.equal(a.fired, true);
       assert.ok(a.jobId! > 0);
-      const b = await d.cronFire({ name: 'f', slotAt: T0 + MIN, now: T0 + MIN + 5, nextRunAt: T0 + 2 * MIN, job: job() });
+      const b = await d.cronFire({
+        name: 'f',
+        slotAt: T0 + MIN,
+        now: T0 + MIN + 5,
+        nextRunAt: T0 + 2 * MIN,
+        job: job(),
+      });
       assert.deepEqual(b, { fired: false, jobId: null });
       const row = (await d.cronGet('f'))!;
       assert.equal(row.nextRunAt, T0 + 2 * MIN);
@@ -128,19 +192,51 @@ for (const f of factories) {
     it('does not fire a paused or unknown entry; deleting an entry forgets its slots', async () => {
       await d.cronUpsert({ ...def({ name: 'p' }), now: T0 });
       await d.cronSetPaused({ name: 'p', paused: true, now: T0 });
-      assert.deepEqual(await d.cronFire({ name: 'p', slotAt: T0 + MIN, now: T0 + MIN, nextRunAt: T0 + 2 * MIN, job: job() }), { fired: false, jobId: null });
-      assert.deepEqual(await d.cronFire({ name: 'gone', slotAt: T0 + MIN, now: T0 + MIN, nextRunAt: null, job: job() }), { fired: false, jobId: null });
-      assert.deepEqual(await d.cronFire({ name: 'gone', slotAt: null, now: T0 + MIN, nextRunAt: null, job: job() }), { fired: false, jobId: null });
+      assert.deepEqual(
+        await d.cronFire({ name: 'p', slotAt: T0 + MIN, now: T0 + MIN, nextRunAt: T0 + 2 * MIN, job: job() }),
+        { fired: false, jobId: null },
+      );
+      assert.deepEqual(
+        await d.cronFire({ name: 'gone', slotAt: T0 + MIN, now: T0 + MIN, nextRunAt: null, job: job() }),
+        { fired: false, jobId: null },
+      );
+      assert.deepEqual(await d.cronFire({ name: 'gone', slotAt: null, now: T0 + MIN, nextRunAt: null, job: job() }), {
+        fired: false,
+        jobId: null,
+      });
       assert.equal(await d.cronSetPaused({ name: 'gone', paused: true, now: T0 }), false);
       // resume with a new next slot
       await d.cronSetPaused({ name: 'p', paused: false, nextRunAt: T0 + 30 * MIN, now: T0 + 29 * MIN });
       let row = (await d.cronGet('p'))!;
       assert.equal(row.paused, false);
       assert.equal(row.nextRunAt, T0 + 30 * MIN);
-      assert.equal((await d.cronFire({ name: 'p', slotAt: T0 + 30 * MIN, now: T0 + 30 * MIN, nextRunAt: T0 + 31 * MIN, job: job() })).fired, true);
+      assert.equal(
+        (
+          await d.cronFire({
+            name: 'p',
+            slotAt: T0 + 30 * MIN,
+            now: T0 + 30 * MIN,
+            nextRunAt: T0 + 31 * MIN,
+            job: job(),
+          })
+        ).fired,
+        true,
+      );
       await d.cronDelete('p');
       await d.cronUpsert({ ...def({ name: 'p' }), now: T0 });
-      assert.equal((await d.cronFire({ name: 'p', slotAt: T0 + 30 * MIN, now: T0 + 30 * MIN, nextRunAt: T0 + 31 * MIN, job: job() })).fired, true, 'a re-created entry starts with no fired slots');
+      assert.equal(
+        (
+          await d.cronFire({
+            name: 'p',
+            slotAt: T0 + 30 * MIN,
+            now: T0 + 30 * MIN,
+            nextRunAt: T0 + 31 * MIN,
+            job: job(),
+          })
+        ).fired,
+        true,
+        'a re-created entry starts with no fired slots',
+      );
       row = (await d.cronGet('p'))!;
       assert.equal(row.lastRunAt, T0 + 30 * MIN);
     });
@@ -148,7 +244,11 @@ for (const f of factories) {
     it(`forgets fired slots older than ${CRON_SLOT_RETENTION_MS / 86_400_000} days before the slot being fired`, async () => {
       await d.cronUpsert({ ...def({ name: 'r' }), now: T0 });
       assert.equal((await d.cronFire({ name: 'r', slotAt: T0, now: T0, nextRunAt: null, job: job() })).fired, true);
-      assert.equal((await d.cronFire({ name: 'r', slotAt: T0 + CRON_SLOT_RETENTION_MS + 1, now: T0, nextRunAt: null, job: job() })).fired, true);
+      assert.equal(
+        (await d.cronFire({ name: 'r', slotAt: T0 + CRON_SLOT_RETENTION_MS + 1, now: T0, nextRunAt: null, job: job() }))
+          .fired,
+        true,
+      );
       // the old slot's row is gone, so it could fire again: dedup only covers recent slots
       assert.equal((await d.cronFire({ name: 'r', slotAt: T0, now: T0, nextRunAt: null, job: job() })).fired, true);
     });
@@ -159,8 +259,17 @@ for (const f of factories) {
         await d.cronUpsert({ ...def({ name: 'race' }), now: T0 });
         for (let k = 1; k <= 5; k++) {
           const slotAt = T0 + k * MIN;
-          const results = await Promise.all(Array.from({ length: 12 }, (_, i) =>
-            (i % 2 ? twin : d).cronFire({ name: 'race', slotAt, now: slotAt + i, nextRunAt: slotAt + MIN, job: job({ description: `race ${k}` }) })));
+          const results = await Promise.all(
+            Array.from({ length: 12 }, (_, i) =>
+              (i % 2 ? twin : d).cronFire({
+                name: 'race',
+                slotAt,
+                now: slotAt + i,
+                nextRunAt: slotAt + MIN,
+                job: job({ description: `race ${k}` }),
+              }),
+            ),
+          );
           assert.equal(results.filter((r) => r.fired).length, 1, `slot ${k} fired once`);
           const jobs = (await d.jobList({ limit: 100, text: `race ${k}` })).jobs;
           assert.equal(jobs.length, 1, `slot ${k}: one job`);

@@ -18,10 +18,15 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-cron-proc-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Store { name: string; database: string; schema?: string }
+interface Store {
+  name: string;
+  database: string;
+  schema?: string;
+}
 
 const stores: Store[] = [{ name: 'a SQLite file', database: `sqlite:${path.join(tmp, 'cron.db')}` }];
-if (BACKENDS.some((b) => b.name === 'postgres')) stores.push({ name: 'PostgreSQL', database: PG_URL, schema: uniqueSchema('cronproc') });
+if (BACKENDS.some((b) => b.name === 'postgres'))
+  stores.push({ name: 'PostgreSQL', database: PG_URL, schema: uniqueSchema('cronproc') });
 
 interface Proc {
   child: ChildProcess;
@@ -31,36 +36,53 @@ interface Proc {
 
 /** Start a runner process; `onLine` sees every stdout line of every process. */
 function runner(store: Store, onLine: (line: string, pid: number) => void): Proc {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/cron-app.ts'), '--workers', '2'], {
-    env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/cron-app.ts'), '--workers', '2'],
+    {
+      env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   readline.createInterface({ input: child.stdout! }).on('line', (line) => {
     lines.push(line);
     onLine(line, child.pid!);
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    if (code) process.stderr.write(`runner ${child.pid} exited ${code}: ${stderr}\n`);
-    resolve(code);
-  }));
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (code) process.stderr.write(`runner ${child.pid} exited ${code}: ${stderr}\n`);
+      resolve(code);
+    }),
+  );
   return { child, lines, exited };
 }
 
 for (const store of stores) {
   describe(`scheduled jobs across runner processes on ${store.name}`, () => {
     it('fires each slot exactly once with three runner processes racing for it', async (t) => {
-      const c = await Conveyor.open({ database: store.database, schema: store.schema, logger: 'silent', maintenance: false });
+      const c = await Conveyor.open({
+        database: store.database,
+        schema: store.schema,
+        logger: 'silent',
+        maintenance: false,
+      });
       const procs: Proc[] = [];
       const ran = new Set<number>();
       const firedBy = new Map<number, number>();
       const wanted = 6;
       let enough!: () => void;
-      const enoughRan = new Promise<void>((resolve) => { enough = resolve; });
+      const enoughRan = new Promise<void>((resolve) => {
+        enough = resolve;
+      });
       let started!: () => void;
-      const allStarted = new Promise<void>((resolve) => { started = resolve; });
+      const allStarted = new Promise<void>((resolve) => {
+        started = resolve;
+      });
       let startedCount = 0;
       const onLine = (line: string, pid: number) => {
         if (/^runner .* started/.test(line) && ++startedCount === 3) started();
@@ -74,9 +96,19 @@ for (const store of stores) {
       };
       try {
         for (let i = 0; i < 3; i++) procs.push(runner(store, onLine));
-        await Promise.race([allStarted, Promise.all(procs.map((p) => p.exited)).then(() => { throw new Error('the runners exited'); })]);
+        await Promise.race([
+          allStarted,
+          Promise.all(procs.map((p) => p.exited)).then(() => {
+            throw new Error('the runners exited');
+          }),
+        ]);
         ran.clear();
-        await Promise.race([enoughRan, Promise.all(procs.map((p) => p.exited)).then(() => { throw new Error('the runners exited'); })]);
+        await Promise.race([
+          enoughRan,
+          Promise.all(procs.map((p) => p.exited)).then(() => {
+            throw new Error('the runners exited');
+          }),
+        ]);
       } finally {
         for (const p of procs) p.child.kill('SIGTERM');
         await Promise.all(procs.map((p) => p.exited));
@@ -94,7 +126,9 @@ for (const store of stores) {
         const entry = (await c.crons.get('every second'))!;
         assert.ok(entry.lastJobId !== null && jobs.some((j) => j.id === entry.lastJobId));
         const firers = new Set(firedBy.values());
-        t.diagnostic(`${perSlot.size} slots fired once each, by ${firers.size} of 3 processes (${[...firers].map((pid) => `${pid}: ${[...firedBy.values()].filter((x) => x === pid).length}`).join(', ')})`);
+        t.diagnostic(
+          `${perSlot.size} slots fired once each, by ${firers.size} of 3 processes (${[...firers].map((pid) => `${pid}: ${[...firedBy.values()].filter((x) => x === pid).length}`).join(', ')})`,
+        );
       } finally {
         if (store.schema) await (c.driver as unknown as { dropSchema(): Promise<void> }).dropSchema();
         await c.close();

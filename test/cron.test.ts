@@ -10,7 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  ConfigurationError, Conveyor, UnknownMethodError, UnknownModelError, ValidationError, type JobContext,
+  ConfigurationError,
+  Conveyor,
+  UnknownMethodError,
+  UnknownModelError,
+  ValidationError,
+  type JobContext,
 } from '../src/index.ts';
 import { createFakeClock, type FakeClock } from '../src/testing/index.ts';
 import { CronScheduler } from '../src/runner/cron-scheduler.ts';
@@ -24,17 +29,23 @@ const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function defineShop(c: Conveyor) {
-  return c.model('shop', {
-    async report(_job: JobContext, label: string) {
-      return label;
+  return c.model(
+    'shop',
+    {
+      async report(_job: JobContext, label: string) {
+        return label;
+      },
+      async limited() {
+        return 'ok';
+      },
+      async hang(job: JobContext) {
+        await new Promise((_resolve, reject) =>
+          job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true }),
+        );
+      },
     },
-    async limited() {
-      return 'ok';
-    },
-    async hang(job: JobContext) {
-      await new Promise((_resolve, reject) => job.signal.addEventListener('abort', () => reject(job.signal.reason), { once: true }));
-    },
-  }, { limited: { timeLimit: '5m' } });
+    { limited: { timeLimit: '5m' } },
+  );
 }
 
 /** Jobs of shop.<method>, oldest first. */
@@ -55,7 +66,9 @@ function sharedStore(backend: Backend): Store {
     return {
       name: 'a SQLite file',
       open: (clock) => Conveyor.open({ database: `sqlite:${file}`, clock, logger: 'silent' }),
-      dispose: async (all) => { for (const c of all) await c.close(); },
+      dispose: async (all) => {
+        for (const c of all) await c.close();
+      },
     };
   }
   const schema = uniqueSchema('cron3');
@@ -76,21 +89,48 @@ for (const backend of BACKENDS) {
       const c = await backend.open({ clock });
       try {
         const shop = defineShop(c);
-        const h = await c.cron('newsletter', '0 9 * * 1', shop.report, ['weekly'], { timezone: 'Europe/Paris', priority: 3 });
+        const h = await c.cron('newsletter', '0 9 * * 1', shop.report, ['weekly'], {
+          timezone: 'Europe/Paris',
+          priority: 3,
+        });
         assert.equal(h.name, 'newsletter');
         let info = (await h.info())!;
-        assert.deepEqual({ ...info, createdAt: 0, updatedAt: 0 }, {
-          name: 'newsletter', schedule: '0 9 * * 1', timezone: 'Europe/Paris', target: 'shop.report', model: 'shop', method: 'report',
-          records: [], args: ['weekly'], options: { priority: 3 }, catchUp: false, paused: false,
-          nextRunAt: at('2026-11-30T08:00:00Z'), lastRunAt: null, lastJobId: null, builtIn: false, createdAt: 0, updatedAt: 0,
-        });
+        assert.deepEqual(
+          { ...info, createdAt: 0, updatedAt: 0 },
+          {
+            name: 'newsletter',
+            schedule: '0 9 * * 1',
+            timezone: 'Europe/Paris',
+            target: 'shop.report',
+            model: 'shop',
+            method: 'report',
+            records: [],
+            args: ['weekly'],
+            options: { priority: 3 },
+            catchUp: false,
+            paused: false,
+            nextRunAt: at('2026-11-30T08:00:00Z'),
+            lastRunAt: null,
+            lastJobId: null,
+            builtIn: false,
+            createdAt: 0,
+            updatedAt: 0,
+          },
+        );
         const list = await c.crons.list();
-        assert.deepEqual(list.map((x) => x.name), ['conveyor.job_retention', 'conveyor.timeout_log_cleanup', 'newsletter']);
+        assert.deepEqual(
+          list.map((x) => x.name),
+          ['conveyor.job_retention', 'conveyor.timeout_log_cleanup', 'newsletter'],
+        );
         const [retention, cleanup] = list;
-        assert.deepEqual([retention!.schedule, retention!.target, retention!.args, retention!.builtIn, iso(retention!.nextRunAt)],
-          ['every 1d', 'conveyor.maintenance.jobRetention', [30], true, '2026-11-24T00:00:00.000Z']);
-        assert.deepEqual([cleanup!.schedule, cleanup!.target, cleanup!.args, cleanup!.builtIn, iso(cleanup!.nextRunAt)],
-          ['every 1w', 'conveyor.maintenance.timeoutLogCleanup', [30], true, '2026-11-30T00:00:00.000Z']);
+        assert.deepEqual(
+          [retention!.schedule, retention!.target, retention!.args, retention!.builtIn, iso(retention!.nextRunAt)],
+          ['every 1d', 'conveyor.maintenance.jobRetention', [30], true, '2026-11-24T00:00:00.000Z'],
+        );
+        assert.deepEqual(
+          [cleanup!.schedule, cleanup!.target, cleanup!.args, cleanup!.builtIn, iso(cleanup!.nextRunAt)],
+          ['every 1w', 'conveyor.maintenance.timeoutLogCleanup', [30], true, '2026-11-30T00:00:00.000Z'],
+        );
 
         // registered again later (a redeploy) with other arguments: the next slot is kept
         clock.advance('1h');
@@ -105,10 +145,16 @@ for (const backend of BACKENDS) {
         await c.cron('newsletter', '0 10 * * 1', shop.report, ['monthly'], { timezone: 'Europe/Paris' });
         assert.equal(iso((await c.crons.get('newsletter'))!.nextRunAt), '2026-11-30T09:00:00.000Z');
         // a record-set method as the target, and an interval
-        await c.cron('one partner', { every: '15m' }, shop.browse([7]).report, ['p7'], { catchUp: 'one', channel: 'root.mail', maxRetries: 1 });
+        await c.cron('one partner', { every: '15m' }, shop.browse([7]).report, ['p7'], {
+          catchUp: 'one',
+          channel: 'root.mail',
+          maxRetries: 1,
+        });
         info = (await c.crons.get('one partner'))!;
-        assert.deepEqual([info.schedule, info.records, info.catchUp, info.options, iso(info.nextRunAt)],
-          ['every 15m', [7], 'one', { channel: 'root.mail', maxRetries: 1 }, '2026-11-23T11:15:00.000Z']);
+        assert.deepEqual(
+          [info.schedule, info.records, info.catchUp, info.options, iso(info.nextRunAt)],
+          ['every 15m', [7], 'one', { channel: 'root.mail', maxRetries: 1 }, '2026-11-23T11:15:00.000Z'],
+        );
         assert.equal(await c.crons.delete('one partner'), true);
         assert.equal(await c.crons.get('one partner'), null);
       } finally {
@@ -121,23 +167,57 @@ for (const backend of BACKENDS) {
       try {
         const shop = defineShop(c);
         const config = (re: RegExp) => (err: unknown) => err instanceof ConfigurationError && re.test(err.message);
-        assert.throws(() => c.cron('x', '61 * * * *', shop.report), config(/^cron\('x'\): invalid cron expression '61 \* \* \* \*'/));
-        assert.throws(() => c.cron('x', { every: '1d' }, shop.report, [], { timezone: 'Europe/Paris' }), config(/time zone applies to cron expressions only/));
-        assert.throws(() => c.cron('x', '0 3 * * *', shop.report, [], { timezone: 'Nowhere/City' }), config(/unknown time zone 'Nowhere\/City'/));
-        assert.throws(() => c.cron('x', '0 3 * * *', 'shop.nope'), (e: unknown) => e instanceof UnknownMethodError && /has no method 'nope'/.test(e.message));
-        assert.throws(() => c.cron('x', '0 3 * * *', 'crm.sync'), (e: unknown) => e instanceof UnknownModelError);
+        assert.throws(
+          () => c.cron('x', '61 * * * *', shop.report),
+          config(/^cron\('x'\): invalid cron expression '61 \* \* \* \*'/),
+        );
+        assert.throws(
+          () => c.cron('x', { every: '1d' }, shop.report, [], { timezone: 'Europe/Paris' }),
+          config(/time zone applies to cron expressions only/),
+        );
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', shop.report, [], { timezone: 'Nowhere/City' }),
+          config(/unknown time zone 'Nowhere\/City'/),
+        );
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', 'shop.nope'),
+          (e: unknown) => e instanceof UnknownMethodError && /has no method 'nope'/.test(e.message),
+        );
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', 'crm.sync'),
+          (e: unknown) => e instanceof UnknownModelError,
+        );
         assert.throws(() => c.cron('x', '0 3 * * *', async () => {}), config(/not a job method of a model/));
         assert.throws(() => c.cron('x', '0 3 * * *', 'report'), config(/expected a target 'model.method'/));
         assert.throws(() => c.cron('conveyor.mine', '0 3 * * *', shop.report), config(/reserved/));
         assert.throws(() => c.cron('', '0 3 * * *', shop.report), config(/non-empty string/));
-        assert.throws(() => c.cron('x', '0 3 * * *', shop.report, [], { timeZone: 'UTC' } as never), config(/unknown option 'timeZone' \(did you mean 'timezone'\?\)/));
-        assert.throws(() => c.cron('x', '0 3 * * *', shop.report, [], { catchUp: true as never }), config(/catchUp must be false, 'one' or 'all'/));
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', shop.report, [], { timeZone: 'UTC' } as never),
+          config(/unknown option 'timeZone' \(did you mean 'timezone'\?\)/),
+        );
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', shop.report, [], { catchUp: true as never }),
+          config(/catchUp must be false, 'one' or 'all'/),
+        );
         assert.throws(() => c.cron('x', '0 3 * * *', shop.report, 'a' as never), config(/args must be an array/));
-        assert.throws(() => c.cron('x', '0 3 * * *', shop.report, [() => 1]), (e: unknown) => e instanceof ValidationError && /args\[0\]/.test(e.message));
-        await assert.rejects(c.crons.pause('nope'), (e: unknown) => e instanceof ValidationError && /no scheduled job named 'nope'/.test(e.message));
+        assert.throws(
+          () => c.cron('x', '0 3 * * *', shop.report, [() => 1]),
+          (e: unknown) => e instanceof ValidationError && /args\[0\]/.test(e.message),
+        );
+        await assert.rejects(
+          c.crons.pause('nope'),
+          (e: unknown) => e instanceof ValidationError && /no scheduled job named 'nope'/.test(e.message),
+        );
         await assert.rejects(c.crons.runNow('nope'), ValidationError);
-        assert.deepEqual((await c.crons.list()).filter((x) => !x.builtIn), [], 'nothing was stored');
-        await assert.rejects(backend.open({ maintenance: { days: 3 } as never }), config(/maintenance: unknown option 'days'/));
+        assert.deepEqual(
+          (await c.crons.list()).filter((x) => !x.builtIn),
+          [],
+          'nothing was stored',
+        );
+        await assert.rejects(
+          backend.open({ maintenance: { days: 3 } as never }),
+          config(/maintenance: unknown option 'days'/),
+        );
         await assert.rejects(backend.open({ maintenance: { jobRetentionDays: 0 } }), config(/jobRetentionDays/));
       } finally {
         await backend.dispose(c);
@@ -158,7 +238,10 @@ for (const backend of BACKENDS) {
         clock.set(at('2026-11-23T10:01:00Z'));
         await r.cronScheduler!.tick();
         const info = (await c.crons.get('minutely'))!;
-        assert.deepEqual([iso(info.lastRunAt), iso(info.nextRunAt)], ['2026-11-23T10:01:00.000Z', '2026-11-23T10:02:00.000Z']);
+        assert.deepEqual(
+          [iso(info.lastRunAt), iso(info.nextRunAt)],
+          ['2026-11-23T10:01:00.000Z', '2026-11-23T10:02:00.000Z'],
+        );
         const row = await c.jobs.wait(info.lastJobId!);
         assert.equal(row.state, 'done');
         assert.equal(row.result, 'tick');
@@ -198,16 +281,27 @@ for (const backend of BACKENDS) {
         s.start();
         const report = await s.tick();
         await s.stop();
-        assert.deepEqual(report.skipped, [{ name: 'skip', from: at('2026-11-23T11:00:00Z'), to: at('2026-11-23T13:00:00Z'), count: 3 }]);
-        assert.deepEqual(report.fired.map((f) => [f.name, iso(f.slotAt)]), [
-          ['all', '2026-11-23T11:00:00.000Z'], ['all', '2026-11-23T12:00:00.000Z'], ['all', '2026-11-23T13:00:00.000Z'],
-          ['one', '2026-11-23T13:00:00.000Z'],
+        assert.deepEqual(report.skipped, [
+          { name: 'skip', from: at('2026-11-23T11:00:00Z'), to: at('2026-11-23T13:00:00Z'), count: 3 },
         ]);
+        assert.deepEqual(
+          report.fired.map((f) => [f.name, iso(f.slotAt)]),
+          [
+            ['all', '2026-11-23T11:00:00.000Z'],
+            ['all', '2026-11-23T12:00:00.000Z'],
+            ['all', '2026-11-23T13:00:00.000Z'],
+            ['one', '2026-11-23T13:00:00.000Z'],
+          ],
+        );
         const byLabel = (label: string) => jobsOf(c).then((jobs) => jobs.filter((j) => j.args[0] === label));
         assert.equal((await byLabel('skip')).length, 0);
-        assert.deepEqual((await byLabel('one')).map((j) => j.description), ['shop.report (scheduled one, 2026-11-23T13:00:00.000Z)']);
+        assert.deepEqual(
+          (await byLabel('one')).map((j) => j.description),
+          ['shop.report (scheduled one, 2026-11-23T13:00:00.000Z)'],
+        );
         assert.equal((await byLabel('all')).length, 3);
-        for (const name of ['skip', 'one', 'all']) assert.equal(iso((await c.crons.get(name))!.nextRunAt), '2026-11-23T14:00:00.000Z', name);
+        for (const name of ['skip', 'one', 'all'])
+          assert.equal(iso((await c.crons.get(name))!.nextRunAt), '2026-11-23T14:00:00.000Z', name);
         assert.equal((await c.crons.get('skip'))!.lastRunAt, null);
 
         // with a runner: a slot a few seconds late is on time, and fires
@@ -216,7 +310,10 @@ for (const backend of BACKENDS) {
         clock.set(at('2026-11-23T14:00:20Z'));
         await r.cronScheduler!.tick();
         const skip = await byLabel('skip');
-        assert.deepEqual(skip.map((j) => j.description), ['shop.report (scheduled skip, 2026-11-23T14:00:00.000Z)']);
+        assert.deepEqual(
+          skip.map((j) => j.description),
+          ['shop.report (scheduled skip, 2026-11-23T14:00:00.000Z)'],
+        );
         assert.equal((await c.jobs.wait(skip[0]!.id)).state, 'done');
       } finally {
         await backend.dispose(c);
@@ -274,8 +371,16 @@ for (const backend of BACKENDS) {
           await r.cronScheduler!.tick();
           slots.push(iso((await c.crons.get('paris'))!.lastRunAt)!, iso((await c.crons.get('paris'))!.nextRunAt)!);
         }
-        assert.deepEqual(slots, ['2026-03-28T08:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-29T07:00:00.000Z', '2026-03-30T07:00:00.000Z'],
-          '09:00 Paris is 08:00 UTC, then 07:00 UTC from the spring change');
+        assert.deepEqual(
+          slots,
+          [
+            '2026-03-28T08:00:00.000Z',
+            '2026-03-29T07:00:00.000Z',
+            '2026-03-29T07:00:00.000Z',
+            '2026-03-30T07:00:00.000Z',
+          ],
+          '09:00 Paris is 08:00 UTC, then 07:00 UTC from the spring change',
+        );
         // New York skips 02:00-03:00 on 2026-03-08; croner runs 02:30 at 03:00 EDT
         clock.set(at('2026-03-07T12:00:00Z'));
         await c.cron('new york', '30 2 * * *', shop.report, ['ny'], { timezone: 'America/New_York', catchUp: 'one' });
@@ -300,7 +405,10 @@ for (const backend of BACKENDS) {
         const row = await c.jobs.wait((await c.crons.get('stuck'))!.lastJobId!);
         assert.equal(row.state, 'failed');
         assert.equal(row.timeLimitMs, 30);
-        assert.deepEqual((await c.jobs.attempts(row.id)).map((a) => a.outcome), ['timed_out']);
+        assert.deepEqual(
+          (await c.jobs.attempts(row.id)).map((a) => a.outcome),
+          ['timed_out'],
+        );
       } finally {
         await backend.dispose(c);
       }
@@ -315,23 +423,50 @@ for (const backend of BACKENDS) {
         await r.start();
         const old = await shop.withDelay().report('old');
         assert.equal((await old.wait()).state, 'done');
-        await c.timeoutLog.record({ operation: 'old export', kind: 'monitor', thresholdMs: 1, durationMs: 2, exceeded: true, at: clock.now() - 40 * 86_400_000 });
-        await c.timeoutLog.record({ operation: 'recent export', kind: 'monitor', thresholdMs: 1, durationMs: 2, exceeded: true });
-        assert.deepEqual((await c.crons.list()).filter((x) => x.builtIn).map((x) => [x.name, x.args]),
-          [['conveyor.job_retention', [7]], ['conveyor.timeout_log_cleanup', [30]]]);
+        await c.timeoutLog.record({
+          operation: 'old export',
+          kind: 'monitor',
+          thresholdMs: 1,
+          durationMs: 2,
+          exceeded: true,
+          at: clock.now() - 40 * 86_400_000,
+        });
+        await c.timeoutLog.record({
+          operation: 'recent export',
+          kind: 'monitor',
+          thresholdMs: 1,
+          durationMs: 2,
+          exceeded: true,
+        });
+        assert.deepEqual(
+          (await c.crons.list()).filter((x) => x.builtIn).map((x) => [x.name, x.args]),
+          [
+            ['conveyor.job_retention', [7]],
+            ['conveyor.timeout_log_cleanup', [30]],
+          ],
+        );
         // the daily retention slot at midnight, 8 days later
         clock.set(at('2026-12-01T00:00:10Z'));
         await r.cronScheduler!.tick();
         const retention = (await c.crons.get('conveyor.job_retention'))!;
         const run = await c.jobs.wait(retention.lastJobId!);
-        assert.deepEqual([run.model, run.method, run.state, run.result], ['conveyor.maintenance', 'jobRetention', 'done', { deleted: 1, days: 7 }]);
+        assert.deepEqual(
+          [run.model, run.method, run.state, run.result],
+          ['conveyor.maintenance', 'jobRetention', 'done', { deleted: 1, days: 7 }],
+        );
         assert.equal(await c.jobs.get(old.id), null, 'the old done job was pruned');
-        assert.match(run.description, /^Job retention \(scheduled conveyor\.job_retention, 2026-12-01T00:00:00\.000Z\)$/);
+        assert.match(
+          run.description,
+          /^Job retention \(scheduled conveyor\.job_retention, 2026-12-01T00:00:00\.000Z\)$/,
+        );
         // the weekly cleanup (its Monday slot was missed: not replayed), run now by hand
         assert.equal((await c.crons.get('conveyor.timeout_log_cleanup'))!.lastJobId, null);
         const cleanup = await (await c.crons.runNow('conveyor.timeout_log_cleanup')).wait();
         assert.deepEqual(cleanup.result, { deleted: 1, days: 30 });
-        assert.deepEqual((await c.timeoutLog.list()).map((e) => e.operation), ['recent export']);
+        assert.deepEqual(
+          (await c.timeoutLog.list()).map((e) => e.operation),
+          ['recent export'],
+        );
       } finally {
         await backend.dispose(c);
       }
@@ -386,7 +521,10 @@ for (const backend of BACKENDS) {
         const jobs = await jobsOf(all[0]!);
         const fired = jobs.map((j) => /, (\S+)\)$/.exec(j.description)![1]);
         assert.equal(jobs.length, slots, `${slots} slots, ${jobs.length} jobs`);
-        assert.deepEqual([...new Set(fired)].sort(), Array.from({ length: slots }, (_, i) => iso(at('2026-11-23T10:01:00Z') + i * 60_000)));
+        assert.deepEqual(
+          [...new Set(fired)].sort(),
+          Array.from({ length: slots }, (_, i) => iso(at('2026-11-23T10:01:00Z') + i * 60_000)),
+        );
         for (const j of jobs) assert.equal((await all[0]!.jobs.wait(j.id)).state, 'done');
         const info = (await all[2]!.crons.get('every minute'))!;
         assert.equal(iso(info.nextRunAt), '2026-11-23T10:09:00.000Z');

@@ -6,9 +6,22 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, type Backend } from './helpers/backends.ts';
-import { chain, group, ValidationError, type Conveyor, type ConveyorOptions, type Job, type JobContext, type Logger } from '../src/index.ts';
+import {
+  chain,
+  group,
+  ValidationError,
+  type Conveyor,
+  type ConveyorOptions,
+  type Job,
+  type JobContext,
+  type Logger,
+} from '../src/index.ts';
 
-interface LogLine { level: string; msg: string; fields: Record<string, unknown> }
+interface LogLine {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
 
 /** A logger that keeps every line, for assertions on warnings. */
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
@@ -17,7 +30,13 @@ function captureLogger(): { logger: Logger; lines: LogLine[] } {
     if (typeof objOrMsg === 'string') lines.push({ level, msg: objOrMsg, fields: {} });
     else lines.push({ level, msg: msg ?? '', fields: (objOrMsg ?? {}) as Record<string, unknown> });
   };
-  const logger: Logger = { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error'), child: () => logger };
+  const logger: Logger = {
+    debug: make('debug'),
+    info: make('info'),
+    warn: make('warn'),
+    error: make('error'),
+    child: () => logger,
+  };
   return { logger, lines };
 }
 
@@ -65,7 +84,11 @@ async function setup(backend: Backend, options: ConveyorOptions = {}) {
   });
   const runners: { stop(): Promise<void> }[] = [];
   return {
-    conveyor, steps, log, failing, lines,
+    conveyor,
+    steps,
+    log,
+    failing,
+    lines,
     async startRunner() {
       const r = conveyor.runner({ workers: 4 });
       await r.start();
@@ -131,33 +154,73 @@ for (const backend of BACKENDS) {
         assert.equal(rowA.hasDependants, true);
         const graph = await conveyor.jobs.graph(rowA.graphUuid);
         assert.ok(graph);
-        assert.deepEqual(graph.nodes.map((n) => [n.id, n.method, n.state]), [[ja.id, 'run', 'done'], [bId, 'run', 'done']]);
+        assert.deepEqual(
+          graph.nodes.map((n) => [n.id, n.method, n.state]),
+          [
+            [ja.id, 'run', 'done'],
+            [bId, 'run', 'done'],
+          ],
+        );
         assert.deepEqual(graph.edges, [[ja.id, bId]]);
         assert.equal(await conveyor.jobs.graph('00000000-0000-4000-8000-000000000000'), null);
       }));
 
     test('chain(a, b, c) runs one after the other; delay() resolves to the jobs in member order', () =>
       withSetup(backend, async ({ conveyor, steps, log, startRunner }) => {
-        const jobs = await chain(steps.delayable().run('a'), steps.delayable().run('b'), steps.delayable().run('c')).delay();
+        const jobs = await chain(
+          steps.delayable().run('a'),
+          steps.delayable().run('b'),
+          steps.delayable().run('c'),
+        ).delay();
         assert.equal(jobs.length, 3);
-        assert.deepEqual(await states(conveyor, jobs.map((j) => j.id)), ['pending', 'wait_dependencies', 'wait_dependencies']);
+        assert.deepEqual(
+          await states(
+            conveyor,
+            jobs.map((j) => j.id),
+          ),
+          ['pending', 'wait_dependencies', 'wait_dependencies'],
+        );
         await startRunner();
         const rows = await Promise.all(jobs.map((j) => j.wait()));
-        assert.deepEqual(rows.map((r) => [r.state, r.result]), [['done', 'a'], ['done', 'b'], ['done', 'c']]);
+        assert.deepEqual(
+          rows.map((r) => [r.state, r.result]),
+          [
+            ['done', 'a'],
+            ['done', 'b'],
+            ['done', 'c'],
+          ],
+        );
         ranBefore(log, 'a', 'b');
         ranBefore(log, 'b', 'c');
         assert.equal(new Set(rows.map((r) => r.graphUuid)).size, 1);
         const graph = (await conveyor.jobs.graph(rows[0]!.graphUuid!))!;
-        assert.deepEqual(graph.edges, [[jobs[0]!.id, jobs[1]!.id], [jobs[1]!.id, jobs[2]!.id]]);
+        assert.deepEqual(graph.edges, [
+          [jobs[0]!.id, jobs[1]!.id],
+          [jobs[1]!.id, jobs[2]!.id],
+        ]);
       }));
 
     test('group(a, b, c) without dependants is a bulk enqueue: all pending at once, no graph', () =>
       withSetup(backend, async ({ conveyor, steps, log, startRunner }) => {
-        const jobs = await group(steps.delayable().run('a'), steps.delayable().run('b'), steps.delayable().run('c')).delay();
+        const jobs = await group(
+          steps.delayable().run('a'),
+          steps.delayable().run('b'),
+          steps.delayable().run('c'),
+        ).delay();
         const rows = await Promise.all(jobs.map((j) => j.refresh()));
-        assert.deepEqual(rows.map((r) => [r.state, r.graphUuid]), [['pending', null], ['pending', null], ['pending', null]]);
+        assert.deepEqual(
+          rows.map((r) => [r.state, r.graphUuid]),
+          [
+            ['pending', null],
+            ['pending', null],
+            ['pending', null],
+          ],
+        );
         await startRunner();
-        assert.deepEqual((await Promise.all(jobs.map((j) => j.wait()))).map((r) => r.state), ['done', 'done', 'done']);
+        assert.deepEqual(
+          (await Promise.all(jobs.map((j) => j.wait()))).map((r) => r.state),
+          ['done', 'done', 'done'],
+        );
         assert.deepEqual(log.filter((l) => l.startsWith('end:')).sort(), ['end:a', 'end:b', 'end:c']);
       }));
 
@@ -167,43 +230,75 @@ for (const backend of BACKENDS) {
         const [ja, jb] = await group(steps.delayable().run('a'), steps.delayable().run('b')).onDone(c).delay();
         const [cId] = await dependants(conveyor, ja!);
         assert.deepEqual(await dependants(conveyor, jb!), [cId]);
-        assert.deepEqual((await conveyor.jobs.dependencies(cId!)).dependsOn, [ja!.id, jb!.id].sort((x, y) => x - y));
+        assert.deepEqual(
+          (await conveyor.jobs.dependencies(cId!)).dependsOn,
+          [ja!.id, jb!.id].sort((x, y) => x - y),
+        );
         await startRunner();
         assert.equal((await conveyor.jobs.wait(cId!)).state, 'done');
         ranBefore(log, 'a', 'c');
         ranBefore(log, 'b', 'c');
       }));
 
-    test('chain(group(a, b), group(c, d)): a and b run together, c and d together, only after a and b', { timeout: 60_000 }, () =>
-      withSetup(backend, async ({ conveyor, steps, log, startRunner }) => {
-        const jobs = await chain(
-          group(steps.delayable().meet('a', 'b'), steps.delayable().meet('b', 'a')),
-          group(steps.delayable().meet('c', 'd'), steps.delayable().meet('d', 'c')),
-        ).delay();
-        assert.equal(jobs.length, 4);
-        const [a, b, c, d] = jobs.map((j) => j.id) as [number, number, number, number];
-        const uuid = (await jobs[0]!.refresh()).graphUuid!;
-        const graph = (await conveyor.jobs.graph(uuid))!;
-        const sorted = (e: [number, number][]) => [...e].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
-        assert.deepEqual(sorted(graph.edges), sorted([[a, c], [a, d], [b, c], [b, d]]));
-        assert.deepEqual(graph.nodes.map((n) => n.state), ['pending', 'pending', 'wait_dependencies', 'wait_dependencies']);
-        await startRunner();
-        assert.deepEqual((await Promise.all(jobs.map((j) => j.wait()))).map((r) => r.state), ['done', 'done', 'done', 'done']);
-        for (const first of ['a', 'b']) for (const then of ['c', 'd']) ranBefore(log, first, then);
-        assert.deepEqual((await conveyor.jobs.graph(uuid))!.nodes.map((n) => n.state), ['done', 'done', 'done', 'done']);
-      }));
+    test(
+      'chain(group(a, b), group(c, d)): a and b run together, c and d together, only after a and b',
+      { timeout: 60_000 },
+      () =>
+        withSetup(backend, async ({ conveyor, steps, log, startRunner }) => {
+          const jobs = await chain(
+            group(steps.delayable().meet('a', 'b'), steps.delayable().meet('b', 'a')),
+            group(steps.delayable().meet('c', 'd'), steps.delayable().meet('d', 'c')),
+          ).delay();
+          assert.equal(jobs.length, 4);
+          const [a, b, c, d] = jobs.map((j) => j.id) as [number, number, number, number];
+          const uuid = (await jobs[0]!.refresh()).graphUuid!;
+          const graph = (await conveyor.jobs.graph(uuid))!;
+          const sorted = (e: [number, number][]) => [...e].sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+          assert.deepEqual(
+            sorted(graph.edges),
+            sorted([
+              [a, c],
+              [a, d],
+              [b, c],
+              [b, d],
+            ]),
+          );
+          assert.deepEqual(
+            graph.nodes.map((n) => n.state),
+            ['pending', 'pending', 'wait_dependencies', 'wait_dependencies'],
+          );
+          await startRunner();
+          assert.deepEqual(
+            (await Promise.all(jobs.map((j) => j.wait()))).map((r) => r.state),
+            ['done', 'done', 'done', 'done'],
+          );
+          for (const first of ['a', 'b']) for (const then of ['c', 'd']) ranBefore(log, first, then);
+          assert.deepEqual(
+            (await conveyor.jobs.graph(uuid))!.nodes.map((n) => n.state),
+            ['done', 'done', 'done', 'done'],
+          );
+        }),
+    );
 
     test('split(size): one job per chunk of records, described "(i/n)", in a group (no graph)', () =>
       withSetup(backend, async ({ steps, log, startRunner }) => {
-        const jobs = await steps.browse([1, 2, 3, 4, 5]).delayable({ description: 'Mail', priority: 5 }).batch().split(2).delay();
+        const jobs = await steps
+          .browse([1, 2, 3, 4, 5])
+          .delayable({ description: 'Mail', priority: 5 })
+          .batch()
+          .split(2)
+          .delay();
         const rows = await Promise.all(jobs.map((j) => j.refresh()));
-        assert.deepEqual(rows.map((r) => [r.description, r.records, r.priority, r.state, r.graphUuid]), [
-          ['Mail (1/3)', [1, 2], 5, 'pending', null],
-          ['Mail (2/3)', [3, 4], 5, 'pending', null],
-          ['Mail (3/3)', [5], 5, 'pending', null],
-        ]);
+        assert.deepEqual(
+          rows.map((r) => [r.description, r.records, r.priority, r.state, r.graphUuid]),
+          [
+            ['Mail (1/3)', [1, 2], 5, 'pending', null],
+            ['Mail (2/3)', [3, 4], 5, 'pending', null],
+            ['Mail (3/3)', [5], 5, 'pending', null],
+          ],
+        );
         await startRunner();
-        assert.deepEqual((await Promise.all(jobs.map((j) => j.result()))), [2, 2, 1]);
+        assert.deepEqual(await Promise.all(jobs.map((j) => j.result())), [2, 2, 1]);
         assert.equal(log.filter((l) => l.startsWith('end:batch')).length, 3);
       }));
 
@@ -211,8 +306,14 @@ for (const backend of BACKENDS) {
       withSetup(backend, async ({ conveyor, steps, log, startRunner }) => {
         const jobs = await steps.browse([1, 2, 3, 4, 5]).delayable().batch().split(2, { chain: true }).delay();
         const rows = await Promise.all(jobs.map((j) => j.refresh()));
-        assert.deepEqual(rows.map((r) => r.description), ['graph.step.batch (1/3)', 'graph.step.batch (2/3)', 'graph.step.batch (3/3)']);
-        assert.deepEqual(rows.map((r) => r.state), ['pending', 'wait_dependencies', 'wait_dependencies']);
+        assert.deepEqual(
+          rows.map((r) => r.description),
+          ['graph.step.batch (1/3)', 'graph.step.batch (2/3)', 'graph.step.batch (3/3)'],
+        );
+        assert.deepEqual(
+          rows.map((r) => r.state),
+          ['pending', 'wait_dependencies', 'wait_dependencies'],
+        );
         assert.ok(rows[0]!.graphUuid);
         assert.equal(new Set(rows.map((r) => r.graphUuid)).size, 1);
         await startRunner();
@@ -220,7 +321,10 @@ for (const backend of BACKENDS) {
         ranBefore(log, 'batch:1,2', 'batch:3,4');
         ranBefore(log, 'batch:3,4', 'batch:5');
         const graph = (await conveyor.jobs.graph(rows[0]!.graphUuid!))!;
-        assert.deepEqual(graph.nodes.map((n) => n.records), [[1, 2], [3, 4], [5]]);
+        assert.deepEqual(
+          graph.nodes.map((n) => n.records),
+          [[1, 2], [3, 4], [5]],
+        );
       }));
 
     test('a failed parent keeps its dependant waiting until it is requeued and succeeds', () =>
@@ -280,8 +384,14 @@ for (const backend of BACKENDS) {
         await startRunner();
         assert.equal((await ja.wait()).state, 'failed');
         const cancelled = await conveyor.jobs.cancel([ja.id], { cascade: true });
-        assert.deepEqual([...cancelled].sort((p, q) => p - q), [...ids].sort((p, q) => p - q));
-        assert.deepEqual((await conveyor.jobs.graph(graph0.graphUuid))!.nodes.map((n) => n.state), ['cancelled', 'cancelled', 'cancelled', 'cancelled']);
+        assert.deepEqual(
+          [...cancelled].sort((p, q) => p - q),
+          [...ids].sort((p, q) => p - q),
+        );
+        assert.deepEqual(
+          (await conveyor.jobs.graph(graph0.graphUuid))!.nodes.map((n) => n.state),
+          ['cancelled', 'cancelled', 'cancelled', 'cancelled'],
+        );
 
         // the runner goes on with other work; nothing of the cancelled graph ran
         const other = await steps.withDelay().run('other');
@@ -292,14 +402,21 @@ for (const backend of BACKENDS) {
 
     test('cancel without cascade leaves the dependants in wait_dependencies', () =>
       withSetup(backend, async ({ conveyor, steps }) => {
-        const jp = await steps.delayable().run('p').onDone(steps.delayable().run('q').onDone(steps.delayable().run('r'))).delay();
+        const jp = await steps
+          .delayable()
+          .run('p')
+          .onDone(steps.delayable().run('q').onDone(steps.delayable().run('r')))
+          .delay();
         const [qId] = await dependants(conveyor, jp);
         assert.equal(await jp.cancel(), true);
         assert.equal((await jp.refresh()).state, 'cancelled');
         assert.equal((await conveyor.jobs.get(qId!))!.state, 'wait_dependencies');
         // cascading from the middle cancels only what depends on it
         const [rId] = (await conveyor.jobs.dependencies(qId!)).dependants;
-        assert.deepEqual((await conveyor.jobs.cancel([qId!], { cascade: true })).sort((m, n) => m - n), [qId, rId]);
+        assert.deepEqual(
+          (await conveyor.jobs.cancel([qId!], { cascade: true })).sort((m, n) => m - n),
+          [qId, rId],
+        );
       }));
 
     test('independent branches go on when one branch fails', () =>
@@ -332,14 +449,26 @@ for (const backend of BACKENDS) {
         const total = async () => (await conveyor.jobs.count())[0]!.count;
 
         // every keyed job of the graph has an open twin: nothing is stored
-        const skipped = await chain(steps.delayable({ identityKey: 'k1' }).run('a'), steps.delayable().run('b')).delay();
-        assert.deepEqual(skipped.map((j) => j.existing), [true, true]);
+        const skipped = await chain(
+          steps.delayable({ identityKey: 'k1' }).run('a'),
+          steps.delayable().run('b'),
+        ).delay();
+        assert.deepEqual(
+          skipped.map((j) => j.existing),
+          [true, true],
+        );
         assert.equal(skipped[0]!.id, lone.id);
         assert.equal(await total(), 1);
 
         // one keyed job has no twin: the whole graph is stored, duplicate key included (queue_job)
-        const stored = await chain(steps.delayable({ identityKey: 'k1' }).run('a'), steps.delayable({ identityKey: 'k2' }).run('b')).delay();
-        assert.deepEqual(stored.map((j) => j.existing), [false, false]);
+        const stored = await chain(
+          steps.delayable({ identityKey: 'k1' }).run('a'),
+          steps.delayable({ identityKey: 'k2' }).run('b'),
+        ).delay();
+        assert.deepEqual(
+          stored.map((j) => j.existing),
+          [false, false],
+        );
         assert.notEqual(stored[0]!.id, lone.id);
         assert.equal(await total(), 3);
         assert.equal((await conveyor.jobs.count({ identityKey: 'k1' }))[0]!.count, 2);
@@ -353,7 +482,8 @@ for (const backend of BACKENDS) {
 
     test('delay() below the top of the graph warns and stores the whole graph; on the top it does not warn', () =>
       withSetup(backend, async ({ conveyor, steps, lines }) => {
-        const warned = () => lines.filter((l) => l.level === 'warn' && /call delay\(\) on the top of the graph/.test(l.msg));
+        const warned = () =>
+          lines.filter((l) => l.level === 'warn' && /call delay\(\) on the top of the graph/.test(l.msg));
         const a = steps.delayable().run('a');
         const b = steps.delayable().run('b');
         a.onDone(b);
@@ -377,12 +507,16 @@ for (const backend of BACKENDS) {
         assert.equal(warned().length, 2);
       }));
 
-    test('a graph runs without runner errors',
-      () => withSetup(backend, async ({ conveyor, steps, startRunner }) => {
+    test('a graph runs without runner errors', () =>
+      withSetup(backend, async ({ conveyor, steps, startRunner }) => {
         const errors: string[] = [];
         conveyor.on('runner_error', (e) => errors.push(`${e.operation}: ${e.error.message}`));
         await startRunner();
-        const jobs = await chain(steps.delayable().run('a'), steps.delayable().run('b'), steps.delayable().run('c')).delay();
+        const jobs = await chain(
+          steps.delayable().run('a'),
+          steps.delayable().run('b'),
+          steps.delayable().run('c'),
+        ).delay();
         await jobs[2]!.wait();
         assert.deepEqual(errors, []);
       }));

@@ -30,11 +30,16 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-iso-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 process.env.CONVEYOR_LOG_LEVEL ??= 'error'; // the workers' own logger
 
-interface Store { name: string; database: string; schema?: string }
+interface Store {
+  name: string;
+  database: string;
+  schema?: string;
+}
 
 function stores(): Store[] {
   const out: Store[] = [{ name: 'sqlite file', database: `sqlite:${path.join(tmp, `iso-${Date.now()}.db`)}` }];
-  if (BACKENDS.some((b) => b.name === 'postgres')) out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('iso') });
+  if (BACKENDS.some((b) => b.name === 'postgres'))
+    out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('iso') });
   return out;
 }
 
@@ -44,7 +49,12 @@ type Limits = ReturnType<typeof defineLimits>;
 async function openStore(store: Store): Promise<{ c: Conveyor; m: Limits }> {
   process.env.CONVEYOR_DATABASE = store.database;
   process.env.CONVEYOR_SCHEMA = store.schema ?? '';
-  const c = await Conveyor.open({ database: store.database, schema: store.schema, logger: 'silent', channels: 'root:8' });
+  const c = await Conveyor.open({
+    database: store.database,
+    schema: store.schema,
+    logger: 'silent',
+    channels: 'root:8',
+  });
   return { c, m: defineLimits(c) };
 }
 
@@ -56,14 +66,24 @@ async function dispose(c: Conveyor, store: Store): Promise<void> {
 // ---------------------------------------------------------------- events, awaited
 
 type EvName = 'job_started' | 'job_done' | 'job_failed' | 'job_retried' | 'job_timed_out';
-interface Ev { name: EvName; id: number; at: number; payload: Record<string, unknown> }
+interface Ev {
+  name: EvName;
+  id: number;
+  at: number;
+  payload: Record<string, unknown>;
+}
 
 function recorder(c: Conveyor) {
   const seen: Ev[] = [];
   const waiters: { name: EvName; id: number; resolve(e: Ev): void }[] = [];
   const offs = (['job_started', 'job_done', 'job_failed', 'job_retried', 'job_timed_out'] as const).map((name) =>
     c.on(name, (payload: ConveyorEvents[typeof name]) => {
-      const e: Ev = { name, id: payload.id, at: performance.now(), payload: payload as unknown as Record<string, unknown> };
+      const e: Ev = {
+        name,
+        id: payload.id,
+        at: performance.now(),
+        payload: payload as unknown as Record<string, unknown>,
+      };
       seen.push(e);
       for (const w of [...waiters]) {
         if (w.name === name && w.id === e.id) {
@@ -71,7 +91,8 @@ function recorder(c: Conveyor) {
           w.resolve(e);
         }
       }
-    }));
+    }),
+  );
   return {
     /** The first `name` event of job `id` (already seen or to come). */
     wait(name: EvName, id: number): Promise<Ev> {
@@ -95,7 +116,10 @@ function procStat(pid: number): { ppid: number; pgrp: number; state: string } | 
 }
 
 function allPids(): number[] {
-  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
+  return fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d))
+    .map(Number);
 }
 
 /** Live (non-zombie) child processes of this test process: the pool's workers. */
@@ -135,15 +159,28 @@ for (const store of stores()) {
   describe(`process isolation on ${store.name}`, { concurrency: false }, () => {
     let c: Conveyor;
     let m: Limits;
-    before(async () => { ({ c, m } = await openStore(store)); });
-    after(async () => { await dispose(c, store); });
+    before(async () => {
+      ({ c, m } = await openStore(store));
+    });
+    after(async () => {
+      await dispose(c, store);
+    });
 
     it('refuses process isolation without a module, and a module that does not load', async () => {
-      assert.throws(() => c.runner({ isolation: 'process' }), (err: Error) => err instanceof ConfigurationError && /needs the option module/.test(err.message));
+      assert.throws(
+        () => c.runner({ isolation: 'process' }),
+        (err: Error) => err instanceof ConfigurationError && /needs the option module/.test(err.message),
+      );
       const broken = path.join(tmp, 'broken.ts');
       fs.writeFileSync(broken, 'export default 42;\n');
       const runner = c.runner({ isolation: 'process', module: broken, workers: 2 });
-      await assert.rejects(runner.start(), (err: Error) => err instanceof ConfigurationError && /could not load/.test(err.message) && /must export default a Conveyor/.test(err.message));
+      await assert.rejects(
+        runner.start(),
+        (err: Error) =>
+          err instanceof ConfigurationError &&
+          /could not load/.test(err.message) &&
+          /must export default a Conveyor/.test(err.message),
+      );
       assert.deepEqual(workerPids(), [], 'the workers that failed to start are gone');
       await runner.stop();
     });
@@ -155,7 +192,14 @@ for (const store of stores()) {
       const expected = new Map<number, 'done' | 'failed' | 'cancelled'>();
       before(async () => {
         rec = recorder(c);
-        runner = c.runner({ isolation: 'process', module: MODULE, workers: 3, limitMemorySoft: 0, limitMemoryHard: '400mb', pollInterval: '200ms' });
+        runner = c.runner({
+          isolation: 'process',
+          module: MODULE,
+          workers: 3,
+          limitMemorySoft: 0,
+          limitMemoryHard: '400mb',
+          pollInterval: '200ms',
+        });
         await runner.start();
       });
       after(async () => {
@@ -205,10 +249,15 @@ for (const store of stores()) {
           assert.equal(row.excName, 'TimeoutError');
           assert.match(row.excMessage ?? '', /^Max\. retries \(1\) reached: limits\./);
           const attempts = await c.jobs.attempts(stuck.id);
-          assert.deepEqual(attempts.map((a) => a.outcome), ['timed_out']);
+          assert.deepEqual(
+            attempts.map((a) => a.outcome),
+            ['timed_out'],
+          );
           const kind = timedOut.payload.kind as string;
           assert.ok((k.kinds as readonly string[]).includes(kind), `stopped as ${kind}`);
-          const logRows = (await c.timeoutLog.list({ model: 'limits', method: k.method })).filter((r) => r.jobId === stuck.id);
+          const logRows = (await c.timeoutLog.list({ model: 'limits', method: k.method })).filter(
+            (r) => r.jobId === stuck.id,
+          );
           assert.equal(logRows.length, 1, 'one timeout-log row');
           const log = logRows[0]!;
           assert.equal(log.kind, kind);
@@ -225,8 +274,13 @@ for (const store of stores()) {
             assert.ok(!groupMembers(groups).includes('sleep'), "the job's subprocess (sleep 30) died with it");
           }
           const wall = Math.round(timedOut.at - started.at);
-          const freed = kind === 'memory_limit' ? `killed ${wall} ms after the job started (RSS sampled every 250 ms)` : `limit → slot freed ${log.durationMs - log.thresholdMs} ms`;
-          t.diagnostic(`${k.method}: ${kind}; ${freed}; job start → slot freed ${wall} ms (wall, runner clock); other job done meanwhile`);
+          const freed =
+            kind === 'memory_limit'
+              ? `killed ${wall} ms after the job started (RSS sampled every 250 ms)`
+              : `limit → slot freed ${log.durationMs - log.thresholdMs} ms`;
+          t.diagnostic(
+            `${k.method}: ${kind}; ${freed}; job start → slot freed ${wall} ms (wall, runner clock); other job done meanwhile`,
+          );
         });
       }
 
@@ -236,7 +290,10 @@ for (const store of stores()) {
         const row = await exit.wait();
         assert.equal(row.state, 'failed');
         assert.equal(row.excName, 'WorkerExitError');
-        assert.match(row.excMessage ?? '', /^worker process exited with code 3 while running limits\.exit3 \(job \d+, pid \d+\)$/);
+        assert.match(
+          row.excMessage ?? '',
+          /^worker process exited with code 3 while running limits\.exit3 \(job \d+, pid \d+\)$/,
+        );
 
         const boom = await m.withDelay().throwLater();
         expected.set(boom.id, 'failed');
@@ -272,7 +329,10 @@ for (const store of stores()) {
         assert.equal(rr.state, 'pending');
         assert.equal(rr.excName, 'RetryableJobError');
         const delay = (retried.payload.eta as number) - Date.now();
-        assert.ok(delay > 4_000 && delay <= 7_000, `retried after the error's own 7 s (${delay} ms left), not the default pattern`);
+        assert.ok(
+          delay > 4_000 && delay <= 7_000,
+          `retried after the error's own 7 s (${delay} ms left), not the default pattern`,
+        );
         await c.jobs.cancel([retry.id]);
         expected.set(retry.id, 'cancelled');
 
@@ -283,20 +343,34 @@ for (const store of stores()) {
         const tk = await toolkit.wait();
         assert.equal(tk.result, 'TimeoutError');
         const rows = (await c.timeoutLog.list({ model: 'limits' })).filter((x) => x.jobId === toolkit.id);
-        assert.deepEqual(rows.map((x) => [x.operation, x.kind, x.thresholdMs]), [['slowCall', 'timeout', 30]]);
+        assert.deepEqual(
+          rows.map((x) => [x.operation, x.kind, x.thresholdMs]),
+          [['slowCall', 'timeout', 30]],
+        );
       });
 
       it('lost nothing: every job is in the state it should be', async () => {
         const rows = await Promise.all([...expected.keys()].map((id) => c.jobs.get(id)));
         for (const row of rows) assert.equal(row!.state, expected.get(row!.id), `job ${row!.id} ${row!.method}`);
         const running = await c.jobs.count({ state: ['enqueued', 'started'], groupBy: ['state'] });
-        assert.equal(running.reduce((sum, x) => sum + x.count, 0), 0, 'nothing left claimed or running');
+        assert.equal(
+          running.reduce((sum, x) => sum + x.count, 0),
+          0,
+          'nothing left claimed or running',
+        );
       });
     });
 
     it('stops a job at its CPU-time limit (1 s CPU, 60 s real): cpu_limit', async (t: TestContext) => {
       const rec = recorder(c);
-      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 3, limitTimeCpu: '1s', limitTimeReal: '60s', pollInterval: '200ms' });
+      const runner = c.runner({
+        isolation: 'process',
+        module: MODULE,
+        workers: 3,
+        limitTimeCpu: '1s',
+        limitTimeReal: '60s',
+        pollInterval: '200ms',
+      });
       await runner.start();
       try {
         const spin = await m.withDelay().spin();
@@ -311,12 +385,17 @@ for (const store of stores()) {
           assert.equal(row.state, 'failed');
           assert.equal(row.excName, 'TimeoutError');
           assert.match(row.excMessage ?? '', /past its CPU time limit of 1000 ms/);
-          const [log] = (await c.timeoutLog.list({ model: 'limits', kind: 'cpu_limit' })).filter((r) => r.jobId === job.id);
+          const [log] = (await c.timeoutLog.list({ model: 'limits', kind: 'cpu_limit' })).filter(
+            (r) => r.jobId === job.id,
+          );
           assert.ok(log, 'a cpu_limit row');
           assert.equal(log.thresholdMs, 1000);
           assert.ok(log.durationMs >= 1000, `CPU time used (${log.durationMs} ms) is past the limit`);
-          const how = job.id === spin.id ? 'busy loop, SIGKILL after the grace period' : 'yielding CPU burner, answered SIGTERM';
-          t.diagnostic(`${row.method} (${how}): CPU used ${log.durationMs} ms; job start → slot freed ${Math.round(ev.at - started.at)} ms wall`);
+          const how =
+            job.id === spin.id ? 'busy loop, SIGKILL after the grace period' : 'yielding CPU burner, answered SIGTERM';
+          t.diagnostic(
+            `${row.method} (${how}): CPU used ${log.durationMs} ms; job start → slot freed ${Math.round(ev.at - started.at)} ms wall`,
+          );
         }
       } finally {
         rec.close();
@@ -325,7 +404,14 @@ for (const store of stores()) {
     });
 
     it('recycles a worker above the soft memory limit after its job', async (t: TestContext) => {
-      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 1, limitMemorySoft: '200mb', limitMemoryHard: '2gb', pollInterval: '200ms' });
+      const runner = c.runner({
+        isolation: 'process',
+        module: MODULE,
+        workers: 1,
+        limitMemorySoft: '200mb',
+        limitMemoryHard: '2gb',
+        pollInterval: '200ms',
+      });
       await runner.start();
       let leaker = 0;
       try {
@@ -349,7 +435,13 @@ for (const store of stores()) {
     });
 
     it('recycles a worker after limitRequest jobs (Odoo limit_request): every job succeeds, the pids change', async (t: TestContext) => {
-      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 1, limitRequest: 2, pollInterval: '200ms' });
+      const runner = c.runner({
+        isolation: 'process',
+        module: MODULE,
+        workers: 1,
+        limitRequest: 2,
+        pollInterval: '200ms',
+      });
       await runner.start();
       let pids: number[] = [];
       try {
@@ -357,11 +449,18 @@ for (const store of stores()) {
         const jobs = [];
         for (let i = 0; i < 5; i++) jobs.push(await m.withDelay().whoami());
         const rows = await Promise.all(jobs.map((j) => j.wait()));
-        assert.deepEqual(rows.map((r) => r.state), ['done', 'done', 'done', 'done', 'done']);
+        assert.deepEqual(
+          rows.map((r) => r.state),
+          ['done', 'done', 'done', 'done', 'done'],
+        );
         pids = rows.map((r) => r.result as number);
         const perPid = new Map<number, number>();
         for (const pid of pids) perPid.set(pid, (perPid.get(pid) ?? 0) + 1);
-        assert.deepEqual([...perPid.values()].sort(), [1, 2, 2], `2 jobs per worker process, then a new one: ${pids.join(', ')}`);
+        assert.deepEqual(
+          [...perPid.values()].sort(),
+          [1, 2, 2],
+          `2 jobs per worker process, then a new one: ${pids.join(', ')}`,
+        );
         assert.ok(!pids.includes(process.pid), 'the jobs ran in worker processes');
         t.diagnostic(`limitRequest 2, 5 jobs: worker pids ${pids.join(', ')}`);
       } finally {
@@ -384,21 +483,40 @@ for (const store of stores()) {
           await stopRunner(runner);
         }
         process.env.CONVEYOR_LIMIT_REQUEST = 'many';
-        assert.throws(() => c.runner({ isolation: 'process', module: MODULE }), (e: Error) => e instanceof ConfigurationError && /limitRequest/.test(e.message) && /'many'/.test(e.message));
+        assert.throws(
+          () => c.runner({ isolation: 'process', module: MODULE }),
+          (e: Error) => e instanceof ConfigurationError && /limitRequest/.test(e.message) && /'many'/.test(e.message),
+        );
         delete process.env.CONVEYOR_LIMIT_REQUEST;
         for (const bad of [-1, 1.5, '3' as never, Number.NaN]) {
-          assert.throws(() => c.runner({ isolation: 'process', module: MODULE, limitRequest: bad }), (e: Error) => e instanceof ConfigurationError && /runner option limitRequest: expected an integer >= 0/.test(e.message), String(bad));
+          assert.throws(
+            () => c.runner({ isolation: 'process', module: MODULE, limitRequest: bad }),
+            (e: Error) =>
+              e instanceof ConfigurationError && /runner option limitRequest: expected an integer >= 0/.test(e.message),
+            String(bad),
+          );
         }
         assert.throws(() => c.runner({ limitRequst: 3 } as never), /did you mean 'limitRequest'/);
         // the CLI's precedence: --limit-request > CONVEYOR_LIMIT_REQUEST > the config file's limitRequest
         const file = path.join(tmp, 'limit-request.config.json');
         fs.writeFileSync(file, JSON.stringify({ limitRequest: 7 }));
-        const cli = (args: string[]) => resolveOptions(addOptions(new Command('run').exitOverride().option('--config <file>'), 'run').parse([...args, '--config', file], { from: 'user' }), 'run');
+        const cli = (args: string[]) =>
+          resolveOptions(
+            addOptions(new Command('run').exitOverride().option('--config <file>'), 'run').parse(
+              [...args, '--config', file],
+              { from: 'user' },
+            ),
+            'run',
+          );
         assert.equal(cli([]).limitRequest, 7);
         process.env.CONVEYOR_LIMIT_REQUEST = '5';
         assert.equal(cli([]).limitRequest, 5);
         assert.equal(cli(['--limit-request', '3']).limitRequest, 3);
-        assert.throws(() => cli(['--limit-request', 'x']), (e: Error) => e instanceof ConfigurationError && /--limit-request: expected an integer, got 'x'/.test(e.message));
+        assert.throws(
+          () => cli(['--limit-request', 'x']),
+          (e: Error) =>
+            e instanceof ConfigurationError && /--limit-request: expected an integer, got 'x'/.test(e.message),
+        );
       } finally {
         if (saved === undefined) delete process.env.CONVEYOR_LIMIT_REQUEST;
         else process.env.CONVEYOR_LIMIT_REQUEST = saved;
@@ -407,7 +525,13 @@ for (const store of stores()) {
 
     it('on stop, releases a job still running in a worker after the shutdown grace, and ends every worker', async () => {
       const rec = recorder(c);
-      const runner = c.runner({ isolation: 'process', module: MODULE, workers: 2, shutdownGrace: '100ms', pollInterval: '200ms' });
+      const runner = c.runner({
+        isolation: 'process',
+        module: MODULE,
+        workers: 2,
+        shutdownGrace: '100ms',
+        pollInterval: '200ms',
+      });
       await runner.start();
       try {
         const long = await m.withDelay().work(60_000);
@@ -423,13 +547,39 @@ for (const store of stores()) {
     });
 
     it('conveyor run --isolation process --limit-time-cpu 1s --limit-request 2: flags reach the pool; SIGTERM ends the workers', async (t: TestContext) => {
-      const cli = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', MODULE, '--isolation', 'process', '--workers', '1',
-        '--limit-time-cpu', '1s', '--limit-memory-soft', '1gb', '--limit-memory-hard', '2gb', '--limit-request', '2'], {
-        env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', NODE_TEST_CONTEXT: undefined },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const cli = spawn(
+        process.execPath,
+        [
+          path.join(ROOT, 'bin/conveyor.js'),
+          'run',
+          MODULE,
+          '--isolation',
+          'process',
+          '--workers',
+          '1',
+          '--limit-time-cpu',
+          '1s',
+          '--limit-memory-soft',
+          '1gb',
+          '--limit-memory-hard',
+          '2gb',
+          '--limit-request',
+          '2',
+        ],
+        {
+          env: {
+            ...process.env,
+            CONVEYOR_DATABASE: store.database,
+            CONVEYOR_SCHEMA: store.schema ?? '',
+            NODE_TEST_CONTEXT: undefined,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stderr = '';
-      cli.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+      cli.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
       const exited = once(cli, 'exit') as Promise<[number | null, string | null]>;
       try {
         const lines = readline.createInterface({ input: cli.stdout! });
@@ -447,13 +597,18 @@ for (const store of stores()) {
         assert.match(row.excMessage ?? '', /past its CPU time limit of 1000 ms/);
         const last = (await (await m.withDelay().whoami()).wait()).result as number;
         const runners = await c.runners();
-        assert.ok(runners.some((r) => r.info.isolation === 'process'), 'the runner reports process isolation');
+        assert.ok(
+          runners.some((r) => r.info.isolation === 'process'),
+          'the runner reports process isolation',
+        );
         cli.kill('SIGTERM');
         const [code] = await exited;
         assert.equal(code, 0, stderr);
         assert.equal(alive(last), false, 'the worker process ended with the runner');
         assert.equal(alive(first), false, 'the recycled worker is gone');
-        t.diagnostic(`CLI runner ${cli.pid}, workers ${first} (recycled after 2 jobs), ${worker} (spin stopped by cpu_limit), ${last}`);
+        t.diagnostic(
+          `CLI runner ${cli.pid}, workers ${first} (recycled after 2 jobs), ${worker} (spin stopped by cpu_limit), ${last}`,
+        );
       } finally {
         cli.kill('SIGKILL');
       }

@@ -11,17 +11,25 @@ for (const backend of BACKENDS) {
     it('stores overrides over the code defaults, used at enqueue and at run time, and resets them', async () => {
       const c = await backend.open({ channels: 'root:4,root.mail:1' });
       try {
-        const m = c.model('res.partner', {
-          async send(job: JobContext) {
-            if (job.attempt === 1) throw new RetryableJobError('later');
-            return job.attempt;
+        const m = c.model(
+          'res.partner',
+          {
+            async send(job: JobContext) {
+              if (job.attempt === 1) throw new RetryableJobError('later');
+              return job.attempt;
+            },
           },
-        }, { send: { channel: 'root', maxRetries: 5 } });
+          { send: { channel: 'root', maxRetries: 5 } },
+        );
         const before = (await c.jobFunctions.list()).find((f) => f.name === 'res.partner.send')!;
         assert.equal(before.effective.channel, 'root');
         assert.equal(before.override, null);
 
-        const after = await c.jobFunctions.update('res.partner.send', { channel: 'root.mail', retryPattern: { 1: 0 }, maxRetries: 2 });
+        const after = await c.jobFunctions.update('res.partner.send', {
+          channel: 'root.mail',
+          retryPattern: { 1: 0 },
+          maxRetries: 2,
+        });
         assert.equal(after.effective.channel, 'root.mail');
         assert.equal(after.code.channel, 'root');
         assert.deepEqual(after.override, { channel: 'root.mail', retryPattern: { 1: 0 }, maxRetries: 2 });

@@ -11,26 +11,45 @@ import os from 'node:os';
 import path from 'node:path';
 import { childLines } from './helpers/child-lines.ts';
 import {
-  Conveyor, InvalidStateError, JobLeaseLostError, RetryableJobError, TransactionScopeError, type JobContext,
+  Conveyor,
+  InvalidStateError,
+  JobLeaseLostError,
+  RetryableJobError,
+  TransactionScopeError,
+  type JobContext,
 } from '../src/index.ts';
 import type { Logger } from '../src/internal/logger.ts';
 import { BACKENDS, PG_URL, uniqueSchema } from './helpers/backends.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 
-interface PgClient { query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }> }
-interface SqliteDb { prepare(sql: string): { run(...values: unknown[]): unknown; all(...values: unknown[]): Record<string, unknown>[] } }
+interface PgClient {
+  query(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+}
+interface SqliteDb {
+  prepare(sql: string): { run(...values: unknown[]): unknown; all(...values: unknown[]): Record<string, unknown>[] };
+}
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
 /** A logger that keeps the warnings. */
 function capturingLogger(warnings: string[]): Logger {
   const noop = () => {};
-  const logger: Logger = { debug: noop, info: noop, error: noop, warn: (a, b) => { warnings.push(typeof a === 'string' ? a : String(b)); }, child: () => logger };
+  const logger: Logger = {
+    debug: noop,
+    info: noop,
+    error: noop,
+    warn: (a, b) => {
+      warnings.push(typeof a === 'string' ? a : String(b));
+    },
+    child: () => logger,
+  };
   return logger;
 }
 
@@ -41,7 +60,9 @@ for (const backend of BACKENDS) {
     let table: string;
     const gates = new Map<string, ReturnType<typeof deferred>>();
     const seen = new Map<string, unknown[]>();
-    const note = (key: string, v: unknown) => { seen.set(key, [...(seen.get(key) ?? []), v]); };
+    const note = (key: string, v: unknown) => {
+      seen.set(key, [...(seen.get(key) ?? []), v]);
+    };
 
     /** Insert the effect row inside the job's transaction, as the backend wants it (async pg / sync SQLite). */
     function pay<T>(job: JobContext, key: string, value: T, then?: () => void): Promise<T> {
@@ -65,96 +86,115 @@ for (const backend of BACKENDS) {
         const client = new pg.Client({ connectionString: PG_URL });
         await client.connect();
         try {
-          return (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map((r) => Number(r.attempt));
+          return (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map(
+            (r) => Number(r.attempt),
+          );
         } finally {
           await client.end();
         }
       }
       let rows: number[] = [];
       // SQLite: a direct call's transaction reads the same in-memory database
-      await c.runInline('acct', 'read', [], [key]).then((r) => { rows = r as number[]; });
+      await c.runInline('acct', 'read', [], [key]).then((r) => {
+        rows = r as number[];
+      });
       return rows;
     }
 
     let models: ReturnType<typeof define>;
     function define(conveyor: Conveyor) {
-      return conveyor.model('acct', {
-        async pay(job: JobContext, key: string) {
-          return pay(job, key, { paid: key });
-        },
-        async payThenReturn(job: JobContext, key: string) {
-          await pay(job, key, 'from the transaction');
-          return 'from the handler';
-        },
-        async payOrThrow(job: JobContext, key: string, mode: 'retry' | 'fail') {
-          await pay(job, key, 'x', () => {
-            if (job.attempt === 1) throw mode === 'retry' ? new RetryableJobError('not yet', { seconds: 0 }) : new TypeError('broken');
-          });
-          return job.attempt;
-        },
-        async payThenThrow(job: JobContext, key: string) {
-          await pay(job, key, 'committed');
-          throw new Error('too late: already committed');
-        },
-        async payTwice(job: JobContext, key: string) {
-          await pay(job, key, 'first');
-          try {
-            await pay(job, `${key}-2`, 'second');
-          } catch (err) {
-            note(key, err);
-          }
-          return 'handler';
-        },
-        async asyncOnSqlite(job: JobContext, key: string) {
-          return job.transaction(async (db: SqliteDb) => {
-            db.prepare(`INSERT INTO ${table} (key, attempt) VALUES (?, ?)`).run(key, job.attempt);
-            return 1;
-          });
-        },
-        /** The zombie: attempt 1 waits for its gate before its transaction. */
-        async gated(job: JobContext, key: string) {
-          if (job.attempt === 1) {
-            note(key, 'started');
+      return conveyor.model(
+        'acct',
+        {
+          async pay(job: JobContext, key: string) {
+            return pay(job, key, { paid: key });
+          },
+          async payThenReturn(job: JobContext, key: string) {
+            await pay(job, key, 'from the transaction');
+            return 'from the handler';
+          },
+          async payOrThrow(job: JobContext, key: string, mode: 'retry' | 'fail') {
+            await pay(job, key, 'x', () => {
+              if (job.attempt === 1)
+                throw mode === 'retry' ? new RetryableJobError('not yet', { seconds: 0 }) : new TypeError('broken');
+            });
+            return job.attempt;
+          },
+          async payThenThrow(job: JobContext, key: string) {
+            await pay(job, key, 'committed');
+            throw new Error('too late: already committed');
+          },
+          async payTwice(job: JobContext, key: string) {
+            await pay(job, key, 'first');
+            try {
+              await pay(job, `${key}-2`, 'second');
+            } catch (err) {
+              note(key, err);
+            }
+            return 'handler';
+          },
+          async asyncOnSqlite(job: JobContext, key: string) {
+            return job.transaction(async (db: SqliteDb) => {
+              db.prepare(`INSERT INTO ${table} (key, attempt) VALUES (?, ?)`).run(key, job.attempt);
+              return 1;
+            });
+          },
+          /** The zombie: attempt 1 waits for its gate before its transaction. */
+          async gated(job: JobContext, key: string) {
+            if (job.attempt === 1) {
+              note(key, 'started');
+              gates.get(key)!.resolve(undefined);
+              await gates.get(`${key}:go`)!.promise;
+            }
+            try {
+              return await pay(job, key, job.attempt);
+            } catch (err) {
+              note(key, err);
+              throw err;
+            }
+          },
+          /** PostgreSQL: waits for its gate inside the transaction, the job row locked. */
+          async payHeld(job: JobContext, key: string) {
+            return job.transaction(async (client: PgClient) => {
+              await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
+              gates.get(key)!.resolve(undefined);
+              await gates.get(`${key}:go`)!.promise;
+              return key;
+            });
+          },
+          /** PostgreSQL: its callback never returns (and ignores its signal). */
+          async payStuck(job: JobContext, key: string) {
+            return job.transaction(async (client: PgClient) => {
+              await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
+              await new Promise(() => {});
+            });
+          },
+          /** Goes on after its time limit, then tries its transaction. */
+          async lateTx(job: JobContext, key: string) {
+            await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+            try {
+              await pay(job, key, 'late');
+            } catch (err) {
+              note(key, err);
+            }
             gates.get(key)!.resolve(undefined);
-            await gates.get(`${key}:go`)!.promise;
-          }
-          try {
-            return await pay(job, key, job.attempt);
-          } catch (err) {
-            note(key, err);
-            throw err;
-          }
+          },
+          async read(job: JobContext, key: string) {
+            return job.transaction((db: SqliteDb) =>
+              db
+                .prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`)
+                .all(key)
+                .map((r) => Number(r.attempt)),
+            );
+          },
         },
-        /** PostgreSQL: waits for its gate inside the transaction, the job row locked. */
-        async payHeld(job: JobContext, key: string) {
-          return job.transaction(async (client: PgClient) => {
-            await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
-            gates.get(key)!.resolve(undefined);
-            await gates.get(`${key}:go`)!.promise;
-            return key;
-          });
+        {
+          payOrThrow: { maxRetries: 3 },
+          gated: { maxRetries: 5 },
+          payStuck: { timeLimit: 300, maxRetries: 1 },
+          lateTx: { timeLimit: 100, maxRetries: 1 },
         },
-        /** PostgreSQL: its callback never returns (and ignores its signal). */
-        async payStuck(job: JobContext, key: string) {
-          return job.transaction(async (client: PgClient) => {
-            await client.query(`INSERT INTO ${table} (key, attempt) VALUES ($1, $2)`, [key, job.attempt]);
-            await new Promise(() => {});
-          });
-        },
-        /** Goes on after its time limit, then tries its transaction. */
-        async lateTx(job: JobContext, key: string) {
-          await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
-          try {
-            await pay(job, key, 'late');
-          } catch (err) {
-            note(key, err);
-          }
-          gates.get(key)!.resolve(undefined);
-        },
-        async read(job: JobContext, key: string) {
-          return job.transaction((db: SqliteDb) => db.prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`).all(key).map((r) => Number(r.attempt)));
-        },
-      }, { payOrThrow: { maxRetries: 3 }, gated: { maxRetries: 5 }, payStuck: { timeLimit: 300, maxRetries: 1 }, lateTx: { timeLimit: 100, maxRetries: 1 } });
+      );
     }
 
     before(async () => {
@@ -171,11 +211,15 @@ for (const backend of BACKENDS) {
         table = 'app_effects';
         // a direct call's transaction has no job row to complete: it just runs the callback in a transaction
         const conveyor = c;
-        await conveyor.model('setup', {
-          async create(job: JobContext) {
-            return job.transaction((db: { exec(sql: string): void }) => db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`));
-          },
-        }).create();
+        await conveyor
+          .model('setup', {
+            async create(job: JobContext) {
+              return job.transaction((db: { exec(sql: string): void }) =>
+                db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`),
+              );
+            },
+          })
+          .create();
       }
     });
     after(async () => {
@@ -238,13 +282,18 @@ for (const backend of BACKENDS) {
       assert.equal((await c.jobs.get(job.id))!.attempt, 2);
       assert.deepEqual(await effects('r'), [2], 'the first attempt wrote nothing');
       const attempts = await c.jobs.attempts(job.id);
-      assert.deepEqual(attempts.map((a) => a.outcome), ['retried']);
+      assert.deepEqual(
+        attempts.map((a) => a.outcome),
+        ['retried'],
+      );
     });
 
     it('rolls the effect back when the callback throws, and the job fails normally', async () => {
       const job = await models.withDelay().payOrThrow('f', 'fail');
       const failed = deferred<number>();
-      const off = c.on('job_failed', (e) => { if (e.id === job.id) failed.resolve(e.id); });
+      const off = c.on('job_failed', (e) => {
+        if (e.id === job.id) failed.resolve(e.id);
+      });
       await withRunner(() => failed.promise);
       off();
       const row = (await c.jobs.get(job.id))!;
@@ -257,14 +306,25 @@ for (const backend of BACKENDS) {
       const w = watch();
       warnings.length = 0;
       const job = await models.withDelay().payThenThrow('t');
-      await withRunner(async () => { while (!w.done.includes(job.id)) await new Promise<void>((r) => { const off = c.on('job_done', () => { off(); r(); }); }); });
+      await withRunner(async () => {
+        while (!w.done.includes(job.id))
+          await new Promise<void>((r) => {
+            const off = c.on('job_done', () => {
+              off();
+              r();
+            });
+          });
+      });
       w.off();
       const row = (await c.jobs.get(job.id))!;
       assert.equal(row.state, 'done');
       assert.equal(row.result, 'committed');
       assert.deepEqual(await effects('t'), [1]);
       assert.deepEqual(w.races, []);
-      assert.ok(warnings.some((m) => /after its job\.transaction\(\) committed/.test(m)), warnings.join('\n'));
+      assert.ok(
+        warnings.some((m) => /after its job\.transaction\(\) committed/.test(m)),
+        warnings.join('\n'),
+      );
     });
 
     it('refuses a second job.transaction() in one run with a typed error', async () => {
@@ -284,10 +344,15 @@ for (const backend of BACKENDS) {
 
     if (backend.name === 'sqlite') {
       it('refuses an async callback on SQLite with a TransactionScopeError and rolls it back', async () => {
-        await assert.rejects(models.asyncOnSqlite('async-direct'), (err: Error) => err instanceof TransactionScopeError && /synchronous callback/.test(err.message));
+        await assert.rejects(
+          models.asyncOnSqlite('async-direct'),
+          (err: Error) => err instanceof TransactionScopeError && /synchronous callback/.test(err.message),
+        );
         const job = await models.withDelay({ maxRetries: 1 }).asyncOnSqlite('async');
         const failed = deferred<void>();
-        const off = c.on('job_failed', (e) => { if (e.id === job.id) failed.resolve(); });
+        const off = c.on('job_failed', (e) => {
+          if (e.id === job.id) failed.resolve();
+        });
         await withRunner(() => failed.promise);
         off();
         assert.equal((await c.jobs.get(job.id))!.excName, 'TransactionScopeError');
@@ -306,7 +371,11 @@ for (const backend of BACKENDS) {
         try {
           await gates.get('held')!.promise;
           const rescued = await c.driver.jobRescue({ now: Date.now() + 3_600_000, maxCrashes: 5 });
-          assert.deepEqual(rescued.filter((x) => x.id === job.id), [], 'the locked job is not taken from its transaction');
+          assert.deepEqual(
+            rescued.filter((x) => x.id === job.id),
+            [],
+            'the locked job is not taken from its transaction',
+          );
           gates.get('held:go')!.resolve(undefined);
           assert.equal(await job.result(), 'held');
         } finally {
@@ -323,7 +392,9 @@ for (const backend of BACKENDS) {
       it('rolls back a transaction still open at the time limit: the job times out, its effect never commits', async () => {
         const job = await models.withDelay().payStuck('stuck');
         const failed = deferred<void>();
-        const off = c.on('job_failed', (e) => { if (e.id === job.id) failed.resolve(); });
+        const off = c.on('job_failed', (e) => {
+          if (e.id === job.id) failed.resolve();
+        });
         await withRunner(() => failed.promise);
         off();
         const row = (await c.jobs.get(job.id))!;
@@ -356,7 +427,10 @@ for (const backend of BACKENDS) {
         await gates.get('z')!.promise;
         // the zombie's lease ends (seen from a clock past it): the rescue puts its job back to pending
         const rescued = await c.driver.jobRescue({ now: Date.now() + 3_600_000, maxCrashes: 5 });
-        assert.deepEqual(rescued.map((r) => r.id), [job.id]);
+        assert.deepEqual(
+          rescued.map((r) => r.id),
+          [job.id],
+        );
         const races = watch();
         gates.get('z:go')!.resolve(undefined);
         while ((seen.get('z') ?? []).length < 2) await new Promise((r) => setImmediate(r));
@@ -383,21 +457,39 @@ for (const backend of BACKENDS) {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-tx-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Store { name: string; database: string; schema?: string }
+interface Store {
+  name: string;
+  database: string;
+  schema?: string;
+}
 
 function stores(): Store[] {
   const out: Store[] = [{ name: 'sqlite file', database: `sqlite:${path.join(tmp, `tx-${Date.now()}.db`)}` }];
-  if (BACKENDS.some((b) => b.name === 'postgres')) out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('tx') });
+  if (BACKENDS.some((b) => b.name === 'postgres'))
+    out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('tx') });
   return out;
 }
 
-interface Proc { child: ChildProcess; waitFor(re: RegExp): Promise<RegExpMatchArray>; exited: Promise<unknown> }
+interface Proc {
+  child: ChildProcess;
+  waitFor(re: RegExp): Promise<RegExpMatchArray>;
+  exited: Promise<unknown>;
+}
 
 function runner(store: Store, args: string[]): Proc {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/tx-app.ts'), ...args], {
-    env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', CONVEYOR_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/tx-app.ts'), ...args],
+    {
+      env: {
+        ...process.env,
+        CONVEYOR_DATABASE: store.database,
+        CONVEYOR_SCHEMA: store.schema ?? '',
+        CONVEYOR_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out = childLines(child, `runner ${child.pid}`);
   const { lines } = out;
   const exited = new Promise((resolve) => child.on('exit', resolve));
@@ -413,7 +505,12 @@ for (const store of stores()) {
     let c: Conveyor;
     let table: string;
     let tx: ReturnType<typeof defineTx>;
-    const defineTx = (conveyor: Conveyor) => conveyor.model('tx', { async pay(_job: JobContext, _key: string, _mode: string) { /* run by the fixture's runners */ } });
+    const defineTx = (conveyor: Conveyor) =>
+      conveyor.model('tx', {
+        async pay(_job: JobContext, _key: string, _mode: string) {
+          /* run by the fixture's runners */
+        },
+      });
     before(async () => {
       c = await Conveyor.open({ database: store.database, schema: store.schema, logger: 'silent' });
       tx = defineTx(c);
@@ -421,9 +518,18 @@ for (const store of stores()) {
       c.model('read', {
         async rows(job: JobContext, key: string) {
           if (c.driver.dialect === 'postgres') {
-            return job.transaction(async (client: PgClient) => (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map((r) => Number(r.attempt)));
+            return job.transaction(async (client: PgClient) =>
+              (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map(
+                (r) => Number(r.attempt),
+              ),
+            );
           }
-          return job.transaction((db: SqliteDb) => db.prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`).all(key).map((r) => Number(r.attempt)));
+          return job.transaction((db: SqliteDb) =>
+            db
+              .prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`)
+              .all(key)
+              .map((r) => Number(r.attempt)),
+          );
         },
       });
       if (store.schema) {
@@ -435,11 +541,15 @@ for (const store of stores()) {
         await client.end();
       } else {
         table = 'tx_effects';
-        await c.model('setup', {
-          async create(job: JobContext) {
-            return job.transaction((db: { exec(sql: string): void }) => db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`));
-          },
-        }).create();
+        await c
+          .model('setup', {
+            async create(job: JobContext) {
+              return job.transaction((db: { exec(sql: string): void }) =>
+                db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`),
+              );
+            },
+          })
+          .create();
       }
     });
     after(async () => {
@@ -483,7 +593,10 @@ for (const store of stores()) {
           try {
             await b.waitFor(/started/);
             const rescued = await c.driver.jobRescue({ now: Date.now() + 60_000, maxCrashes: 5 });
-            assert.deepEqual(rescued.filter((r) => r.id === job.id), []);
+            assert.deepEqual(
+              rescued.filter((r) => r.id === job.id),
+              [],
+            );
           } finally {
             b.child.kill('SIGTERM');
             await b.exited;
@@ -495,7 +608,11 @@ for (const store of stores()) {
     }
 
     it('works in process isolation: the worker process commits the fenced transaction, the runner writes nothing more', async () => {
-      const saved = { db: process.env.CONVEYOR_DATABASE, schema: process.env.CONVEYOR_SCHEMA, level: process.env.CONVEYOR_LOG_LEVEL };
+      const saved = {
+        db: process.env.CONVEYOR_DATABASE,
+        schema: process.env.CONVEYOR_SCHEMA,
+        level: process.env.CONVEYOR_LOG_LEVEL,
+      };
       // the workers load the fixture, which opens the store named by the environment
       process.env.CONVEYOR_DATABASE = store.database;
       process.env.CONVEYOR_SCHEMA = store.schema ?? '';
@@ -503,10 +620,27 @@ for (const store of stores()) {
       const races: number[] = [];
       const done: number[] = [];
       let onDone = () => {};
-      const offs = [c.on('job_race', (e) => races.push(e.id)), c.on('job_done', (e) => { done.push(e.id); onDone(); })];
+      const offs = [
+        c.on('job_race', (e) => races.push(e.id)),
+        c.on('job_done', (e) => {
+          done.push(e.id);
+          onDone();
+        }),
+      ];
       // job_done comes once the runner hears the run ended, which may be after the job reads as done
-      const doneCount = (n: number) => new Promise<void>((resolve) => { onDone = () => { if (done.length >= n) resolve(); }; onDone(); });
-      const r = c.runner({ isolation: 'process', module: path.join(ROOT, 'test/fixtures/tx-app.ts'), workers: 1, pollInterval: '200ms' });
+      const doneCount = (n: number) =>
+        new Promise<void>((resolve) => {
+          onDone = () => {
+            if (done.length >= n) resolve();
+          };
+          onDone();
+        });
+      const r = c.runner({
+        isolation: 'process',
+        module: path.join(ROOT, 'test/fixtures/tx-app.ts'),
+        workers: 1,
+        pollInterval: '200ms',
+      });
       try {
         await r.start();
         const job = await tx.withDelay().pay('iso', 'plain');
@@ -518,7 +652,11 @@ for (const store of stores()) {
       } finally {
         await r.stop();
         offs.forEach((off) => off());
-        for (const [k, v] of [['CONVEYOR_DATABASE', saved.db], ['CONVEYOR_SCHEMA', saved.schema], ['CONVEYOR_LOG_LEVEL', saved.level]] as const) {
+        for (const [k, v] of [
+          ['CONVEYOR_DATABASE', saved.db],
+          ['CONVEYOR_SCHEMA', saved.schema],
+          ['CONVEYOR_LOG_LEVEL', saved.level],
+        ] as const) {
           if (v === undefined) delete process.env[k];
           else process.env[k] = v;
         }

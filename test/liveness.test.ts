@@ -24,8 +24,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Conveyor, type ConveyorOptions, type JobRow, type Runner } from '../src/index.ts';
 import { BACKENDS, PG_URL, uniqueSchema, type Backend } from './helpers/backends.ts';
 import {
-  LIVENESS_BOUND_MS, Monitor, Tracker, allSpecs, channelConfig, defineLive, describeScenario, enqueueStep, scenarioOf,
-  stepExpectations, type Expected, type Scenario,
+  LIVENESS_BOUND_MS,
+  Monitor,
+  Tracker,
+  allSpecs,
+  channelConfig,
+  defineLive,
+  describeScenario,
+  enqueueStep,
+  scenarioOf,
+  stepExpectations,
+  type Expected,
+  type Scenario,
 } from './helpers/liveness.ts';
 
 const SEED_ENV = process.env.CONVEYOR_LIVENESS_SEED;
@@ -43,7 +53,10 @@ if (SEED_ENV === 'random') console.log(`liveness: CONVEYOR_LIVENESS_SEED=${BASE_
 async function openStore(backend: Backend): Promise<{ options: ConveyorOptions; dispose(): Promise<void> }> {
   if (backend.name === 'sqlite') {
     const dir = await mkdtemp(join(tmpdir(), 'conveyor-liveness-'));
-    return { options: { database: `sqlite:${join(dir, 'queue.db')}` }, dispose: () => rm(dir, { recursive: true, force: true }) };
+    return {
+      options: { database: `sqlite:${join(dir, 'queue.db')}` },
+      dispose: () => rm(dir, { recursive: true, force: true }),
+    };
   }
   const schema = uniqueSchema('live');
   return {
@@ -81,7 +94,12 @@ async function runScenario(backend: Backend, scenario: Scenario): Promise<{ outc
   let rows: JobRow[] = [];
   const deduped = new Set<string>();
   try {
-    const options: ConveyorOptions = { ...store.options, channels: channelConfig(scenario), logger: 'silent', maintenance: false };
+    const options: ConveyorOptions = {
+      ...store.options,
+      channels: channelConfig(scenario),
+      logger: 'silent',
+      maintenance: false,
+    };
     const enqueuer = await Conveyor.open(options);
     conveyors.push(enqueuer);
     defineLive(enqueuer, tracker, 0, true);
@@ -100,7 +118,13 @@ async function runScenario(backend: Backend, scenario: Scenario): Promise<{ outc
       });
       // a poll far beyond the scenario: only wake-ups can start a job in time (the poll is the fallback
       // for other processes; in one process every enqueue, completion and ETA wakes the runners)
-      runners.push(c.runner({ workers: conf.workers, pollInterval: POLL, ...(conf.prefetch === null ? {} : { prefetch: conf.prefetch }) }));
+      runners.push(
+        c.runner({
+          workers: conf.workers,
+          pollInterval: POLL,
+          ...(conf.prefetch === null ? {} : { prefetch: conf.prefetch }),
+        }),
+      );
     }
     await Promise.all(runners.map((r) => r.start()));
 
@@ -161,7 +185,8 @@ async function runScenario(backend: Backend, scenario: Scenario): Promise<{ outc
       const runs = tracker.runsOf(tag);
       const own = byTag.get(tag) ?? [];
       if (deduped.has(tag)) {
-        if (own.length || runs.length) problems.push(`${tag}: an identity-key duplicate, yet it has ${own.length} job(s) and ${runs.length} run(s)`);
+        if (own.length || runs.length)
+          problems.push(`${tag}: an identity-key duplicate, yet it has ${own.length} job(s) and ${runs.length} run(s)`);
         continue;
       }
       if (own.length !== 1) {
@@ -170,15 +195,30 @@ async function runScenario(backend: Backend, scenario: Scenario): Promise<{ outc
       }
       const row = own[0]!;
       if (row.state !== e.state) problems.push(`${tag} (job ${row.id}): state ${row.state}, expected ${e.state}`);
-      if (e.excName && row.state === e.state && row.excName !== e.excName) problems.push(`${tag} (job ${row.id}): failed with ${row.excName}, expected ${e.excName}`);
+      if (e.excName && row.state === e.state && row.excName !== e.excName)
+        problems.push(`${tag} (job ${row.id}): failed with ${row.excName}, expected ${e.excName}`);
       if (runs.length !== e.runs) problems.push(`${tag} (job ${row.id}): ${runs.length} run(s), expected ${e.runs}`);
     }
     problems.push(...tracker.capacityViolations, ...tracker.errors);
     for (const s of m.stalls) {
-      const what = s.what === 'pending' ? 'due and runnable, not claimed' : s.what === 'claimed' ? 'claimed, not started' : 'run ended, outcome not written';
-      problems.push(`${s.tag} (job ${s.id}): ${what} for ${s.toMs - s.fromMs} ms (+${s.fromMs}..+${s.toMs} ms, bound ${LIVENESS_BOUND_MS} ms): ${s.detail}`);
+      const what =
+        s.what === 'pending'
+          ? 'due and runnable, not claimed'
+          : s.what === 'claimed'
+            ? 'claimed, not started'
+            : 'run ended, outcome not written';
+      problems.push(
+        `${s.tag} (job ${s.id}): ${what} for ${s.toMs - s.fromMs} ms (+${s.fromMs}..+${s.toMs} ms, bound ${LIVENESS_BOUND_MS} ms): ${s.detail}`,
+      );
     }
-    const outcome: Outcome = { problems, jobs: rows.length, samples: m.samples, longestWaitMs: m.maxStreakMs, longest: m.longest, tookMs: Date.now() - t0 };
+    const outcome: Outcome = {
+      problems,
+      jobs: rows.length,
+      samples: m.samples,
+      longestWaitMs: m.maxStreakMs,
+      longest: m.longest,
+      tookMs: Date.now() - t0,
+    };
     return { outcome, report: report(scenario, expected, tracker, rows, t0) };
   } finally {
     for (const c of conveyors) await c.close().catch(() => {});
@@ -187,14 +227,27 @@ async function runScenario(backend: Backend, scenario: Scenario): Promise<{ outc
 }
 
 /** One line per job: what it is, what it should end in, what it did. */
-function report(scenario: Scenario, expected: Map<string, Expected>, tracker: Tracker, rows: JobRow[], t0: number): string {
+function report(
+  scenario: Scenario,
+  expected: Map<string, Expected>,
+  tracker: Tracker,
+  rows: JobRow[],
+  t0: number,
+): string {
   const lines: string[] = [];
   for (const spec of allSpecs(scenario)) {
     const id = tracker.ids.get(spec.tag);
     const row = rows.find((r) => r.id === id);
     const e = expected.get(spec.tag);
-    const runs = tracker.runsOf(spec.tag).map((r) => `#${r.attempt}@runner${r.instance} +${r.startedAt - t0}..${r.endedAt === null ? '?' : `+${r.endedAt - t0}`}`);
-    lines.push(`  ${spec.tag} ${spec.kind}@${spec.channel}: job ${id ?? '-'} ${row ? `${row.state}${row.excName ? ` (${row.excName})` : ''}` : 'no row'}, expected ${e ? `${e.state}/${e.runs} run(s)` : '?'}; runs ${runs.join(' ') || 'none'}`);
+    const runs = tracker
+      .runsOf(spec.tag)
+      .map(
+        (r) =>
+          `#${r.attempt}@runner${r.instance} +${r.startedAt - t0}..${r.endedAt === null ? '?' : `+${r.endedAt - t0}`}`,
+      );
+    lines.push(
+      `  ${spec.tag} ${spec.kind}@${spec.channel}: job ${id ?? '-'} ${row ? `${row.state}${row.excName ? ` (${row.excName})` : ''}` : 'no row'}, expected ${e ? `${e.state}/${e.runs} run(s)` : '?'}; runs ${runs.join(' ') || 'none'}`,
+    );
   }
   return lines.join('\n');
 }
@@ -206,17 +259,24 @@ for (const backend of BACKENDS) {
       it(`${backend.name}: scenario seed ${seed}`, async (t) => {
         const scenario = scenarioOf(seed);
         const { outcome, report: jobs } = await runScenario(backend, scenario);
-        t.diagnostic(`${outcome.jobs} jobs, ${outcome.samples} samples, longest wait ${outcome.longestWaitMs} ms, ${outcome.tookMs} ms`);
-        if (process.env.CONVEYOR_LIVENESS_VERBOSE) t.diagnostic(`longest: ${outcome.longest}\n${describeScenario(scenario)}\n${jobs}`);
-        assert.deepEqual(outcome.problems, [], [
-          `liveness scenario failed on ${backend.name}, seed ${seed}`,
-          `replay: CONVEYOR_LIVENESS_SEED=${seed} CONVEYOR_LIVENESS_RUNS=1 npm test -- test/liveness.test.ts --test-name-pattern=${backend.name}`,
-          describeScenario(scenario),
-          'problems:',
-          ...outcome.problems.map((p) => `  - ${p}`),
-          'jobs:',
-          jobs,
-        ].join('\n'));
+        t.diagnostic(
+          `${outcome.jobs} jobs, ${outcome.samples} samples, longest wait ${outcome.longestWaitMs} ms, ${outcome.tookMs} ms`,
+        );
+        if (process.env.CONVEYOR_LIVENESS_VERBOSE)
+          t.diagnostic(`longest: ${outcome.longest}\n${describeScenario(scenario)}\n${jobs}`);
+        assert.deepEqual(
+          outcome.problems,
+          [],
+          [
+            `liveness scenario failed on ${backend.name}, seed ${seed}`,
+            `replay: CONVEYOR_LIVENESS_SEED=${seed} CONVEYOR_LIVENESS_RUNS=1 npm test -- test/liveness.test.ts --test-name-pattern=${backend.name}`,
+            describeScenario(scenario),
+            'problems:',
+            ...outcome.problems.map((p) => `  - ${p}`),
+            'jobs:',
+            jobs,
+          ].join('\n'),
+        );
       });
     }
   });

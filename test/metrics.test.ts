@@ -25,12 +25,26 @@ async function pair(backend: Backend): Promise<{ a: Conveyor; b: Conveyor; close
     const database = `sqlite:${join(dir, `${uniqueSchema('m')}.db`)}`;
     const a = await backend.open({ ...shared, database });
     const b = await backend.open({ ...shared, database });
-    return { a, b, close: async () => { await b.close(); await a.close(); } };
+    return {
+      a,
+      b,
+      close: async () => {
+        await b.close();
+        await a.close();
+      },
+    };
   }
   const schema = uniqueSchema('mx');
   const a = await backend.open({ ...shared, schema });
   const b = await backend.open({ ...shared, schema });
-  return { a, b, close: async () => { await b.close(); await backend.dispose(a); } };
+  return {
+    a,
+    b,
+    close: async () => {
+      await b.close();
+      await backend.dispose(a);
+    },
+  };
 }
 
 /** The value of one sample line, or undefined. */
@@ -40,10 +54,18 @@ function sample(text: string, line: string): number | undefined {
 }
 
 function define(c: Conveyor) {
-  return c.model('mx.jobs', {
-    async ok(_job: JobContext, n: number) { return n; },
-    async later() { return 0; },
-  }, { later: { channel: 'root.mail' } });
+  return c.model(
+    'mx.jobs',
+    {
+      async ok(_job: JobContext, n: number) {
+        return n;
+      },
+      async later() {
+        return 0;
+      },
+    },
+    { later: { channel: 'root.mail' } },
+  );
 }
 
 for (const backend of BACKENDS) {
@@ -77,12 +99,24 @@ for (const backend of BACKENDS) {
           assert.equal(sample(text, 'conveyor_jobs{state="pending"}'), 4);
           assert.equal(sample(text, 'conveyor_channel_jobs{state="pending",channel="root.mail"}'), 2);
           assert.equal(sample(text, 'conveyor_oldest_pending_age_seconds{channel="root.mail"}'), 100);
-          assert.equal(sample(text, 'conveyor_oldest_pending_age_seconds{channel="root"}'), 10, 'due for 10 s (ETA 60 s after creation)');
+          assert.equal(
+            sample(text, 'conveyor_oldest_pending_age_seconds{channel="root"}'),
+            10,
+            'due for 10 s (ETA 60 s after creation)',
+          );
           assert.equal(sample(text, 'conveyor_channel_capacity{channel="root.mail"}'), 1);
         }
-        assert.equal(sample(ta, 'conveyor_jobs_done_total{model="mx.jobs",method="ok"}'), 2, 'the runner\'s process counts its jobs');
+        assert.equal(
+          sample(ta, 'conveyor_jobs_done_total{model="mx.jobs",method="ok"}'),
+          2,
+          "the runner's process counts its jobs",
+        );
         assert.equal(sample(ta, 'conveyor_job_duration_seconds_count{model="mx.jobs",method="ok",channel="root"}'), 2);
-        assert.equal(sample(tb, 'conveyor_jobs_done_total{model="mx.jobs",method="ok"}'), undefined, 'another process counts nothing');
+        assert.equal(
+          sample(tb, 'conveyor_jobs_done_total{model="mx.jobs",method="ok"}'),
+          undefined,
+          'another process counts nothing',
+        );
         assert.match(tb, /^# TYPE conveyor_jobs_done_total counter$/m);
       } finally {
         await close();
@@ -105,12 +139,21 @@ for (const backend of BACKENDS) {
         }
         let reads = 0;
         const count = c.jobs.count.bind(c.jobs);
-        c.jobs.count = (async (...args: Parameters<typeof count>) => { reads++; return count(...args); }) as typeof count;
+        c.jobs.count = (async (...args: Parameters<typeof count>) => {
+          reads++;
+          return count(...args);
+        }) as typeof count;
         const text = await registry.metrics();
         assert.equal(reads, 2, 'one collection (two grouped counts) for every family');
         assert.equal(sample(text, 'conveyor_jobs{state="done",app="shop"}'), 1);
         assert.equal(sample(text, 'conveyor_jobs_done_total{model="mx.jobs",method="ok",app="shop"}'), 1);
-        assert.equal(sample(text, 'conveyor_job_duration_seconds_bucket{model="mx.jobs",method="ok",channel="root",le="+Inf",app="shop"}'), 1);
+        assert.equal(
+          sample(
+            text,
+            'conveyor_job_duration_seconds_bucket{model="mx.jobs",method="ok",channel="root",le="+Inf",app="shop"}',
+          ),
+          1,
+        );
         assert.match(text, /^# TYPE conveyor_job_duration_seconds histogram$/m);
         const json = await registry.getMetricsAsJSON();
         const agg = Object.fromEntries(json.map((x) => [x.name, x.aggregator]));

@@ -6,16 +6,33 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BACKENDS, type Backend } from './helpers/backends.ts';
-import { chain, group, type Conveyor, type ConveyorOptions, type JobContext, type Logger, type Model } from '../src/index.ts';
+import {
+  chain,
+  group,
+  type Conveyor,
+  type ConveyorOptions,
+  type JobContext,
+  type Logger,
+  type Model,
+} from '../src/index.ts';
 
-interface LogLine { level: string; msg: string }
+interface LogLine {
+  level: string;
+  msg: string;
+}
 
 function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const make = (level: string) => (objOrMsg: unknown, msg?: string) => {
-    lines.push({ level, msg: typeof objOrMsg === 'string' ? objOrMsg : msg ?? '' });
+    lines.push({ level, msg: typeof objOrMsg === 'string' ? objOrMsg : (msg ?? '') });
   };
-  const logger: Logger = { debug: make('debug'), info: make('info'), warn: make('warn'), error: make('error'), child: () => logger };
+  const logger: Logger = {
+    debug: make('debug'),
+    info: make('info'),
+    warn: make('warn'),
+    error: make('error'),
+    child: () => logger,
+  };
   return { logger, lines };
 }
 
@@ -57,50 +74,77 @@ const noDelayWarnings = (lines: LogLine[]) => lines.filter((l) => l.level === 'w
 /** The order checks of `chain(group(a, b), group(c, d))` then `e`. */
 function assertGraphOrder(log: readonly string[]): void {
   assert.equal(log.length, 5, log.join(' '));
-  for (const first of ['a', 'b']) for (const then of ['c', 'd']) assert.ok(log.indexOf(first) < log.indexOf(then), log.join(' '));
+  for (const first of ['a', 'b'])
+    for (const then of ['c', 'd']) assert.ok(log.indexOf(first) < log.indexOf(then), log.join(' '));
   assert.equal(log.at(-1), 'e');
 }
 
 for (const backend of BACKENDS) {
   describe(`no-delay mode on ${backend.name}`, () => {
     test('Conveyor.open({ noDelay: true }): withDelay() runs at once, inline, stores nothing, warns', () =>
-      withSetup(backend, async ({ conveyor, steps, log, lines }) => {
-        assert.equal(conveyor.noDelay, true);
-        assert.ok(noDelayWarnings(lines).length >= 1, 'a warning is logged on open');
-        const job = await steps.withDelay({ priority: 1, eta: '1h' }).step('a');
-        assert.deepEqual(log, ['a']);
-        assert.equal(job.id, 0);
-        assert.equal(job.state, 'done');
-        assert.equal(job.row?.result, 'A');
-        assert.equal(await stored(conveyor), 0);
-        assert.ok(noDelayWarnings(lines).length >= 2, 'and on each inline run');
-      }, { noDelay: true }));
+      withSetup(
+        backend,
+        async ({ conveyor, steps, log, lines }) => {
+          assert.equal(conveyor.noDelay, true);
+          assert.ok(noDelayWarnings(lines).length >= 1, 'a warning is logged on open');
+          const job = await steps.withDelay({ priority: 1, eta: '1h' }).step('a');
+          assert.deepEqual(log, ['a']);
+          assert.equal(job.id, 0);
+          assert.equal(job.state, 'done');
+          assert.equal(job.row?.result, 'A');
+          assert.equal(await stored(conveyor), 0);
+          assert.ok(noDelayWarnings(lines).length >= 2, 'and on each inline run');
+        },
+        { noDelay: true },
+      ));
 
     test('a graph runs inline in dependency order', () =>
-      withSetup(backend, async ({ conveyor, steps, log }) => {
-        const e = steps.delayable().step('e');
-        const jobs = await chain(group(steps.delayable().step('a'), steps.delayable().step('b')),
-          group(steps.delayable().step('c'), steps.delayable().step('d'))).onDone(e).delay();
-        assertGraphOrder(log);
-        assert.deepEqual(jobs.map((j) => j.row?.result), ['A', 'B', 'C', 'D']);
-        assert.equal(await stored(conveyor), 0);
-      }, { noDelay: true }));
+      withSetup(
+        backend,
+        async ({ conveyor, steps, log }) => {
+          const e = steps.delayable().step('e');
+          const jobs = await chain(
+            group(steps.delayable().step('a'), steps.delayable().step('b')),
+            group(steps.delayable().step('c'), steps.delayable().step('d')),
+          )
+            .onDone(e)
+            .delay();
+          assertGraphOrder(log);
+          assert.deepEqual(
+            jobs.map((j) => j.row?.result),
+            ['A', 'B', 'C', 'D'],
+          );
+          assert.equal(await stored(conveyor), 0);
+        },
+        { noDelay: true },
+      ));
 
     test('a failing job rejects the delay() call and its dependants do not run', () =>
-      withSetup(backend, async ({ conveyor, steps, log }) => {
-        await assert.rejects(steps.withDelay().step('fail-1'), /fail-1 failed/);
-        await assert.rejects(chain(steps.delayable().step('fail-2'), steps.delayable().step('after')).delay(), /fail-2 failed/);
-        assert.deepEqual(log, ['fail-1', 'fail-2']);
-        assert.equal(await stored(conveyor), 0);
-      }, { noDelay: true }));
+      withSetup(
+        backend,
+        async ({ conveyor, steps, log }) => {
+          await assert.rejects(steps.withDelay().step('fail-1'), /fail-1 failed/);
+          await assert.rejects(
+            chain(steps.delayable().step('fail-2'), steps.delayable().step('after')).delay(),
+            /fail-2 failed/,
+          );
+          assert.deepEqual(log, ['fail-1', 'fail-2']);
+          assert.equal(await stored(conveyor), 0);
+        },
+        { noDelay: true },
+      ));
 
     test('jobs delayed from inside an inline job run inline too', () =>
-      withSetup(backend, async ({ conveyor, steps, log }) => {
-        const job = await steps.withDelay().outer();
-        assert.deepEqual(log, ['outer(id=0)', 'inner']);
-        assert.equal(job.row?.result, 0);
-        assert.equal(await stored(conveyor), 0);
-      }, { noDelay: true }));
+      withSetup(
+        backend,
+        async ({ conveyor, steps, log }) => {
+          const job = await steps.withDelay().outer();
+          assert.deepEqual(log, ['outer(id=0)', 'inner']);
+          assert.equal(job.row?.result, 0);
+          assert.equal(await stored(conveyor), 0);
+        },
+        { noDelay: true },
+      ));
 
     test('CONVEYOR_NO_DELAY=1 turns it on', async () => {
       const before = process.env.CONVEYOR_NO_DELAY;
@@ -149,8 +193,10 @@ for (const backend of BACKENDS) {
       withSetup(backend, async ({ conveyor, steps, log, lines }) => {
         assert.equal(conveyor.noDelay, false);
         const e = steps.delayable().step('e');
-        const graph = chain(group(steps.delayable().step('a'), steps.delayable().step('b')),
-          group(steps.delayable().step('c'), steps.delayable().step('d'))).onDone(e);
+        const graph = chain(
+          group(steps.delayable().step('a'), steps.delayable().step('b')),
+          group(steps.delayable().step('c'), steps.delayable().step('d')),
+        ).onDone(e);
         await conveyor.context.run({ noDelay: true }, async () => {
           assert.equal(conveyor.noDelay, true);
           await graph.delay();
@@ -171,10 +217,14 @@ for (const backend of BACKENDS) {
         assert.equal(await stored(conveyor), 1);
       }));
 
-    test('the handle of an inline run resolves wait() and result() without the database',
-      () => withSetup(backend, async ({ steps }) => {
-        const job = await steps.withDelay().step('a');
-        assert.equal(await job.result(), 'A');
-      }, { noDelay: true }));
+    test('the handle of an inline run resolves wait() and result() without the database', () =>
+      withSetup(
+        backend,
+        async ({ steps }) => {
+          const job = await steps.withDelay().step('a');
+          assert.equal(await job.result(), 'A');
+        },
+        { noDelay: true },
+      ));
   });
 }

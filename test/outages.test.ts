@@ -17,7 +17,9 @@ import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
@@ -27,7 +29,9 @@ const skip = (await pgUnavailable()) ?? false;
 
 describe('PostgreSQL outages (private server)', { skip }, () => {
   let pg: PrivatePg;
-  before(async () => { pg = await PrivatePg.create(); });
+  before(async () => {
+    pg = await PrivatePg.create();
+  });
   after(() => pg?.remove());
 
   it('an outage about as long as the lease: no runner is declared dead, no job runs twice', async () => {
@@ -101,10 +105,18 @@ describe('PostgreSQL outages (private server)', { skip }, () => {
     const release = deferred();
     const startedAt = new Map<number, number>();
     const m = c.model('m', {
-      async long() { started.resolve(); await release.promise; return 'long'; },
-      async quick(job: JobContext) { return job.id; },
+      async long() {
+        started.resolve();
+        await release.promise;
+        return 'long';
+      },
+      async quick(job: JobContext) {
+        return job.id;
+      },
     });
-    c.events.on('job_started', (e) => { if (!startedAt.has(e.id)) startedAt.set(e.id, Date.now()); });
+    c.events.on('job_started', (e) => {
+      if (!startedAt.has(e.id)) startedAt.set(e.id, Date.now());
+    });
     const runner = c.runner({ workers: 1 });
     try {
       await runner.start();

@@ -25,7 +25,9 @@ describe('packaging', () => {
   it('`conveyor run ./app.ts` on a Node without type stripping names the Node version it needs', async (t) => {
     const descriptor = Object.getOwnPropertyDescriptor(process.features, 'typescript');
     Object.defineProperty(process.features, 'typescript', { get: () => false, configurable: true, enumerable: true });
-    t.after(() => { if (descriptor) Object.defineProperty(process.features, 'typescript', descriptor); });
+    t.after(() => {
+      if (descriptor) Object.defineProperty(process.features, 'typescript', descriptor);
+    });
     await assert.rejects(loadConveyorModule('./app.ts'), (err: unknown) => {
       assert.ok(err instanceof ConfigurationError);
       assert.match(err.message, /app\.ts.*Node >= 22\.18 or >= 23\.6 \(type stripping\), this is Node \d+/);
@@ -44,7 +46,8 @@ describe('packaging', () => {
       if (sub === './package.json') continue;
       const name = sub === '.' ? 'index' : `${sub.slice(2)}/index`;
       assert.deepEqual(entry, { types: `./dist/${name}.d.ts`, default: `./dist/${name}.js` }, sub);
-      if (sub !== '.') assert.deepEqual(pkg.typesVersions['*'][sub.slice(2)], [`dist/${name}.d.ts`], `typesVersions for ${sub}`);
+      if (sub !== '.')
+        assert.deepEqual(pkg.typesVersions['*'][sub.slice(2)], [`dist/${name}.d.ts`], `typesVersions for ${sub}`);
     }
     for (const [dep, range] of Object.entries(pkg.dependencies)) assert.match(range, /^\^/, dep);
     for (const field of ['repository', 'homepage', 'bugs', 'keywords', 'license']) assert.ok(pkg[field], field);

@@ -16,11 +16,21 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-proc-'));
 after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-interface Store { name: string; database: string; schema?: string }
+interface Store {
+  name: string;
+  database: string;
+  schema?: string;
+}
 
 function stores(): Store[] {
-  const out: Store[] = [{ name: 'sqlite file', database: `sqlite:${path.join(tmp, `q-${Date.now()}-${Math.random().toString(36).slice(2)}.db`)}` }];
-  if (BACKENDS.some((b) => b.name === 'postgres')) out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('proc') });
+  const out: Store[] = [
+    {
+      name: 'sqlite file',
+      database: `sqlite:${path.join(tmp, `q-${Date.now()}-${Math.random().toString(36).slice(2)}.db`)}`,
+    },
+  ];
+  if (BACKENDS.some((b) => b.name === 'postgres'))
+    out.push({ name: 'postgres', database: PG_URL, schema: uniqueSchema('proc') });
   return out;
 }
 
@@ -32,16 +42,28 @@ interface Proc {
 }
 
 function runner(store: Store, probeDir: string, args: string[] = []): Proc {
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/app.ts'), ...args], {
-    env: { ...process.env, CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', PROBE_DIR: probeDir, CONVEYOR_LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(ROOT, 'bin/conveyor.js'), 'run', path.join(ROOT, 'test/fixtures/app.ts'), ...args],
+    {
+      env: {
+        ...process.env,
+        CONVEYOR_DATABASE: store.database,
+        CONVEYOR_SCHEMA: store.schema ?? '',
+        PROBE_DIR: probeDir,
+        CONVEYOR_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const out = childLines(child, `runner ${child.pid}`);
   const { lines } = out;
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    if (code && code !== 0) process.stderr.write(`runner ${child.pid} exited ${code}: ${out.stderr()}\n`);
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      if (code && code !== 0) process.stderr.write(`runner ${child.pid} exited ${code}: ${out.stderr()}\n`);
+      resolve(code);
+    }),
+  );
   return {
     child,
     exited,
@@ -58,19 +80,46 @@ async function dispose(c: Conveyor, store: Store): Promise<void> {
   await c.close();
 }
 
-function readProbes(dir: string): { id: number; attempt: number; channel: string; start: number; end: number; pid: number }[] {
-  return fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').trim().split('\n').filter(Boolean).map((line) => {
-    const [id, attempt, channel, start, end, pid] = line.split(' ');
-    return { id: Number(id), attempt: Number(attempt), channel: channel!, start: Number(start), end: Number(end), pid: Number(pid) };
-  }));
+function readProbes(
+  dir: string,
+): { id: number; attempt: number; channel: string; start: number; end: number; pid: number }[] {
+  return fs.readdirSync(dir).flatMap((f) =>
+    fs
+      .readFileSync(path.join(dir, f), 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id, attempt, channel, start, end, pid] = line.split(' ');
+        return {
+          id: Number(id),
+          attempt: Number(attempt),
+          channel: channel!,
+          start: Number(start),
+          end: Number(end),
+          pid: Number(pid),
+        };
+      }),
+  );
 }
 
 /** Largest number of intervals open at once ([start, end), ends first on ties). */
 function maxOverlap(intervals: { start: number; end: number }[]): number {
-  const events = intervals.flatMap((i) => [[i.start, 1], [i.end, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const events = intervals
+    .flatMap(
+      (i) =>
+        [
+          [i.start, 1],
+          [i.end, -1],
+        ] as [number, number][],
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;
   let max = 0;
-  for (const [, d] of events) { cur += d; max = Math.max(max, cur); }
+  for (const [, d] of events) {
+    cur += d;
+    max = Math.max(max, cur);
+  }
   return max;
 }
 
@@ -82,21 +131,30 @@ for (const store of stores()) {
       const c = await openStore(store);
       const procs: Proc[] = [];
       try {
-        for (let i = 0; i < 3; i++) procs.push(runner(store, probeDir, ['--workers', '3', '--prefetch', '1', '--channels', channels]));
+        for (let i = 0; i < 3; i++)
+          procs.push(runner(store, probeDir, ['--workers', '3', '--prefetch', '1', '--channels', channels]));
         await Promise.all(procs.map((p) => p.waitFor(/^runner .* started/)));
         const names = ['root.a', 'root.b', 'root.c', 'root.d'];
         const model = modelOf(c);
-        const handles = await c.delayMany(Array.from({ length: 80 }, (_, i) => {
-          const channel = names[i % names.length]!;
-          return model.browse([channel]).delayable({ channel }).work(20 + (i % 4) * 10);
-        }));
+        const handles = await c.delayMany(
+          Array.from({ length: 80 }, (_, i) => {
+            const channel = names[i % names.length]!;
+            return model
+              .browse([channel])
+              .delayable({ channel })
+              .work(20 + (i % 4) * 10);
+          }),
+        );
         for (const h of handles) await h.wait();
         const probes = readProbes(probeDir);
         // exactly once
         const seen = new Map<number, number>();
         for (const p of probes) seen.set(p.id, (seen.get(p.id) ?? 0) + 1);
         assert.equal(seen.size, handles.length, 'every job ran');
-        assert.ok([...seen.values()].every((n) => n === 1), 'no job ran twice');
+        assert.ok(
+          [...seen.values()].every((n) => n === 1),
+          'no job ran twice',
+        );
         assert.ok(probes.every((p) => p.attempt === 1));
         assert.equal(new Set(probes.map((p) => p.pid)).size > 1, true, 'the work was shared by several processes');
         // capacities: root 6, a 3, b 2, c 1 (d is bounded by root only)
@@ -106,7 +164,9 @@ for (const store of stores()) {
           observed[node] = maxOverlap(probes.filter((p) => node === 'root' || p.channel === node));
           assert.ok(observed[node]! <= cap, `channel ${node}: ${observed[node]} jobs ran at once, capacity ${cap}`);
         }
-        t.diagnostic(`max concurrency observed: ${JSON.stringify(observed)} (capacities ${JSON.stringify(limits)}), ${probes.length} jobs over ${new Set(probes.map((p) => p.pid)).size} processes`);
+        t.diagnostic(
+          `max concurrency observed: ${JSON.stringify(observed)} (capacities ${JSON.stringify(limits)}), ${probes.length} jobs over ${new Set(probes.map((p) => p.pid)).size} processes`,
+        );
       } finally {
         for (const p of procs) p.child.kill('SIGTERM');
         await Promise.all(procs.map((p) => p.exited));
@@ -138,7 +198,10 @@ for (const store of stores()) {
         assert.equal(row.result, 2);
         assert.equal(row.crashCount, 1);
         const attempts = await c.jobs.attempts(job.id);
-        assert.deepEqual(attempts.map((x) => x.outcome), ['crashed']);
+        assert.deepEqual(
+          attempts.map((x) => x.outcome),
+          ['crashed'],
+        );
         t.diagnostic(`job ran again ${recoveredMs} ms after kill -9 of its runner (lease 2 s)`);
       } finally {
         for (const p of procs) p.child.kill('SIGTERM');
@@ -177,11 +240,21 @@ for (const store of stores()) {
 
 type ProbeModel = ReturnType<typeof defineProbe>;
 function defineProbe(c: Conveyor) {
-  return c.model('probe', { async work(_job, _ms: number) { return 0; }, async hangOnce() { return 0; } });
+  return c.model('probe', {
+    async work(_job, _ms: number) {
+      return 0;
+    },
+    async hangOnce() {
+      return 0;
+    },
+  });
 }
 const probeModels = new WeakMap<Conveyor, ProbeModel>();
 function modelOf(c: Conveyor): ProbeModel {
   let m = probeModels.get(c);
-  if (!m) { m = defineProbe(c); probeModels.set(c, m); }
+  if (!m) {
+    m = defineProbe(c);
+    probeModels.set(c, m);
+  }
   return m;
 }

@@ -19,7 +19,13 @@ for (const backend of BACKENDS) {
       const seen: { attempt: number; resumed: number; firstBatchDone: number }[] = [];
       const reports = conveyor.model('report', {
         async exportRows(job: JobContext, rows: number) {
-          const tracker = new ProgressTracker({ total: rows, operationName: 'export', logInterval: 0, bar: false, logger: conveyor.logger });
+          const tracker = new ProgressTracker({
+            total: rows,
+            operationName: 'export',
+            logInterval: 0,
+            bar: false,
+            logger: conveyor.logger,
+          });
           const items = Array.from({ length: rows }, (_, i) => i);
           let first = true;
           for await (const batch of batchProcess(items, { batchSize: 2, progress: tracker, logger: conveyor.logger })) {
@@ -38,7 +44,10 @@ for (const backend of BACKENDS) {
       t.after(() => runner.stop());
       assert.deepEqual(await job.result({ timeoutMs: 30_000 }), { rows: 10 });
       // the second run resumed after the 6 committed items and started counting from there
-      assert.deepEqual(seen, [{ attempt: 1, resumed: 0, firstBatchDone: 0 }, { attempt: 2, resumed: 6, firstBatchDone: 6 }]);
+      assert.deepEqual(seen, [
+        { attempt: 1, resumed: 0, firstBatchDone: 0 },
+        { attempt: 2, resumed: 6, firstBatchDone: 6 },
+      ]);
       const row = await job.refresh();
       assert.equal(row.state, 'done');
       assert.equal(row.progress?.done, 10);

@@ -8,7 +8,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  chain, Conveyor, DatabaseNotFoundError, RetryableJobError, UnknownChannelError, WaitTimeoutError, type JobContext,
+  chain,
+  Conveyor,
+  DatabaseNotFoundError,
+  RetryableJobError,
+  UnknownChannelError,
+  WaitTimeoutError,
+  type JobContext,
 } from '../src/index.ts';
 import { BACKENDS, PG_URL, uniqueSchema } from './helpers/backends.ts';
 
@@ -16,9 +22,15 @@ import { BACKENDS, PG_URL, uniqueSchema } from './helpers/backends.ts';
 function memoryLogger() {
   const warnings: string[] = [];
   const logger = {
-    debug() {}, info() {}, error() {},
-    warn(a: unknown, b?: string) { warnings.push(typeof a === 'string' ? a : b ?? ''); },
-    child() { return logger; },
+    debug() {},
+    info() {},
+    error() {},
+    warn(a: unknown, b?: string) {
+      warnings.push(typeof a === 'string' ? a : (b ?? ''));
+    },
+    child() {
+      return logger;
+    },
   };
   return { logger, warnings };
 }
@@ -30,14 +42,20 @@ for (const backend of BACKENDS) {
       try {
         const runs: string[] = [];
         const m = c.model('once.work', {
-          async step(_job: JobContext, name: string) { runs.push(name); },
+          async step(_job: JobContext, name: string) {
+            runs.push(name);
+          },
           async flaky(job: JobContext) {
             runs.push(`flaky${job.attempt}`);
             if (job.attempt < 3) throw new RetryableJobError('again', { seconds: 0 });
           },
         });
         const later = await m.withDelay({ eta: '1h' }).step('later');
-        const [a, b, cc] = await chain(m.delayable().step('a'), m.delayable().step('b'), m.delayable().step('c')).delay();
+        const [a, b, cc] = await chain(
+          m.delayable().step('a'),
+          m.delayable().step('b'),
+          m.delayable().step('c'),
+        ).delay();
         const flaky = await m.withDelay().flaky();
         const runner = c.runner({ workers: 2, lease: '5s' });
         await runner.start();
@@ -46,8 +64,14 @@ for (const backend of BACKENDS) {
         await runner.stop();
         for (const j of [a!, b!, cc!, flaky]) assert.equal((await j.refresh()).state, 'done', `job ${j.id}`);
         assert.equal((await later.refresh()).state, 'pending');
-        assert.deepEqual(runs.filter((r) => r.length === 1), ['a', 'b', 'c']);
-        assert.deepEqual(runs.filter((r) => r.startsWith('flaky')), ['flaky1', 'flaky2', 'flaky3']);
+        assert.deepEqual(
+          runs.filter((r) => r.length === 1),
+          ['a', 'b', 'c'],
+        );
+        assert.deepEqual(
+          runs.filter((r) => r.startsWith('flaky')),
+          ['flaky1', 'flaky2', 'flaky3'],
+        );
         assert.ok(!runs.includes('later'));
       } finally {
         await backend.dispose(c);
@@ -58,13 +82,23 @@ for (const backend of BACKENDS) {
       const c = await backend.open({ channels: 'root:1' });
       try {
         let release!: () => void;
-        const gate = new Promise<void>((r) => { release = r; });
+        const gate = new Promise<void>((r) => {
+          release = r;
+        });
         let started!: () => void;
-        const isStarted = new Promise<void>((r) => { started = r; });
+        const isStarted = new Promise<void>((r) => {
+          started = r;
+        });
         const runs: string[] = [];
         const m = c.model('once.cap', {
-          async hold() { started(); await gate; runs.push('hold'); },
-          async quick() { runs.push('quick'); },
+          async hold() {
+            started();
+            await gate;
+            runs.push('hold');
+          },
+          async quick() {
+            runs.push('quick');
+          },
         });
         const empty = c.runner({ workers: 1 });
         await empty.start();
@@ -86,7 +120,11 @@ for (const backend of BACKENDS) {
         await idle;
         clearTimeout(timer);
         release();
-        assert.equal((await quick.refresh()).state, 'done', 'untilIdle() resolved while a due job waited for capacity held by a running job');
+        assert.equal(
+          (await quick.refresh()).state,
+          'done',
+          'untilIdle() resolved while a due job waited for capacity held by a running job',
+        );
         await once.stop();
         await holder.stop();
         assert.deepEqual(runs, ['hold', 'quick']);
@@ -107,7 +145,10 @@ for (const backend of BACKENDS) {
         await m.withDelay().report();
         const unknown = warnings.filter((w) => /unknown channel/.test(w));
         assert.equal(unknown.length, 1, unknown.join('\n'));
-        assert.match(unknown[0]!, /unknown channel 'root\.mial' for chan\.test\.send \(did you mean 'root\.mail'\?\): the configured channels are root, root\.mail/);
+        assert.match(
+          unknown[0]!,
+          /unknown channel 'root\.mial' for chan\.test\.send \(did you mean 'root\.mail'\?\): the configured channels are root, root\.mail/,
+        );
         assert.equal((await typo1.refresh()).channel, 'root.mial');
       } finally {
         await backend.dispose(c);
@@ -115,9 +156,17 @@ for (const backend of BACKENDS) {
       const strict = await backend.open({ channels: 'root:2,root.mail:1', unknownChannels: 'error' });
       try {
         const m = strict.model('chan.test', { async send() {} });
-        await assert.rejects(m.withDelay({ channel: 'root.mial' }).send(), (e: unknown) =>
-          e instanceof UnknownChannelError && e.code === 'UNKNOWN_CHANNEL' && /did you mean 'root\.mail'/.test(e.message));
-        assert.equal((await strict.jobs.count({})).reduce((n, r) => n + r.count, 0), 0);
+        await assert.rejects(
+          m.withDelay({ channel: 'root.mial' }).send(),
+          (e: unknown) =>
+            e instanceof UnknownChannelError &&
+            e.code === 'UNKNOWN_CHANNEL' &&
+            /did you mean 'root\.mail'/.test(e.message),
+        );
+        assert.equal(
+          (await strict.jobs.count({})).reduce((n, r) => n + r.count, 0),
+          0,
+        );
         await m.withDelay({ channel: 'root.mail' }).send();
       } finally {
         await backend.dispose(strict);
@@ -129,10 +178,20 @@ for (const backend of BACKENDS) {
       try {
         const m = c.model('wait.test', { async nap() {} });
         const job = await m.withDelay().nap();
-        await assert.rejects(job.wait({ timeoutMs: 50 }), (e: unknown) =>
-          e instanceof WaitTimeoutError && e.code === 'WAIT_TIMEOUT' && e.jobId === job.id && e.timeoutMs === 50 && /did not finish within 50 ms \(state pending\)/.test(e.message));
+        await assert.rejects(
+          job.wait({ timeoutMs: 50 }),
+          (e: unknown) =>
+            e instanceof WaitTimeoutError &&
+            e.code === 'WAIT_TIMEOUT' &&
+            e.jobId === job.id &&
+            e.timeoutMs === 50 &&
+            /did not finish within 50 ms \(state pending\)/.test(e.message),
+        );
         await assert.rejects(c.jobs.wait(job.id, { timeoutMs: 0 }), WaitTimeoutError);
-        await assert.rejects(c.jobs.wait(job.id, { timeoutMs: -1 }), /timeoutMs must be a number of milliseconds >= 0, got -1/);
+        await assert.rejects(
+          c.jobs.wait(job.id, { timeoutMs: -1 }),
+          /timeoutMs must be a number of milliseconds >= 0, got -1/,
+        );
       } finally {
         await backend.dispose(c);
       }
@@ -145,23 +204,40 @@ describe('Conveyor.open({ create: false })', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-create-'));
     try {
       const file = path.join(dir, 'missing.db');
-      await assert.rejects(Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent' }), (e: unknown) =>
-        e instanceof DatabaseNotFoundError && e.code === 'DATABASE_NOT_FOUND' && e.message.includes(`'${file}' does not exist`));
+      await assert.rejects(
+        Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent' }),
+        (e: unknown) =>
+          e instanceof DatabaseNotFoundError &&
+          e.code === 'DATABASE_NOT_FOUND' &&
+          e.message.includes(`'${file}' does not exist`),
+      );
       assert.equal(fs.existsSync(file), false);
       fs.writeFileSync(file, ''); // exists, but holds no Conveyor tables
-      await assert.rejects(Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent' }), /holds no Conveyor tables/);
-      await assert.rejects(Conveyor.open({ database: 'sqlite::memory:', create: false, logger: 'silent' }), DatabaseNotFoundError);
+      await assert.rejects(
+        Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent' }),
+        /holds no Conveyor tables/,
+      );
+      await assert.rejects(
+        Conveyor.open({ database: 'sqlite::memory:', create: false, logger: 'silent' }),
+        DatabaseNotFoundError,
+      );
       await (await Conveyor.open({ database: `sqlite:${file}`, logger: 'silent', maintenance: false })).close();
-      await (await Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent', maintenance: false })).close();
+      await (
+        await Conveyor.open({ database: `sqlite:${file}`, create: false, logger: 'silent', maintenance: false })
+      ).close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 
-  it('refuses a PostgreSQL schema that does not exist, naming it', { skip: !BACKENDS.some((b) => b.name === 'postgres') }, async () => {
+  it('refuses a PostgreSQL schema that does not exist, naming it', {
+    skip: !BACKENDS.some((b) => b.name === 'postgres'),
+  }, async () => {
     const schema = uniqueSchema('missing');
-    await assert.rejects(Conveyor.open({ database: PG_URL, schema, create: false, logger: 'silent' }), (e: unknown) =>
-      e instanceof DatabaseNotFoundError && e.message.includes(`no Conveyor schema '${schema}'`));
+    await assert.rejects(
+      Conveyor.open({ database: PG_URL, schema, create: false, logger: 'silent' }),
+      (e: unknown) => e instanceof DatabaseNotFoundError && e.message.includes(`no Conveyor schema '${schema}'`),
+    );
     const { default: pg } = await import('pg');
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();

@@ -14,23 +14,45 @@ import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {
   let resolve!: (v: T) => void;
-  const promise = new Promise<T>((r) => { resolve = r; });
+  const promise = new Promise<T>((r) => {
+    resolve = r;
+  });
   return { promise, resolve };
 }
 
 /** Two Conveyor instances on one store: a file for SQLite (shared by both), a schema for PostgreSQL. */
-async function openPair(backend: string, channels: string): Promise<{ a: Conveyor; b: Conveyor; file?: string; dispose(): Promise<void> }> {
+async function openPair(
+  backend: string,
+  channels: string,
+): Promise<{ a: Conveyor; b: Conveyor; file?: string; dispose(): Promise<void> }> {
   if (backend === 'sqlite') {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-wakeups-'));
     const database = `sqlite:${path.join(dir, 'q.db')}`;
     const a = await Conveyor.open({ database, channels, logger: 'silent' });
     const b = await Conveyor.open({ database, channels, logger: 'silent' });
-    return { a, b, file: path.join(dir, 'q.db'), dispose: async () => { await a.close(); await b.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    return {
+      a,
+      b,
+      file: path.join(dir, 'q.db'),
+      dispose: async () => {
+        await a.close();
+        await b.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
   }
   const schema = uniqueSchema('wk');
   const a = await Conveyor.open({ database: PG_URL, schema, channels, logger: 'silent', dbMaxconn: 4 });
   const b = await Conveyor.open({ database: PG_URL, schema, channels, logger: 'silent', dbMaxconn: 4 });
-  return { a, b, dispose: async () => { await a.close(); await (b.driver as unknown as { dropSchema(): Promise<void> }).dropSchema(); await b.close(); } };
+  return {
+    a,
+    b,
+    dispose: async () => {
+      await a.close();
+      await (b.driver as unknown as { dropSchema(): Promise<void> }).dropSchema();
+      await b.close();
+    },
+  };
 }
 
 const WAIT = { timeoutMs: 20_000 };
@@ -38,13 +60,26 @@ const WAIT = { timeoutMs: 20_000 };
 for (const backend of BACKENDS) {
   describe(`wake-ups on ${backend.name}`, () => {
     const disposers: (() => Promise<void>)[] = [];
-    after(async () => { for (const d of disposers) await d(); });
+    after(async () => {
+      for (const d of disposers) await d();
+    });
 
     it('a job of a method this runner lacks fails at once after another completion, and the next job runs (root:1)', async () => {
       const { a, b, dispose } = await openPair(backend.name, 'root:1');
       disposers.push(dispose);
-      const ma = a.model('m', { async ok(job: JobContext) { return job.id; } });
-      const mb = b.model('m', { async ok(job: JobContext) { return job.id; }, async extra() { return 'never here'; } });
+      const ma = a.model('m', {
+        async ok(job: JobContext) {
+          return job.id;
+        },
+      });
+      const mb = b.model('m', {
+        async ok(job: JobContext) {
+          return job.id;
+        },
+        async extra() {
+          return 'never here';
+        },
+      });
       const runner = a.runner({ workers: 1, pollInterval: '1h' });
       await runner.start();
       const first = await ma.withDelay().ok();
@@ -64,19 +99,32 @@ for (const backend of BACKENDS) {
         disposers.push(dispose);
         const started = deferred();
         const release = deferred();
-        const m = a.model('m', {
-          async first(job: JobContext) {
-            started.resolve();
-            if (how === 'timed out') await new Promise(() => {}); // ignores its signal: stopped at its limit
-            await release.promise;
-            if (how === 'failed') throw new TypeError('broken');
-            if (how === 'retried later') throw new RetryableJobError('later', { seconds: 3600 });
-            return 1;
+        const m = a.model(
+          'm',
+          {
+            async first(job: JobContext) {
+              started.resolve();
+              if (how === 'timed out') await new Promise(() => {}); // ignores its signal: stopped at its limit
+              await release.promise;
+              if (how === 'failed') throw new TypeError('broken');
+              if (how === 'retried later') throw new RetryableJobError('later', { seconds: 3600 });
+              return 1;
+            },
+            async second() {
+              return 2;
+            },
           },
-          async second() { return 2; },
-        }, { first: { timeLimit: how === 'timed out' ? 300 : '10m', maxRetries: how === 'retried later' ? 3 : 1 } });
+          { first: { timeLimit: how === 'timed out' ? 300 : '10m', maxRetries: how === 'retried later' ? 3 : 1 } },
+        );
         // the second job is enqueued by the other instance, as another process would
-        const mb = b.model('m', { async first() { return 0; }, async second() { return 2; } });
+        const mb = b.model('m', {
+          async first() {
+            return 0;
+          },
+          async second() {
+            return 2;
+          },
+        });
         const runner = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
         await runner.start();
         const one = await m.withDelay().first();
@@ -94,13 +142,30 @@ for (const backend of BACKENDS) {
       const { a, b, dispose } = await openPair(backend.name, 'root:1');
       disposers.push(dispose);
       const release = deferred();
-      const m = a.model('m', { async first() { await release.promise; return 1; }, async second() { return 2; } });
-      const mb = b.model('m', { async first() { return 0; }, async second() { return 2; } });
+      const m = a.model('m', {
+        async first() {
+          await release.promise;
+          return 1;
+        },
+        async second() {
+          return 2;
+        },
+      });
+      const mb = b.model('m', {
+        async first() {
+          return 0;
+        },
+        async second() {
+          return 2;
+        },
+      });
       const runner = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
       // the first claim takes the only job and finds the queue drained; while it is out, another process
       // enqueues a job and its wake-up reaches the runner before the claim's answer does
       const heard = deferred();
-      const listener = await a.driver.subscribe((topic) => { if (topic === 'jobs') heard.resolve(); });
+      const listener = await a.driver.subscribe((topic) => {
+        if (topic === 'jobs') heard.resolve();
+      });
       const original = a.driver.jobClaim;
       let second: { id: number } | null = null;
       a.driver.jobClaim = async function (p) {
@@ -117,7 +182,11 @@ for (const backend of BACKENDS) {
         await m.withDelay().first();
         await until(async () => second !== null, 'the second job enqueued during the claim');
         release.resolve();
-        assert.equal((await a.jobs.wait(second!.id, WAIT)).state, 'done', 'the second job ran without waiting for a poll');
+        assert.equal(
+          (await a.jobs.wait(second!.id, WAIT)).state,
+          'done',
+          'the second job ran without waiting for a poll',
+        );
       } finally {
         a.driver.jobClaim = original;
         await listener.close();
@@ -130,7 +199,16 @@ for (const backend of BACKENDS) {
       disposers.push(dispose);
       const releases = [deferred(), deferred()];
       const starts = [deferred(), deferred()];
-      const body = { async hold(_job: JobContext, i: number) { starts[i]!.resolve(); await releases[i]!.promise; return i; }, async quick() { return 'q'; } };
+      const body = {
+        async hold(_job: JobContext, i: number) {
+          starts[i]!.resolve();
+          await releases[i]!.promise;
+          return i;
+        },
+        async quick() {
+          return 'q';
+        },
+      };
       const ma = a.model('m', body);
       b.model('m', body);
       const ra = a.runner({ workers: 1, prefetch: 0, pollInterval: '1h' });
@@ -154,11 +232,16 @@ for (const backend of BACKENDS) {
 
 /** Put a claimed job back as a lost claim leaves it: pending, its try given back, no runner (as after a crash). */
 async function loseClaim(c: Conveyor, file: string | undefined, id: number): Promise<void> {
-  const sql = (table: string) => `UPDATE ${table} SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE id = ${Number(id)}`;
+  const sql = (table: string) =>
+    `UPDATE ${table} SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE id = ${Number(id)}`;
   if (file) {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(file, { timeout: 10_000 });
-    try { db.exec(sql('conveyor_jobs')); } finally { db.close(); }
+    try {
+      db.exec(sql('conveyor_jobs'));
+    } finally {
+      db.close();
+    }
     return;
   }
   const { default: pg } = await import('pg');
@@ -181,14 +264,22 @@ for (const backend of BACKENDS) {
       c.driver.jobClaim = async function (p) {
         const res = await original.call(this, p);
         for (const j of res.jobs) counts.set(j.id, (counts.get(j.id) ?? 0) + 1);
-        for (const w of [...waiters]) if ((counts.get(w.id) ?? 0) >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+        for (const w of [...waiters])
+          if ((counts.get(w.id) ?? 0) >= w.n) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve();
+          }
         return res;
       };
       return {
-        seen: (id: number, n: number) => new Promise<void>((resolve) => {
-          if ((counts.get(id) ?? 0) >= n) resolve(); else waiters.push({ id, n, resolve });
-        }),
-        restore: () => { c.driver.jobClaim = original; },
+        seen: (id: number, n: number) =>
+          new Promise<void>((resolve) => {
+            if ((counts.get(id) ?? 0) >= n) resolve();
+            else waiters.push({ id, n, resolve });
+          }),
+        restore: () => {
+          c.driver.jobClaim = original;
+        },
       };
     }
 
@@ -205,7 +296,11 @@ for (const backend of BACKENDS) {
           return `run ${runs}`;
         },
       });
-      b.model('m', { async work() { return 'b'; } });
+      b.model('m', {
+        async work() {
+          return 'b';
+        },
+      });
       const claims = claimsOf(a);
       const runner = a.runner({ workers: 2, pollInterval: '1h' });
       try {
@@ -233,8 +328,17 @@ for (const backend of BACKENDS) {
     it('a job claimed again while its outcome is being written is not run again: that outcome completes the new claim', async () => {
       const { a, b, file, dispose } = await openPair(backend.name, '');
       let runs = 0;
-      const m = a.model('m', { async work() { runs++; return `run ${runs}`; } });
-      b.model('m', { async work() { return 'b'; } });
+      const m = a.model('m', {
+        async work() {
+          runs++;
+          return `run ${runs}`;
+        },
+      });
+      b.model('m', {
+        async work() {
+          return 'b';
+        },
+      });
       const claims = claimsOf(a);
       // the completion of the run goes out and waits (a slow or failing database) while the claim is lost
       const held = deferred();

@@ -19,9 +19,18 @@ const skip = !backend ? 'PostgreSQL is not reachable' : !existsSync(PSQL) ? `${P
 /** Run `sql` with psql (a child process); resolves to its exit code, stdout and stderr. */
 function psql(sql: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(PSQL, [PG_URL, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql], { env: { ...process.env, PGCONNECT_TIMEOUT: '5' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout: stdout.trim(), stderr: stderr.trim() });
-    });
+    execFile(
+      PSQL,
+      [PG_URL, '-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+      { env: { ...process.env, PGCONNECT_TIMEOUT: '5' } },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? Number((err as { code?: number }).code ?? 1) : 0,
+          stdout: stdout.trim(),
+          stderr: stderr.trim(),
+        });
+      },
+    );
   });
 }
 
@@ -51,21 +60,30 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
     const r = c.runner({ workers: 2, pollInterval: '1h', lease: '1h', heartbeat: '20m' });
     await r.start();
     try {
-      const out = await psql(`SELECT ${s}.enqueue('res.partner', 'hello', '["Ada", {"$date": "2026-12-06T10:00:00.000Z"}]',
+      const out =
+        await psql(`SELECT ${s}.enqueue('res.partner', 'hello', '["Ada", {"$date": "2026-12-06T10:00:00.000Z"}]',
         '{"records": [7, 8], "priority": 3, "channel": "mail", "description": "from psql", "max_retries": 2}')`);
       assert.equal(out.code, 0, out.stderr);
       const id = Number(out.stdout);
       assert.ok(Number.isSafeInteger(id) && id > 0, out.stdout);
       const job = (await c.jobs.handle(id))!;
       // no poll within the test: the NOTIFY sent at commit woke the runner
-      assert.deepEqual(await job.result({ timeoutMs: 10_000 }), { name: 'Ada', records: [7, 8], when: '2026-12-06T10:00:00.000Z' });
+      assert.deepEqual(await job.result({ timeoutMs: 10_000 }), {
+        name: 'Ada',
+        records: [7, 8],
+        when: '2026-12-06T10:00:00.000Z',
+      });
       const row = (await c.jobs.get(id))!;
       assert.equal(row.channel, 'root.mail');
       assert.equal(row.priority, 3);
       assert.equal(row.maxRetries, 2);
       assert.equal(row.description, 'from psql');
       assert.equal(row.state, 'done');
-      assert.match(row.uuid, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, 'a version 7 uuid');
+      assert.match(
+        row.uuid,
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+        'a version 7 uuid',
+      );
       assert.equal(await c.jobs.explain(id), `done at ${new Date(row.doneAt!).toISOString()}`);
     } finally {
       await r.stop();
@@ -75,15 +93,23 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
   it('defaults: no records, priority 10, 5 tries, root (or the stored job function override), model.method', async () => {
     const id = Number((await client.query(`SELECT ${s}.enqueue('res.partner', 'hello') AS id`)).rows[0].id);
     const row = (await c.jobs.get(id))!;
-    assert.deepEqual([row.records, row.args, row.priority, row.maxRetries, row.channel, row.description, row.eta, row.identityKey],
-      [[], [], 10, 5, 'root', 'res.partner.hello', null, null]);
+    assert.deepEqual(
+      [row.records, row.args, row.priority, row.maxRetries, row.channel, row.description, row.eta, row.identityKey],
+      [[], [], 10, 5, 'root', 'res.partner.hello', null, null],
+    );
     await c.jobFunctions.update('res.partner.hello', { channel: 'mail', priority: 7, maxRetries: 1 });
     try {
       const id2 = Number((await client.query(`SELECT ${s}.enqueue('res.partner', 'hello', '["x"]') AS id`)).rows[0].id);
       const row2 = (await c.jobs.get(id2))!;
       assert.deepEqual([row2.channel, row2.priority, row2.maxRetries], ['root.mail', 7, 1]);
       // an option wins over the override
-      const id3 = Number((await client.query(`SELECT ${s}.enqueue('res.partner', 'hello', '[]', '{"channel": "root", "priority": 1}') AS id`)).rows[0].id);
+      const id3 = Number(
+        (
+          await client.query(
+            `SELECT ${s}.enqueue('res.partner', 'hello', '[]', '{"channel": "root", "priority": 1}') AS id`,
+          )
+        ).rows[0].id,
+      );
       const row3 = (await c.jobs.get(id3))!;
       assert.deepEqual([row3.channel, row3.priority], ['root', 1]);
     } finally {
@@ -94,15 +120,26 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
 
   it('eta: a timestamp, an interval, or seconds from now', async () => {
     const at = '2030-01-02T03:04:05.678Z';
-    const q = (o: object) => client.query(`SELECT ${s}.enqueue('res.partner', 'hello', '[]', $1) AS id, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`, [JSON.stringify(o)]);
+    const q = (o: object) =>
+      client.query(
+        `SELECT ${s}.enqueue('res.partner', 'hello', '[]', $1) AS id, (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now`,
+        [JSON.stringify(o)],
+      );
     const a = await q({ eta: at });
     assert.equal((await c.jobs.get(Number(a.rows[0].id)))!.eta, Date.parse(at));
-    for (const [eta, ms] of [['10 minutes', 600_000], [90, 90_000], [0.5, 500]] as const) {
+    for (const [eta, ms] of [
+      ['10 minutes', 600_000],
+      [90, 90_000],
+      [0.5, 500],
+    ] as const) {
       const r = await q({ eta });
       const row = (await c.jobs.get(Number(r.rows[0].id)))!;
       const now = Number(r.rows[0].now);
       // the function reads the clock just before the caller's select does
-      assert.ok(row.eta! > now + ms - 60_000 && row.eta! <= now + ms, `eta ${String(eta)}: ${row.eta! - now} ms from now`);
+      assert.ok(
+        row.eta! > now + ms - 60_000 && row.eta! <= now + ms,
+        `eta ${String(eta)}: ${row.eta! - now} ms from now`,
+      );
       assert.match(await c.jobs.explain(row.id), /^ETA in /);
     }
   });
@@ -121,7 +158,11 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
 
     const rolledBack = await psql(`BEGIN; INSERT INTO ${s}.signups (email) VALUES ('ghost@example.com'); ROLLBACK;`);
     assert.equal(rolledBack.code, 0, rolledBack.stderr);
-    assert.equal((await c.jobs.list({ identityKey: 'welcome:ghost@example.com' })).jobs.length, 0, 'no job for a rolled-back insert');
+    assert.equal(
+      (await c.jobs.list({ identityKey: 'welcome:ghost@example.com' })).jobs.length,
+      0,
+      'no job for a rolled-back insert',
+    );
 
     const committed = await psql(`BEGIN; INSERT INTO ${s}.signups (email) VALUES ('ada@example.com'); COMMIT;`);
     assert.equal(committed.code, 0, committed.stderr);
@@ -130,7 +171,9 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
     assert.deepEqual([jobs[0]!.args, jobs[0]!.channel, jobs[0]!.state], [['ada@example.com'], 'root.mail', 'pending']);
 
     // a failing statement later in the transaction takes the job with it
-    const failed = await psql(`BEGIN; INSERT INTO ${s}.signups (email) VALUES ('bob@example.com'); SELECT 1/0; COMMIT;`);
+    const failed = await psql(
+      `BEGIN; INSERT INTO ${s}.signups (email) VALUES ('bob@example.com'); SELECT 1/0; COMMIT;`,
+    );
     assert.notEqual(failed.code, 0);
     assert.match(failed.stderr, /division by zero/);
     assert.equal((await c.jobs.list({ identityKey: 'welcome:bob@example.com' })).jobs.length, 0);
@@ -138,7 +181,11 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
     const r = c.runner({ workers: 2, pollInterval: '1h', lease: '1h', heartbeat: '20m' });
     await r.start();
     try {
-      assert.deepEqual(await (await c.jobs.handle(jobs[0]!.id))!.result({ timeoutMs: 10_000 }), { name: 'ada@example.com', records: [jobs[0]!.records[0]], when: null });
+      assert.deepEqual(await (await c.jobs.handle(jobs[0]!.id))!.result({ timeoutMs: 10_000 }), {
+        name: 'ada@example.com',
+        records: [jobs[0]!.records[0]],
+        when: null,
+      });
     } finally {
       await r.stop();
     }
@@ -146,11 +193,19 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
 
   it('identity key: an open job with the key is returned, also to a concurrent transaction', async () => {
     const call = (db: pg.Client | pg.Pool, key: string) =>
-      db.query(`SELECT ${s}.enqueue('res.partner', 'hello', '["k"]', jsonb_build_object('identity_key', $1::text)) AS id`, [key]).then((x) => Number(x.rows[0].id));
+      db
+        .query(
+          `SELECT ${s}.enqueue('res.partner', 'hello', '["k"]', jsonb_build_object('identity_key', $1::text)) AS id`,
+          [key],
+        )
+        .then((x) => Number(x.rows[0].id));
     const first = await call(client, 'key-1');
     assert.equal(await call(client, 'key-1'), first);
     // the Node API sees the same key
-    assert.deepEqual((await c.jobs.list({ identityKey: 'key-1' })).jobs.map((j) => j.id), [first]);
+    assert.deepEqual(
+      (await c.jobs.list({ identityKey: 'key-1' })).jobs.map((j) => j.id),
+      [first],
+    );
 
     // two transactions: the second waits for the first's lock, then returns its job
     const other = new pg.Client({ connectionString: PG_URL });
@@ -191,21 +246,51 @@ describe('enqueue from SQL (PostgreSQL)', { skip }, () => {
       ["'m'", "'[]'", `'{"identity_key": 5}'`, /identity_key must be a text/],
       ["'m'", "'[]'", `'{"description": []}'`, /description must be a text/],
     ];
-    const columns = ['model', 'args', 'options', 'colour', 'priority', 'priority', 'max_retries', 'eta', 'eta', 'channel', 'channel', 'records', 'identity_key', 'description'];
+    const columns = [
+      'model',
+      'args',
+      'options',
+      'colour',
+      'priority',
+      'priority',
+      'max_retries',
+      'eta',
+      'eta',
+      'channel',
+      'channel',
+      'records',
+      'identity_key',
+      'description',
+    ];
     const before = (await c.jobs.count({})).reduce((n, r) => n + r.count, 0);
     for (const [i, [model, args, options, message]] of cases.entries()) {
-      const err = await client.query(`SELECT ${s}.enqueue(${model}, 'x', ${args}, ${options})`).then(() => null, (e: unknown) => e as pg.DatabaseError);
+      const err = await client.query(`SELECT ${s}.enqueue(${model}, 'x', ${args}, ${options})`).then(
+        () => null,
+        (e: unknown) => e as pg.DatabaseError,
+      );
       assert.ok(err, `case ${i} should fail`);
       assert.equal(err.code, '22023', `case ${i}: ${err.message}`);
       assert.match(err.message, message);
       assert.match(err.message, /^conveyor\.enqueue: /);
       assert.equal(err.column, columns[i], `case ${i}: the field is in the error's column`);
     }
-    const unknown = await client.query(`SELECT ${s}.enqueue('m', 'x', '[]', '{"colour": 1}')`).catch((e: pg.DatabaseError) => e);
-    assert.match((unknown as pg.DatabaseError).hint ?? '', /known options: records, priority, eta, channel, max_retries, identity_key, description/);
+    const unknown = await client
+      .query(`SELECT ${s}.enqueue('m', 'x', '[]', '{"colour": 1}')`)
+      .catch((e: pg.DatabaseError) => e);
+    assert.match(
+      (unknown as pg.DatabaseError).hint ?? '',
+      /known options: records, priority, eta, channel, max_retries, identity_key, description/,
+    );
     const viaPsql = await psql(`SELECT ${s}.enqueue('res.partner', 'hello', '[]', '{"priority": "high"}')`);
     assert.notEqual(viaPsql.code, 0);
-    assert.match(viaPsql.stderr, /ERROR: {2}conveyor\.enqueue: priority must be an integer between -2147483648 and 2147483647, got "high"/);
-    assert.equal((await c.jobs.count({})).reduce((n, r) => n + r.count, 0), before, 'no job was stored');
+    assert.match(
+      viaPsql.stderr,
+      /ERROR: {2}conveyor\.enqueue: priority must be an integer between -2147483648 and 2147483647, got "high"/,
+    );
+    assert.equal(
+      (await c.jobs.count({})).reduce((n, r) => n + r.count, 0),
+      before,
+      'no job was stored',
+    );
   });
 });

@@ -7,7 +7,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { context, trace, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+  type ReadableSpan,
+} from '@opentelemetry/sdk-trace-base';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,7 +35,13 @@ after(async () => {
 const tracer = trace.getTracer('test');
 const spanNamed = (name: string): ReadableSpan => {
   const s = exporter.getFinishedSpans().find((x) => x.name === name);
-  assert.ok(s, `a span named '${name}' among ${exporter.getFinishedSpans().map((x) => x.name).join(', ')}`);
+  assert.ok(
+    s,
+    `a span named '${name}' among ${exporter
+      .getFinishedSpans()
+      .map((x) => x.name)
+      .join(', ')}`,
+  );
   return s;
 };
 
@@ -41,14 +52,20 @@ for (const backend of BACKENDS) {
       const conveyor = await backend.open({ channels: 'root:2,root.mail:1', contextKeys: ['tz'] });
       try {
         const seen: { context: Record<string, unknown>; active: string | undefined }[] = [];
-        const mail = conveyor.model('otel.mail', {
-          async send(job: JobContext, to: string) {
-            seen.push({ context: { ...job.context }, active: trace.getActiveSpan()?.spanContext().spanId });
-            tracer.startSpan('inside the job').end();
-            return to;
+        const mail = conveyor.model(
+          'otel.mail',
+          {
+            async send(job: JobContext, to: string) {
+              seen.push({ context: { ...job.context }, active: trace.getActiveSpan()?.spanContext().spanId });
+              tracer.startSpan('inside the job').end();
+              return to;
+            },
+            async bounce() {
+              throw new Error('mailbox full');
+            },
           },
-          async bounce() { throw new Error('mailbox full'); },
-        }, { send: { channel: 'root.mail' }, bounce: { maxRetries: 1 } });
+          { send: { channel: 'root.mail' }, bounce: { maxRetries: 1 } },
+        );
         const { job, requestSpan } = await tracer.startActiveSpan('POST /signup', async (span) => {
           const j = await conveyor.context.run({ tz: 'Europe/Paris' }, () => mail.withDelay().send('a@example.com'));
           span.end();
@@ -82,9 +99,19 @@ for (const backend of BACKENDS) {
         assert.equal(run.kind, SpanKind.CONSUMER);
         assert.equal(run.spanContext().traceId, traceId, 'same trace as the request');
         assert.equal(run.parentSpanContext?.spanId, enqueue.spanContext().spanId, 'child of the enqueue span');
-        assert.deepEqual(run.links.map((l) => l.context.spanId), [enqueue.spanContext().spanId]);
         assert.deepEqual(
-          { model: run.attributes['conveyor.job.model'], method: run.attributes['conveyor.job.method'], channel: run.attributes['conveyor.job.channel'], attempt: run.attributes['conveyor.job.attempt'], outcome: run.attributes['conveyor.job.outcome'], id: run.attributes['conveyor.job.id'] },
+          run.links.map((l) => l.context.spanId),
+          [enqueue.spanContext().spanId],
+        );
+        assert.deepEqual(
+          {
+            model: run.attributes['conveyor.job.model'],
+            method: run.attributes['conveyor.job.method'],
+            channel: run.attributes['conveyor.job.channel'],
+            attempt: run.attributes['conveyor.job.attempt'],
+            outcome: run.attributes['conveyor.job.outcome'],
+            id: run.attributes['conveyor.job.id'],
+          },
           { model: 'otel.mail', method: 'send', channel: 'root.mail', attempt: 1, outcome: 'done', id: job.id },
         );
         assert.notEqual(run.status.code, SpanStatusCode.ERROR);
@@ -100,7 +127,10 @@ for (const backend of BACKENDS) {
         assert.equal(failedRun.spanContext().traceId, failedEnqueue.spanContext().traceId);
         assert.equal(failedRun.attributes['conveyor.job.outcome'], 'failed');
         assert.equal(failedRun.status.code, SpanStatusCode.ERROR);
-        assert.equal(failedRun.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'], 'mailbox full');
+        assert.equal(
+          failedRun.events.find((e) => e.name === 'exception')?.attributes?.['exception.message'],
+          'mailbox full',
+        );
       } finally {
         await backend.dispose(conveyor);
       }
@@ -113,12 +143,17 @@ for (const backend of BACKENDS) {
         let calls = 0;
         const m = conveyor.model('otel.bulk', {
           async step(_job: JobContext, n: number) {
-            if (n === 0 && calls++ === 0) throw new (await import('../src/index.ts')).RetryableJobError('again', { seconds: 0 });
+            if (n === 0 && calls++ === 0)
+              throw new (await import('../src/index.ts')).RetryableJobError('again', { seconds: 0 });
             return n;
           },
         });
         const jobs = await tracer.startActiveSpan('batch', async (span) => {
-          try { return await conveyor.delayMany([0, 1, 2].map((n) => m.delayable().step(n))); } finally { span.end(); }
+          try {
+            return await conveyor.delayMany([0, 1, 2].map((n) => m.delayable().step(n)));
+          } finally {
+            span.end();
+          }
         });
         const runner = conveyor.runner({ workers: 2 });
         await runner.start();
@@ -132,7 +167,12 @@ for (const backend of BACKENDS) {
         const runs = exporter.getFinishedSpans().filter((s) => s.name === 'process otel.bulk.step');
         assert.equal(runs.length, 4);
         for (const r of runs) assert.equal(r.parentSpanContext?.spanId, enqueue.spanContext().spanId);
-        assert.deepEqual(runs.map((r) => r.attributes['conveyor.job.outcome']).sort(), ['done', 'done', 'done', 'retried']);
+        assert.deepEqual(runs.map((r) => r.attributes['conveyor.job.outcome']).sort(), [
+          'done',
+          'done',
+          'done',
+          'retried',
+        ]);
       } finally {
         await backend.dispose(conveyor);
       }
@@ -144,6 +184,11 @@ describe('OpenTelemetry absent', () => {
   it('without @opentelemetry/api, jobs are enqueued and run with no span and no trace context stored', async () => {
     const fixture = fileURLToPath(new URL('./fixtures/no-otel.ts', import.meta.url));
     const { stdout } = await promisify(execFile)(process.execPath, [fixture], { timeout: 60_000 });
-    assert.deepEqual(JSON.parse(stdout), { telemetry: null, result: { tz: 'UTC' }, stored: { tz: 'UTC' }, apiLoadable: false });
+    assert.deepEqual(JSON.parse(stdout), {
+      telemetry: null,
+      result: { tz: 'UTC' },
+      stored: { tz: 'UTC' },
+      apiLoadable: false,
+    });
   });
 });

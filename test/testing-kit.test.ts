@@ -7,8 +7,15 @@ import { describe, test } from 'node:test';
 import assert, { AssertionError } from 'node:assert/strict';
 import { BACKENDS, type Backend } from './helpers/backends.ts';
 import {
-  chain, group, InvalidStateError, RetryableJobError, ValidationError, UnknownModelError,
-  type ConveyorOptions, type JobContext, type Model,
+  chain,
+  group,
+  InvalidStateError,
+  RetryableJobError,
+  ValidationError,
+  UnknownModelError,
+  type ConveyorOptions,
+  type JobContext,
+  type Model,
 } from '../src/index.ts';
 import { advanceAndWake, createFakeClock, isFakeClock, trapJobs, type JobsTrap } from '../src/testing/index.ts';
 
@@ -96,12 +103,25 @@ for (const backend of BACKENDS) {
           await partners.withDelay({ eta: '1h', identityKey: 'sync-all', channel: 'root.mail.bulk' }).sync();
           assert.equal(trap.calls.length, 2);
           const [mail, sync] = trap.enqueuedJobs;
-          assert.deepEqual([mail!.model, mail!.method, mail!.records, mail!.args], ['res.partner', 'sendNewsletter', [1, 2], ['welcome']]);
+          assert.deepEqual(
+            [mail!.model, mail!.method, mail!.records, mail!.args],
+            ['res.partner', 'sendNewsletter', [1, 2], ['welcome']],
+          );
           assert.deepEqual(mail!.properties, {
-            priority: 15, eta: null, maxRetries: 3, description: 'Send the newsletter', channel: 'root.mail', identityKey: null,
+            priority: 15,
+            eta: null,
+            maxRetries: 3,
+            description: 'Send the newsletter',
+            channel: 'root.mail',
+            identityKey: null,
           });
           assert.deepEqual(sync!.properties, {
-            priority: 10, eta: clock.now() + 3_600_000, maxRetries: 5, description: 'res.partner.sync', channel: 'root.mail.bulk', identityKey: 'sync-all',
+            priority: 10,
+            eta: clock.now() + 3_600_000,
+            maxRetries: 5,
+            description: 'res.partner.sync',
+            channel: 'root.mail.bulk',
+            identityKey: 'sync-all',
           });
           assert.equal(mail!.handle.uuid, job.uuid);
           assert.equal(mail!.graphUuid, null);
@@ -129,10 +149,13 @@ for (const backend of BACKENDS) {
           await welcome(s.partners, [2]);
           inner.assertJobsCount(1);
         }
-        await assert.rejects(trapJobs(s.conveyor, async () => {
-          await welcome(s.partners, [3]);
-          throw new Error('test body failed');
-        }), /test body failed/);
+        await assert.rejects(
+          trapJobs(s.conveyor, async () => {
+            await welcome(s.partners, [3]);
+            throw new Error('test body failed');
+          }),
+          /test body failed/,
+        );
         await welcome(s.partners, [4]);
         assert.equal(await count(s), 1);
         assert.throws(() => trapJobs({} as never), ValidationError);
@@ -147,7 +170,10 @@ for (const backend of BACKENDS) {
           assert.equal(second.existing, true);
           assert.equal(second.uuid, first.uuid);
           assert.equal(trap.calls.length, 3);
-          assert.deepEqual(trap.calls.map((c) => c.existing), [false, true, false]);
+          assert.deepEqual(
+            trap.calls.map((c) => c.existing),
+            [false, true, false],
+          );
           assert.equal(trap.enqueuedJobs.length, 2);
           assert.equal(trap.enqueuedJobs[1]!.properties.identityKey, 'sync:');
           trap.assertJobsCount(2);
@@ -184,13 +210,19 @@ for (const backend of BACKENDS) {
           throwsExactly(() => trap.assertJobsCount(1), 'Expected 1 enqueued job, got 0.\nEnqueued jobs:\n (none)');
           await welcome(partners, [1, 2]);
           await partners.withDelay().sync();
-          throwsExactly(() => trap.assertJobsCount(2, { only: partners.sendNewsletter }), [
-            'Expected 2 enqueued jobs of res.partner.sendNewsletter, got 1.',
-            'Enqueued jobs:',
-            " * res.partner(1,2).sendNewsletter('welcome') with properties (priority=15, maxRetries=3, description='Send the newsletter', channel='root.mail')",
-            " * res.partner.sync() with properties (priority=10, maxRetries=5, description='res.partner.sync', channel='root')",
-          ].join('\n'));
-          assert.throws(() => trap.assertJobsCount(1, { only: partners.browse([9]).sendNewsletter }), /Expected 1 enqueued job of res\.partner\(9\)\.sendNewsletter, got 0/);
+          throwsExactly(
+            () => trap.assertJobsCount(2, { only: partners.sendNewsletter }),
+            [
+              'Expected 2 enqueued jobs of res.partner.sendNewsletter, got 1.',
+              'Enqueued jobs:',
+              " * res.partner(1,2).sendNewsletter('welcome') with properties (priority=15, maxRetries=3, description='Send the newsletter', channel='root.mail')",
+              " * res.partner.sync() with properties (priority=10, maxRetries=5, description='res.partner.sync', channel='root')",
+            ].join('\n'),
+          );
+          assert.throws(
+            () => trap.assertJobsCount(1, { only: partners.browse([9]).sendNewsletter }),
+            /Expected 1 enqueued job of res\.partner\(9\)\.sendNewsletter, got 0/,
+          );
           assert.throws(() => trap.assertJobsCount(1, { only: 'res.partner.nope' }), /has no method 'nope'/);
           assert.throws(() => trap.assertJobsCount(1, { only: 'nope.sync' }), UnknownModelError);
           assert.throws(() => trap.assertJobsCount(1, { only: () => 1 }), /not a job method/);
@@ -202,48 +234,97 @@ for (const backend of BACKENDS) {
       withSetup(backend, async ({ conveyor, partners, clock }) => {
         await trapJobs(conveyor, async (trap) => {
           await welcome(partners, [1, 2]);
-          await partners.withDelay({ eta: '90m', maxRetries: 0, description: 'Nightly', identityKey: 'nightly' }).sync();
-          await partners.browse(['a']).withDelay({ eta: new Date(START.getTime() + 60_000) }).sendNewsletter('x');
+          await partners
+            .withDelay({ eta: '90m', maxRetries: 0, description: 'Nightly', identityKey: 'nightly' })
+            .sync();
+          await partners
+            .browse(['a'])
+            .withDelay({ eta: new Date(START.getTime() + 60_000) })
+            .sendNewsletter('x');
           trap.assertEnqueuedJob(partners.sendNewsletter, { records: [1, 2], args: ['welcome'] });
-          trap.assertEnqueuedJob(partners.sendNewsletter, { records: [1, 2], args: ['welcome'], properties: { priority: 15 } });
-          trap.assertEnqueuedJob(partners.browse([1, 2]).sendNewsletter, { args: ['welcome'], properties: { channel: 'root.mail', maxRetries: 3, eta: null } });
+          trap.assertEnqueuedJob(partners.sendNewsletter, {
+            records: [1, 2],
+            args: ['welcome'],
+            properties: { priority: 15 },
+          });
+          trap.assertEnqueuedJob(partners.browse([1, 2]).sendNewsletter, {
+            args: ['welcome'],
+            properties: { channel: 'root.mail', maxRetries: 3, eta: null },
+          });
           trap.assertEnqueuedJob(partners.sync, {
-            properties: { eta: '90m', maxRetries: 0, description: 'Nightly', identityKey: 'nightly', priority: 10, channel: 'root' },
+            properties: {
+              eta: '90m',
+              maxRetries: 0,
+              description: 'Nightly',
+              identityKey: 'nightly',
+              priority: 10,
+              channel: 'root',
+            },
           });
           trap.assertEnqueuedJob(partners.sync, { properties: { eta: 90 * 60_000 } });
           trap.assertEnqueuedJob(partners.sync, { properties: { eta: new Date(clock.now() + 90 * 60_000) } });
-          trap.assertEnqueuedJob('res.partner.sendNewsletter', { records: ['a'], args: ['x'], properties: { eta: '1m' } });
+          trap.assertEnqueuedJob('res.partner.sendNewsletter', {
+            records: ['a'],
+            args: ['x'],
+            properties: { eta: '1m' },
+          });
         });
       }));
 
     test('assertEnqueuedJob fails with a message listing every call', () =>
       withSetup(backend, async ({ conveyor, partners }) => {
         await trapJobs(conveyor, async (trap) => {
-          throwsExactly(() => trap.assertEnqueuedJob(partners.sync), 'Job res.partner.sync() with properties () was not enqueued.\nActual enqueued jobs:\n (none)');
+          throwsExactly(
+            () => trap.assertEnqueuedJob(partners.sync),
+            'Job res.partner.sync() with properties () was not enqueued.\nActual enqueued jobs:\n (none)',
+          );
           await welcome(partners, [1, 2]);
           await partners.withDelay({ eta: '1h' }).sync();
           // wrong argument
-          throwsExactly(() => trap.assertEnqueuedJob(partners.sendNewsletter, { records: [1, 2], args: ['promo'], properties: { priority: 15 } }), [
-            "Job res.partner(1,2).sendNewsletter('promo') with properties (priority=15) was not enqueued.",
-            'Actual enqueued jobs:',
-            " * res.partner(1,2).sendNewsletter('welcome') with properties (priority=15)",
-            ' * res.partner.sync() with properties (priority=10)',
-          ].join('\n'));
+          throwsExactly(
+            () =>
+              trap.assertEnqueuedJob(partners.sendNewsletter, {
+                records: [1, 2],
+                args: ['promo'],
+                properties: { priority: 15 },
+              }),
+            [
+              "Job res.partner(1,2).sendNewsletter('promo') with properties (priority=15) was not enqueued.",
+              'Actual enqueued jobs:',
+              " * res.partner(1,2).sendNewsletter('welcome') with properties (priority=15)",
+              ' * res.partner.sync() with properties (priority=10)',
+            ].join('\n'),
+          );
           // wrong records, and the records default to the function's (none for the model)
-          assert.throws(() => trap.assertEnqueuedJob(partners.sendNewsletter, { records: [2, 1], args: ['welcome'] }), /Job res\.partner\(2,1\)\.sendNewsletter\('welcome'\)/);
-          assert.throws(() => trap.assertEnqueuedJob(partners.sendNewsletter, { args: ['welcome'] }), /Job res\.partner\.sendNewsletter\('welcome'\) with properties \(\) was not enqueued/);
+          assert.throws(
+            () => trap.assertEnqueuedJob(partners.sendNewsletter, { records: [2, 1], args: ['welcome'] }),
+            /Job res\.partner\(2,1\)\.sendNewsletter\('welcome'\)/,
+          );
+          assert.throws(
+            () => trap.assertEnqueuedJob(partners.sendNewsletter, { args: ['welcome'] }),
+            /Job res\.partner\.sendNewsletter\('welcome'\) with properties \(\) was not enqueued/,
+          );
           // a property that differs; without properties every property is listed
-          throwsExactly(() => trap.assertEnqueuedJob(partners.sync, { properties: { eta: '2h' } }), [
-            'Job res.partner.sync() with properties (eta=+2h) was not enqueued.',
-            'Actual enqueued jobs:',
-            ` * res.partner(1,2).sendNewsletter('welcome') with properties (eta=null)`,
-            ` * res.partner.sync() with properties (eta=2030-01-01T01:00:00.000Z (+1h))`,
-          ].join('\n'));
+          throwsExactly(
+            () => trap.assertEnqueuedJob(partners.sync, { properties: { eta: '2h' } }),
+            [
+              'Job res.partner.sync() with properties (eta=+2h) was not enqueued.',
+              'Actual enqueued jobs:',
+              ` * res.partner(1,2).sendNewsletter('welcome') with properties (eta=null)`,
+              ` * res.partner.sync() with properties (eta=2030-01-01T01:00:00.000Z (+1h))`,
+            ].join('\n'),
+          );
           assert.throws(() => trap.assertEnqueuedJob(partners.sync, { properties: { priority: 11 } }), AssertionError);
           assert.throws(() => trap.assertEnqueuedJob(partners.sync, { args: [undefined] }), AssertionError);
-          assert.throws(() => trap.assertEnqueuedJob(partners.fanOut), /Job res\.partner\.fanOut\(\) with properties \(\) was not enqueued\.\nActual enqueued jobs:\n \* res\.partner\(1,2\)\.sendNewsletter\('welcome'\) with properties \(priority=15, maxRetries=3/);
+          assert.throws(
+            () => trap.assertEnqueuedJob(partners.fanOut),
+            /Job res\.partner\.fanOut\(\) with properties \(\) was not enqueued\.\nActual enqueued jobs:\n \* res\.partner\(1,2\)\.sendNewsletter\('welcome'\) with properties \(priority=15, maxRetries=3/,
+          );
           // bad expectations are errors, not silent passes
-          assert.throws(() => trap.assertEnqueuedJob(partners.sync, { properties: { prio: 1 } as never }), /unknown property 'prio'/);
+          assert.throws(
+            () => trap.assertEnqueuedJob(partners.sync, { properties: { prio: 1 } as never }),
+            /unknown property 'prio'/,
+          );
           assert.throws(() => trap.assertEnqueuedJob(partners.sync, { arg: [] } as never), /unknown key 'arg'/);
           assert.throws(() => trap.assertEnqueuedJob(partners.sync, { args: 'x' as never }), /args must be an array/);
         });
@@ -252,7 +333,13 @@ for (const backend of BACKENDS) {
     test('graphs are recorded with one graphUuid and their edges; identity keys are all-or-nothing', () =>
       withSetup(backend, async ({ conveyor, partners }) => {
         await trapJobs(conveyor, async (trap) => {
-          const jobs = await chain(partners.delayable().sync(), group(partners.browse([1]).delayable().sendNewsletter('a'), partners.browse([2]).delayable().sendNewsletter('b'))).delay();
+          const jobs = await chain(
+            partners.delayable().sync(),
+            group(
+              partners.browse([1]).delayable().sendNewsletter('a'),
+              partners.browse([2]).delayable().sendNewsletter('b'),
+            ),
+          ).delay();
           assert.equal(jobs.length, 3);
           const [sync, a, b] = trap.enqueuedJobs;
           assert.ok(sync!.graphUuid);
@@ -264,11 +351,23 @@ for (const backend of BACKENDS) {
           trap.assertJobsCount(2, { only: partners.sendNewsletter });
 
           await partners.withDelay({ identityKey: 'k1' }).sync();
-          const skipped = await chain(partners.delayable({ identityKey: 'k1' }).sync(), partners.delayable().fanOut()).delay();
-          assert.deepEqual(skipped.map((j) => j.existing), [true, true]);
+          const skipped = await chain(
+            partners.delayable({ identityKey: 'k1' }).sync(),
+            partners.delayable().fanOut(),
+          ).delay();
+          assert.deepEqual(
+            skipped.map((j) => j.existing),
+            [true, true],
+          );
           trap.assertJobsCount(4);
-          const created = await chain(partners.delayable({ identityKey: 'k1' }).sync(), partners.delayable({ identityKey: 'k2' }).fanOut()).delay();
-          assert.deepEqual(created.map((j) => j.existing), [false, false]);
+          const created = await chain(
+            partners.delayable({ identityKey: 'k1' }).sync(),
+            partners.delayable({ identityKey: 'k2' }).fanOut(),
+          ).delay();
+          assert.deepEqual(
+            created.map((j) => j.existing),
+            [false, false],
+          );
           trap.assertJobsCount(6);
           assert.equal(trap.calls.length, 8);
         });
@@ -280,14 +379,28 @@ for (const backend of BACKENDS) {
           const low = await partners.browse([3]).withDelay({ priority: 30 }).sendNewsletter('low');
           const high = await partners.browse([1]).withDelay({ priority: 1 }).sendNewsletter('high');
           await partners.browse([2]).withDelay().sendNewsletter('normal');
-          await chain(partners.browse([10]).delayable().sync(),
-            group(partners.browse([11]).delayable({ priority: 99 }).sync(), partners.browse([12]).delayable({ priority: 0 }).sync()),
-            partners.browse([13]).delayable().sync()).delay();
-          await assert.rejects(high.wait(), (err: unknown) => err instanceof InvalidStateError && /call trap\.performEnqueuedJobs\(\) first/.test(err.message));
+          await chain(
+            partners.browse([10]).delayable().sync(),
+            group(
+              partners.browse([11]).delayable({ priority: 99 }).sync(),
+              partners.browse([12]).delayable({ priority: 0 }).sync(),
+            ),
+            partners.browse([13]).delayable().sync(),
+          ).delay();
+          await assert.rejects(
+            high.wait(),
+            (err: unknown) =>
+              err instanceof InvalidStateError && /call trap\.performEnqueuedJobs\(\) first/.test(err.message),
+          );
           await trap.performEnqueuedJobs();
           assert.deepEqual(log, [
-            'sendNewsletter(1, high)', 'sendNewsletter(2, normal)', 'sendNewsletter(3, low)',
-            'sync(10)', 'sync(11)', 'sync(12)', 'sync(13)',
+            'sendNewsletter(1, high)',
+            'sendNewsletter(2, normal)',
+            'sendNewsletter(3, low)',
+            'sync(10)',
+            'sync(11)',
+            'sync(12)',
+            'sync(13)',
           ]);
           assert.equal(trap.enqueuedJobs.length, 0);
           trap.assertJobsCount(0);
@@ -339,19 +452,26 @@ for (const backend of BACKENDS) {
       }));
 
     test('the trap also catches calls in no-delay mode (nothing runs)', () =>
-      withSetup(backend, async ({ conveyor, partners, log }) => {
-        await trapJobs(conveyor, async (trap) => {
-          await welcome(partners, [1]);
-          trap.assertJobsCount(1);
-          assert.deepEqual(log, []);
-        });
-      }, { noDelay: true, logger: 'silent' }));
+      withSetup(
+        backend,
+        async ({ conveyor, partners, log }) => {
+          await trapJobs(conveyor, async (trap) => {
+            await welcome(partners, [1]);
+            trap.assertJobsCount(1);
+            assert.deepEqual(log, []);
+          });
+        },
+        { noDelay: true, logger: 'silent' },
+      ));
 
     test('bad calls are rejected as the real enqueue would, and record nothing', () =>
       withSetup(backend, async ({ conveyor, partners }) => {
         await trapJobs(conveyor, async (trap) => {
           await assert.rejects(partners.withDelay().sendNewsletter((() => 1) as never), ValidationError);
-          await assert.rejects(chain(partners.delayable().sync(), partners.delayable().sendNewsletter(Symbol('x') as never)).delay(), ValidationError);
+          await assert.rejects(
+            chain(partners.delayable().sync(), partners.delayable().sendNewsletter(Symbol('x') as never)).delay(),
+            ValidationError,
+          );
           assert.equal(trap.calls.length, 0);
         });
       }));
@@ -362,7 +482,11 @@ for (const backend of BACKENDS) {
         await trapJobs(conveyor, async (trap: JobsTrap) => {
           await welcome(partners, [1, 2]);
           trap.assertJobsCount(1, { only: partners.sendNewsletter });
-          trap.assertEnqueuedJob(partners.sendNewsletter, { records: [1, 2], args: ['welcome'], properties: { priority: 15 } });
+          trap.assertEnqueuedJob(partners.sendNewsletter, {
+            records: [1, 2],
+            args: ['welcome'],
+            properties: { priority: 15 },
+          });
         });
       }));
 
@@ -410,20 +534,31 @@ for (const backend of BACKENDS) {
       withSetup(backend, async ({ conveyor, partners, flakyRuns }) => {
         const job = await partners.withDelay().flaky();
         const retried = new Promise<{ eta: number }>((resolve) => {
-          const off = conveyor.on('job_retried', (p) => { if (p.id === job.id) { off(); resolve(p); } });
+          const off = conveyor.on('job_retried', (p) => {
+            if (p.id === job.id) {
+              off();
+              resolve(p);
+            }
+          });
         });
         const runner = conveyor.runner({ workers: 1 });
         await runner.start();
         const event = await retried;
         assert.equal(event.eta, START.getTime() + 600_000);
         const row = await job.refresh();
-        assert.deepEqual([row.state, row.eta, row.attempt, row.excMessage], ['pending', START.getTime() + 600_000, 1, 'not yet']);
+        assert.deepEqual(
+          [row.state, row.eta, row.attempt, row.excMessage],
+          ['pending', START.getTime() + 600_000, 1, 'not yet'],
+        );
         assert.equal(flakyRuns(), 1);
         await advanceAndWake(conveyor, '10m');
         assert.equal(await job.result(), 'attempt 2');
         assert.equal(flakyRuns(), 2);
         const attempts = await conveyor.jobs.attempts(job.id);
-        assert.deepEqual(attempts.map((a) => [a.attempt, a.outcome]), [[1, 'retried']]);
+        assert.deepEqual(
+          attempts.map((a) => [a.attempt, a.outcome]),
+          [[1, 'retried']],
+        );
       }));
 
     test('advanceAndWake needs a fake clock', async () => {

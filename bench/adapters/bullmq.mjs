@@ -57,7 +57,13 @@ export function createAdapter(ctx) {
 
     async startWorkers(concurrency, handler) {
       concurrencyUsed = concurrency;
-      worker = new Worker(QUEUE, async (job) => { await handler(job.data); }, { connection, prefix, concurrency });
+      worker = new Worker(
+        QUEUE,
+        async (job) => {
+          await handler(job.data);
+        },
+        { connection, prefix, concurrency },
+      );
       worker.on('error', (e) => process.stderr.write(`[bullmq error] ${e?.message ?? e}\n`));
       await worker.waitUntilReady();
     },
@@ -68,7 +74,11 @@ export function createAdapter(ctx) {
     },
 
     async stop() {
-      if (worker) { const w = worker; worker = null; await w.close(); }
+      if (worker) {
+        const w = worker;
+        worker = null;
+        await w.close();
+      }
     },
 
     async teardown({ drop = true } = {}) {

@@ -45,7 +45,8 @@ const DEFAULT_CHANNELS = undefined;
 function total(counts) {
   if (typeof counts === 'number') return counts;
   if (Array.isArray(counts)) return counts.reduce((a, r) => a + (typeof r === 'number' ? r : Number(r.count ?? 0)), 0);
-  if (counts && typeof counts === 'object') return Object.values(counts).reduce((a, v) => a + (typeof v === 'number' ? v : total(v)), 0);
+  if (counts && typeof counts === 'object')
+    return Object.values(counts).reduce((a, v) => a + (typeof v === 'number' ? v : total(v)), 0);
   throw new Error(`unexpected jobs.count() result: ${JSON.stringify(counts)}`);
 }
 
@@ -62,7 +63,9 @@ export async function createAdapter(ctx) {
   let runnerOptions = null;
   let handler = async () => {};
 
-  const removeFiles = () => { for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true }); };
+  const removeFiles = () => {
+    for (const f of [file, `${file}-wal`, `${file}-shm`, `${file}-journal`]) fs.rmSync(f, { force: true });
+  };
   const dropSchema = () => pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`, [], ctx.pgUrl);
   const delayable = (payload) => {
     const d = model.delayable().run(payload);
@@ -86,7 +89,10 @@ export async function createAdapter(ctx) {
 
     async setup({ fresh = true, channels: ch } = {}) {
       channels = ch ?? DEFAULT_CHANNELS;
-      if (fresh) { if (sqlite) removeFiles(); else await dropSchema(); }
+      if (fresh) {
+        if (sqlite) removeFiles();
+        else await dropSchema();
+      }
       conveyor = await Conveyor.open({
         database: sqlite ? `sqlite:${file}` : ctx.pgUrl,
         ...(sqlite ? {} : { schema }),
@@ -94,7 +100,9 @@ export async function createAdapter(ctx) {
         logger: 'silent',
       });
       model = conveyor.model(MODEL, {
-        async run(job, payload) { await handler(payload); },
+        async run(job, payload) {
+          await handler(payload);
+        },
       });
     },
 
@@ -129,13 +137,24 @@ export async function createAdapter(ctx) {
     },
 
     async stop() {
-      if (runner) { const r = runner; runner = null; await r.stop(); }
+      if (runner) {
+        const r = runner;
+        runner = null;
+        await r.stop();
+      }
     },
 
     async teardown({ drop = true } = {}) {
       await this.stop();
-      if (conveyor) { const c = conveyor; conveyor = null; await c.close(); }
-      if (drop) { if (sqlite) removeFiles(); else await dropSchema(); }
+      if (conveyor) {
+        const c = conveyor;
+        conveyor = null;
+        await c.close();
+      }
+      if (drop) {
+        if (sqlite) removeFiles();
+        else await dropSchema();
+      }
     },
   };
 }

@@ -75,7 +75,11 @@ export function createAdapter(ctx) {
         logger,
         noHandleSignals: true,
         crontab: '',
-        taskList: { [TASK]: async (payload) => { await handler(payload); } },
+        taskList: {
+          [TASK]: async (payload) => {
+            await handler(payload);
+          },
+        },
         ...workerOptions,
       });
     },
@@ -86,12 +90,19 @@ export function createAdapter(ctx) {
     },
 
     async stop() {
-      if (runner) { const r = runner; runner = null; await r.stop(); }
+      if (runner) {
+        const r = runner;
+        runner = null;
+        await r.stop();
+      }
     },
 
     async teardown({ drop = true } = {}) {
       await this.stop();
-      if (utils) { await utils.release(); utils = null; }
+      if (utils) {
+        await utils.release();
+        utils = null;
+      }
       if (drop) await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`, [], ctx.pgUrl);
     },
   };

@@ -25,9 +25,10 @@ const QUEUE = 'bench';
 export function createAdapter(ctx) {
   const variant = ctx.variant ?? 'fast';
   const m = /^b(\d+)$/.exec(variant);
-  const v = variant === 'defaults'
-    ? { notify: false, batchSize: 1, burst: false }
-    : { notify: true, batchSize: m ? Number(m[1]) : 100, burst: m ? Number(m[1]) > 1 : true };
+  const v =
+    variant === 'defaults'
+      ? { notify: false, batchSize: 1, burst: false }
+      : { notify: true, batchSize: m ? Number(m[1]) : 100, burst: m ? Number(m[1]) > 1 : true };
   const schema = ctx.namespace;
   const producerPool = 20;
   let producer = null;
@@ -36,7 +37,12 @@ export function createAdapter(ctx) {
   let workUsed = null;
 
   const onError = (e) => process.stderr.write(`[pg-boss error] ${e?.message ?? e}\n`);
-  const bossOptions = (max) => ({ connectionString: ctx.pgUrl, schema, max, ...(v.notify ? { useListenNotify: true } : {}) });
+  const bossOptions = (max) => ({
+    connectionString: ctx.pgUrl,
+    schema,
+    max,
+    ...(v.notify ? { useListenNotify: true } : {}),
+  });
   const workOptions = (concurrency) => ({
     localConcurrency: concurrency,
     batchSize: v.batchSize,
@@ -73,7 +79,10 @@ export function createAdapter(ctx) {
     },
 
     async enqueueBulk(payloads) {
-      await producer.insert(QUEUE, payloads.map((data) => ({ data })));
+      await producer.insert(
+        QUEUE,
+        payloads.map((data) => ({ data })),
+      );
     },
 
     async startWorkers(concurrency, handler) {
@@ -91,17 +100,29 @@ export function createAdapter(ctx) {
 
     /** pg-boss keeps completed jobs: count created / retry / active. */
     async unfinishedCount() {
-      const r = await pgQuery(`SELECT count(*)::int AS n FROM "${schema}".job WHERE name = $1 AND state IN ('created', 'retry', 'active')`, [QUEUE], ctx.pgUrl);
+      const r = await pgQuery(
+        `SELECT count(*)::int AS n FROM "${schema}".job WHERE name = $1 AND state IN ('created', 'retry', 'active')`,
+        [QUEUE],
+        ctx.pgUrl,
+      );
       return r.rows[0].n;
     },
 
     async stop() {
-      if (consumer) { const b = consumer; consumer = null; await b.stop({ graceful: true, timeout: 10000, close: true }); }
+      if (consumer) {
+        const b = consumer;
+        consumer = null;
+        await b.stop({ graceful: true, timeout: 10000, close: true });
+      }
     },
 
     async teardown({ drop = true } = {}) {
       await this.stop();
-      if (producer) { const b = producer; producer = null; await b.stop({ graceful: true, timeout: 10000, close: true }); }
+      if (producer) {
+        const b = producer;
+        producer = null;
+        await b.stop({ graceful: true, timeout: 10000, close: true });
+      }
       if (drop) await pgQuery(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`, [], ctx.pgUrl);
     },
   };

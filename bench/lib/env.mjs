@@ -11,7 +11,11 @@ import { round } from './stats.mjs';
 export async function pgQuery(sql, params = [], url = PG_URL) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  try { return await c.query(sql, params); } finally { await c.end().catch(() => {}); }
+  try {
+    return await c.query(sql, params);
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
 
 /** Create the benchmark database (the path of PG_URL, `bench`) if it is missing. */
@@ -37,7 +41,10 @@ export function redisPing(url = REDIS_URL, timeoutMs = 2000) {
   const u = new URL(url);
   return new Promise((resolve) => {
     const s = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
-    const done = (ok) => { s.destroy(); resolve(ok); };
+    const done = (ok) => {
+      s.destroy();
+      resolve(ok);
+    };
     s.setTimeout(timeoutMs, () => done(false));
     s.on('error', () => done(false));
     s.on('connect', () => s.write('PING\r\n'));
@@ -49,7 +56,9 @@ export function pkgVersion(name, dir = BENCH_DIR) {
   dir ??= BENCH_DIR;
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** Version and commit of the library under test (the repository this bench/ lives in). */
@@ -57,17 +66,41 @@ export function conveyorVersion() {
   let version = null;
   let commit = null;
   let dirtySrc = null;
-  try { version = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'package.json'), 'utf8')).version; } catch { /* none */ }
   try {
-    commit = execFileSync('git', ['-C', REPO_DIR, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    dirtySrc = execFileSync('git', ['-C', REPO_DIR, 'status', '--porcelain', '--', 'src'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
-  } catch { /* not a git checkout */ }
+    version = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'package.json'), 'utf8')).version;
+  } catch {
+    /* none */
+  }
+  try {
+    commit = execFileSync('git', ['-C', REPO_DIR, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    dirtySrc =
+      execFileSync('git', ['-C', REPO_DIR, 'status', '--porcelain', '--', 'src'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
+  } catch {
+    /* not a git checkout */
+  }
   return { version, commit, uncommittedSrcChanges: dirtySrc };
 }
 
 export async function pgSettings() {
-  const names = ['server_version', 'synchronous_commit', 'fsync', 'wal_sync_method', 'full_page_writes',
-    'commit_delay', 'shared_buffers', 'max_connections', 'wal_level', 'checkpoint_timeout', 'max_wal_size'];
+  const names = [
+    'server_version',
+    'synchronous_commit',
+    'fsync',
+    'wal_sync_method',
+    'full_page_writes',
+    'commit_delay',
+    'shared_buffers',
+    'max_connections',
+    'wal_level',
+    'checkpoint_timeout',
+    'max_wal_size',
+  ];
   const r = await pgQuery('SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1) ORDER BY name', [names]);
   const out = {};
   for (const row of r.rows) out[row.name] = row.unit ? `${row.setting} (${row.unit})` : row.setting;
@@ -79,13 +112,16 @@ export async function pgSettings() {
 export function redisInfo() {
   try {
     const u = new URL(REDIS_URL);
-    const cli = (...a) => execFileSync('redis-cli', ['-h', u.hostname, '-p', u.port || '6379', ...a], { encoding: 'utf8' });
+    const cli = (...a) =>
+      execFileSync('redis-cli', ['-h', u.hostname, '-p', u.port || '6379', ...a], { encoding: 'utf8' });
     return {
       version: /redis_version:(\S+)/.exec(cli('info', 'server'))?.[1],
       appendonly: cli('config', 'get', 'appendonly').split('\n')[1],
       save: cli('config', 'get', 'save').split('\n')[1] ?? '',
     };
-  } catch (e) { return { error: String(e.message).split('\n')[0] }; }
+  } catch (e) {
+    return { error: String(e.message).split('\n')[0] };
+  }
 }
 
 async function sqliteVersion() {
@@ -95,14 +131,26 @@ async function sqliteVersion() {
     const v = db.prepare('select sqlite_version() as v').get().v;
     db.close();
     return v;
-  } catch (e) { return `unavailable: ${e.message}`; }
+  } catch (e) {
+    return `unavailable: ${e.message}`;
+  }
 }
 
 export async function captureEnv() {
   let postgres;
-  try { postgres = await pgSettings(); } catch (e) { postgres = { error: String(e.message) }; }
+  try {
+    postgres = await pgSettings();
+  } catch (e) {
+    postgres = { error: String(e.message) };
+  }
   let disk = null;
-  try { disk = execFileSync('df', ['-h', '--output=source,fstype,size,avail', os.tmpdir()], { encoding: 'utf8' }).trim().split('\n')[1]; } catch { /* none */ }
+  try {
+    disk = execFileSync('df', ['-h', '--output=source,fstype,size,avail', os.tmpdir()], { encoding: 'utf8' })
+      .trim()
+      .split('\n')[1];
+  } catch {
+    /* none */
+  }
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -117,7 +165,9 @@ export async function captureEnv() {
     postgres,
     redis: redisInfo(),
     conveyor: conveyorVersion(),
-    packages: Object.fromEntries(['graphile-worker', 'pg-boss', 'bullmq', 'ioredis', 'pg'].map((p) => [p, pkgVersion(p)])),
+    packages: Object.fromEntries(
+      ['graphile-worker', 'pg-boss', 'bullmq', 'ioredis', 'pg'].map((p) => [p, pkgVersion(p)]),
+    ),
   };
 }
 
@@ -157,7 +207,9 @@ export async function foreignPgSessions() {
     const r = await pgQuery(`SELECT count(*)::int AS n FROM pg_stat_activity
       WHERE backend_type = 'client backend' AND datname IS DISTINCT FROM current_database()`);
     return r.rows[0].n;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** PID of the postmaster of the server behind PG_URL (the parent of our backend). */
@@ -168,7 +220,11 @@ export async function ourPostmasterPid() {
     const pid = (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p;
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8'); // while the backend lives
     return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch { return null; } finally { await c.end().catch(() => {}); }
+  } catch {
+    return null;
+  } finally {
+    await c.end().catch(() => {});
+  }
 }
 
 /**
@@ -179,7 +235,11 @@ export async function ourPostmasterPid() {
  * Processes that live between two samples are missed: a lower bound.
  */
 export class ForeignCpuMonitor {
-  constructor({ postmasterPid = null, database = decodeURIComponent(new URL(PG_URL).pathname.slice(1)), intervalMs = 1000 } = {}) {
+  constructor({
+    postmasterPid = null,
+    database = decodeURIComponent(new URL(PG_URL).pathname.slice(1)),
+    intervalMs = 1000,
+  } = {}) {
     this.postmasterPid = postmasterPid;
     this.database = database;
     this.intervalMs = intervalMs;
@@ -192,14 +252,20 @@ export class ForeignCpuMonitor {
   _snapshot() {
     const procs = new Map();
     let dirs = [];
-    try { dirs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { return procs; }
+    try {
+      dirs = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+    } catch {
+      return procs;
+    }
     for (const d of dirs) {
       try {
         const stat = fs.readFileSync(`/proc/${d}/stat`, 'utf8');
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         const cmd = fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
         procs.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / this.hz, cmd });
-      } catch { /* gone */ }
+      } catch {
+        /* gone */
+      }
     }
     return procs;
   }
@@ -243,7 +309,10 @@ export class ForeignCpuMonitor {
     const top = [];
     for (const [pid, cpu] of this.last) {
       const d = cpu - (this.first.get(pid) ?? 0);
-      if (d > 0) { total += d; top.push([d, this.names.get(pid)]); }
+      if (d > 0) {
+        total += d;
+        top.push([d, this.names.get(pid)]);
+      }
     }
     top.sort((a, b) => b[0] - a[0]);
     return { foreignCpuS: round(total), foreignTop: top.slice(0, 3).map(([d, n]) => `${round(d)}s ${n}`) };

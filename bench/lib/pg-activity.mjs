@@ -57,9 +57,9 @@ export class PgActivitySampler {
     this.intervalMs = intervalMs;
     this.url = url;
     this.samples = 0;
-    this.procSamples = 0;   // Σ over samples of the processes seen (≤ procs)
+    this.procSamples = 0; // Σ over samples of the processes seen (≤ procs)
     this.claimWaitProc = 0; // (sample, process) pairs with a backend waiting for the claim lock
-    this.lockWaitProc = 0;  // the same for any heavyweight lock
+    this.lockWaitProc = 0; // the same for any heavyweight lock
     this.claimWaitBackends = 0;
     this.lockWaitBackends = 0;
     this.backendSamples = 0;
@@ -86,7 +86,9 @@ export class PgActivitySampler {
       try {
         const r = await this.client.query(SAMPLE_SQL, [pattern, classid, objid]);
         this.#add(r.rows);
-      } catch { this.errors++; }
+      } catch {
+        this.errors++;
+      }
       const dt = now() - t;
       this.queryMs += dt;
       if (this.running && dt < this.intervalMs) await sleep(this.intervalMs - dt);
@@ -137,8 +139,16 @@ export class PgActivitySampler {
       claimQueueAvg: claim && this.samples ? round(this.claimWaitBackends / this.samples, 2) : null,
       lockWaitPct: pct(this.lockWaitProc, this.samples * this.procs),
       lockWaitBackendPct: pct(this.lockWaitBackends, this.backendSamples),
-      connsPerProc: conns.length ? { max: Math.max(...conns), mean: round(conns.reduce((a, b) => a + b, 0) / conns.length, 1), perProcess: conns } : null,
-      busyPerProc: busy.length ? { max: Math.max(...busy), mean: round(busy.reduce((a, b) => a + b, 0) / busy.length, 1) } : null,
+      connsPerProc: conns.length
+        ? {
+            max: Math.max(...conns),
+            mean: round(conns.reduce((a, b) => a + b, 0) / conns.length, 1),
+            perProcess: conns,
+          }
+        : null,
+      busyPerProc: busy.length
+        ? { max: Math.max(...busy), mean: round(busy.reduce((a, b) => a + b, 0) / busy.length, 1) }
+        : null,
     };
   }
 }

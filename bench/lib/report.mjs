@@ -12,30 +12,141 @@ const k = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1000 && n % 1
 export function tableRows(p) {
   const ratio = { ratio: true };
   return [
-    { id: 'S1-single', label: `S1 enqueue ${k(p.enqueueJobs)}, 1 job per call, ${p.enqueueConcurrency} callers`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S1-single', label: '&nbsp;&nbsp;per-call latency p50 / p99', unit: 'ms', pick: (r) => r.callLatencyMs?.p50, pick2: (r) => r.callLatencyMs?.p99 },
-    { id: 'S1-bulk', label: `S1 enqueue ${k(p.enqueueJobs)}, bulk ${p.bulkSize} per call, ${p.enqueueConcurrency} callers`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S2-drain', label: `S2 drain ${k(p.drainJobs)} no-op jobs, 1 process × ${p.drainConcurrency}`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S2-drain-2proc', label: `S2 drain ${k(p.drainJobs)} no-op jobs, ${p.drainProcs} processes × ${p.drainProcConcurrency}`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S3-latency', label: 'S3 enqueue-to-start latency p50 (idle queue)', unit: 'ms', pick: (r) => r.latencyMs?.p50, ...ratio },
+    {
+      id: 'S1-single',
+      label: `S1 enqueue ${k(p.enqueueJobs)}, 1 job per call, ${p.enqueueConcurrency} callers`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S1-single',
+      label: '&nbsp;&nbsp;per-call latency p50 / p99',
+      unit: 'ms',
+      pick: (r) => r.callLatencyMs?.p50,
+      pick2: (r) => r.callLatencyMs?.p99,
+    },
+    {
+      id: 'S1-bulk',
+      label: `S1 enqueue ${k(p.enqueueJobs)}, bulk ${p.bulkSize} per call, ${p.enqueueConcurrency} callers`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S2-drain',
+      label: `S2 drain ${k(p.drainJobs)} no-op jobs, 1 process × ${p.drainConcurrency}`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S2-drain-2proc',
+      label: `S2 drain ${k(p.drainJobs)} no-op jobs, ${p.drainProcs} processes × ${p.drainProcConcurrency}`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S3-latency',
+      label: 'S3 enqueue-to-start latency p50 (idle queue)',
+      unit: 'ms',
+      pick: (r) => r.latencyMs?.p50,
+      ...ratio,
+    },
     { id: 'S3-latency', label: '&nbsp;&nbsp;p95', unit: 'ms', pick: (r) => r.latencyMs?.p95, ...ratio },
     { id: 'S3-latency', label: '&nbsp;&nbsp;p99', unit: 'ms', pick: (r) => r.latencyMs?.p99, ...ratio },
     { id: 'S3-latency', label: '&nbsp;&nbsp;max', unit: 'ms', pick: (r) => r.latencyMs?.max, ...ratio },
-    { id: 'S4-mixed', label: `S4 ${k(p.mixedJobs)} × ${p.mixedWorkMs} ms jobs, ${p.mixedConcurrency} slots, enqueued while running`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S4-prefilled', label: `S4 ${k(p.mixedJobs)} × ${p.mixedWorkMs} ms jobs, ${p.mixedConcurrency} slots, pre-enqueued`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S5-10k', label: `S5 drain rate, ${k(p.scaleSmallPending)} pending (first ${k(Math.min(p.scaleSampleJobs, p.scaleSmallPending))} jobs, 1 × ${p.scaleConcurrency})`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S5-1M', label: `S5 drain rate, ${k(p.scaleLargePending)} pending (first ${k(p.scaleSampleJobs)} jobs, 1 × ${p.scaleConcurrency})`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-    { id: 'S5-10k', label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleSmallPending)} pending`, unit: 'MiB', pick: (r) => r.rssMiB?.maxWhileDraining, ...ratio },
-    { id: 'S5-1M', label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleLargePending)} pending`, unit: 'MiB', pick: (r) => r.rssMiB?.maxWhileDraining, ...ratio },
-    { id: 'S5-1M', label: `&nbsp;&nbsp;worker event-loop delay (max while draining), ${k(p.scaleLargePending)} pending`, unit: 'ms', pick: (r) => r.eventLoopDelayMs?.max, ...ratio },
-    { id: 'S5-1M', label: `&nbsp;&nbsp;pre-fill ${k(p.scaleLargePending)} (bulk, ${k(p.prefillChunk)} per call; untimed setup)`, unit: 'jobs/s', pick: (r) => r.prefillRate, ...ratio },
-    { id: 'S6-channels', label: `S6 channels ${channelLabel(p.channels)}: ${k(p.channelJobs)} × ${p.channelWorkMs} ms jobs, ${p.channelWorkers} slots`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
+    {
+      id: 'S4-mixed',
+      label: `S4 ${k(p.mixedJobs)} × ${p.mixedWorkMs} ms jobs, ${p.mixedConcurrency} slots, enqueued while running`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S4-prefilled',
+      label: `S4 ${k(p.mixedJobs)} × ${p.mixedWorkMs} ms jobs, ${p.mixedConcurrency} slots, pre-enqueued`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S5-10k',
+      label: `S5 drain rate, ${k(p.scaleSmallPending)} pending (first ${k(Math.min(p.scaleSampleJobs, p.scaleSmallPending))} jobs, 1 × ${p.scaleConcurrency})`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S5-1M',
+      label: `S5 drain rate, ${k(p.scaleLargePending)} pending (first ${k(p.scaleSampleJobs)} jobs, 1 × ${p.scaleConcurrency})`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
+    {
+      id: 'S5-10k',
+      label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleSmallPending)} pending`,
+      unit: 'MiB',
+      pick: (r) => r.rssMiB?.maxWhileDraining,
+      ...ratio,
+    },
+    {
+      id: 'S5-1M',
+      label: `&nbsp;&nbsp;worker RSS (max while draining), ${k(p.scaleLargePending)} pending`,
+      unit: 'MiB',
+      pick: (r) => r.rssMiB?.maxWhileDraining,
+      ...ratio,
+    },
+    {
+      id: 'S5-1M',
+      label: `&nbsp;&nbsp;worker event-loop delay (max while draining), ${k(p.scaleLargePending)} pending`,
+      unit: 'ms',
+      pick: (r) => r.eventLoopDelayMs?.max,
+      ...ratio,
+    },
+    {
+      id: 'S5-1M',
+      label: `&nbsp;&nbsp;pre-fill ${k(p.scaleLargePending)} (bulk, ${k(p.prefillChunk)} per call; untimed setup)`,
+      unit: 'jobs/s',
+      pick: (r) => r.prefillRate,
+      ...ratio,
+    },
+    {
+      id: 'S6-channels',
+      label: `S6 channels ${channelLabel(p.channels)}: ${k(p.channelJobs)} × ${p.channelWorkMs} ms jobs, ${p.channelWorkers} slots`,
+      unit: 'jobs/s',
+      pick: (r) => r.metric,
+      ...ratio,
+    },
     { id: 'S6-channels', label: '&nbsp;&nbsp;max running at once per channel / capacity', unit: '', text: channelText },
     ...[1, 2, 4, 8].flatMap((n) => [
-      { id: `S7-scale-${n}`, label: `S7 scale-out ${k(p.scaleOutJobs)} no-op jobs, ${n} process${n > 1 ? 'es' : ''} × ${p.scaleOutConcurrency}`, unit: 'jobs/s', pick: (r) => r.metric, ...ratio },
-      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;waiting for a lock, % of runner time (Conveyor: its claim lock)', unit: '%', pick: (r) => r.activity?.claimWaitPct ?? r.activity?.lockWaitPct },
-      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;claim lock held, % of samples', unit: '%', pick: (r) => r.activity?.claimHeldPct },
-      { id: `S7-scale-${n}`, label: '&nbsp;&nbsp;PostgreSQL connections per runner process (max)', unit: 'conns', pick: (r) => r.activity?.connsPerProc?.max },
+      {
+        id: `S7-scale-${n}`,
+        label: `S7 scale-out ${k(p.scaleOutJobs)} no-op jobs, ${n} process${n > 1 ? 'es' : ''} × ${p.scaleOutConcurrency}`,
+        unit: 'jobs/s',
+        pick: (r) => r.metric,
+        ...ratio,
+      },
+      {
+        id: `S7-scale-${n}`,
+        label: '&nbsp;&nbsp;waiting for a lock, % of runner time (Conveyor: its claim lock)',
+        unit: '%',
+        pick: (r) => r.activity?.claimWaitPct ?? r.activity?.lockWaitPct,
+      },
+      {
+        id: `S7-scale-${n}`,
+        label: '&nbsp;&nbsp;claim lock held, % of samples',
+        unit: '%',
+        pick: (r) => r.activity?.claimHeldPct,
+      },
+      {
+        id: `S7-scale-${n}`,
+        label: '&nbsp;&nbsp;PostgreSQL connections per runner process (max)',
+        unit: 'conns',
+        pick: (r) => r.activity?.connsPerProc?.max,
+      },
     ]),
   ];
 }
@@ -49,10 +160,12 @@ function channelLabel(spec) {
 function channelText(runs) {
   if (!runs.length) return null;
   const caps = runs[0].capacity ?? {};
-  return Object.keys(caps).map((c) => {
-    const max = Math.max(...runs.map((r) => r.maxConcurrency?.[c] ?? 0));
-    return `${c.replace(/^root\./, '')} ${max}/${caps[c]}${max > caps[c] ? ' **VIOLATION**' : ''}`;
-  }).join(', ');
+  return Object.keys(caps)
+    .map((c) => {
+      const max = Math.max(...runs.map((r) => r.maxConcurrency?.[c] ?? 0));
+      return `${c.replace(/^root\./, '')} ${max}/${caps[c]}${max > caps[c] ? ' **VIOLATION**' : ''}`;
+    })
+    .join(', ');
 }
 
 export function fmt(x, digits = 0) {
@@ -88,7 +201,10 @@ export function summarize(runs, systems, scenarioIds, params) {
       const good = runs.filter((r) => r.system === s && r.scenario === row.id && isGood(r));
       out.cells[n][s] = row.text
         ? { text: row.text(good) }
-        : { ...repeatSummary(good.map((r) => row.pick(r) ?? NaN)), second: row.pick2 ? repeatSummary(good.map((r) => row.pick2(r) ?? NaN)).median : undefined };
+        : {
+            ...repeatSummary(good.map((r) => row.pick(r) ?? NaN)),
+            second: row.pick2 ? repeatSummary(good.map((r) => row.pick2(r) ?? NaN)).median : undefined,
+          };
     }
   }
   return out;
@@ -96,10 +212,7 @@ export function summarize(runs, systems, scenarioIds, params) {
 
 export function renderTable(summary, systems, scenarioIds, params) {
   const base = systems.includes(BASELINE_SYSTEM) ? BASELINE_SYSTEM : null;
-  const lines = [
-    `| scenario | unit | ${systems.join(' | ')} |`,
-    `|---|---|${systems.map(() => '---:').join('|')}|`,
-  ];
+  const lines = [`| scenario | unit | ${systems.join(' | ')} |`, `|---|---|${systems.map(() => '---:').join('|')}|`];
   for (const [n, row] of tableRows(params).entries()) {
     if (!scenarioIds.includes(row.id)) continue;
     const cells = systems.map((s) => {
@@ -124,7 +237,21 @@ export function renderTable(summary, systems, scenarioIds, params) {
   return lines.join('\n');
 }
 
-export function renderMarkdown({ title, commandLine, env, params, systems, systemInfo, scenarioIds, summary, runs, repeats, wallS, rawFile, options }) {
+export function renderMarkdown({
+  title,
+  commandLine,
+  env,
+  params,
+  systems,
+  systemInfo,
+  scenarioIds,
+  summary,
+  runs,
+  repeats,
+  wallS,
+  rawFile,
+  options,
+}) {
   const pgs = env.postgres ?? {};
   const base = systems.includes(BASELINE_SYSTEM) ? BASELINE_SYSTEM : null;
   const problems = [];
@@ -132,7 +259,13 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
     for (const id of scenarioIds) {
       const st = summary.status[s][id];
       for (const v of st.violations) problems.push(`- **${s} ${id}**: ${v}`);
-      if (st.errors) problems.push(`- ${s} ${id}: ${st.errors} run(s) failed (${runs.filter((r) => r.system === s && r.scenario === id && (r.error || r.hardTimeout)).map((r) => String(r.error).split('\n')[0]).join('; ')})`);
+      if (st.errors)
+        problems.push(
+          `- ${s} ${id}: ${st.errors} run(s) failed (${runs
+            .filter((r) => r.system === s && r.scenario === id && (r.error || r.hardTimeout))
+            .map((r) => String(r.error).split('\n')[0])
+            .join('; ')})`,
+        );
       if (st.softTimeouts) problems.push(`- ${s} ${id}: ${st.softTimeouts} run(s) did not finish in time`);
     }
   }
@@ -144,7 +277,9 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
     `Command: \`${commandLine}\``,
     '',
     `Median of ${repeats} run(s) per cell, ± half the min–max spread in % of the median` +
-      (base ? `, and in parentheses the ratio to **${base}** from the same run (for jobs/s higher is better, for ms and MiB lower is better)` : '') +
+      (base
+        ? `, and in parentheses the ratio to **${base}** from the same run (for jobs/s higher is better, for ms and MiB lower is better)`
+        : '') +
       '. Every run is its own process on a fresh schema / queue / file. `n/a`: the system has no such feature.',
     '',
     renderTable(summary, systems, scenarioIds, params),
@@ -163,7 +298,16 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
     `- Redis ${env.redis?.version ?? '?'} (appendonly=${env.redis?.appendonly}, save="${env.redis?.save}"): BullMQ's writes are not durable here`,
     `- SQLite ${env.sqlite} (node:sqlite), database files in ${env.tmpdir} (${env.tmpdirDisk ?? '?'})`,
     `- Conveyor ${env.conveyor?.version} at commit ${env.conveyor?.commit}${env.conveyor?.uncommittedSrcChanges ? ' (with uncommitted changes in src/)' : ''}; ` +
-      systems.map((s) => `${s}: ${Object.entries(systemInfo[s]?.packages ?? {}).map(([p, v]) => `${p}@${v}`).join(', ') || '-'}`).join('; '),
+      systems
+        .map(
+          (s) =>
+            `${s}: ${
+              Object.entries(systemInfo[s]?.packages ?? {})
+                .map(([p, v]) => `${p}@${v}`)
+                .join(', ') || '-'
+            }`,
+        )
+        .join('; '),
     `- Parameters: ${JSON.stringify(params)}`,
     `- Noise: foreign CPU during a run (CPU-s used by processes outside the benchmark) median ${fmt(median(foreign), 2)}, max ${fmt(Math.max(0, ...foreign), 2)}` +
       '',
@@ -179,10 +323,19 @@ export function renderMarkdown({ title, commandLine, env, params, systems, syste
 
 /** Runs during which other processes used more than 1 CPU-second: their figures are suspect. */
 function noisyRuns(runs) {
-  const noisy = runs.filter((r) => (r.noise?.foreignCpuS ?? 0) > 1).sort((a, b) => b.noise.foreignCpuS - a.noise.foreignCpuS);
+  const noisy = runs
+    .filter((r) => (r.noise?.foreignCpuS ?? 0) > 1)
+    .sort((a, b) => b.noise.foreignCpuS - a.noise.foreignCpuS);
   if (!noisy.length) return [];
-  const shown = noisy.slice(0, 12).map((r) => `${r.system} ${r.scenario} rep ${r.rep} (${fmt(r.noise.foreignCpuS, 1)} s: ${String(r.noise.foreignTop?.[0] ?? '').replace(/^[\d.]+s /, '').slice(0, 50)})`);
-  return [`- Noisy runs (foreign CPU > 1 s; rerun those scenarios if a figure matters): ${shown.join('; ')}${noisy.length > 12 ? `; and ${noisy.length - 12} more` : ''}`];
+  const shown = noisy.slice(0, 12).map(
+    (r) =>
+      `${r.system} ${r.scenario} rep ${r.rep} (${fmt(r.noise.foreignCpuS, 1)} s: ${String(r.noise.foreignTop?.[0] ?? '')
+        .replace(/^[\d.]+s /, '')
+        .slice(0, 50)})`,
+  );
+  return [
+    `- Noisy runs (foreign CPU > 1 s; rerun those scenarios if a figure matters): ${shown.join('; ')}${noisy.length > 12 ? `; and ${noisy.length - 12} more` : ''}`,
+  ];
 }
 
 function median(xs) {

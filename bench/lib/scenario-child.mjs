@@ -25,7 +25,9 @@ async function main() {
   const setupMs = now() - tSetup;
   // Flush dirty buffers so that a checkpoint caused by the previous run's (or the untimed
   // pre-fill's) WAL does not land in the measured part.
-  const settle = async () => { if (adapter.backend === 'postgres') await pgQuery('CHECKPOINT'); };
+  const settle = async () => {
+    if (adapter.backend === 'postgres') await pgQuery('CHECKPOINT');
+  };
   await settle();
   let result;
   let error = null;

@@ -12,37 +12,46 @@ import { latencySummary, round } from './stats.mjs';
 import { PgActivitySampler } from './pg-activity.mjs';
 
 export const DEFAULTS = {
-  enqueueJobs: 20000,        // S1: jobs enqueued
-  enqueueConcurrency: 16,    // S1 callers, S4 producers
-  bulkSize: 500,             // S1-bulk jobs per call; also the pre-enqueue chunk of S2/S4/S6
-  drainJobs: 50000,          // S2
-  drainConcurrency: 16,      // S2: 1 process x 16
-  drainProcs: 2,             // S2-2proc: 2 processes x 8
+  enqueueJobs: 20000, // S1: jobs enqueued
+  enqueueConcurrency: 16, // S1 callers, S4 producers
+  bulkSize: 500, // S1-bulk jobs per call; also the pre-enqueue chunk of S2/S4/S6
+  drainJobs: 50000, // S2
+  drainConcurrency: 16, // S2: 1 process x 16
+  drainProcs: 2, // S2-2proc: 2 processes x 8
   drainProcConcurrency: 8,
-  latencyIntervalMs: 20,     // S3: one job every 20 ms ...
-  latencyDurationMs: 10000,  // ... for 10 s
-  latencyConcurrency: 16,    // S3 worker slots (idle, waiting)
-  latencyWarmupMs: 1000,     // S3 idle time before the first job
-  mixedJobs: 10000,          // S4
+  latencyIntervalMs: 20, // S3: one job every 20 ms ...
+  latencyDurationMs: 10000, // ... for 10 s
+  latencyConcurrency: 16, // S3 worker slots (idle, waiting)
+  latencyWarmupMs: 1000, // S3 idle time before the first job
+  mixedJobs: 10000, // S4
   mixedConcurrency: 32,
-  mixedWorkMs: 1,            // S4 job body: await setTimeout(1 ms)
-  scaleSmallPending: 10000,  // S5-10k: pending jobs
-  scaleLargePending: 1000000,// S5-1M: pending jobs
-  scaleSampleJobs: 10000,    // S5: the rate is measured over the first N jobs drained
-  scaleConcurrency: 16,      // S5 worker slots (one worker process)
-  prefillChunk: 5000,        // S5 pre-fill: jobs per bulk call (adapters may use their own)
-  prefillConcurrency: 2,     // S5 pre-fill: concurrent bulk calls
-  channelJobs: 20000,        // S6
-  channelWorkMs: 2,          // S6 job body: await setTimeout(2 ms)
-  channelWorkers: 48,        // S6 runner slots: more than root's capacity, so channels limit
+  mixedWorkMs: 1, // S4 job body: await setTimeout(1 ms)
+  scaleSmallPending: 10000, // S5-10k: pending jobs
+  scaleLargePending: 1000000, // S5-1M: pending jobs
+  scaleSampleJobs: 10000, // S5: the rate is measured over the first N jobs drained
+  scaleConcurrency: 16, // S5 worker slots (one worker process)
+  prefillChunk: 5000, // S5 pre-fill: jobs per bulk call (adapters may use their own)
+  prefillConcurrency: 2, // S5 pre-fill: concurrent bulk calls
+  channelJobs: 20000, // S6
+  channelWorkMs: 2, // S6 job body: await setTimeout(2 ms)
+  channelWorkers: 48, // S6 runner slots: more than root's capacity, so channels limit
   channels: 'root:32,root.a:16,root.b:8,root.c:4,root.d:2',
-  scaleOutJobs: 100000,      // S7: no-op jobs pre-enqueued, drained by 1, 2, 4 or 8 processes ...
-  scaleOutConcurrency: 8,    // ... of 8 slots each, on one PostgreSQL
-  activitySampleMs: 20,      // S7: pg_stat_activity / pg_locks sampling interval
+  scaleOutJobs: 100000, // S7: no-op jobs pre-enqueued, drained by 1, 2, 4 or 8 processes ...
+  scaleOutConcurrency: 8, // ... of 8 slots each, on one PostgreSQL
+  activitySampleMs: 20, // S7: pg_stat_activity / pg_locks sampling interval
 };
 
 /** Parameters that are job counts or durations, multiplied by --scale. */
-export const SCALED = ['enqueueJobs', 'drainJobs', 'mixedJobs', 'scaleSmallPending', 'scaleLargePending', 'scaleSampleJobs', 'channelJobs', 'scaleOutJobs'];
+export const SCALED = [
+  'enqueueJobs',
+  'drainJobs',
+  'mixedJobs',
+  'scaleSmallPending',
+  'scaleLargePending',
+  'scaleSampleJobs',
+  'channelJobs',
+  'scaleOutJobs',
+];
 
 export function scaleParams(params, scale) {
   const p = { ...params };
@@ -66,7 +75,9 @@ function makeTracker(n) {
   let firstStart = null;
   let lastEnd = null;
   let resolveAll;
-  const all = new Promise((r) => { resolveAll = r; });
+  const all = new Promise((r) => {
+    resolveAll = r;
+  });
   if (n === 0) resolveAll();
   return {
     all,
@@ -77,22 +88,34 @@ function makeTracker(n) {
     },
     ended(i) {
       const t = now();
-      if (!(i >= 0 && i < n)) { unknown++; return t; }
-      if (seen[i]) { dup++; return t; }
+      if (!(i >= 0 && i < n)) {
+        unknown++;
+        return t;
+      }
+      if (seen[i]) {
+        dup++;
+        return t;
+      }
       seen[i] = 1;
       done++;
       lastEnd = t;
       if (done === n) resolveAll();
       return t;
     },
-    snapshot() { return { completed: done, duplicates: dup, unknown, missing: n - done, firstStart, lastEnd }; },
+    snapshot() {
+      return { completed: done, duplicates: dup, unknown, missing: n - done, firstStart, lastEnd };
+    },
   };
 }
 
 /** Jobs the system still holds as not finished, or null when the adapter cannot tell. */
 async function unfinished(adapter) {
   if (!adapter.unfinishedCount) return null;
-  try { return await adapter.unfinishedCount(); } catch (e) { return `error: ${e.message}`; }
+  try {
+    return await adapter.unfinishedCount();
+  } catch (e) {
+    return `error: ${e.message}`;
+  }
 }
 
 /** Correctness verdict of a run that should have completed all its jobs exactly once. */
@@ -101,7 +124,8 @@ function exactlyOnce(s, unfinishedAfterStop, timedOut) {
   if (s.duplicates) v.push(`${s.duplicates} job(s) ran more than once`);
   if (s.unknown) v.push(`${s.unknown} job(s) with an unknown payload`);
   if (!timedOut && s.missing) v.push(`${s.missing} job(s) never ran`);
-  if (typeof unfinishedAfterStop === 'number' && unfinishedAfterStop > 0 && !timedOut) v.push(`${unfinishedAfterStop} job(s) still unfinished after stop`);
+  if (typeof unfinishedAfterStop === 'number' && unfinishedAfterStop > 0 && !timedOut)
+    v.push(`${unfinishedAfterStop} job(s) still unfinished after stop`);
   if (typeof unfinishedAfterStop === 'string') v.push(`unfinished count failed: ${unfinishedAfterStop}`);
   return v;
 }
@@ -117,7 +141,8 @@ async function preEnqueue(adapter, n, chunk, concurrency = 4, extra) {
   const t0 = now();
   if (!adapter.enqueueBulk) throw new Error('adapter has no bulk API');
   await runConcurrently(Math.ceil(n / chunk), concurrency, (c) =>
-    adapter.enqueueBulk(payloadsOf(c * chunk, Math.min(n, (c + 1) * chunk), extra)));
+    adapter.enqueueBulk(payloadsOf(c * chunk, Math.min(n, (c + 1) * chunk), extra)),
+  );
   return now() - t0;
 }
 
@@ -132,40 +157,69 @@ async function startWorkerProcs({ spec, procs, concurrency, setupOptions, onDone
   const children = [];
   const ready = [];
   for (let k = 0; k < procs; k++) {
-    const child = fork(path.join(BENCH_DIR, 'lib', 'worker-child.mjs'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(path.join(BENCH_DIR, 'lib', 'worker-child.mjs'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     const info = { child, firstStart: null, final: null, exited: false, error: null };
     children.push(info);
-    ready.push(new Promise((resolve, reject) => {
-      child.on('message', (m) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'done') {
-          if (m.firstStart !== null && (info.firstStart === null || m.firstStart < info.firstStart)) info.firstStart = m.firstStart;
-          onDone(m.ids, m.ends, k);
-        } else if (m.type === 'final') info.final = m;
-        else if (m.type === 'error') { info.error = m.message; reject(new Error(`worker process: ${m.message}`)); }
-      });
-      child.on('exit', (code, signal) => {
-        info.exited = true;
-        if (code || signal) reject(new Error(`worker process exited code=${code} signal=${signal}`));
-      });
-    }));
+    ready.push(
+      new Promise((resolve, reject) => {
+        child.on('message', (m) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'done') {
+            if (m.firstStart !== null && (info.firstStart === null || m.firstStart < info.firstStart))
+              info.firstStart = m.firstStart;
+            onDone(m.ids, m.ends, k);
+          } else if (m.type === 'final') info.final = m;
+          else if (m.type === 'error') {
+            info.error = m.message;
+            reject(new Error(`worker process: ${m.message}`));
+          }
+        });
+        child.on('exit', (code, signal) => {
+          info.exited = true;
+          if (code || signal) reject(new Error(`worker process exited code=${code} signal=${signal}`));
+        });
+      }),
+    );
     child.send({ type: 'init', spec, concurrency, setupOptions, appName: appPrefix ? `${appPrefix}${k}` : undefined });
   }
   await Promise.all(ready);
   return {
     children,
-    go() { for (const c of children) c.child.send({ type: 'go' }); },
+    go() {
+      for (const c of children) c.child.send({ type: 'go' });
+    },
     /** Graceful stop: each child stops its workers, flushes its last ids and exits. */
     stop(timeoutMs = 20000) {
-      return Promise.all(children.map((c) => new Promise((resolve) => {
-        if (c.exited) { resolve(); return; }
-        const timer = setTimeout(() => { c.child.kill('SIGKILL'); c.error ??= 'killed: did not stop in time'; resolve(); }, timeoutMs);
-        c.child.on('exit', () => { clearTimeout(timer); resolve(); });
-        c.child.send({ type: 'stop' });
-      })));
+      return Promise.all(
+        children.map(
+          (c) =>
+            new Promise((resolve) => {
+              if (c.exited) {
+                resolve();
+                return;
+              }
+              const timer = setTimeout(() => {
+                c.child.kill('SIGKILL');
+                c.error ??= 'killed: did not stop in time';
+                resolve();
+              }, timeoutMs);
+              c.child.on('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              c.child.send({ type: 'stop' });
+            }),
+        ),
+      );
     },
-    firstStart() { return Math.min(...children.map((c) => c.firstStart ?? Infinity)); },
-    errors() { return children.map((c) => c.error).filter(Boolean); },
+    firstStart() {
+      return Math.min(...children.map((c) => c.firstStart ?? Infinity));
+    },
+    errors() {
+      return children.map((c) => c.error).filter(Boolean);
+    },
   };
 }
 
@@ -179,7 +233,10 @@ async function s1Single(adapter, p, { deadline }) {
   let timedOut = false;
   const t0 = now();
   await runConcurrently(n, p.enqueueConcurrency, async (i) => {
-    if (now() > deadline) { timedOut = true; return; }
+    if (now() > deadline) {
+      timedOut = true;
+      return;
+    }
     const a = now();
     await adapter.enqueue({ i });
     callMs[i] = now() - a;
@@ -197,7 +254,10 @@ async function s1Bulk(adapter, p, { deadline }) {
   let timedOut = false;
   const t0 = now();
   await runConcurrently(chunks, p.enqueueConcurrency, async (c) => {
-    if (now() > deadline) { timedOut = true; return; }
+    if (now() > deadline) {
+      timedOut = true;
+      return;
+    }
     const payloads = payloadsOf(c * p.bulkSize, Math.min(n, (c + 1) * p.bulkSize));
     const a = now();
     await adapter.enqueueBulk(payloads);
@@ -205,14 +265,23 @@ async function s1Bulk(adapter, p, { deadline }) {
     enqueued += payloads.length;
   });
   const dt = now() - t0;
-  return enqueueResult(adapter, { n, enqueued, dt, callMs, timedOut, concurrency: p.enqueueConcurrency, bulkSize: p.bulkSize });
+  return enqueueResult(adapter, {
+    n,
+    enqueued,
+    dt,
+    callMs,
+    timedOut,
+    concurrency: p.enqueueConcurrency,
+    bulkSize: p.bulkSize,
+  });
 }
 
 async function enqueueResult(adapter, { n, enqueued, dt, callMs, timedOut, ...rest }) {
   // Exactly-once on the write side: the system must hold exactly the jobs we enqueued.
   const stored = await unfinished(adapter);
   const violations = [];
-  if (typeof stored === 'number' && stored !== enqueued) violations.push(`${enqueued} jobs enqueued but the system holds ${stored}`);
+  if (typeof stored === 'number' && stored !== enqueued)
+    violations.push(`${enqueued} jobs enqueued but the system holds ${stored}`);
   if (typeof stored === 'string') violations.push(`count failed: ${stored}`);
   return {
     metric: round((enqueued / dt) * 1000),
@@ -270,7 +339,12 @@ async function s2Drain(adapter, p, { deadline, settle }) {
  * slots (S2-drain-2proc, S7). `monitor`, when given, is started right before 'go' and stopped
  * when the last job has run: `{ start(), stop() -> summary }` (S7's server-side sampler).
  */
-async function drainWithProcs(adapter, p, { deadline, spec, setupOptions, settle }, { jobs: n, procs, concurrency, appPrefix, monitor }) {
+async function drainWithProcs(
+  adapter,
+  p,
+  { deadline, spec, setupOptions, settle },
+  { jobs: n, procs, concurrency, appPrefix, monitor },
+) {
   const preEnqueueMs = await preEnqueue(adapter, n, p.bulkSize);
   await settle();
   const seen = new Uint8Array(n);
@@ -280,15 +354,27 @@ async function drainWithProcs(adapter, p, { deadline, spec, setupOptions, settle
   let unknown = 0;
   let lastEnd = -Infinity;
   let resolveAll;
-  const all = new Promise((r) => { resolveAll = r; });
+  const all = new Promise((r) => {
+    resolveAll = r;
+  });
   const tFork = now();
   const workers = await startWorkerProcs({
-    spec, procs, concurrency, setupOptions, appPrefix,
+    spec,
+    procs,
+    concurrency,
+    setupOptions,
+    appPrefix,
     onDone(ids, ends, k) {
       for (let j = 0; j < ids.length; j++) {
         const i = ids[j];
-        if (!(i >= 0 && i < n)) { unknown++; continue; }
-        if (seen[i]) { dup++; continue; }
+        if (!(i >= 0 && i < n)) {
+          unknown++;
+          continue;
+        }
+        if (seen[i]) {
+          dup++;
+          continue;
+        }
         seen[i] = 1;
         completed++;
         perProcess[k]++;
@@ -333,7 +419,11 @@ async function drainWithProcs(adapter, p, { deadline, spec, setupOptions, settle
 }
 
 function s2DrainMulti(adapter, p, ctx) {
-  return drainWithProcs(adapter, p, ctx, { jobs: p.drainJobs, procs: p.drainProcs, concurrency: p.drainProcConcurrency });
+  return drainWithProcs(adapter, p, ctx, {
+    jobs: p.drainJobs,
+    procs: p.drainProcs,
+    concurrency: p.drainProcConcurrency,
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -346,13 +436,25 @@ function s2DrainMulti(adapter, p, ctx) {
 function s7ScaleOut(procs) {
   return async (adapter, p, ctx) => {
     const appPrefix = 'bench-s7-p';
-    const monitor = new PgActivitySampler({ appPrefix, procs, claimLock: adapter.claimLock?.() ?? null, intervalMs: p.activitySampleMs });
+    const monitor = new PgActivitySampler({
+      appPrefix,
+      procs,
+      claimLock: adapter.claimLock?.() ?? null,
+      intervalMs: p.activitySampleMs,
+    });
     const loadavgBefore = os.loadavg().map((x) => round(x, 2));
-    const r = await drainWithProcs(adapter, p, ctx, { jobs: p.scaleOutJobs, procs, concurrency: p.scaleOutConcurrency, appPrefix, monitor });
+    const r = await drainWithProcs(adapter, p, ctx, {
+      jobs: p.scaleOutJobs,
+      procs,
+      concurrency: p.scaleOutConcurrency,
+      appPrefix,
+      monitor,
+    });
     const a = r.activity;
     if (a && a.claimLock && a.samples >= 10 && a.claimHeldPct === 0) {
       // Conveyor's claims must take the lock: never seeing it held means the key is wrong, not that it is free.
-      r.activity.warning = 'the claim lock was never seen held: does adapters/conveyor.mjs claimLock() still match the driver\'s key?';
+      r.activity.warning =
+        "the claim lock was never seen held: does adapters/conveyor.mjs claimLock() still match the driver's key?";
       process.stderr.write(`[S7] ${r.activity.warning}\n`);
     }
     return { ...r, loadavg: { before: loadavgBefore, after: os.loadavg().map((x) => round(x, 2)) } };
@@ -378,10 +480,15 @@ async function s3Latency(adapter, p, { deadline }) {
   let lateTicks = 0;
   for (let i = 0; i < n; i++) {
     const wait = t0 + i * p.latencyIntervalMs - now();
-    if (wait > 0) await sleep(wait); else if (wait < -p.latencyIntervalMs) lateTicks++;
+    if (wait > 0) await sleep(wait);
+    else if (wait < -p.latencyIntervalMs) lateTicks++;
     const t = now();
     // one job at a time: the enqueuer does not wait for the previous call to resolve
-    pending.push(adapter.enqueue({ i, t }).then(() => { enqMs[i] = now() - t; }));
+    pending.push(
+      adapter.enqueue({ i, t }).then(() => {
+        enqMs[i] = now() - t;
+      }),
+    );
   }
   await Promise.all(pending);
   const ok = await until(tr.all, Math.min(deadline, now() + 20000));
@@ -500,21 +607,33 @@ function s5(pendingKey) {
     await settle();
     const holding = await unfinished(adapter);
     const violations = [];
-    if (typeof holding === 'number' && holding !== n) violations.push(`pre-filled ${n} jobs but the system holds ${holding}`);
+    if (typeof holding === 'number' && holding !== n)
+      violations.push(`pre-filled ${n} jobs but the system holds ${holding}`);
 
     const seen = new Uint8Array(n);
     const ends = [];
     let dup = 0;
     let unknown = 0;
     let resolveSample;
-    const sampleDone = new Promise((r) => { resolveSample = r; });
+    const sampleDone = new Promise((r) => {
+      resolveSample = r;
+    });
     const workers = await startWorkerProcs({
-      spec, procs: 1, concurrency: p.scaleConcurrency, setupOptions,
+      spec,
+      procs: 1,
+      concurrency: p.scaleConcurrency,
+      setupOptions,
       onDone(ids, endTimes) {
         for (let k = 0; k < ids.length; k++) {
           const i = ids[k];
-          if (!(i >= 0 && i < n)) { unknown++; continue; }
-          if (seen[i]) { dup++; continue; }
+          if (!(i >= 0 && i < n)) {
+            unknown++;
+            continue;
+          }
+          if (seen[i]) {
+            dup++;
+            continue;
+          }
           seen[i] = 1;
           ends.push(endTimes[k]);
         }
@@ -549,12 +668,14 @@ function s5(pendingKey) {
       prefillRate: round((n / prefillMs) * 1000),
       firstStartToSampleEndMs: round(span),
       stopMs: round(stopMs),
-      rssMiB: final?.rss ? {
-        ready: round(final.rss.ready / 2 ** 20, 1),
-        maxWhileDraining: round(final.rss.max / 2 ** 20, 1),
-        atStop: round(final.rss.atStop / 2 ** 20, 1),
-        samples: final.rss.samples,
-      } : null,
+      rssMiB: final?.rss
+        ? {
+            ready: round(final.rss.ready / 2 ** 20, 1),
+            maxWhileDraining: round(final.rss.max / 2 ** 20, 1),
+            atStop: round(final.rss.atStop / 2 ** 20, 1),
+            samples: final.rss.samples,
+          }
+        : null,
       heapUsedMiBMax: final?.heapUsedMax ? round(final.heapUsedMax / 2 ** 20, 1) : null,
       eventLoopDelayMs: final?.eventLoopDelayMs ?? null,
       completed,
@@ -631,7 +752,8 @@ async function s6Channels(adapter, p, { deadline, settle }) {
   const span = s.lastEnd !== null ? s.lastEnd - s.firstStart : null;
   const violations = [...exactlyOnce(s, unfinishedAfterStop, !ok)];
   for (const c of Object.keys(maxSeen)) {
-    if (maxSeen[c] > caps[c]) violations.push(`CAPACITY VIOLATION: max ${maxSeen[c]} jobs running at once in ${c}, capacity ${caps[c]}`);
+    if (maxSeen[c] > caps[c])
+      violations.push(`CAPACITY VIOLATION: max ${maxSeen[c]} jobs running at once in ${c}, capacity ${caps[c]}`);
   }
   return {
     metric: span ? round((s.completed / span) * 1000) : 0,
@@ -671,22 +793,70 @@ const SMOKE_SCALE_OUT = [4];
  */
 export const SCENARIOS = {
   'S1-single': { title: 'S1 enqueue, one job per call, 16 concurrent callers', unit: 'jobs/s', run: s1Single },
-  'S1-bulk': { title: 'S1 enqueue, bulk API, 500 jobs per call, 16 concurrent callers', unit: 'jobs/s', run: s1Bulk, requires: ['bulk'] },
-  'S2-drain': { title: 'S2 drain pre-enqueued no-op jobs, 1 process x 16 slots', unit: 'jobs/s', run: s2Drain, requires: ['bulk'] },
-  'S2-drain-2proc': { title: 'S2 drain pre-enqueued no-op jobs, 2 processes x 8 slots', unit: 'jobs/s', run: s2DrainMulti, requires: ['bulk'] },
+  'S1-bulk': {
+    title: 'S1 enqueue, bulk API, 500 jobs per call, 16 concurrent callers',
+    unit: 'jobs/s',
+    run: s1Bulk,
+    requires: ['bulk'],
+  },
+  'S2-drain': {
+    title: 'S2 drain pre-enqueued no-op jobs, 1 process x 16 slots',
+    unit: 'jobs/s',
+    run: s2Drain,
+    requires: ['bulk'],
+  },
+  'S2-drain-2proc': {
+    title: 'S2 drain pre-enqueued no-op jobs, 2 processes x 8 slots',
+    unit: 'jobs/s',
+    run: s2DrainMulti,
+    requires: ['bulk'],
+  },
   'S3-latency': { title: 'S3 enqueue-to-start latency, idle queue, one job every 20 ms', unit: 'ms', run: s3Latency },
-  'S4-mixed': { title: 'S4 1 ms jobs, 32 slots, enqueued one call each by 16 producers while running', unit: 'jobs/s', run: s4Mixed },
-  'S4-prefilled': { title: 'S4 1 ms jobs, 32 slots, pre-enqueued', unit: 'jobs/s', run: s4Prefilled, requires: ['bulk'] },
-  'S5-10k': { title: 'S5 drain rate with 10k pending (1 worker process x 16)', unit: 'jobs/s', run: s5('scaleSmallPending'), requires: ['bulk'], timeoutFactor: 1 },
-  'S5-1M': { title: 'S5 drain rate with 1M pending (1 worker process x 16)', unit: 'jobs/s', run: s5('scaleLargePending'), requires: ['bulk'], timeoutFactor: 3 },
+  'S4-mixed': {
+    title: 'S4 1 ms jobs, 32 slots, enqueued one call each by 16 producers while running',
+    unit: 'jobs/s',
+    run: s4Mixed,
+  },
+  'S4-prefilled': {
+    title: 'S4 1 ms jobs, 32 slots, pre-enqueued',
+    unit: 'jobs/s',
+    run: s4Prefilled,
+    requires: ['bulk'],
+  },
+  'S5-10k': {
+    title: 'S5 drain rate with 10k pending (1 worker process x 16)',
+    unit: 'jobs/s',
+    run: s5('scaleSmallPending'),
+    requires: ['bulk'],
+    timeoutFactor: 1,
+  },
+  'S5-1M': {
+    title: 'S5 drain rate with 1M pending (1 worker process x 16)',
+    unit: 'jobs/s',
+    run: s5('scaleLargePending'),
+    requires: ['bulk'],
+    timeoutFactor: 3,
+  },
   'S6-channels': {
-    title: 'S6 channels root:32 > a:16 b:8 c:4 d:2, 2 ms jobs, 48 slots', unit: 'jobs/s', run: s6Channels, requires: ['bulk', 'channels'],
+    title: 'S6 channels root:32 > a:16 b:8 c:4 d:2, 2 ms jobs, 48 slots',
+    unit: 'jobs/s',
+    run: s6Channels,
+    requires: ['bulk', 'channels'],
     setupOptions: (p) => ({ channels: p.channels }),
   },
-  ...Object.fromEntries(SCALE_OUT_PROCS.map((n) => [`S7-scale-${n}`, {
-    title: `S7 scale-out: ${n} runner process${n > 1 ? 'es' : ''} x 8 slots, 100k pre-enqueued no-op jobs, one PostgreSQL`, unit: 'jobs/s',
-    run: s7ScaleOut(n), requires: ['bulk', 'scaleOut'], backends: ['postgres'], smoke: SMOKE_SCALE_OUT.includes(n),
-  }])),
+  ...Object.fromEntries(
+    SCALE_OUT_PROCS.map((n) => [
+      `S7-scale-${n}`,
+      {
+        title: `S7 scale-out: ${n} runner process${n > 1 ? 'es' : ''} x 8 slots, 100k pre-enqueued no-op jobs, one PostgreSQL`,
+        unit: 'jobs/s',
+        run: s7ScaleOut(n),
+        requires: ['bulk', 'scaleOut'],
+        backends: ['postgres'],
+        smoke: SMOKE_SCALE_OUT.includes(n),
+      },
+    ]),
+  ),
 };
 
 /** Names that select several scenarios (`--scenarios S7-scale`). */

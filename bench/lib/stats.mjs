@@ -12,7 +12,9 @@ export function percentile(sorted, p) {
 
 /** Summary of a sample of latencies (ms); non-finite values are ignored. */
 export function latencySummary(values) {
-  const v = Array.from(values).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const v = Array.from(values)
+    .filter((x) => Number.isFinite(x))
+    .sort((a, b) => a - b);
   if (!v.length) return { n: 0 };
   const sum = v.reduce((a, b) => a + b, 0);
   return {

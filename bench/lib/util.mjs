@@ -28,12 +28,21 @@ export function parseArgs(argv) {
   const out = { _: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
-    if (!a.startsWith('--')) { out._.push(a); continue; }
+    if (!a.startsWith('--')) {
+      out._.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
-    if (eq > 0) { out[a.slice(2, eq)] = a.slice(eq + 1); continue; }
+    if (eq > 0) {
+      out[a.slice(2, eq)] = a.slice(eq + 1);
+      continue;
+    }
     const key = a.slice(2);
     const next = argv[i + 1];
-    if (next !== undefined && !next.startsWith('--')) { out[key] = next; i++; } else out[key] = true;
+    if (next !== undefined && !next.startsWith('--')) {
+      out[key] = next;
+      i++;
+    } else out[key] = true;
   }
   return out;
 }
@@ -54,11 +63,15 @@ export function namespaceOf(spec) {
 export async function loadAdapterModule(name) {
   const file = path.join(ADAPTER_DIR, `${name}.mjs`);
   if (!fs.existsSync(file)) {
-    const known = fs.readdirSync(ADAPTER_DIR).filter((f) => f.endsWith('.mjs')).map((f) => f.slice(0, -4));
+    const known = fs
+      .readdirSync(ADAPTER_DIR)
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => f.slice(0, -4));
     throw new Error(`unknown system '${name}' (adapters: ${known.join(', ')})`);
   }
   const mod = await import(pathToFileURL(file).href);
-  if (typeof mod.createAdapter !== 'function' || !mod.meta) throw new Error(`${file} must export meta and createAdapter()`);
+  if (typeof mod.createAdapter !== 'function' || !mod.meta)
+    throw new Error(`${file} must export meta and createAdapter()`);
   return mod;
 }
 
@@ -76,7 +89,10 @@ export function pgUrlWithAppName(appName, url = PG_URL) {
 export async function makeAdapter(spec, { appName } = {}) {
   const { name, variant } = parseSystemSpec(spec);
   const mod = await loadAdapterModule(name);
-  if (mod.meta.variants && !mod.meta.variants.some((v) => (v instanceof RegExp ? v.test(variant ?? '') : v === (variant ?? '')))) {
+  if (
+    mod.meta.variants &&
+    !mod.meta.variants.some((v) => (v instanceof RegExp ? v.test(variant ?? '') : v === (variant ?? '')))
+  ) {
     throw new Error(`${name}: unknown variant '${variant ?? ''}'`);
   }
   return mod.createAdapter({
@@ -105,7 +121,10 @@ export async function runConcurrently(count, concurrency, fn) {
 export function until(promise, deadline) {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), Math.max(0, deadline - now()));
-    promise.then(() => { clearTimeout(timer); resolve(true); });
+    promise.then(() => {
+      clearTimeout(timer);
+      resolve(true);
+    });
   });
 }
 

@@ -21,7 +21,12 @@ let heapUsedMax = 0;
 let sampler = null;
 // Event-loop delay: the largest gap between ticks of a 10 ms interval timer, minus 10 ms.
 const loop = { timer: null, last: 0, maxGap: 0, ticks: 0 };
-const loopTick = () => { const t = now(); loop.maxGap = Math.max(loop.maxGap, t - loop.last); loop.last = t; loop.ticks++; };
+const loopTick = () => {
+  const t = now();
+  loop.maxGap = Math.max(loop.maxGap, t - loop.last);
+  loop.last = t;
+  loop.ticks++;
+};
 
 const send = (msg) => new Promise((resolve) => process.send(msg, () => resolve()));
 

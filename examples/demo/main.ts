@@ -8,11 +8,15 @@ import { conveyor, enqueueWorkload, out } from './app.ts';
 const once = process.argv.includes('--once');
 
 const unsubscribe = [
-  conveyor.on('job_started', (e) => out(`started   #${e.id} ${e.model}.${e.method} on ${e.channel}${e.attempt > 1 ? ` (try ${e.attempt})` : ''}`)),
+  conveyor.on('job_started', (e) =>
+    out(`started   #${e.id} ${e.model}.${e.method} on ${e.channel}${e.attempt > 1 ? ` (try ${e.attempt})` : ''}`),
+  ),
   conveyor.on('job_done', (e) => out(`done      #${e.id} ${e.model}.${e.method} in ${e.durationMs} ms`)),
   conveyor.on('job_retried', (e) => out(`retried   #${e.id} ${e.model}.${e.method}: ${e.error}`)),
   conveyor.on('job_failed', (e) => out(`FAILED    #${e.id} ${e.model}.${e.method}: ${e.error}`)),
-  conveyor.on('job_timed_out', (e) => out(`TIMED OUT #${e.id} ${e.model}.${e.method} after its ${e.limitMs} ms limit (logged, will retry)`)),
+  conveyor.on('job_timed_out', (e) =>
+    out(`TIMED OUT #${e.id} ${e.model}.${e.method} after its ${e.limitMs} ms limit (logged, will retry)`),
+  ),
 ];
 
 const runner = conveyor.runner({ workers: 6 });
@@ -32,13 +36,24 @@ if (dashboard) out(`Dashboard: ${dashboard.url}`);
 
 let lastLoad = '';
 const load = setInterval(async () => {
-  const snap = await conveyor.driver.channelSnapshot({ now: Date.now(), sequentialChannels: [], throttledChannels: [] });
+  const snap = await conveyor.driver.channelSnapshot({
+    now: Date.now(),
+    sequentialChannels: [],
+    throttledChannels: [],
+  });
   const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
-  const text = conveyor.channels.nodes().map((n) => {
-    const running = [...snap.running].filter(([c]) => c === n.name || c.startsWith(n.name + '.')).reduce((a, [, v]) => a + v, 0);
-    const waiting = pending.filter((r) => r.key.channel === n.name || r.key.channel!.startsWith(n.name + '.')).reduce((a, r) => a + r.count, 0);
-    return `${n.name} ${running}/${n.capacity ?? '∞'} (+${waiting})`;
-  }).join('  ');
+  const text = conveyor.channels
+    .nodes()
+    .map((n) => {
+      const running = [...snap.running]
+        .filter(([c]) => c === n.name || c.startsWith(n.name + '.'))
+        .reduce((a, [, v]) => a + v, 0);
+      const waiting = pending
+        .filter((r) => r.key.channel === n.name || r.key.channel!.startsWith(n.name + '.'))
+        .reduce((a, r) => a + r.count, 0);
+      return `${n.name} ${running}/${n.capacity ?? '∞'} (+${waiting})`;
+    })
+    .join('  ');
   // on change only: an idle demo stays quiet
   if (text !== lastLoad) out(`load      ${text}`);
   lastLoad = text;
@@ -58,11 +73,16 @@ const stop = async () => {
   await conveyor.close();
 };
 // while the dashboard is open, keep a little work flowing so it stays alive
-const trickle = setInterval(() => { if (!once) void enqueueWorkload(round++).catch(() => {}); }, 30_000);
+const trickle = setInterval(() => {
+  if (!once) void enqueueWorkload(round++).catch(() => {});
+}, 30_000);
 
 if (once) {
   const rows = await settle(first);
-  const byState = rows.reduce<Record<string, number>>((acc, r) => { acc[r.state] = (acc[r.state] ?? 0) + 1; return acc; }, {});
+  const byState = rows.reduce<Record<string, number>>((acc, r) => {
+    acc[r.state] = (acc[r.state] ?? 0) + 1;
+    return acc;
+  }, {});
   out(`workload finished: ${JSON.stringify(byState)}`);
   await stop();
 } else {

@@ -63,7 +63,13 @@ const clockFormats = new Map<string, Intl.DateTimeFormat>();
 function formatClock(ms: number, timeZone: string): string {
   let format = clockFormats.get(timeZone);
   if (format === undefined) {
-    format = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    format = new Intl.DateTimeFormat('en-GB', {
+      timeZone,
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     clockFormats.set(timeZone, format);
   }
   return format.format(ms);
@@ -75,7 +81,16 @@ const dateTimeFormats = new Map<string, Intl.DateTimeFormat>();
 function formatDateTime(ms: number, timeZone: string): string {
   let format = dateTimeFormats.get(timeZone);
   if (format === undefined) {
-    format = new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' });
+    format = new Intl.DateTimeFormat('sv-SE', {
+      timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
+    });
     dateTimeFormats.set(timeZone, format);
   }
   return `${format.format(ms)} ${timeZone}`;
@@ -133,7 +148,8 @@ export function explainWaiting(
       if (failed !== undefined) return `sequential channel ${node.name} blocked by failed job ${failed}`;
     }
     const load = running.get(node.name) ?? 0;
-    if (node.capacity !== null && load >= node.capacity) return `channel ${node.name} full: ${load}/${node.capacity} running`;
+    if (node.capacity !== null && load >= node.capacity)
+      return `channel ${node.name} full: ${load}/${node.capacity} running`;
     if (node.throttleMs > 0) {
       const last = snap.lastStartedAt.get(node.name);
       if (last !== undefined && last + node.throttleMs > now) {

@@ -14,7 +14,11 @@ const specArb: fc.Arbitrary<Omit<ChannelSpec, 'name'>> = fc
   .record({
     capacity: fc.nat({ max: 50 }),
     sequential: fc.boolean(),
-    throttleMs: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 100 }).map((s) => s * 1000)),
+    throttleMs: fc.oneof(
+      fc.constant(0),
+      fc.integer({ min: 1, max: 10_000 }),
+      fc.integer({ min: 1, max: 100 }).map((s) => s * 1000),
+    ),
     paused: fc.boolean(),
   })
   .map((s) => (s.sequential ? { ...s, capacity: 1 } : s));
@@ -26,42 +30,61 @@ const specsArb: fc.Arbitrary<ChannelSpec[]> = fc
 
 describe('parse/format properties', () => {
   it('parseChannels(formatChannels(x)) deep-equals x', () => {
-    fc.assert(fc.property(specsArb, (specs) => {
-      assert.deepEqual(parseChannels(formatChannels(specs)), specs);
-    }));
+    fc.assert(
+      fc.property(specsArb, (specs) => {
+        assert.deepEqual(parseChannels(formatChannels(specs)), specs);
+      }),
+    );
   });
 
   it('formatting is a fixed point after one parse of a messy but valid string', () => {
     // Whitespace, blank entries, comment lines, short names and newlines do not change the meaning.
-    fc.assert(fc.property(specsArb, fc.array(fc.constantFrom(',', '\n', ' ,\n# note\n', ' \n ')), (specs, seps) => {
-      const pieces = specs.map((s, i) => {
-        const rest = s.name.slice('root.'.length);
-        // 'root.root.x' cannot be shortened: 'root.x' would be read as already full.
-        const short = s.name === 'root' || rest === 'root' || rest.startsWith('root.') ? s.name : rest;
-        const text = formatChannels([s]).replace(s.name, i % 2 === 0 ? short : s.name).replaceAll(':', ' : ');
-        return text + (seps[i % Math.max(1, seps.length)] ?? ',');
-      });
-      const config = pieces.join(',');
-      assert.deepEqual(parseChannels(config), specs);
-    }));
+    fc.assert(
+      fc.property(specsArb, fc.array(fc.constantFrom(',', '\n', ' ,\n# note\n', ' \n ')), (specs, seps) => {
+        const pieces = specs.map((s, i) => {
+          const rest = s.name.slice('root.'.length);
+          // 'root.root.x' cannot be shortened: 'root.x' would be read as already full.
+          const short = s.name === 'root' || rest === 'root' || rest.startsWith('root.') ? s.name : rest;
+          const text = formatChannels([s])
+            .replace(s.name, i % 2 === 0 ? short : s.name)
+            .replaceAll(':', ' : ');
+          return text + (seps[i % Math.max(1, seps.length)] ?? ',');
+        });
+        const config = pieces.join(',');
+        assert.deepEqual(parseChannels(config), specs);
+      }),
+    );
   });
 
   it('never throws anything but ChannelConfigError on arbitrary input', () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'root.mail:,=\n #1sequentialthrottlepaused0ms'.split('')), maxLength: 40 }), (config) => {
-      try {
-        const specs = parseChannels(config);
-        assert.deepEqual(parseChannels(formatChannels(specs)), specs);
-      } catch (err) {
-        assert.ok(err instanceof ChannelConfigError, String(err));
-      }
-    }));
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.constantFrom(...'root.mail:,=\n #1sequentialthrottlepaused0ms'.split('')),
+          maxLength: 40,
+        }),
+        (config) => {
+          try {
+            const specs = parseChannels(config);
+            assert.deepEqual(parseChannels(formatChannels(specs)), specs);
+          } catch (err) {
+            assert.ok(err instanceof ChannelConfigError, String(err));
+          }
+        },
+      ),
+    );
   });
 
   it('normalizeChannelName is idempotent', () => {
-    fc.assert(fc.property(fc.array(segment, { maxLength: 4 }).map((p) => p.join('.')), (name) => {
-      const once = normalizeChannelName(name);
-      assert.equal(normalizeChannelName(once), once);
-      assert.ok(once === 'root' || once.startsWith('root.'));
-    }));
+    fc.assert(
+      fc.property(
+        fc.array(segment, { maxLength: 4 }).map((p) => p.join('.')),
+        (name) => {
+          const once = normalizeChannelName(name);
+          assert.equal(normalizeChannelName(once), once);
+          assert.ok(once === 'root' || once.startsWith('root.'));
+        },
+      ),
+    );
   });
 });

@@ -4,7 +4,12 @@ import { ChannelConfigError } from '../errors.ts';
 import { type ChannelSpec, formatChannels, normalizeChannelName, parseChannels } from './parse.ts';
 
 const spec = (name: string, capacity: number, extra: Partial<ChannelSpec> = {}): ChannelSpec => ({
-  name, capacity, sequential: false, throttleMs: 0, paused: false, ...extra,
+  name,
+  capacity,
+  sequential: false,
+  throttleMs: 0,
+  paused: false,
+  ...extra,
 });
 
 describe('normalizeChannelName', () => {
@@ -26,12 +31,15 @@ describe('normalizeChannelName', () => {
   }
   for (const bad of ['foo bar', 'root.', '.mail', 'a..b', 'mail#1', 'é', 'root.mail:2']) {
     it(`rejects ${JSON.stringify(bad)} naming it`, () => {
-      assert.throws(() => normalizeChannelName(bad), (err: unknown) => {
-        assert.ok(err instanceof ChannelConfigError);
-        assert.equal(err.code, 'CHANNEL_CONFIG');
-        assert.ok(err.message.includes(`'${bad}'`), err.message);
-        return true;
-      });
+      assert.throws(
+        () => normalizeChannelName(bad),
+        (err: unknown) => {
+          assert.ok(err instanceof ChannelConfigError);
+          assert.equal(err.code, 'CHANNEL_CONFIG');
+          assert.ok(err.message.includes(`'${bad}'`), err.message);
+          return true;
+        },
+      );
     });
   }
 });
@@ -49,7 +57,12 @@ describe('parseChannels', () => {
     // DESIGN §3 example.
     [
       'root:4,root.mail:2,root.sync:1:sequential,root.api:2:throttle=1',
-      [spec('root', 4), spec('root.mail', 2), spec('root.sync', 1, { sequential: true }), spec('root.api', 2, { throttleMs: 1000 })],
+      [
+        spec('root', 4),
+        spec('root.mail', 2),
+        spec('root.sync', 1, { sequential: true }),
+        spec('root.api', 2, { throttleMs: 1000 }),
+      ],
     ],
     ['', []],
     ['  ,, \n\n', []],
@@ -61,7 +74,10 @@ describe('parseChannels', () => {
     ['x:0', [spec('root.x', 0)]],
     ['s:1:paused:sequential', [spec('root.s', 1, { sequential: true, paused: true })]],
     ['root.sender:4', [spec('root.sender', 4)]],
-    ['root:4,autosub.sub:2,seq:1:sequential', [spec('root', 4), spec('root.autosub.sub', 2), spec('root.seq', 1, { sequential: true })]],
+    [
+      'root:4,autosub.sub:2,seq:1:sequential',
+      [spec('root', 4), spec('root.autosub.sub', 2), spec('root.seq', 1, { sequential: true })],
+    ],
   ];
   for (const [input, expected] of cases) {
     it(`parses ${JSON.stringify(input)}`, () => assert.deepEqual(parseChannels(input), expected));
@@ -101,14 +117,17 @@ describe('parseChannels', () => {
   ];
   for (const [config, entry, fragment] of errors) {
     it(`rejects ${JSON.stringify(config)}: ${fragment}`, () => {
-      assert.throws(() => parseChannels(config), (err: unknown) => {
-        assert.ok(err instanceof ChannelConfigError, String(err));
-        assert.equal(err.code, 'CHANNEL_CONFIG');
-        assert.ok(err.message.includes(fragment), `${err.message} should contain ${fragment}`);
-        assert.ok(err.message.includes(`'${entry}'`), `${err.message} should name the entry '${entry}'`);
-        assert.equal(err.details['entry'], entry);
-        return true;
-      });
+      assert.throws(
+        () => parseChannels(config),
+        (err: unknown) => {
+          assert.ok(err instanceof ChannelConfigError, String(err));
+          assert.equal(err.code, 'CHANNEL_CONFIG');
+          assert.ok(err.message.includes(fragment), `${err.message} should contain ${fragment}`);
+          assert.ok(err.message.includes(`'${entry}'`), `${err.message} should name the entry '${entry}'`);
+          assert.equal(err.details['entry'], entry);
+          return true;
+        },
+      );
     });
   }
 
@@ -124,13 +143,18 @@ describe('parseChannels', () => {
 describe('formatChannels', () => {
   it('writes full names, flags and throttles', () => {
     assert.equal(
-      formatChannels(parseChannels('root:4, mail:2, sync:1:sequential, api:2:throttle=10, slow:3:throttle=250ms:paused, off:0')),
+      formatChannels(
+        parseChannels('root:4, mail:2, sync:1:sequential, api:2:throttle=10, slow:3:throttle=250ms:paused, off:0'),
+      ),
       'root:4,root.mail:2,root.sync:1:sequential,root.api:2:throttle=10,root.slow:3:throttle=250ms:paused,root.off:0',
     );
   });
   it('writes an empty configuration as an empty string', () => assert.equal(formatChannels([]), ''));
   const bad: [ChannelSpec[], RegExp][] = [
-    [[spec('root.x', 2, { sequential: true })], /sequential, so its capacity must be 1, got 2 \(in 'root.x:2:sequential'\)/],
+    [
+      [spec('root.x', 2, { sequential: true })],
+      /sequential, so its capacity must be 1, got 2 \(in 'root.x:2:sequential'\)/,
+    ],
     [[{ ...spec('root.x', 1), capacity: null }], /capacity null.*in 'root.x:null'/],
     [[spec('root.x', -1)], /capacity -1/],
     [[spec('root.x', 1.5)], /capacity 1.5/],
@@ -142,10 +166,14 @@ describe('formatChannels', () => {
     [[spec('root.x', 1), spec('root.x', 2)], /duplicate channel 'root.x' in 'root.x:2'/],
   ];
   for (const [specs, pattern] of bad) {
-    it(`rejects ${JSON.stringify(specs)}`, () => assert.throws(() => formatChannels(specs), (err: unknown) => {
-      assert.ok(err instanceof ChannelConfigError);
-      assert.match(err.message, pattern);
-      return true;
-    }));
+    it(`rejects ${JSON.stringify(specs)}`, () =>
+      assert.throws(
+        () => formatChannels(specs),
+        (err: unknown) => {
+          assert.ok(err instanceof ChannelConfigError);
+          assert.match(err.message, pattern);
+          return true;
+        },
+      ));
   }
 });

@@ -97,27 +97,29 @@ function parseEntry(entry: string): ChannelSpec {
   const seen = new Set<string>();
   for (const item of items.slice(2)) {
     const kv = item.split('=').map((part) => part.trim());
-    if (kv.length > 2) fail(`invalid option '${item}' in '${entry}': expected key or key=value`, entry, { channel: name });
+    if (kv.length > 2)
+      fail(`invalid option '${item}' in '${entry}': expected key or key=value`, entry, { channel: name });
     const key = kv[0]!;
     const value = kv.length === 2 ? kv[1]! : undefined;
     if (key === '') fail(`empty option '${item}' in '${entry}'`, entry, { channel: name });
-    if (seen.has(key) || key === 'capacity') fail(`duplicate key '${key}' in '${entry}'`, entry, { channel: name, key });
+    if (seen.has(key) || key === 'capacity')
+      fail(`duplicate key '${key}' in '${entry}'`, entry, { channel: name, key });
     seen.add(key);
     switch (key) {
       case 'sequential':
       case 'paused':
-        if (value !== undefined) fail(`option '${key}' takes no value, got '${item}' in '${entry}'`, entry, { channel: name, key });
+        if (value !== undefined)
+          fail(`option '${key}' takes no value, got '${item}' in '${entry}'`, entry, { channel: name, key });
         spec[key] = true;
         break;
       case 'throttle':
         spec.throttleMs = parseThrottle(value, entry, name);
         break;
       default:
-        fail(
-          `unknown option '${key}' in '${entry}': expected one of ${KNOWN_KEYS.join(', ')}`,
-          entry,
-          { channel: name, key },
-        );
+        fail(`unknown option '${key}' in '${entry}': expected one of ${KNOWN_KEYS.join(', ')}`, entry, {
+          channel: name,
+          key,
+        });
     }
   }
   const invalid = specProblem(spec);
@@ -180,7 +182,10 @@ export function checkSpecs(specs: readonly ChannelSpec[]): ChannelSpec[] {
     const problem = nameProblem(spec.name);
     if (problem !== null) fail(`${problem} in '${entry}'`, entry);
     if (spec.name !== normalizeChannelName(spec.name)) {
-      fail(`channel name '${spec.name}' is not normalised (expected '${normalizeChannelName(spec.name)}') in '${entry}'`, entry);
+      fail(
+        `channel name '${spec.name}' is not normalised (expected '${normalizeChannelName(spec.name)}') in '${entry}'`,
+        entry,
+      );
     }
     const copy: ChannelSpec = {
       name: spec.name,
@@ -193,7 +198,9 @@ export function checkSpecs(specs: readonly ChannelSpec[]): ChannelSpec[] {
     if (invalid !== null) fail(`${invalid} (in '${entry}')`, entry, { channel: copy.name });
     const previous = byName.get(copy.name);
     if (previous !== undefined) {
-      fail(`duplicate channel '${copy.name}' in '${entry}' (already configured by '${previous}')`, entry, { channel: copy.name });
+      fail(`duplicate channel '${copy.name}' in '${entry}' (already configured by '${previous}')`, entry, {
+        channel: copy.name,
+      });
     }
     byName.set(copy.name, entry);
     out.push(copy);
@@ -238,7 +245,9 @@ export function parseChannels(config: string): ChannelSpec[] {
     const spec = parseEntry(entry);
     const previous = byName.get(spec.name);
     if (previous !== undefined) {
-      fail(`duplicate channel '${spec.name}' in '${entry}' (already configured by '${previous}')`, entry, { channel: spec.name });
+      fail(`duplicate channel '${spec.name}' in '${entry}' (already configured by '${previous}')`, entry, {
+        channel: spec.name,
+      });
     }
     byName.set(spec.name, entry);
     specs.push(spec);

@@ -41,7 +41,9 @@ export interface ChannelPausesApi {
 
 function channelName(value: unknown, what: string): string {
   if (typeof value !== 'string' || value.trim() === '') {
-    throw new ValidationError(`${what}: channel must be a non-empty channel name like 'root.mail', got ${describeValue(value)}`);
+    throw new ValidationError(
+      `${what}: channel must be a non-empty channel name like 'root.mail', got ${describeValue(value)}`,
+    );
   }
   return normalizeChannelName(value);
 }
@@ -60,7 +62,12 @@ export function channelPausesApi(host: ChannelPausesHost): ChannelPausesApi {
       // resumed by someone else in between: report what this call stored
       return stored ?? { channel: name, pausedAt: host.clock.now(), pausedBy: options.by ?? null };
     },
-    resume: (channel) => host.driver.channelPauseSet({ channel: channelName(channel, 'channelPauses.resume()'), paused: false, now: host.clock.now() }),
+    resume: (channel) =>
+      host.driver.channelPauseSet({
+        channel: channelName(channel, 'channelPauses.resume()'),
+        paused: false,
+        now: host.clock.now(),
+      }),
     tree: async () => host.channels.withPauses(await host.driver.channelPauseList()),
   };
 }

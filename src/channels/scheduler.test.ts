@@ -5,7 +5,10 @@ import { type Candidate, type ChannelSnapshot, type PickResult, pickJobs, planFe
 import { ChannelTree } from './tree.ts';
 
 type State = 'pending' | 'enqueued' | 'started' | 'done' | 'failed';
-interface SimJob extends Candidate { label: string; state: State }
+interface SimJob extends Candidate {
+  label: string;
+  state: State;
+}
 
 /**
  * A tiny in-memory queue: the state a driver would keep, driven through planFetch + pickJobs as a
@@ -23,10 +26,22 @@ class Sim {
     this.tree = ChannelTree.fromConfig(config);
   }
 
-  add(label: string, channel: string, opts: { priority?: number; createdAt?: number; eta?: number | null; id?: number } = {}): void {
+  add(
+    label: string,
+    channel: string,
+    opts: { priority?: number; createdAt?: number; eta?: number | null; id?: number } = {},
+  ): void {
     const id = opts.id ?? this.#nextId++;
     const eta = opts.eta === undefined || opts.eta === null ? null : opts.eta * 1000;
-    this.jobs.set(label, { label, id, channel, priority: opts.priority ?? 10, createdAt: opts.createdAt ?? 0, eta, state: 'pending' });
+    this.jobs.set(label, {
+      label,
+      id,
+      channel,
+      priority: opts.priority ?? 10,
+      createdAt: opts.createdAt ?? 0,
+      eta,
+      state: 'pending',
+    });
   }
 
   /** queue_job's notify(): change state and/or scheduling properties. */
@@ -41,7 +56,8 @@ class Sim {
     const running = new Map<string, number>();
     const pending = new Set<string>();
     for (const job of this.jobs.values()) {
-      if (job.state === 'enqueued' || job.state === 'started') running.set(job.channel, (running.get(job.channel) ?? 0) + 1);
+      if (job.state === 'enqueued' || job.state === 'started')
+        running.set(job.channel, (running.get(job.channel) ?? 0) + 1);
       if (job.state === 'pending') pending.add(job.channel);
     }
     const sequentialFailed = new Map<string, number>();
@@ -51,13 +67,21 @@ class Sim {
         if (job.state === 'failed' && (name === seq || name.startsWith(seq + '.'))) sequentialFailed.set(seq, job.id);
       }
     }
-    return { now: nowSeconds * 1000, running, sequentialFailed, lastStartedAt: new Map(this.lastStartedAt), pendingChannels: [...pending] };
+    return {
+      now: nowSeconds * 1000,
+      running,
+      sequentialFailed,
+      lastStartedAt: new Map(this.lastStartedAt),
+      pendingChannels: [...pending],
+    };
   }
 
   /** The driver's query for one plan: the best `limit` pending jobs of the channel, due only unless asked. */
   fetch(channel: string, limit: number, includeNotDue: boolean, now: number): SimJob[] {
     return [...this.jobs.values()]
-      .filter((j) => j.state === 'pending' && j.channel === channel && (includeNotDue || j.eta === null || j.eta <= now))
+      .filter(
+        (j) => j.state === 'pending' && j.channel === channel && (includeNotDue || j.eta === null || j.eta <= now),
+      )
       .sort((a, b) => a.priority - b.priority || a.createdAt - b.createdAt || a.id - b.id)
       .slice(0, limit);
   }
@@ -67,10 +91,16 @@ class Sim {
     const snap = this.snapshot(nowSeconds);
     const all = [...this.jobs.values()].filter((j) => j.state === 'pending');
     const full = pickJobs(this.tree, snap, all, wanted);
-    const fetched = planFetch(this.tree, snap, wanted).flatMap((p) => this.fetch(p.channel, p.limit, p.includeNotDue, snap.now));
+    const fetched = planFetch(this.tree, snap, wanted).flatMap((p) =>
+      this.fetch(p.channel, p.limit, p.includeNotDue, snap.now),
+    );
     const planned = pickJobs(this.tree, snap, fetched, wanted);
     const label = (c: Candidate) => (c as SimJob).label;
-    assert.deepEqual(planned.picked.map(label), full.picked.map(label), 'planFetch + pickJobs must pick what pickJobs over all jobs picks');
+    assert.deepEqual(
+      planned.picked.map(label),
+      full.picked.map(label),
+      'planFetch + pickJobs must pick what pickJobs over all jobs picks',
+    );
     assert.deepEqual(planned.lastStartedAt, full.lastStartedAt);
     for (const c of full.picked) (c as SimJob).state = 'started';
     for (const [channel, at] of full.lastStartedAt) this.lastStartedAt.set(channel, at);
@@ -341,35 +371,52 @@ describe('planFetch', () => {
 
   it('gives each pending channel min(wanted, room left along its path) + 1', () => {
     const tree = ChannelTree.fromConfig('root:10,mail:4,mail.bulk:2');
-    const plans = planFetch(tree, snap({
-      running: new Map([['root.mail', 1], ['root.other', 3]]),
-      pendingChannels: ['root.mail', 'root.mail.bulk', 'root.other', 'root.mail.bulk'],
-    }), 50);
+    const plans = planFetch(
+      tree,
+      snap({
+        running: new Map([
+          ['root.mail', 1],
+          ['root.other', 3],
+        ]),
+        pendingChannels: ['root.mail', 'root.mail.bulk', 'root.other', 'root.mail.bulk'],
+      }),
+      50,
+    );
     assert.deepEqual(plans, [
       { channel: 'root.mail', limit: 4, includeNotDue: false },
       { channel: 'root.mail.bulk', limit: 3, includeNotDue: false },
       { channel: 'root.other', limit: 7, includeNotDue: false },
     ]);
-    assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['root.mail'] }), 2), [{ channel: 'root.mail', limit: 3, includeNotDue: false }]);
+    assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['root.mail'] }), 2), [
+      { channel: 'root.mail', limit: 3, includeNotDue: false },
+    ]);
   });
 
   it('skips channels that cannot start anything', () => {
     const tree = ChannelTree.fromConfig('root:10,full:1,off:0,stop:3:paused,seq:1:sequential,api:3:throttle=60');
-    const plans = planFetch(tree, snap({
-      running: new Map([['full', 1]]),
-      sequentialFailed: new Map([['root.seq', 42]]),
-      lastStartedAt: new Map([['root.api', 1_000_000 - 30_000]]),
-      pendingChannels: ['full', 'full.sub', 'off', 'stop.x', 'seq', 'api', 'free'],
-    }), 5);
+    const plans = planFetch(
+      tree,
+      snap({
+        running: new Map([['full', 1]]),
+        sequentialFailed: new Map([['root.seq', 42]]),
+        lastStartedAt: new Map([['root.api', 1_000_000 - 30_000]]),
+        pendingChannels: ['full', 'full.sub', 'off', 'stop.x', 'seq', 'api', 'free'],
+      }),
+      5,
+    );
     assert.deepEqual(plans, [{ channel: 'free', limit: 6, includeNotDue: false }]);
   });
 
   it('asks for not-due jobs under a sequential channel and two jobs under a throttled one', () => {
     const tree = ChannelTree.fromConfig('root:10,seq:1:sequential,api:3:throttle=60');
-    const plans = planFetch(tree, snap({
-      lastStartedAt: new Map([['root.api', 1_000_000 - 60_000]]),
-      pendingChannels: ['seq', 'seq.sub', 'api'],
-    }), 5);
+    const plans = planFetch(
+      tree,
+      snap({
+        lastStartedAt: new Map([['root.api', 1_000_000 - 60_000]]),
+        pendingChannels: ['seq', 'seq.sub', 'api'],
+      }),
+      5,
+    );
     assert.deepEqual(plans, [
       { channel: 'seq', limit: 2, includeNotDue: true },
       { channel: 'seq.sub', limit: 2, includeNotDue: true },
@@ -383,23 +430,32 @@ describe('planFetch', () => {
     assert.deepEqual(planFetch(tree, snap({ pendingChannels: ['a'], running: new Map([['b', 2]]) }), 5), []);
   });
 
-  it('lets pickJobs see jobs held back past a channel\'s room, and in a channel full from the outset', () => {
+  it("lets pickJobs see jobs held back past a channel's room, and in a channel full from the outset", () => {
     const tree = ChannelTree.fromConfig('root:10,full:1,small:2,off:0');
     const cand = (id: number, channel: string): Candidate => ({ id, channel, priority: 10, createdAt: id, eta: null });
     // room for 2 in small: the plan asks for 3, the third is left and seen
     const s1 = snap({ pendingChannels: ['small'] });
     assert.deepEqual(planFetch(tree, s1, 5), [{ channel: 'small', limit: 3, includeNotDue: false }]);
     const r1 = pickJobs(tree, s1, [cand(1, 'small'), cand(2, 'small'), cand(3, 'small')], 5);
-    assert.deepEqual(r1.picked.map((c) => c.id), [1, 2]);
+    assert.deepEqual(
+      r1.picked.map((c) => c.id),
+      [1, 2],
+    );
     assert.equal(r1.capacityBlocked, true);
     assert.equal(pickJobs(tree, s1, [cand(1, 'small'), cand(2, 'small')], 5).capacityBlocked, false);
     // full from the outset: nothing fetched there, the snapshot says it is held back; not so when paused or capacity 0
     const s2 = snap({ running: new Map([['full', 1]]), pendingChannels: ['full', 'free'] });
     assert.deepEqual(planFetch(tree, s2, 5), [{ channel: 'free', limit: 6, includeNotDue: false }]);
     const r2 = pickJobs(tree, s2, [cand(4, 'free')], 5);
-    assert.deepEqual(r2.picked.map((c) => c.id), [4]);
+    assert.deepEqual(
+      r2.picked.map((c) => c.id),
+      [4],
+    );
     assert.equal(r2.capacityBlocked, true);
-    assert.equal(pickJobs(tree, snap({ pendingChannels: ['off', 'free'] }), [cand(4, 'free')], 5).capacityBlocked, false);
+    assert.equal(
+      pickJobs(tree, snap({ pendingChannels: ['off', 'free'] }), [cand(4, 'free')], 5).capacityBlocked,
+      false,
+    );
   });
 });
 
@@ -417,18 +473,35 @@ describe('pickJobs details', () => {
 
   it('counts running jobs already over capacity (after a configuration change) as full', () => {
     const tree = ChannelTree.fromConfig('root:5,mail:1');
-    const result = pickJobs(tree, { ...base, now: 0, running: new Map([['mail', 3]]) }, [
-      { id: 1, channel: 'mail', priority: 1, createdAt: 0, eta: null },
-      { id: 2, channel: 'root', priority: 9, createdAt: 0, eta: null },
-    ], 10);
-    assert.deepEqual(result.picked.map((c) => c.id), [2]);
+    const result = pickJobs(
+      tree,
+      { ...base, now: 0, running: new Map([['mail', 3]]) },
+      [
+        { id: 1, channel: 'mail', priority: 1, createdAt: 0, eta: null },
+        { id: 2, channel: 'root', priority: 9, createdAt: 0, eta: null },
+      ],
+      10,
+    );
+    assert.deepEqual(
+      result.picked.map((c) => c.id),
+      [2],
+    );
     assert.equal(result.capacityBlocked, true);
   });
 
   it('orders by priority, then creation, then id', () => {
     const tree = ChannelTree.fromConfig('root:10');
-    const c = (id: number, priority: number, createdAt: number) => ({ id, channel: '', priority, createdAt, eta: null });
+    const c = (id: number, priority: number, createdAt: number) => ({
+      id,
+      channel: '',
+      priority,
+      createdAt,
+      eta: null,
+    });
     const result = pickJobs(tree, { ...base, now: 0 }, [c(5, 2, 1), c(4, 1, 9), c(3, 2, 1), c(2, 2, 0)], 10);
-    assert.deepEqual(result.picked.map((x) => x.id), [4, 2, 3, 5]);
+    assert.deepEqual(
+      result.picked.map((x) => x.id),
+      [4, 2, 3, 5],
+    );
   });
 });

@@ -288,7 +288,12 @@ export function pickJobs(
         limited = true;
         break;
       }
-      if (node.sequential && state.seqHead !== undefined && state.seqHead !== entry.candidate && !isDue(state.seqHead, now)) {
+      if (
+        node.sequential &&
+        state.seqHead !== undefined &&
+        state.seqHead !== entry.candidate &&
+        !isDue(state.seqHead, now)
+      ) {
         limited = true;
         break;
       }
@@ -361,7 +366,10 @@ export function guessClaim(tree: ChannelTree, last: ChannelSnapshot, wanted: num
   for (const node of tree.path(channel)) {
     if (hardBlocked(node) || node.sequential || node.throttleMs > 0) return null;
     if (node.capacity === null) continue;
-    bounds.push({ channels: known.filter((_, i) => paths[i]!.some((n) => n.name === node.name)), capacity: node.capacity });
+    bounds.push({
+      channels: known.filter((_, i) => paths[i]!.some((n) => n.name === node.name)),
+      capacity: node.capacity,
+    });
   }
   return { channel, wanted: max, known, bounds };
 }
@@ -375,6 +383,7 @@ export function guessLimit(guess: ClaimGuess, snap: ChannelSnapshot): number | n
   if (snap.pendingChannels.some((c) => c !== guess.channel)) return null;
   for (const [channel, n] of snap.running) if (n > 0 && !guess.known.includes(channel)) return null;
   let limit = guess.wanted;
-  for (const b of guess.bounds) limit = Math.min(limit, b.capacity - b.channels.reduce((sum, c) => sum + (snap.running.get(c) ?? 0), 0));
+  for (const b of guess.bounds)
+    limit = Math.min(limit, b.capacity - b.channels.reduce((sum, c) => sum + (snap.running.get(c) ?? 0), 0));
   return Math.max(0, limit);
 }

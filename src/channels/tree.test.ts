@@ -9,7 +9,14 @@ const names = (nodes: readonly { name: string }[]) => nodes.map((n) => n.name);
 describe('ChannelTree', () => {
   it("leaves root unlimited when it is not configured (the runners' slots bound it; queue_job's root:1 default ran one job at a time)", () => {
     const tree = ChannelTree.fromConfig('root.sender:4');
-    assert.deepEqual(tree.node('root'), { name: 'root', capacity: null, sequential: false, throttleMs: 0, paused: false, configured: false });
+    assert.deepEqual(tree.node('root'), {
+      name: 'root',
+      capacity: null,
+      sequential: false,
+      throttleMs: 0,
+      paused: false,
+      configured: false,
+    });
     assert.equal(tree.node('sender')?.capacity, 4);
     assert.equal(ChannelTree.fromConfig('').node('root')?.capacity, null);
     assert.equal(ChannelTree.fromConfig('root:3').node('root')?.capacity, 3);
@@ -20,7 +27,12 @@ describe('ChannelTree', () => {
     assert.equal(tree.node('root')?.capacity, 4);
     assert.equal(tree.node('root')?.sequential, false);
     assert.deepEqual(tree.node('root.autosub'), {
-      name: 'root.autosub', capacity: null, sequential: false, throttleMs: 0, paused: false, configured: false,
+      name: 'root.autosub',
+      capacity: null,
+      sequential: false,
+      throttleMs: 0,
+      paused: false,
+      configured: false,
     });
     assert.equal(tree.node('root.autosub.sub')?.capacity, 2);
     assert.equal(tree.node('root.autosub.sub')?.sequential, false);
@@ -46,8 +58,14 @@ describe('ChannelTree', () => {
     const tree = ChannelTree.fromConfig('root:4,root.sub:2');
     const path = tree.path('root.sub.not.configured');
     assert.deepEqual(names(path), ['root', 'root.sub', 'root.sub.not', 'root.sub.not.configured']);
-    assert.deepEqual(path.map((n) => n.capacity), [4, 2, null, null]);
-    assert.deepEqual(path.map((n) => n.configured), [true, true, false, false]);
+    assert.deepEqual(
+      path.map((n) => n.capacity),
+      [4, 2, null, null],
+    );
+    assert.deepEqual(
+      path.map((n) => n.configured),
+      [true, true, false, false],
+    );
     // Auto-created nodes are shared between paths and are not listed as configured nodes.
     assert.equal(tree.path('root.sub.not.other')[2], path[2]);
     assert.equal(tree.node('root.sub.not'), undefined);
@@ -69,7 +87,9 @@ describe('ChannelTree', () => {
   });
 
   it('lists nodes parents first, siblings by name, and the sequential and throttled channels', () => {
-    const tree = ChannelTree.fromConfig('a-x:1, a.b.c:2, root:3, z:1:sequential, a.b:4:throttle=2, m:2:throttle=500ms:paused');
+    const tree = ChannelTree.fromConfig(
+      'a-x:1, a.b.c:2, root:3, z:1:sequential, a.b:4:throttle=2, m:2:throttle=500ms:paused',
+    );
     assert.deepEqual(names(tree.nodes()), ['root', 'root.a', 'root.a.b', 'root.a.b.c', 'root.a-x', 'root.m', 'root.z']);
     assert.deepEqual(tree.sequentialChannels(), ['root.z']);
     assert.deepEqual(tree.throttledChannels(), ['root.a.b', 'root.m']);
@@ -87,7 +107,8 @@ describe('ChannelTree', () => {
 
   it('validates specs given as objects', () => {
     assert.throws(
-      () => ChannelTree.fromConfig([{ name: 'root.sync', capacity: 3, sequential: true, throttleMs: 0, paused: false }]),
+      () =>
+        ChannelTree.fromConfig([{ name: 'root.sync', capacity: 3, sequential: true, throttleMs: 0, paused: false }]),
       /channel 'root.sync' is sequential, so its capacity must be 1, got 3/,
     );
     assert.throws(
@@ -102,19 +123,46 @@ describe('ChannelTree', () => {
 
   it('applies runtime pauses to a copy, configured or not; the same pauses give the same tree', () => {
     const tree = ChannelTree.fromConfig('root:4,mail:2,off:1:paused');
-    const paused = tree.withPauses([{ channel: 'mail', pausedAt: 100 }, { channel: 'root.tenants.acme', pausedAt: 200 }]);
+    const paused = tree.withPauses([
+      { channel: 'mail', pausedAt: 100 },
+      { channel: 'root.tenants.acme', pausedAt: 200 },
+    ]);
     assert.notEqual(paused, tree);
     assert.equal(tree.node('mail')?.paused, false, 'the original is unchanged');
-    assert.deepEqual(paused.node('mail'), { name: 'root.mail', capacity: 2, sequential: false, throttleMs: 0, paused: true, configured: true, pausedSince: 100 });
-    assert.equal(paused.path('root.mail.bulk').at(-1)?.paused, false, 'a sub-channel keeps its own flag: its parent is paused');
+    assert.deepEqual(paused.node('mail'), {
+      name: 'root.mail',
+      capacity: 2,
+      sequential: false,
+      throttleMs: 0,
+      paused: true,
+      configured: true,
+      pausedSince: 100,
+    });
+    assert.equal(
+      paused.path('root.mail.bulk').at(-1)?.paused,
+      false,
+      'a sub-channel keeps its own flag: its parent is paused',
+    );
     // an unconfigured channel paused at runtime is listed, with its parents, and paused where jobs find it
     assert.deepEqual(names(paused.nodes()), ['root', 'root.mail', 'root.off', 'root.tenants', 'root.tenants.acme']);
     assert.equal(paused.path('tenants.acme').at(-1)?.pausedSince, 200);
     assert.equal(paused.path('tenants.other').at(-1)?.paused, false);
     assert.equal(paused.node('off')?.pausedSince, undefined, 'paused by the configuration only');
-    assert.equal(paused.withPauses([{ channel: 'root.mail', pausedAt: 100 }, { channel: 'tenants.acme', pausedAt: 200 }]), paused);
+    assert.equal(
+      paused.withPauses([
+        { channel: 'root.mail', pausedAt: 100 },
+        { channel: 'tenants.acme', pausedAt: 200 },
+      ]),
+      paused,
+    );
     assert.equal(tree.withPauses([]), tree);
-    assert.deepEqual([...paused.pauses], [['root.mail', 100], ['root.tenants.acme', 200]]);
+    assert.deepEqual(
+      [...paused.pauses],
+      [
+        ['root.mail', 100],
+        ['root.tenants.acme', 200],
+      ],
+    );
     // pauses replace, they do not add up
     const other = paused.withPauses([{ channel: 'root', pausedAt: 5 }]);
     assert.equal(other.node('mail')?.paused, false);

@@ -3,7 +3,14 @@
  * imply (unlimited), and sub-channels auto-created on demand for jobs stored in unconfigured channels.
  * @module
  */
-import { type ChannelSpec, checkSpecs, formatChannels, normalizeChannelName, parseChannels, ROOT_CHANNEL } from './parse.ts';
+import {
+  type ChannelSpec,
+  checkSpecs,
+  formatChannels,
+  normalizeChannelName,
+  parseChannels,
+  ROOT_CHANNEL,
+} from './parse.ts';
 
 /** A channel of the tree: its settings and whether it was configured or implied. */
 export interface ChannelNode {

@@ -44,7 +44,8 @@ describe('CLI settings', () => {
   it('takes the flag over the variable over the file, for each key', () => {
     for (const key of ['isolation', 'lease', 'shutdownGrace', 'workers'] as const) {
       const spec = CLI_OPTIONS.find((o) => o.key === key)!;
-      const [fileValue, envValue, flagValue] = key === 'isolation' ? ['process', 'inline', 'process'] : key === 'workers' ? [3, '5', '7'] : ['3s', '5s', '7s'];
+      const [fileValue, envValue, flagValue] =
+        key === 'isolation' ? ['process', 'inline', 'process'] : key === 'workers' ? [3, '5', '7'] : ['3s', '5s', '7s'];
       const flag = spec.flag.split(' ')[0]!;
       assert.equal(resolveOptions(parsed([], { [key]: fileValue }), 'run')[key], fileValue);
       process.env[envName(key)] = envValue;
@@ -53,20 +54,42 @@ describe('CLI settings', () => {
       const fromFlag = resolveOptions(parsed([flag, String(flagValue)], { [key]: fileValue }), 'run')[key];
       assert.equal(fromFlag, key === 'workers' ? 7 : flagValue);
       process.env[envName(key)] = '';
-      assert.equal(resolveOptions(parsed([], { [key]: fileValue }), 'run')[key], fileValue, `${key}: an empty variable is unset`);
+      assert.equal(
+        resolveOptions(parsed([], { [key]: fileValue }), 'run')[key],
+        fileValue,
+        `${key}: an empty variable is unset`,
+      );
     }
   });
 
   it('refuses bad values, naming their source', () => {
-    assert.throws(() => resolveOptions(parsed(['--lease', 'soon']), 'run'), (e: unknown) => e instanceof ConfigurationError && /invalid --lease: .*got 'soon'/.test(e.message));
+    assert.throws(
+      () => resolveOptions(parsed(['--lease', 'soon']), 'run'),
+      (e: unknown) => e instanceof ConfigurationError && /invalid --lease: .*got 'soon'/.test(e.message),
+    );
     process.env.CONVEYOR_WORKERS = '2.5';
     assert.throws(() => resolveOptions(parsed([]), 'run'), /CONVEYOR_WORKERS: expected an integer, got '2\.5'/);
     delete process.env.CONVEYOR_WORKERS;
-    assert.throws(() => resolveOptions(parsed(['--isolation', 'thread']), 'run'), /--isolation: expected 'inline' or 'process', got 'thread'/);
-    assert.throws(() => resolveOptions(parsed([], { limitMemoryHard: 'lots' }), 'run'), /config file '.*c\d+\.json': limitMemoryHard/);
-    assert.throws(() => resolveOptions(parsed([], { isolation: 'threads' }), 'run'), /config file '.*c\d+\.json': isolation: expected 'inline' or 'process', got 'threads'/);
-    assert.throws(() => resolveOptions(parsed([], { leese: '5s' }), 'run'), /unknown key 'leese' \(did you mean 'lease'\?\)/);
-    assert.throws(() => readConfigFile(path.join(os.tmpdir(), 'does-not-exist-conveyor.json')), /cannot read config file/);
+    assert.throws(
+      () => resolveOptions(parsed(['--isolation', 'thread']), 'run'),
+      /--isolation: expected 'inline' or 'process', got 'thread'/,
+    );
+    assert.throws(
+      () => resolveOptions(parsed([], { limitMemoryHard: 'lots' }), 'run'),
+      /config file '.*c\d+\.json': limitMemoryHard/,
+    );
+    assert.throws(
+      () => resolveOptions(parsed([], { isolation: 'threads' }), 'run'),
+      /config file '.*c\d+\.json': isolation: expected 'inline' or 'process', got 'threads'/,
+    );
+    assert.throws(
+      () => resolveOptions(parsed([], { leese: '5s' }), 'run'),
+      /unknown key 'leese' \(did you mean 'lease'\?\)/,
+    );
+    assert.throws(
+      () => readConfigFile(path.join(os.tmpdir(), 'does-not-exist-conveyor.json')),
+      /cannot read config file/,
+    );
   });
 
   it('reads settings without a flag on this command from their variable or the file', () => {

@@ -63,29 +63,187 @@ const RUN = ['run'];
 
 /** Every CLI setting. */
 export const CLI_OPTIONS: readonly CliOption[] = [
-  { key: 'database', flag: '--database <url>', type: 'string', commands: ['global'], description: 'database URL: sqlite:./conveyor.db, postgres://… (`run`: for a module that opens Conveyor without one)' },
-  { key: 'schema', flag: '--schema <name>', type: 'string', commands: ['global'], description: 'PostgreSQL schema (default conveyor)' },
-  { key: 'logLevel', flag: '--log-level <level>', type: 'level', commands: ['global'], description: 'debug | info | warn | error | silent' },
-  { key: 'dbMaxconn', flag: '--db-maxconn <n>', type: 'int', commands: ['global'], description: 'PostgreSQL pool size (default 64)' },
-  { key: 'channels', flag: '--channels <config>', type: 'string', commands: ['run', 'channels'], runner: 'channels', description: "channel capacities, e.g. 'root:4,root.mail:2'" },
-  { key: 'workers', flag: '--workers <n>', type: 'int', commands: RUN, runner: 'workers', description: 'job slots (default 4)' },
-  { key: 'prefetch', flag: '--prefetch <n>', type: 'int', commands: RUN, runner: 'prefetch', description: 'jobs claimed ahead into the local buffer (default: adaptive, about one claim round trip of work, at most 50 ms of it and 500 jobs)' },
-  { key: 'isolation', flag: '--isolation <mode>', type: 'isolation', commands: RUN, runner: 'isolation', description: 'inline (jobs in the event loop) or process (worker processes, hard limits)' },
-  { key: 'limitTimeReal', flag: '--limit-time-real <duration>', type: 'duration', commands: RUN, runner: 'limitTimeReal', description: 'wall-clock limit of one job run (default 1200s)' },
-  { key: 'limitTimeRealCron', flag: '--limit-time-real-cron <duration>', type: 'duration', commands: RUN, runner: 'limitTimeRealCron', description: 'wall-clock limit of a run of a job enqueued by a scheduled job (default 3600s)' },
-  { key: 'limitTimeCpu', flag: '--limit-time-cpu <duration>', type: 'duration', commands: RUN, runner: 'limitTimeCpu', description: 'CPU time of one job run, process isolation (default 600s)' },
-  { key: 'limitMemorySoft', flag: '--limit-memory-soft <size>', type: 'size', commands: RUN, runner: 'limitMemorySoft', description: "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)" },
-  { key: 'limitMemoryHard', flag: '--limit-memory-hard <size>', type: 'size', commands: RUN, runner: 'limitMemoryHard', description: 'kill a worker process above this RSS at once (default 2560mb)' },
-  { key: 'limitRequest', flag: '--limit-request <n>', type: 'int', commands: RUN, runner: 'limitRequest', description: 'recycle a worker process after it has run n jobs, process isolation; 0 = never (default 65536)' },
-  { key: 'killGrace', flag: '--kill-grace <duration>', type: 'duration', commands: RUN, runner: 'killGrace', description: 'process isolation: SIGTERM to SIGKILL delay on a limit (default 1500ms)' },
-  { key: 'shutdownGrace', flag: '--shutdown-grace <duration>', type: 'duration', commands: RUN, runner: 'shutdownGrace', description: 'time running jobs get to finish on stop (default 30s)' },
-  { key: 'lease', flag: '--lease <duration>', type: 'duration', commands: RUN, runner: 'lease', description: 'runner lease: an outage shorter than this never gets a live runner declared dead; a silent one is dead after lease + heartbeat + 1s (default 30s)' },
-  { key: 'heartbeat', flag: '--heartbeat <duration>', type: 'duration', commands: RUN, runner: 'heartbeat', description: 'heartbeat period (default lease/3)' },
-  { key: 'maxCrashes', flag: '--max-crashes <n>', type: 'int', commands: RUN, runner: 'maxCrashes', description: 'a job whose runner died this many times fails (default 3)' },
-  { key: 'pollInterval', flag: '--poll-interval <duration>', type: 'duration', commands: RUN, runner: 'pollInterval', description: 'polling fallback (default 1s on SQLite, 5s on PostgreSQL)' },
-  { key: 'runnerId', flag: '--runner-id <id>', type: 'string', commands: RUN, runner: 'id', description: 'runner id (default <host>:<pid>:<random>)' },
-  { key: 'dashboardPort', flag: '--port <n>', type: 'int', commands: ['dashboard'], description: 'dashboard port (default 8790; `run --dashboard [port]` too)' },
-  { key: 'dashboardHost', flag: '--host <host>', type: 'string', commands: ['dashboard'], description: 'dashboard bind address (default 127.0.0.1; non-local needs --token)' },
+  {
+    key: 'database',
+    flag: '--database <url>',
+    type: 'string',
+    commands: ['global'],
+    description:
+      'database URL: sqlite:./conveyor.db, postgres://… (`run`: for a module that opens Conveyor without one)',
+  },
+  {
+    key: 'schema',
+    flag: '--schema <name>',
+    type: 'string',
+    commands: ['global'],
+    description: 'PostgreSQL schema (default conveyor)',
+  },
+  {
+    key: 'logLevel',
+    flag: '--log-level <level>',
+    type: 'level',
+    commands: ['global'],
+    description: 'debug | info | warn | error | silent',
+  },
+  {
+    key: 'dbMaxconn',
+    flag: '--db-maxconn <n>',
+    type: 'int',
+    commands: ['global'],
+    description: 'PostgreSQL pool size (default 64)',
+  },
+  {
+    key: 'channels',
+    flag: '--channels <config>',
+    type: 'string',
+    commands: ['run', 'channels'],
+    runner: 'channels',
+    description: "channel capacities, e.g. 'root:4,root.mail:2'",
+  },
+  {
+    key: 'workers',
+    flag: '--workers <n>',
+    type: 'int',
+    commands: RUN,
+    runner: 'workers',
+    description: 'job slots (default 4)',
+  },
+  {
+    key: 'prefetch',
+    flag: '--prefetch <n>',
+    type: 'int',
+    commands: RUN,
+    runner: 'prefetch',
+    description:
+      'jobs claimed ahead into the local buffer (default: adaptive, about one claim round trip of work, at most 50 ms of it and 500 jobs)',
+  },
+  {
+    key: 'isolation',
+    flag: '--isolation <mode>',
+    type: 'isolation',
+    commands: RUN,
+    runner: 'isolation',
+    description: 'inline (jobs in the event loop) or process (worker processes, hard limits)',
+  },
+  {
+    key: 'limitTimeReal',
+    flag: '--limit-time-real <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'limitTimeReal',
+    description: 'wall-clock limit of one job run (default 1200s)',
+  },
+  {
+    key: 'limitTimeRealCron',
+    flag: '--limit-time-real-cron <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'limitTimeRealCron',
+    description: 'wall-clock limit of a run of a job enqueued by a scheduled job (default 3600s)',
+  },
+  {
+    key: 'limitTimeCpu',
+    flag: '--limit-time-cpu <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'limitTimeCpu',
+    description: 'CPU time of one job run, process isolation (default 600s)',
+  },
+  {
+    key: 'limitMemorySoft',
+    flag: '--limit-memory-soft <size>',
+    type: 'size',
+    commands: RUN,
+    runner: 'limitMemorySoft',
+    description: "recycle a worker process above this RSS after its job, e.g. '2048mb' (default 2048mb)",
+  },
+  {
+    key: 'limitMemoryHard',
+    flag: '--limit-memory-hard <size>',
+    type: 'size',
+    commands: RUN,
+    runner: 'limitMemoryHard',
+    description: 'kill a worker process above this RSS at once (default 2560mb)',
+  },
+  {
+    key: 'limitRequest',
+    flag: '--limit-request <n>',
+    type: 'int',
+    commands: RUN,
+    runner: 'limitRequest',
+    description: 'recycle a worker process after it has run n jobs, process isolation; 0 = never (default 65536)',
+  },
+  {
+    key: 'killGrace',
+    flag: '--kill-grace <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'killGrace',
+    description: 'process isolation: SIGTERM to SIGKILL delay on a limit (default 1500ms)',
+  },
+  {
+    key: 'shutdownGrace',
+    flag: '--shutdown-grace <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'shutdownGrace',
+    description: 'time running jobs get to finish on stop (default 30s)',
+  },
+  {
+    key: 'lease',
+    flag: '--lease <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'lease',
+    description:
+      'runner lease: an outage shorter than this never gets a live runner declared dead; a silent one is dead after lease + heartbeat + 1s (default 30s)',
+  },
+  {
+    key: 'heartbeat',
+    flag: '--heartbeat <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'heartbeat',
+    description: 'heartbeat period (default lease/3)',
+  },
+  {
+    key: 'maxCrashes',
+    flag: '--max-crashes <n>',
+    type: 'int',
+    commands: RUN,
+    runner: 'maxCrashes',
+    description: 'a job whose runner died this many times fails (default 3)',
+  },
+  {
+    key: 'pollInterval',
+    flag: '--poll-interval <duration>',
+    type: 'duration',
+    commands: RUN,
+    runner: 'pollInterval',
+    description: 'polling fallback (default 1s on SQLite, 5s on PostgreSQL)',
+  },
+  {
+    key: 'runnerId',
+    flag: '--runner-id <id>',
+    type: 'string',
+    commands: RUN,
+    runner: 'id',
+    description: 'runner id (default <host>:<pid>:<random>)',
+  },
+  {
+    key: 'dashboardPort',
+    flag: '--port <n>',
+    type: 'int',
+    commands: ['dashboard'],
+    description: 'dashboard port (default 8790; `run --dashboard [port]` too)',
+  },
+  {
+    key: 'dashboardHost',
+    flag: '--host <host>',
+    type: 'string',
+    commands: ['dashboard'],
+    description: 'dashboard bind address (default 127.0.0.1; non-local needs --token)',
+  },
 ];
 
 const KEYS = CLI_OPTIONS.map((o) => o.key);
@@ -115,13 +273,16 @@ export function readConfigFile(file?: string): CliConfig {
   } catch (err) {
     throw new ConfigurationError(`cannot read config file '${p}': ${(err as Error).message}`);
   }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ConfigurationError(`config file '${p}' must hold a JSON object`);
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new ConfigurationError(`config file '${p}' must hold a JSON object`);
   const config: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(parsed)) {
     const spec = CLI_OPTIONS.find((o) => o.key === k);
     if (!spec) {
       const best = didYouMean(k, KEYS);
-      throw new ConfigurationError(`config file '${p}': unknown key '${k}'${best === null ? '' : ` (did you mean '${best}'?)`}; expected one of ${KEYS.join(', ')}`);
+      throw new ConfigurationError(
+        `config file '${p}': unknown key '${k}'${best === null ? '' : ` (did you mean '${best}'?)`}; expected one of ${KEYS.join(', ')}`,
+      );
     }
     config[k] = checkValue(spec, v, `config file '${p}': ${k}`);
   }
@@ -133,27 +294,34 @@ function checkValue(spec: CliOption, value: unknown, where: string): unknown {
   switch (spec.type) {
     case 'int': {
       const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
-      if (typeof n !== 'number' || !Number.isInteger(n)) throw new ConfigurationError(`${where}: expected an integer, got ${describeValue(value)}`);
+      if (typeof n !== 'number' || !Number.isInteger(n))
+        throw new ConfigurationError(`${where}: expected an integer, got ${describeValue(value)}`);
       return n;
     }
     case 'duration':
-      if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigurationError(`${where}: expected a duration like '30s', got ${describeValue(value)}`);
+      if (typeof value !== 'string' && typeof value !== 'number')
+        throw new ConfigurationError(`${where}: expected a duration like '30s', got ${describeValue(value)}`);
       parseDuration(value, where);
       return value;
     case 'size':
-      if (typeof value !== 'string' && typeof value !== 'number') throw new ConfigurationError(`${where}: expected a size like '512mb', got ${describeValue(value)}`);
+      if (typeof value !== 'string' && typeof value !== 'number')
+        throw new ConfigurationError(`${where}: expected a size like '512mb', got ${describeValue(value)}`);
       parseBytes(value, where);
       return value;
     case 'isolation':
-      if (value !== 'inline' && value !== 'process') throw new ConfigurationError(`${where}: expected 'inline' or 'process', got ${describeValue(value)}`);
+      if (value !== 'inline' && value !== 'process')
+        throw new ConfigurationError(`${where}: expected 'inline' or 'process', got ${describeValue(value)}`);
       return value;
     case 'level':
       if (typeof value !== 'string' || !['debug', 'info', 'warn', 'error', 'silent'].includes(value)) {
-        throw new ConfigurationError(`${where}: expected debug, info, warn, error or silent, got ${describeValue(value)}`);
+        throw new ConfigurationError(
+          `${where}: expected debug, info, warn, error or silent, got ${describeValue(value)}`,
+        );
       }
       return value;
     default:
-      if (typeof value !== 'string' || !value) throw new ConfigurationError(`${where}: expected a non-empty string, got ${describeValue(value)}`);
+      if (typeof value !== 'string' || !value)
+        throw new ConfigurationError(`${where}: expected a non-empty string, got ${describeValue(value)}`);
       return value;
   }
 }

@@ -6,10 +6,14 @@
 /** A left-aligned text table. */
 export function renderTable(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.min(60, Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length))));
-  const line = (cells: string[]) => cells.map((c, i) => {
-    const text = c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c;
-    return text.padEnd(widths[i]!);
-  }).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => {
+        const text = c.length > widths[i]! ? c.slice(0, widths[i]! - 1) + '…' : c;
+        return text.padEnd(widths[i]!);
+      })
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -28,12 +28,20 @@ function registerChannelPauses(program: Command): void {
 
 /** The command groups, in help order; a new group is one file in `commands/` and one entry here. */
 const COMMANDS: readonly ((program: Command) => void)[] = [
-  registerRun, registerMigrate, registerJobs, registerStats, registerChannelPauses, registerTimeouts, registerCron, registerDashboard,
+  registerRun,
+  registerMigrate,
+  registerJobs,
+  registerStats,
+  registerChannelPauses,
+  registerTimeouts,
+  registerCron,
+  registerDashboard,
 ];
 
 /** The package version (package.json sits two levels up from both src/cli/ and dist/cli/). */
 export function packageVersion(): string {
-  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
+    .version;
 }
 
 /** Build the program (exported for tests). */
@@ -41,7 +49,9 @@ export function buildProgram(): Command {
   const program = new Command('conveyor')
     .description('Conveyor: a durable job queue and timeout toolkit (SQLite or PostgreSQL)')
     .version(packageVersion(), '-V, --version', 'print the version')
-    .addOption(new Option('--config <file>', 'config file (JSON; default ./conveyor.config.json)').env('CONVEYOR_CONFIG'))
+    .addOption(
+      new Option('--config <file>', 'config file (JSON; default ./conveyor.config.json)').env('CONVEYOR_CONFIG'),
+    )
     .option('--json', 'machine-readable output')
     .showHelpAfterError()
     // before the commands are added, so that they inherit it: main() turns commander's exits into exit codes

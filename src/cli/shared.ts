@@ -12,11 +12,16 @@ import { resolveOptions, type CliConfig } from './config.ts';
 
 /** Load the Conveyor a module exports (default export: a Conveyor or a promise of one). */
 export async function loadConveyorModule(modulePath: string): Promise<Conveyor> {
-  const url = /^[a-z]+:/i.test(modulePath) && !/^[a-z]:\\/i.test(modulePath) ? modulePath : pathToFileURL(path.resolve(modulePath)).href;
+  const url =
+    /^[a-z]+:/i.test(modulePath) && !/^[a-z]:\\/i.test(modulePath)
+      ? modulePath
+      : pathToFileURL(path.resolve(modulePath)).href;
   // the library needs Node >= 22.13; loading a .ts module needs Node's type stripping (on by default
   // since 22.18 / 23.6; `process.features.typescript` is false before, or under --no-experimental-strip-types)
   if (/\.[cm]?ts$/i.test(modulePath) && !(process.features as { typescript?: unknown }).typescript) {
-    throw new ConfigurationError(`cannot load module '${modulePath}': running a TypeScript module needs Node >= 22.18 or >= 23.6 (type stripping), this is Node ${process.versions.node}; upgrade Node, or compile it to JavaScript and run the .js file`);
+    throw new ConfigurationError(
+      `cannot load module '${modulePath}': running a TypeScript module needs Node >= 22.18 or >= 23.6 (type stripping), this is Node ${process.versions.node}; upgrade Node, or compile it to JavaScript and run the .js file`,
+    );
   }
   let mod: { default?: unknown };
   try {
@@ -24,9 +29,13 @@ export async function loadConveyorModule(modulePath: string): Promise<Conveyor> 
   } catch (err) {
     throw new ConfigurationError(`cannot load module '${modulePath}': ${(err as Error).message}`, { cause: err });
   }
-  const value = await (typeof mod.default === 'function' && !(mod.default as { runner?: unknown }).runner ? (mod.default as () => unknown)() : mod.default);
+  const value = await (typeof mod.default === 'function' && !(mod.default as { runner?: unknown }).runner
+    ? (mod.default as () => unknown)()
+    : mod.default);
   if (!value || typeof (value as Conveyor).runner !== 'function' || typeof (value as Conveyor).model !== 'function') {
-    throw new ConfigurationError(`module '${modulePath}' must export default a Conveyor (or a promise of one), with its models defined`);
+    throw new ConfigurationError(
+      `module '${modulePath}' must export default a Conveyor (or a promise of one), with its models defined`,
+    );
   }
   return value as Conveyor;
 }
@@ -71,7 +80,9 @@ export async function openConveyor(cmd: Command): Promise<CommandContext> {
 
 /** Write `data` as JSON with `--json`, else the text. */
 export function out(cmd: Command, data: unknown, text: () => string): void {
-  process.stdout.write((cmd.optsWithGlobals<{ json?: boolean }>().json ? JSON.stringify(data, null, 2) : text()) + '\n');
+  process.stdout.write(
+    (cmd.optsWithGlobals<{ json?: boolean }>().json ? JSON.stringify(data, null, 2) : text()) + '\n',
+  );
 }
 
 /** Job ids from the command line. @throws ConfigurationError on anything but positive integers */
@@ -84,11 +95,19 @@ export function ids(values: string[]): number[] {
 }
 
 /** Serve the dashboard of `conveyor` and print its URL. */
-export async function startDashboard(conveyor: Conveyor, options: { port?: number; host?: string; token?: string; readOnly?: boolean }): Promise<{ url: string; close(): Promise<void> }> {
+export async function startDashboard(
+  conveyor: Conveyor,
+  options: { port?: number; host?: string; token?: string; readOnly?: boolean },
+): Promise<{ url: string; close(): Promise<void> }> {
   const { serveDashboard } = await import('../dashboard/index.ts');
   const { cronDashboardSource } = await import('../cron/api.ts');
-  const server = await serveDashboard(conveyor, { host: options.host ?? '127.0.0.1', port: options.port ?? 8790,
-    scheduledJobs: cronDashboardSource(conveyor.crons), token: options.token, readOnly: options.readOnly });
+  const server = await serveDashboard(conveyor, {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8790,
+    scheduledJobs: cronDashboardSource(conveyor.crons),
+    token: options.token,
+    readOnly: options.readOnly,
+  });
   process.stdout.write(`dashboard: ${server.url}\n`);
   return server;
 }

@@ -9,7 +9,13 @@ import type { ChannelTree } from '../channels/tree.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
 import type { ScheduledJobsSource } from '../dashboard/options.ts';
 import type { CronCatchUp, CronDef, CronRow, Driver } from '../drivers/driver.ts';
-import { ConfigurationError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from '../errors.ts';
+import {
+  ConfigurationError,
+  UnknownMethodError,
+  UnknownModelError,
+  ValidationError,
+  describeValue,
+} from '../errors.ts';
 import type { Clock } from '../internal/clock.ts';
 import { decodeJson, encodeJson } from '../internal/json.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';
@@ -122,41 +128,65 @@ export interface ResolvedCron {
   schedule: Schedule;
 }
 
-function resolveTarget(models: ReadonlyMap<string, ModelDefinition>, target: unknown, what: string): { model: string; method: string; records: readonly unknown[] } {
+function resolveTarget(
+  models: ReadonlyMap<string, ModelDefinition>,
+  target: unknown,
+  what: string,
+): { model: string; method: string; records: readonly unknown[] } {
   const check = (model: string, method: string) => {
     const def = models.get(model);
-    if (!def) throw new UnknownModelError(`${what}: unknown model '${model}' (defined: ${[...models.keys()].join(', ') || 'none'})`, { details: { model } });
-    if (!def.settings.has(method)) throw new UnknownMethodError(`${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`, { details: { model, method } });
+    if (!def)
+      throw new UnknownModelError(
+        `${what}: unknown model '${model}' (defined: ${[...models.keys()].join(', ') || 'none'})`,
+        { details: { model } },
+      );
+    if (!def.settings.has(method))
+      throw new UnknownMethodError(
+        `${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`,
+        { details: { model, method } },
+      );
   };
   if (typeof target === 'function') {
-    const tag = (target as unknown as Record<symbol, { model: string; method: string; records: readonly unknown[] } | undefined>)[METHOD_TAG];
+    const tag = (
+      target as unknown as Record<symbol, { model: string; method: string; records: readonly unknown[] } | undefined>
+    )[METHOD_TAG];
     if (tag) {
       check(tag.model, tag.method);
       return tag;
     }
     for (const def of models.values()) {
-      for (const [name, fn] of Object.entries(def.methods)) if (fn === target) return { model: def.name, method: name, records: [] };
+      for (const [name, fn] of Object.entries(def.methods))
+        if (fn === target) return { model: def.name, method: name, records: [] };
     }
-    throw new ConfigurationError(`${what}: this function is not a job method of a model of this Conveyor (pass e.g. partners.sendNewsletter, or 'res.partner.sendNewsletter')`);
+    throw new ConfigurationError(
+      `${what}: this function is not a job method of a model of this Conveyor (pass e.g. partners.sendNewsletter, or 'res.partner.sendNewsletter')`,
+    );
   }
   if (typeof target === 'string') {
     const dot = target.lastIndexOf('.');
-    if (dot <= 0 || dot === target.length - 1) throw new ConfigurationError(`${what}: expected a target 'model.method', got ${describeValue(target)}`);
+    if (dot <= 0 || dot === target.length - 1)
+      throw new ConfigurationError(`${what}: expected a target 'model.method', got ${describeValue(target)}`);
     const model = target.slice(0, dot);
     const method = target.slice(dot + 1);
     check(model, method);
     return { model, method, records: [] };
   }
-  throw new ConfigurationError(`${what}: expected a job method (partners.sendNewsletter) or 'model.method' as the target, got ${describeValue(target)}`);
+  throw new ConfigurationError(
+    `${what}: expected a job method (partners.sendNewsletter) or 'model.method' as the target, got ${describeValue(target)}`,
+  );
 }
 
 /** Check a scheduled job's name. @throws ConfigurationError */
 export function checkCronName(name: unknown, builtIn = false): string {
   if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
-    throw new ConfigurationError(`cron(): the name must be a non-empty string of at most 200 printable characters, got ${describeValue(name)}`);
+    throw new ConfigurationError(
+      `cron(): the name must be a non-empty string of at most 200 printable characters, got ${describeValue(name)}`,
+    );
   }
   if (!builtIn && name.startsWith(BUILT_IN_PREFIX)) {
-    throw new ConfigurationError(`cron('${name}'): names starting with '${BUILT_IN_PREFIX}' are reserved for Conveyor's built-in scheduled jobs`);
+    throw new ConfigurationError(
+      `cron('${name}'): names starting with '${BUILT_IN_PREFIX}' are reserved for Conveyor's built-in scheduled jobs`,
+    );
   }
   return name;
 }
@@ -165,7 +195,15 @@ export function checkCronName(name: unknown, builtIn = false): string {
  * Validate a definition (synchronously).
  * @throws ConfigurationError on a bad name, schedule, target or option (naming it), ValidationError on non-serialisable args
  */
-export function resolveCron(models: ReadonlyMap<string, ModelDefinition>, name: unknown, spec: ScheduleSpec, target: CronTarget, args: readonly unknown[] | undefined, options: CronOptions | undefined, builtIn = false): ResolvedCron {
+export function resolveCron(
+  models: ReadonlyMap<string, ModelDefinition>,
+  name: unknown,
+  spec: ScheduleSpec,
+  target: CronTarget,
+  args: readonly unknown[] | undefined,
+  options: CronOptions | undefined,
+  builtIn = false,
+): ResolvedCron {
   const n = checkCronName(name, builtIn);
   const what = `cron('${n}')`;
   checkOptions(options, OPTION_KEYS, `${what} options`);
@@ -174,20 +212,27 @@ export function resolveCron(models: ReadonlyMap<string, ModelDefinition>, name: 
   try {
     schedule = parseSchedule(spec, { timezone: o.timezone });
   } catch (err) {
-    if (err instanceof ConfigurationError) throw new ConfigurationError(`${what}: ${err.message}`, { cause: err, details: err.details });
+    if (err instanceof ConfigurationError)
+      throw new ConfigurationError(`${what}: ${err.message}`, { cause: err, details: err.details });
     throw err;
   }
   const t = resolveTarget(models, target, what);
-  if (args !== undefined && !Array.isArray(args)) throw new ConfigurationError(`${what}: args must be an array (the method's arguments after the job), got ${describeValue(args)}`);
+  if (args !== undefined && !Array.isArray(args))
+    throw new ConfigurationError(
+      `${what}: args must be an array (the method's arguments after the job), got ${describeValue(args)}`,
+    );
   const jobOptions: CronJobOptions = {};
-  if (o.priority !== undefined) jobOptions.priority = checkInt(o.priority, `${what}: priority`, -2147483648, 2147483647);
+  if (o.priority !== undefined)
+    jobOptions.priority = checkInt(o.priority, `${what}: priority`, -2147483648, 2147483647);
   if (o.maxRetries !== undefined) jobOptions.maxRetries = checkInt(o.maxRetries, `${what}: maxRetries`, 0);
   if (o.channel !== undefined) {
-    if (typeof o.channel !== 'string') throw new ConfigurationError(`${what}: channel must be a string, got ${describeValue(o.channel)}`);
+    if (typeof o.channel !== 'string')
+      throw new ConfigurationError(`${what}: channel must be a string, got ${describeValue(o.channel)}`);
     jobOptions.channel = normalizeChannelName(o.channel);
   }
   if (o.description !== undefined) {
-    if (typeof o.description !== 'string') throw new ConfigurationError(`${what}: description must be a string, got ${describeValue(o.description)}`);
+    if (typeof o.description !== 'string')
+      throw new ConfigurationError(`${what}: description must be a string, got ${describeValue(o.description)}`);
     jobOptions.description = o.description;
   }
   let catchUp: CronCatchUp;
@@ -263,7 +308,9 @@ export function cronHandle(api: CronsApi, name: string): CronHandle {
 }
 
 function unknown(name: string): ValidationError {
-  return new ValidationError(`no scheduled job named ${typeof name === 'string' ? `'${name}'` : describeValue(name)}`, { details: { cron: name } });
+  return new ValidationError(`no scheduled job named ${typeof name === 'string' ? `'${name}'` : describeValue(name)}`, {
+    details: { cron: name },
+  });
 }
 
 /** Build `conveyor.crons`. */
@@ -289,12 +336,17 @@ export function createCronsApi(host: CronHost): CronsApi {
       if (!row.paused) return;
       const now = host.clock.now();
       const next = parseSchedule(row.schedule, { timezone: row.timezone }).next(now);
-      if (!(await driver.cronSetPaused({ name, paused: false, nextRunAt: Number.isFinite(next) ? next : null, now }))) throw unknown(name);
+      if (!(await driver.cronSetPaused({ name, paused: false, nextRunAt: Number.isFinite(next) ? next : null, now })))
+        throw unknown(name);
       host.cronsChanged();
     },
     runNow: async (name) => {
       const row = await get(name);
-      const job = cronNewJob(row, { models: host.models, channels: host.channels, limitTimeRealCronMs: host.limitTimeRealCronMs() }, null);
+      const job = cronNewJob(
+        row,
+        { models: host.models, channels: host.channels, limitTimeRealCronMs: host.limitTimeRealCronMs() },
+        null,
+      );
       const r = await driver.cronFire({ name, slotAt: null, now: host.clock.now(), nextRunAt: null, job });
       if (!r.fired || r.jobId === null) throw unknown(name);
       return host.jobHandle(r.jobId, job.uuid);
@@ -310,15 +362,16 @@ export function createCronsApi(host: CronHost): CronsApi {
 /** `conveyor.crons` as the dashboard's Scheduled jobs source (list, pause, resume, run now). */
 export function cronDashboardSource(api: CronsApi): ScheduledJobsSource {
   return {
-    list: async () => (await api.list()).map((c) => ({
-      name: c.name,
-      schedule: c.timezone ? `${c.schedule} (${c.timezone})` : c.schedule,
-      target: c.target,
-      nextRunAt: c.paused ? null : c.nextRunAt,
-      lastRunAt: c.lastRunAt,
-      lastJobId: c.lastJobId,
-      paused: c.paused,
-    })),
+    list: async () =>
+      (await api.list()).map((c) => ({
+        name: c.name,
+        schedule: c.timezone ? `${c.schedule} (${c.timezone})` : c.schedule,
+        target: c.target,
+        nextRunAt: c.paused ? null : c.nextRunAt,
+        lastRunAt: c.lastRunAt,
+        lastJobId: c.lastJobId,
+        paused: c.paused,
+      })),
     pause: (name) => api.pause(name),
     resume: (name) => api.resume(name),
     runNow: async (name) => (await api.runNow(name)).id,

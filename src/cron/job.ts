@@ -31,7 +31,10 @@ export interface CronJobContext {
 export const DEFAULT_LIMIT_TIME_REAL_CRON = '3600s';
 
 /** Resolve `limitTimeRealCron` (option, else `CONVEYOR_LIMIT_TIME_REAL_CRON`, else 3600 s) to ms. @throws ConfigurationError */
-export function resolveLimitTimeRealCron(value: Duration | undefined, what = 'runner option limitTimeRealCron'): number {
+export function resolveLimitTimeRealCron(
+  value: Duration | undefined,
+  what = 'runner option limitTimeRealCron',
+): number {
   return parseDuration(value ?? process.env.CONVEYOR_LIMIT_TIME_REAL_CRON ?? DEFAULT_LIMIT_TIME_REAL_CRON, what);
 }
 

@@ -32,7 +32,9 @@ export const BUILT_IN_CRONS = {
 export function checkMaintenanceOptions(value: unknown): Required<MaintenanceOptions> | false {
   if (value === false) return false;
   if (value !== undefined && (value === null || typeof value !== 'object')) {
-    throw new ConfigurationError(`Conveyor.open(): maintenance must be false or { timeoutLogDays, jobRetentionDays }, got ${describeValue(value)}`);
+    throw new ConfigurationError(
+      `Conveyor.open(): maintenance must be false or { timeoutLogDays, jobRetentionDays }, got ${describeValue(value)}`,
+    );
   }
   checkOptions(value, ['timeoutLogDays', 'jobRetentionDays'], 'Conveyor.open(): maintenance');
   const o = (value ?? {}) as MaintenanceOptions;
@@ -60,7 +62,10 @@ export function maintenanceMethods(host: MaintenanceHost) {
     /** Delete done and cancelled jobs older than `days`. */
     async jobRetention(job: JobContext, days: number): Promise<{ deleted: number; days: number }> {
       const deleted = await host.jobs.prune({ days });
-      job.logger.info({ deleted, days }, `job retention: ${deleted} done/cancelled job(s) older than ${days} days deleted`);
+      job.logger.info(
+        { deleted, days },
+        `job retention: ${deleted} done/cancelled job(s) older than ${days} days deleted`,
+      );
       return { deleted, days };
     },
   };
@@ -73,9 +78,28 @@ export const MAINTENANCE_SETTINGS: Record<keyof ReturnType<typeof maintenanceMet
 };
 
 /** The built-in entries for `options`. */
-export function maintenanceCrons(models: ReadonlyMap<string, ModelDefinition>, options: Required<MaintenanceOptions>): ResolvedCron[] {
+export function maintenanceCrons(
+  models: ReadonlyMap<string, ModelDefinition>,
+  options: Required<MaintenanceOptions>,
+): ResolvedCron[] {
   return [
-    resolveCron(models, BUILT_IN_CRONS.timeoutLogCleanup, { every: '1w' }, `${MAINTENANCE_MODEL}.timeoutLogCleanup`, [options.timeoutLogDays], undefined, true),
-    resolveCron(models, BUILT_IN_CRONS.jobRetention, { every: '1d' }, `${MAINTENANCE_MODEL}.jobRetention`, [options.jobRetentionDays], undefined, true),
+    resolveCron(
+      models,
+      BUILT_IN_CRONS.timeoutLogCleanup,
+      { every: '1w' },
+      `${MAINTENANCE_MODEL}.timeoutLogCleanup`,
+      [options.timeoutLogDays],
+      undefined,
+      true,
+    ),
+    resolveCron(
+      models,
+      BUILT_IN_CRONS.jobRetention,
+      { every: '1d' },
+      `${MAINTENANCE_MODEL}.jobRetention`,
+      [options.jobRetentionDays],
+      undefined,
+      true,
+    ),
   ];
 }

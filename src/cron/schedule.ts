@@ -59,7 +59,13 @@ export const DEFAULT_ANCHOR_MS = Date.UTC(1970, 0, 5);
 /** Shortest interval accepted. */
 export const MIN_INTERVAL_MS = 1000;
 
-const UNITS: [string, number][] = [['w', 604_800_000], ['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]];
+const UNITS: [string, number][] = [
+  ['w', 604_800_000],
+  ['d', 86_400_000],
+  ['h', 3_600_000],
+  ['m', 60_000],
+  ['s', 1000],
+];
 
 /** `604800000` → `'1w'`, `90000` → `'90s'`, `1500` → `'1500ms'` (parses back with `parseDuration`). */
 export function formatEvery(ms: number): string {
@@ -68,17 +74,23 @@ export function formatEvery(ms: number): string {
 }
 
 function fail(message: string, spec: unknown): never {
-  throw new ConfigurationError(message, { details: { schedule: typeof spec === 'string' ? spec : describeValue(spec) } });
+  throw new ConfigurationError(message, {
+    details: { schedule: typeof spec === 'string' ? spec : describeValue(spec) },
+  });
 }
 
 /** Check an IANA time zone name. @throws ConfigurationError */
 export function checkTimezone(timezone: unknown, what = 'timezone'): string {
-  if (typeof timezone !== 'string' || !timezone) fail(`${what}: expected an IANA time zone name like 'Europe/Paris', got ${describeValue(timezone)}`, timezone);
+  if (typeof timezone !== 'string' || !timezone)
+    fail(`${what}: expected an IANA time zone name like 'Europe/Paris', got ${describeValue(timezone)}`, timezone);
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: timezone });
     return timezone;
   } catch {
-    return fail(`${what}: unknown time zone '${timezone}' (expected an IANA name like 'Europe/Paris' or 'America/New_York')`, timezone);
+    return fail(
+      `${what}: unknown time zone '${timezone}' (expected an IANA name like 'Europe/Paris' or 'America/New_York')`,
+      timezone,
+    );
   }
 }
 
@@ -86,7 +98,10 @@ function anchorMs(anchor: unknown, spec: unknown): number {
   if (anchor === undefined) return DEFAULT_ANCHOR_MS;
   const ms = anchor instanceof Date ? anchor.getTime() : typeof anchor === 'string' ? Date.parse(anchor) : anchor;
   if (typeof ms !== 'number' || !Number.isSafeInteger(ms)) {
-    fail(`schedule ${describeInterval(spec)}: anchor must be a Date, ms since the epoch or an ISO date, got ${describeValue(anchor)}`, spec);
+    fail(
+      `schedule ${describeInterval(spec)}: anchor must be a Date, ms since the epoch or an ISO date, got ${describeValue(anchor)}`,
+      spec,
+    );
   }
   return ms;
 }
@@ -113,18 +128,32 @@ function intervalSchedule(everyMs: number, anchor: number): Schedule {
   };
 }
 
-function parseInterval(spec: IntervalSpec | string, every: unknown, anchor: unknown, timezone: string | null | undefined): Schedule {
+function parseInterval(
+  spec: IntervalSpec | string,
+  every: unknown,
+  anchor: unknown,
+  timezone: string | null | undefined,
+): Schedule {
   if (timezone) {
-    fail(`schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: a time zone applies to cron expressions only; an interval counts exact milliseconds from its anchor (set anchor instead)`, spec);
+    fail(
+      `schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: a time zone applies to cron expressions only; an interval counts exact milliseconds from its anchor (set anchor instead)`,
+      spec,
+    );
   }
   let everyMs: number;
   try {
     everyMs = parseDuration(every as Duration, 'every');
   } catch {
-    return fail(`invalid schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: every must be a duration like '15m', '1h', '1d', '1w' or ms, got ${describeValue(every)}`, spec);
+    return fail(
+      `invalid schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: every must be a duration like '15m', '1h', '1d', '1w' or ms, got ${describeValue(every)}`,
+      spec,
+    );
   }
   if (!Number.isSafeInteger(everyMs) || everyMs < MIN_INTERVAL_MS) {
-    fail(`invalid schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: every must be a whole number of ms, at least ${MIN_INTERVAL_MS} ms (1s)`, spec);
+    fail(
+      `invalid schedule ${typeof spec === 'string' ? `'${spec}'` : describeInterval(spec)}: every must be a whole number of ms, at least ${MIN_INTERVAL_MS} ms (1s)`,
+      spec,
+    );
   }
   return intervalSchedule(everyMs, anchorMs(anchor, spec));
 }
@@ -133,7 +162,10 @@ function parseCron(expression: string, timezone: string | null): Schedule {
   const text = expression.trim().split(/\s+/).join(' ');
   if (!text) fail("invalid schedule '': expected a cron expression like '0 3 * * 0', or 'every 15m'", expression);
   if (text.includes(':')) {
-    fail(`invalid cron expression '${expression}': cron fields have no ':' (a one-off date is not a schedule; use withDelay({ eta }) for that)`, expression);
+    fail(
+      `invalid cron expression '${expression}': cron fields have no ':' (a one-off date is not a schedule; use withDelay({ eta }) for that)`,
+      expression,
+    );
   }
   let cron: Cron;
   try {
@@ -165,15 +197,20 @@ export function parseSchedule(spec: ScheduleSpec, options: { timezone?: string |
   if (typeof spec === 'string') {
     const m = /^\s*@?every\s+(\S+)(?:\s+from\s+(\S+))?\s*$/i.exec(spec);
     if (m) return parseInterval(spec, m[1], m[2], timezone);
-    if (/^\s*@?every\b/i.test(spec)) fail(`invalid schedule '${spec}': expected 'every <duration>' or 'every <duration> from <ISO date>'`, spec);
+    if (/^\s*@?every\b/i.test(spec))
+      fail(`invalid schedule '${spec}': expected 'every <duration>' or 'every <duration> from <ISO date>'`, spec);
     return parseCron(spec, timezone);
   }
   if (spec && typeof spec === 'object' && !Array.isArray(spec) && 'every' in spec) {
     const extra = Object.keys(spec).filter((k) => k !== 'every' && k !== 'anchor');
-    if (extra.length) fail(`invalid schedule ${describeInterval(spec)}: unknown key '${extra[0]}' (expected every, anchor)`, spec);
+    if (extra.length)
+      fail(`invalid schedule ${describeInterval(spec)}: unknown key '${extra[0]}' (expected every, anchor)`, spec);
     return parseInterval(spec, spec.every, spec.anchor, timezone);
   }
-  return fail(`invalid schedule ${describeValue(spec)}: expected a cron expression like '0 3 * * 0', 'every 15m', or { every: '15m' }`, spec);
+  return fail(
+    `invalid schedule ${describeValue(spec)}: expected a cron expression like '0 3 * * 0', 'every 15m', or { every: '15m' }`,
+    spec,
+  );
 }
 
 /**

@@ -16,7 +16,12 @@ import type { JobRow } from '../job/row.ts';
 import { validateRetryPattern } from '../retry/pattern.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
 import { renderPrometheus } from '../metrics.ts';
-import { jobFunctionsFromModels, type DashboardOptions, type JobFunctionPatch, type JobFunctionsSource } from './options.ts';
+import {
+  jobFunctionsFromModels,
+  type DashboardOptions,
+  type JobFunctionPatch,
+  type JobFunctionsSource,
+} from './options.ts';
 import { jobFilter, parseIds, parseJobsQuery } from './query.ts';
 import { CSRF_COOKIE, Signer, authMiddleware, newNonce } from './security.ts';
 import { channelsBody, channelsTable, type ChannelsData } from './views/channels.ts';
@@ -79,7 +84,8 @@ export function relatedAction(conveyor: Conveyor, job: JobRow): RelatedActionVie
 function intField(v: unknown, what: string, min: number): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new ValidationError(`${what} must be an integer >= ${min}, got '${String(v).slice(0, 40)}'`);
+  if (!Number.isSafeInteger(n) || n < min)
+    throw new ValidationError(`${what} must be an integer >= ${min}, got '${String(v).slice(0, 40)}'`);
   return n;
 }
 
@@ -98,8 +104,16 @@ function validCursor(cursor: string | undefined): string | undefined {
   if (!cursor) return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 2 && typeof parsed[1] === 'number' && (parsed[0] === null || typeof parsed[0] === 'number')) return cursor;
-  } catch { /* fall through */ }
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      typeof parsed[1] === 'number' &&
+      (parsed[0] === null || typeof parsed[0] === 'number')
+    )
+      return cursor;
+  } catch {
+    /* fall through */
+  }
   return undefined;
 }
 
@@ -119,8 +133,12 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   const signer = new Signer(config.secret);
   const functions: JobFunctionsSource = config.jobFunctions ?? jobFunctionsFromModels(conveyor);
   const release = conveyor.metrics.acquire();
-  const assets = loadAssets((file, err) => conveyor.logger.warn({ file, err },
-    `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`));
+  const assets = loadAssets((file, err) =>
+    conveyor.logger.warn(
+      { file, err },
+      `dashboard: static file ${file} is missing next to the dashboard module (the build must copy src/dashboard/static)`,
+    ),
+  );
   const authRequired = Boolean(config.token || config.basicAuth);
 
   const app = new Hono<Env>({
@@ -140,9 +158,23 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     const started = c.get('started');
     const elapsed = started === undefined ? 0 : performance.now() - started;
     const period = refreshSeconds === 0 ? 0 : Math.max(refreshSeconds, Math.ceil(elapsed / 50));
-    return { base, csrf: c.get('csrf') ?? '', readOnly, refreshSeconds: period, now: conveyor.clock.now(), title, timeZone };
+    return {
+      base,
+      csrf: c.get('csrf') ?? '',
+      readOnly,
+      refreshSeconds: period,
+      now: conveyor.clock.now(),
+      title,
+      timeZone,
+    };
   };
-  const render = (c: Context<Env>, title: string, active: string, body: Html, status: 200 | 400 | 403 | 404 | 500 | 503 = 200) => {
+  const render = (
+    c: Context<Env>,
+    title: string,
+    active: string,
+    body: Html,
+    status: 200 | 400 | 403 | 404 | 500 | 503 = 200,
+  ) => {
     const ctx = view(c);
     return c.html(page(ctx, { title, active, body, notice: notice(c.req.query('notice'), c.req.query('n')) }), status);
   };
@@ -159,21 +191,24 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
 
   // ------------------------------------------------------------------ middleware
 
-  app.use('*', secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", 'data:'],
-      connectSrc: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-    referrerPolicy: 'same-origin',
-    crossOriginEmbedderPolicy: false,
-    strictTransportSecurity: false,
-  }));
+  app.use(
+    '*',
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      referrerPolicy: 'same-origin',
+      crossOriginEmbedderPolicy: false,
+      strictTransportSecurity: false,
+    }),
+  );
 
   app.onError((err, c) => {
     if (err instanceof ValidationError) return fail(c, 400, err.message);
@@ -206,7 +241,8 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
       if (!field && (type.startsWith('application/x-www-form-urlencoded') || type.startsWith('multipart/form-data'))) {
         field = first((await c.req.parseBody({ all: true }))._csrf);
       }
-      if (!nonce || !field || !signer.verify('csrf', nonce, field)) return fail(c, 403, 'missing or invalid CSRF token: reload the page and try again');
+      if (!nonce || !field || !signer.verify('csrf', nonce, field))
+        return fail(c, 403, 'missing or invalid CSRF token: reload the page and try again');
     } else if (c.req.method !== 'GET' && c.req.method !== 'HEAD') {
       return fail(c, 403, `method ${c.req.method} is not allowed`);
     }
@@ -225,7 +261,11 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     const asset = assets.get(c.req.param('file'));
     if (!asset) return c.text('not found', 404);
     if (c.req.header('if-none-match') === asset.etag) return c.body(null, 304);
-    return c.body(new Uint8Array(asset.body), 200, { 'content-type': asset.type, etag: asset.etag, 'cache-control': 'public, max-age=300' });
+    return c.body(new Uint8Array(asset.body), 200, {
+      'content-type': asset.type,
+      etag: asset.etag,
+      'cache-control': 'public, max-age=300',
+    });
   });
 
   app.get('/healthz', async (c) => {
@@ -238,7 +278,11 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     }
   });
 
-  app.get('/metrics', async (c) => c.body(renderPrometheus(await conveyor.metrics.collect()), 200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }));
+  app.get('/metrics', async (c) =>
+    c.body(renderPrometheus(await conveyor.metrics.collect()), 200, {
+      'content-type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
+  );
 
   // ------------------------------------------------------------------ pages
 
@@ -254,7 +298,13 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
       query.groupBy ? conveyor.jobs.count({ ...filter, groupBy: [query.groupBy] }) : Promise.resolve(null),
     ]);
     if (fragment === 'counts') return c.html(jobCounts(view(c), { query, stateCounts, groupCounts }));
-    const jobsPage = await conveyor.jobs.list({ ...filter, limit: query.limit, cursor: query.cursor ?? null, sort: query.sort, direction: query.dir });
+    const jobsPage = await conveyor.jobs.list({
+      ...filter,
+      limit: query.limit,
+      cursor: query.cursor ?? null,
+      sort: query.sort,
+      direction: query.dir,
+    });
     const channels = new Set<string>(conveyor.channels.nodes().map((n) => n.name));
     const models = new Map<string, string[]>();
     for (const def of conveyor.models.values()) {
@@ -301,13 +351,20 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     if (!Number.isSafeInteger(id) || id < 1 || !(action in NOTICE_OF)) return fail(c, 404, 'no such action');
     const body = await c.req.parseBody();
     const changed = await applyAction(conveyor, action, [id], first(body.cascade) === '1');
-    return c.redirect(`${base}/jobs/${id}?notice=${changed.length ? NOTICE_OF[action] : 'none'}&n=${changed.length}`, 303);
+    return c.redirect(
+      `${base}/jobs/${id}?notice=${changed.length ? NOTICE_OF[action] : 'none'}&n=${changed.length}`,
+      303,
+    );
   });
 
   app.get('/channels', async (c) => {
     const now = conveyor.clock.now();
     const [snapshot, pending, failed, tree] = await Promise.all([
-      conveyor.driver.channelSnapshot({ now, sequentialChannels: conveyor.channels.sequentialChannels(), throttledChannels: conveyor.channels.throttledChannels() }),
+      conveyor.driver.channelSnapshot({
+        now,
+        sequentialChannels: conveyor.channels.sequentialChannels(),
+        throttledChannels: conveyor.channels.throttledChannels(),
+      }),
       conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] }),
       conveyor.jobs.count({ state: 'failed', groupBy: ['channel'] }),
       conveyor.channelPauses.tree(),
@@ -336,7 +393,12 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
 
   app.get('/functions', async (c) => {
     const list = await functions.list();
-    return render(c, 'Job functions', '/functions', functionsBody(view(c), list, typeof functions.update === 'function'));
+    return render(
+      c,
+      'Job functions',
+      '/functions',
+      functionsBody(view(c), list, typeof functions.update === 'function'),
+    );
   });
 
   app.post('/functions/:model/:method', async (c) => {
@@ -365,8 +427,16 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
   app.get('/scheduled', async (c) => {
     const source = config.scheduledJobs;
     const entries = source ? await source.list() : null;
-    return render(c, 'Scheduled jobs', '/scheduled', scheduledBody(view(c), entries,
-      { pause: Boolean(source?.pause), resume: Boolean(source?.resume), runNow: Boolean(source?.runNow) }));
+    return render(
+      c,
+      'Scheduled jobs',
+      '/scheduled',
+      scheduledBody(view(c), entries, {
+        pause: Boolean(source?.pause),
+        resume: Boolean(source?.resume),
+        runNow: Boolean(source?.runNow),
+      }),
+    );
   });
 
   app.post('/scheduled/:name/:action', async (c) => {
@@ -379,7 +449,10 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
     else if (action === 'resume' && source.resume) await source.resume(name);
     else if (action === 'run' && source.runNow) await source.runNow(name);
     else return fail(c, 404, `action ${action} is not available`);
-    return c.redirect(`${base}/scheduled?notice=${action === 'run' ? 'ran' : action === 'pause' ? 'paused' : 'resumed'}`, 303);
+    return c.redirect(
+      `${base}/scheduled?notice=${action === 'run' ? 'ran' : action === 'pause' ? 'paused' : 'resumed'}`,
+      303,
+    );
   });
 
   app.get('/runners', async (c) => {
@@ -407,7 +480,9 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
       chartRows(conveyor, query.days, filter, chartRowLimit),
     ]);
     const data: TimeoutsData = {
-      query, stats7, stats30,
+      query,
+      stats7,
+      stats30,
       buckets: dailyBuckets(chart.rows, conveyor.clock.now(), query.days),
       chartTruncated: chart.truncated,
       entries: entries.slice(0, 50),
@@ -421,25 +496,45 @@ export function buildApp(conveyor: Conveyor, config: AppConfig): { app: Hono<Env
 
 const NOTICE_OF: Record<string, string> = { requeue: 'requeued', done: 'done', cancel: 'cancelled' };
 
-async function applyAction(conveyor: Conveyor, action: string | undefined, ids: number[], cascade: boolean): Promise<number[]> {
+async function applyAction(
+  conveyor: Conveyor,
+  action: string | undefined,
+  ids: number[],
+  cascade: boolean,
+): Promise<number[]> {
   if (!ids.length) return [];
   switch (action) {
-    case 'requeue': return conveyor.jobs.requeue(ids);
-    case 'done': return conveyor.jobs.setDone(ids);
-    case 'cancel': return conveyor.jobs.cancel(ids, { cascade });
-    default: throw new ValidationError(`unknown action '${String(action).slice(0, 40)}': expected requeue, done or cancel`);
+    case 'requeue':
+      return conveyor.jobs.requeue(ids);
+    case 'done':
+      return conveyor.jobs.setDone(ids);
+    case 'cancel':
+      return conveyor.jobs.cancel(ids, { cascade });
+    default:
+      throw new ValidationError(`unknown action '${String(action).slice(0, 40)}': expected requeue, done or cancel`);
   }
 }
 
 /** The rows the chart is drawn from: newest first, at most `limit` (the timeout log API has no histogram yet). */
-async function chartRows(conveyor: Conveyor, days: number, filter: { model?: string; method?: string; kind?: string }, limit: number) {
+async function chartRows(
+  conveyor: Conveyor,
+  days: number,
+  filter: { model?: string; method?: string; kind?: string },
+  limit: number,
+) {
   const rows: { at: number; exceeded: boolean }[] = [];
   let cursor: number | null = null;
   const page = 1000;
   for (;;) {
-    const batch = await conveyor.timeoutLog.list({ days, limit: Math.min(page, limit - rows.length), cursor, ...filter });
+    const batch = await conveyor.timeoutLog.list({
+      days,
+      limit: Math.min(page, limit - rows.length),
+      cursor,
+      ...filter,
+    });
     for (const e of batch) rows.push({ at: e.at, exceeded: e.exceeded });
-    if (batch.length < page || rows.length >= limit) return { rows, truncated: rows.length >= limit && batch.length > 0 };
+    if (batch.length < page || rows.length >= limit)
+      return { rows, truncated: rows.length >= limit && batch.length > 0 };
     cursor = batch[batch.length - 1]!.id;
   }
 }

@@ -22,8 +22,14 @@ import { cronDashboardSource } from '../cron/api.ts';
 import { BEARER_TOKEN_RE, isLoopbackHost } from './security.ts';
 
 export type {
-  BasicAuthCredentials, DashboardOptions, JobFunctionInfo, JobFunctionPatch, JobFunctionsSource, ScheduledJobInfo,
-  ScheduledJobsSource, ServeDashboardOptions,
+  BasicAuthCredentials,
+  DashboardOptions,
+  JobFunctionInfo,
+  JobFunctionPatch,
+  JobFunctionsSource,
+  ScheduledJobInfo,
+  ScheduledJobsSource,
+  ServeDashboardOptions,
 } from './options.ts';
 export { jobFunctionsFromModels } from './options.ts';
 export { isLoopbackHost } from './security.ts';
@@ -49,11 +55,22 @@ export interface DashboardServer {
 }
 
 const OPTION_KEYS = new Set([
-  'basePath', 'readOnly', 'token', 'basicAuth', 'secret', 'refreshSeconds', 'title', 'timeZone', 'scheduledJobs', 'jobFunctions', 'chartRowLimit',
+  'basePath',
+  'readOnly',
+  'token',
+  'basicAuth',
+  'secret',
+  'refreshSeconds',
+  'title',
+  'timeZone',
+  'scheduledJobs',
+  'jobFunctions',
+  'chartRowLimit',
 ]);
 
 function checkOptions(options: DashboardOptions, extra: readonly string[], what: string): void {
-  if (options === null || typeof options !== 'object') throw new ConfigurationError(`${what}: options must be an object, got ${describeValue(options)}`);
+  if (options === null || typeof options !== 'object')
+    throw new ConfigurationError(`${what}: options must be an object, got ${describeValue(options)}`);
   for (const key of Object.keys(options)) {
     if (!OPTION_KEYS.has(key) && !extra.includes(key)) throw new ConfigurationError(`${what}: unknown option '${key}'`);
   }
@@ -61,16 +78,32 @@ function checkOptions(options: DashboardOptions, extra: readonly string[], what:
     throw new ConfigurationError(`${what}: token must be a string of at least 8 characters`);
   }
   if (options.token !== undefined && !BEARER_TOKEN_RE.test(options.token)) {
-    throw new ConfigurationError(`${what}: token may hold only letters, digits and - . _ ~ + / (then = padding), as an HTTP bearer token must`);
+    throw new ConfigurationError(
+      `${what}: token may hold only letters, digits and - . _ ~ + / (then = padding), as an HTTP bearer token must`,
+    );
   }
   if (options.basicAuth !== undefined) {
     const b = options.basicAuth as unknown as Record<string, unknown>;
-    if (!b || typeof b.username !== 'string' || typeof b.password !== 'string' || !b.username || !b.password || b.username.includes(':')) {
-      throw new ConfigurationError(`${what}: basicAuth must be { username, password } with non-empty strings (no ':' in the username)`);
+    if (
+      !b ||
+      typeof b.username !== 'string' ||
+      typeof b.password !== 'string' ||
+      !b.username ||
+      !b.password ||
+      b.username.includes(':')
+    ) {
+      throw new ConfigurationError(
+        `${what}: basicAuth must be { username, password } with non-empty strings (no ':' in the username)`,
+      );
     }
   }
-  if (options.refreshSeconds !== undefined && (!Number.isFinite(options.refreshSeconds) || options.refreshSeconds < 0)) {
-    throw new ConfigurationError(`${what}: refreshSeconds must be a number >= 0, got ${describeValue(options.refreshSeconds)}`);
+  if (
+    options.refreshSeconds !== undefined &&
+    (!Number.isFinite(options.refreshSeconds) || options.refreshSeconds < 0)
+  ) {
+    throw new ConfigurationError(
+      `${what}: refreshSeconds must be a number >= 0, got ${describeValue(options.refreshSeconds)}`,
+    );
   }
   if (options.timeZone !== undefined) {
     try {
@@ -95,7 +128,11 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
     throw new ConfigurationError((err as Error).message);
   }
   // scheduled jobs come from the Conveyor's cron API unless the caller plugs in another source
-  const { app, release } = buildApp(conveyor, { scheduledJobs: cronDashboardSource(conveyor.crons), ...options, basePath });
+  const { app, release } = buildApp(conveyor, {
+    scheduledJobs: cronDashboardSource(conveyor.crons),
+    ...options,
+    basePath,
+  });
   return {
     basePath,
     fetch: async (request: Request) => app.fetch(request),
@@ -108,11 +145,16 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
  * @throws ConfigurationError when `host` is not a loopback address and neither `token` nor `basicAuth`
  *   is given (nothing listens then), or on bad options.
  */
-export async function serveDashboard(conveyor: Conveyor, options: ServeDashboardOptions = {}): Promise<DashboardServer> {
+export async function serveDashboard(
+  conveyor: Conveyor,
+  options: ServeDashboardOptions = {},
+): Promise<DashboardServer> {
   const { host = '127.0.0.1', port = 0, ...rest } = options;
   checkOptions(rest, [], 'serveDashboard()');
-  if (typeof host !== 'string' || !host) throw new ConfigurationError(`serveDashboard(): host must be a non-empty string, got ${describeValue(host)}`);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigurationError(`serveDashboard(): port must be an integer 0-65535, got ${describeValue(port)}`);
+  if (typeof host !== 'string' || !host)
+    throw new ConfigurationError(`serveDashboard(): host must be a non-empty string, got ${describeValue(host)}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new ConfigurationError(`serveDashboard(): port must be an integer 0-65535, got ${describeValue(port)}`);
   if (!isLoopbackHost(host) && !rest.token && !rest.basicAuth) {
     throw new ConfigurationError(
       `serveDashboard(): refusing to listen on '${host}' without authentication: pass token or basicAuth, or bind to 127.0.0.1`,

@@ -116,9 +116,20 @@ export function jobFunctionsFromModels(conveyor: Conveyor): JobFunctionsSource {
         for (const [method, s] of def.settings) {
           const url = s.relatedAction.url;
           out.push({
-            model: def.name, method, channel: s.channel, maxRetries: s.maxRetries, retryPattern: s.retryPattern,
-            timeLimitMs: s.timeLimitMs, retryOnTimeout: s.retryOnTimeout, priority: s.priority, description: s.description,
-            relatedAction: { enable: s.relatedAction.enable !== false, url: typeof url === 'string' ? url : null, custom: typeof url === 'function' },
+            model: def.name,
+            method,
+            channel: s.channel,
+            maxRetries: s.maxRetries,
+            retryPattern: s.retryPattern,
+            timeLimitMs: s.timeLimitMs,
+            retryOnTimeout: s.retryOnTimeout,
+            priority: s.priority,
+            description: s.description,
+            relatedAction: {
+              enable: s.relatedAction.enable !== false,
+              url: typeof url === 'string' ? url : null,
+              custom: typeof url === 'function',
+            },
           });
         }
       }

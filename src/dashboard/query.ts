@@ -87,11 +87,25 @@ export function jobFilter(q: JobsQuery, withState = true): JobFilter {
 }
 
 /** The query as URL parameters (for links that keep the filters), with overrides. */
-export function jobsParams(q: JobsQuery, over: Partial<Record<keyof JobsQuery, string | number | undefined>> = {}): Record<string, string | number | undefined> {
+export function jobsParams(
+  q: JobsQuery,
+  over: Partial<Record<keyof JobsQuery, string | number | undefined>> = {},
+): Record<string, string | number | undefined> {
   const base: Record<string, string | number | undefined> = {
-    state: q.state, channel: q.channel, model: q.model, method: q.method, excName: q.excName, graph: q.graph, text: q.text, from: q.from, to: q.to,
-    sort: q.sort === 'id' ? undefined : q.sort, dir: q.dir === 'desc' ? undefined : q.dir, limit: q.limit === 50 ? undefined : q.limit,
-    groupBy: q.groupBy, cursor: q.cursor,
+    state: q.state,
+    channel: q.channel,
+    model: q.model,
+    method: q.method,
+    excName: q.excName,
+    graph: q.graph,
+    text: q.text,
+    from: q.from,
+    to: q.to,
+    sort: q.sort === 'id' ? undefined : q.sort,
+    dir: q.dir === 'desc' ? undefined : q.dir,
+    limit: q.limit === 50 ? undefined : q.limit,
+    groupBy: q.groupBy,
+    cursor: q.cursor,
   };
   return { ...base, ...over };
 }

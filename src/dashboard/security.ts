@@ -32,7 +32,10 @@ export const BEARER_TOKEN_RE = /^[A-Za-z0-9._~+/-]+=*$/;
 
 /** True for loopback addresses and `localhost`: binding there needs no credentials. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (isIP(h) === 4) return h.startsWith('127.');
   if (isIP(h) === 6) return h === '::1' || h === '0:0:0:0:0:0:0:1' || /^::ffff:127\./.test(h);
@@ -97,7 +100,8 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler {
   const fingerprint = token ? createHash('sha256').update(`conveyor-session:${token}`).digest('base64url') : null;
   const secret = signer.secretBytes();
   const checks: MiddlewareHandler[] = [];
-  if (creds) checks.push(basicAuth({ username: creds.username, password: creds.password, realm: 'Conveyor dashboard' }));
+  if (creds)
+    checks.push(basicAuth({ username: creds.username, password: creds.password, realm: 'Conveyor dashboard' }));
   if (token) {
     checks.push(bearerAuth({ token }));
     checks.push(async (c, next) => {
@@ -114,7 +118,12 @@ export function authMiddleware(config: AuthConfig): MiddlewareHandler {
       return c.redirect(`${base}${c.req.path}${url.search}`, 302);
     }
     if (creds) c.header('WWW-Authenticate', 'Basic realm="Conveyor dashboard", charset="UTF-8"');
-    return c.text(token ? 'Unauthorized: open the dashboard with ?token=<token> or send Authorization: Bearer <token>.' : 'Unauthorized', 401);
+    return c.text(
+      token
+        ? 'Unauthorized: open the dashboard with ?token=<token> or send Authorization: Bearer <token>.'
+        : 'Unauthorized',
+      401,
+    );
   });
   return some(...checks);
 }

@@ -28,11 +28,12 @@ export interface GraphNode {
 }
 
 function link(from: GraphNode, to: GraphNode): void {
-  for (const t of from.tails()) for (const h of to.heads()) {
-    if (t === h) throw new GraphError(`a job cannot depend on itself (${t.toString()})`);
-    t.children.add(h);
-    h.parents.add(t);
-  }
+  for (const t of from.tails())
+    for (const h of to.heads()) {
+      if (t === h) throw new GraphError(`a job cannot depend on itself (${t.toString()})`);
+      t.children.add(h);
+      h.parents.add(t);
+    }
 }
 
 /** Collect the connected graph around `start`, ordered topologically; throws on cycles. */
@@ -74,7 +75,9 @@ async function delayNodes(host: DelayHost, start: readonly Delayable[]): Promise
     d.delayed = true;
   }
   const jobs = await host.storeGraph(nodes, edges);
-  nodes.forEach((d, i) => { d.job = jobs[i]; });
+  nodes.forEach((d, i) => {
+    d.job = jobs[i];
+  });
   return new Map(nodes.map((d, i) => [d, jobs[i]!]));
 }
 
@@ -96,7 +99,14 @@ export class Delayable<R = unknown> implements GraphNode {
   job: Job<R> | undefined;
   readonly #host: DelayHost;
 
-  constructor(host: DelayHost, model: string, method: string, records: readonly unknown[], args: readonly unknown[], options: DelayOptions) {
+  constructor(
+    host: DelayHost,
+    model: string,
+    method: string,
+    records: readonly unknown[],
+    args: readonly unknown[],
+    options: DelayOptions,
+  ) {
     this.#host = host;
     this.model = model;
     this.method = method;
@@ -111,9 +121,15 @@ export class Delayable<R = unknown> implements GraphNode {
     return this;
   }
 
-  heads(): Delayable[] { return [this]; }
-  tails(): Delayable[] { return [this]; }
-  members(): Delayable[] { return [this]; }
+  heads(): Delayable[] {
+    return [this];
+  }
+  tails(): Delayable[] {
+    return [this];
+  }
+  members(): Delayable[] {
+    return [this];
+  }
 
   onDone(...nodes: GraphNode[]): this {
     for (const n of nodes) link(this, n);
@@ -125,20 +141,28 @@ export class Delayable<R = unknown> implements GraphNode {
    * in a group (parallel) or, with `{ chain: true }`, a chain.
    */
   split(size: number, options: { chain?: boolean } = {}): DelayableGroup | DelayableChain {
-    if (!Number.isInteger(size) || size < 1) throw new ValidationError(`split(): size must be an integer >= 1, got ${String(size)}`);
+    if (!Number.isInteger(size) || size < 1)
+      throw new ValidationError(`split(): size must be an integer >= 1, got ${String(size)}`);
     const chunks: unknown[][] = [];
     for (let i = 0; i < this.records.length; i += size) chunks.push(this.records.slice(i, i + size));
     if (!chunks.length) chunks.push([]);
     const base = this.options.description ?? `${this.model}.${this.method}`;
-    const parts = chunks.map((records, i) => new Delayable(this.#host, this.model, this.method, records, this.args,
-      { ...this.options, description: `${base} (${i + 1}/${chunks.length})` }));
+    const parts = chunks.map(
+      (records, i) =>
+        new Delayable(this.#host, this.model, this.method, records, this.args, {
+          ...this.options,
+          description: `${base} (${i + 1}/${chunks.length})`,
+        }),
+    );
     return options.chain ? new DelayableChain(parts) : new DelayableGroup(parts);
   }
 
   /** Store this job and every job connected to it, in one transaction. */
   async delay(): Promise<Job<R>> {
     if (this.parents.size) {
-      this.#host.warn(`delay() called on ${this.toString()}, which depends on other jobs: call delay() on the top of the graph; the whole graph is stored anyway`);
+      this.#host.warn(
+        `delay() called on ${this.toString()}, which depends on other jobs: call delay() on the top of the graph; the whole graph is stored anyway`,
+      );
     }
     const jobs = await delayNodes(this.#host, [this]);
     return jobs.get(this) as Job<R>;
@@ -159,13 +183,16 @@ abstract class Composite implements GraphNode {
   constructor(nodes: readonly GraphNode[], what: string) {
     if (!nodes.length) throw new GraphError(`${what}() needs at least one job`);
     for (const n of nodes) {
-      if (!(n instanceof Delayable || n instanceof Composite)) throw new GraphError(`${what}() takes delayables, groups and chains, got ${typeof n}`);
+      if (!(n instanceof Delayable || n instanceof Composite))
+        throw new GraphError(`${what}() takes delayables, groups and chains, got ${typeof n}`);
     }
     this.nodes = nodes;
   }
   abstract heads(): Delayable[];
   abstract tails(): Delayable[];
-  members(): Delayable[] { return this.nodes.flatMap((n) => n.members()); }
+  members(): Delayable[] {
+    return this.nodes.flatMap((n) => n.members());
+  }
   onDone(...nodes: GraphNode[]): this {
     for (const n of nodes) link(this, n);
     return this;
@@ -174,7 +201,10 @@ abstract class Composite implements GraphNode {
   async delay(): Promise<Job[]> {
     const members = this.members();
     const host = members[0]!.host;
-    if (members.some((m) => [...m.parents].some((p) => !members.includes(p)))) host.warn(`delay() called on a ${this instanceof DelayableChain ? 'chain' : 'group'} that depends on other jobs: call delay() on the top of the graph; the whole graph is stored anyway`);
+    if (members.some((m) => [...m.parents].some((p) => !members.includes(p))))
+      host.warn(
+        `delay() called on a ${this instanceof DelayableChain ? 'chain' : 'group'} that depends on other jobs: call delay() on the top of the graph; the whole graph is stored anyway`,
+      );
     const jobs = await delayNodes(host, members);
     return members.map((m) => jobs.get(m)!);
   }
@@ -182,9 +212,15 @@ abstract class Composite implements GraphNode {
 
 /** Jobs that may run in parallel; `onDone(x)` runs x after all of them (fan-in). */
 export class DelayableGroup extends Composite {
-  constructor(nodes: readonly GraphNode[]) { super(nodes, 'group'); }
-  heads(): Delayable[] { return this.nodes.flatMap((n) => n.heads()); }
-  tails(): Delayable[] { return this.nodes.flatMap((n) => n.tails()); }
+  constructor(nodes: readonly GraphNode[]) {
+    super(nodes, 'group');
+  }
+  heads(): Delayable[] {
+    return this.nodes.flatMap((n) => n.heads());
+  }
+  tails(): Delayable[] {
+    return this.nodes.flatMap((n) => n.tails());
+  }
 }
 
 /** Jobs that run one after the other. */
@@ -193,8 +229,12 @@ export class DelayableChain extends Composite {
     super(nodes, 'chain');
     for (let i = 1; i < nodes.length; i++) link(nodes[i - 1]!, nodes[i]!);
   }
-  heads(): Delayable[] { return this.nodes[0]!.heads(); }
-  tails(): Delayable[] { return this.nodes.at(-1)!.tails(); }
+  heads(): Delayable[] {
+    return this.nodes[0]!.heads();
+  }
+  tails(): Delayable[] {
+    return this.nodes.at(-1)!.tails();
+  }
 }
 
 /** Jobs that may run in parallel. With no dependants, `group(...).delay()` is a bulk enqueue (one insert). */

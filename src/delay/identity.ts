@@ -13,7 +13,12 @@ import type { IdentitySource } from './options.ts';
 export function identityExact(job: IdentitySource): string {
   const records = [...job.records].map((r) => encodeJson(r, 'records')).sort();
   return createHash('sha1')
-    .update(job.model).update('\0').update(job.method).update('\0')
-    .update(records.join(',')).update('\0').update(encodeJson(job.args, 'args'))
+    .update(job.model)
+    .update('\0')
+    .update(job.method)
+    .update('\0')
+    .update(records.join(','))
+    .update('\0')
+    .update(encodeJson(job.args, 'args'))
     .digest('hex');
 }

@@ -34,7 +34,15 @@ export interface DelayOptions {
 }
 
 /** Keys of {@link DelayOptions}. */
-export const DELAY_OPTION_KEYS = ['priority', 'eta', 'maxRetries', 'description', 'channel', 'identityKey', 'tx'] as const;
+export const DELAY_OPTION_KEYS = [
+  'priority',
+  'eta',
+  'maxRetries',
+  'description',
+  'channel',
+  'identityKey',
+  'tx',
+] as const;
 
 /** Validate options (shallow), keeping them as given. @throws ConfigurationError */
 export function checkDelayOptions(options: unknown, what: string): DelayOptions {
@@ -42,13 +50,17 @@ export function checkDelayOptions(options: unknown, what: string): DelayOptions 
   const o = (options ?? {}) as DelayOptions;
   if (o.priority !== undefined) checkInt(o.priority, `${what}: priority`, -2147483648, 2147483647);
   if (o.maxRetries !== undefined) checkInt(o.maxRetries, `${what}: maxRetries`, 0);
-  if (o.description !== undefined && typeof o.description !== 'string') throw new ConfigurationError(`${what}: description must be a string, got ${describeValue(o.description)}`);
+  if (o.description !== undefined && typeof o.description !== 'string')
+    throw new ConfigurationError(`${what}: description must be a string, got ${describeValue(o.description)}`);
   if (o.channel !== undefined) {
-    if (typeof o.channel !== 'string') throw new ConfigurationError(`${what}: channel must be a string, got ${describeValue(o.channel)}`);
+    if (typeof o.channel !== 'string')
+      throw new ConfigurationError(`${what}: channel must be a string, got ${describeValue(o.channel)}`);
     normalizeChannelName(o.channel);
   }
   if (o.identityKey !== undefined && typeof o.identityKey !== 'string' && typeof o.identityKey !== 'function') {
-    throw new ConfigurationError(`${what}: identityKey must be a string or a function, got ${describeValue(o.identityKey)}`);
+    throw new ConfigurationError(
+      `${what}: identityKey must be a string or a function, got ${describeValue(o.identityKey)}`,
+    );
   }
   if (o.eta !== undefined) resolveEta(o.eta, 0, what);
   return o;
@@ -62,7 +74,9 @@ export function resolveEta(eta: Date | Duration | null | undefined, now: number,
     return eta.getTime();
   }
   if (typeof eta !== 'number' && typeof eta !== 'string') {
-    throw new ConfigurationError(`${what}: eta must be a Date, ms from now, or a duration like '5m', got ${describeValue(eta)}`);
+    throw new ConfigurationError(
+      `${what}: eta must be a Date, ms from now, or a duration like '5m', got ${describeValue(eta)}`,
+    );
   }
   return now + parseDuration(eta, `${what}: eta`);
 }

@@ -385,7 +385,11 @@ export interface Driver {
   jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult>;
 
   /** The channel state the scheduler reads (running counts, sequential blocks, throttles, pending channels). */
-  channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot>;
+  channelSnapshot(p: {
+    now: number;
+    sequentialChannels: readonly string[];
+    throttledChannels: readonly string[];
+  }): Promise<ChannelSnapshot>;
 
   jobGet(idOrUuid: number | string): Promise<JobRow | null>;
   jobList(p: JobListParams): Promise<JobPage>;
@@ -461,7 +465,14 @@ export interface Driver {
   jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void>;
 
   timeoutLogInsert(entry: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number>;
-  timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]>;
+  timeoutLogList(p: {
+    since?: number;
+    limit: number;
+    model?: string;
+    method?: string;
+    kind?: string;
+    cursor?: number | null;
+  }): Promise<TimeoutLogEntry[]>;
   timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics>;
   timeoutLogCleanup(p: { before: number }): Promise<number>;
 

@@ -27,21 +27,35 @@ export function redactUrl(url: string): string {
  */
 export async function openDriver(url: string, options: OpenDriverOptions = {}): Promise<Driver> {
   if (typeof url !== 'string' || !url) {
-    throw new ConfigurationError(`database: expected a URL like 'sqlite:./conveyor.db', 'sqlite::memory:' or 'postgres://user@host/db', got ${describeValue(url)}`);
+    throw new ConfigurationError(
+      `database: expected a URL like 'sqlite:./conveyor.db', 'sqlite::memory:' or 'postgres://user@host/db', got ${describeValue(url)}`,
+    );
   }
   if (url.startsWith('sqlite:')) {
     let file = url.slice('sqlite:'.length);
     if (file.startsWith('//')) file = file.slice(2);
-    if (!file) throw new ConfigurationError(`database '${url}': missing file name (use 'sqlite:./conveyor.db' or 'sqlite::memory:')`);
+    if (!file)
+      throw new ConfigurationError(
+        `database '${url}': missing file name (use 'sqlite:./conveyor.db' or 'sqlite::memory:')`,
+      );
     if (options.mustExist && file !== ':memory:' && !fs.existsSync(file)) {
-      throw new DatabaseNotFoundError(`SQLite database '${file}' does not exist (give the right --database or CONVEYOR_DATABASE; 'conveyor migrate' creates one)`, { details: { file } });
+      throw new DatabaseNotFoundError(
+        `SQLite database '${file}' does not exist (give the right --database or CONVEYOR_DATABASE; 'conveyor migrate' creates one)`,
+        { details: { file } },
+      );
     }
     const { SqliteDriver } = await import('./sqlite/driver.ts');
     return SqliteDriver.open({ filename: file, synchronous: options.synchronous });
   }
   if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { PostgresDriver } = await import('./postgres/driver.ts');
-    return PostgresDriver.open({ connectionString: url, schema: options.schema, maxConnections: options.maxConnections });
+    return PostgresDriver.open({
+      connectionString: url,
+      schema: options.schema,
+      maxConnections: options.maxConnections,
+    });
   }
-  throw new ConfigurationError(`cannot open database '${redactUrl(url)}': expected 'sqlite:<file>', 'sqlite::memory:' or 'postgres://…'`);
+  throw new ConfigurationError(
+    `cannot open database '${redactUrl(url)}': expected 'sqlite:<file>', 'sqlite::memory:' or 'postgres://…'`,
+  );
 }

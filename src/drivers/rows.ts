@@ -84,7 +84,8 @@ export function encodeCursor(value: number | null, id: number): string {
 export function decodeCursor(cursor: string | null | undefined): [number | null, number] | null {
   if (!cursor) return null;
   const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'number') throw new Error('malformed cursor');
+  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'number')
+    throw new Error('malformed cursor');
   return [parsed[0] as number | null, parsed[1]];
 }
 
@@ -109,21 +110,38 @@ export const COUNT_COLUMNS = {
 /** Convert a raw timeout log row (both dialects). */
 export function rowToTimeoutEntry(r: RawRow): TimeoutLogEntry {
   return {
-    id: Number(r.id), at: Number(r.at), operation: r.operation as string, kind: r.kind as TimeoutLogEntry['kind'],
-    model: (r.model as string | null) ?? null, method: (r.method as string | null) ?? null,
+    id: Number(r.id),
+    at: Number(r.at),
+    operation: r.operation as string,
+    kind: r.kind as TimeoutLogEntry['kind'],
+    model: (r.model as string | null) ?? null,
+    method: (r.method as string | null) ?? null,
     jobId: r.job_id === null || r.job_id === undefined ? null : Number(r.job_id),
-    thresholdMs: Number(r.threshold_ms), durationMs: Number(r.duration_ms),
-    exceeded: r.exceeded === true || Number(r.exceeded) === 1, error: (r.error as string | null) ?? null, host: (r.host as string | null) ?? null,
+    thresholdMs: Number(r.threshold_ms),
+    durationMs: Number(r.duration_ms),
+    exceeded: r.exceeded === true || Number(r.exceeded) === 1,
+    error: (r.error as string | null) ?? null,
+    host: (r.host as string | null) ?? null,
   };
 }
 
 /** Convert a raw scheduled-job row (both dialects; JSON columns arrive as text). */
 export function rowToCron(r: RawRow): CronRow {
   return {
-    name: r.name as string, schedule: r.schedule as string, timezone: (r.timezone as string | null) ?? null,
-    model: r.model as string, method: r.method as string, records: r.records as string, args: r.args as string, options: r.options as string,
-    catchUp: r.catch_up as CronRow['catchUp'], paused: r.paused === true || Number(r.paused) === 1,
-    nextRunAt: num(r.next_run_at), lastRunAt: num(r.last_run_at), lastJobId: num(r.last_job_id),
-    createdAt: Number(r.created_at), updatedAt: Number(r.updated_at),
+    name: r.name as string,
+    schedule: r.schedule as string,
+    timezone: (r.timezone as string | null) ?? null,
+    model: r.model as string,
+    method: r.method as string,
+    records: r.records as string,
+    args: r.args as string,
+    options: r.options as string,
+    catchUp: r.catch_up as CronRow['catchUp'],
+    paused: r.paused === true || Number(r.paused) === 1,
+    nextRunAt: num(r.next_run_at),
+    lastRunAt: num(r.last_run_at),
+    lastJobId: num(r.last_job_id),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
   };
 }

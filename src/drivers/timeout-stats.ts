@@ -9,7 +9,13 @@ import type { RawRow } from './rows.ts';
 export function timeoutStats(rows: readonly RawRow[]): TimeoutStatistics {
   const stats: TimeoutStatistics = { totalCount: 0, exceededCount: 0, avgDurationMs: 0, byModel: {}, byMethod: {} };
   let totalMs = 0;
-  const add = (bucket: Record<string, { count: number; exceeded: number; avgDurationMs: number }>, key: string, n: number, ex: number, ms: number) => {
+  const add = (
+    bucket: Record<string, { count: number; exceeded: number; avgDurationMs: number }>,
+    key: string,
+    n: number,
+    ex: number,
+    ms: number,
+  ) => {
     const b = (bucket[key] ??= { count: 0, exceeded: 0, avgDurationMs: 0 });
     b.avgDurationMs = (b.avgDurationMs * b.count + ms) / (b.count + n);
     b.count += n;

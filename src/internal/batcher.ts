@@ -38,12 +38,14 @@ export class Batcher<I, O> {
     if (!this.#queue.length) return;
     const batch = this.#queue.splice(0, this.#max);
     this.#inFlight++;
-    this.#flush(batch.map((p) => p.item)).then(
-      (out) => batch.forEach((p, i) => p.resolve(out[i]!)),
-      (err: unknown) => batch.forEach((p) => p.reject(err)),
-    ).finally(() => {
-      this.#inFlight--;
-      this.#next();
-    });
+    this.#flush(batch.map((p) => p.item))
+      .then(
+        (out) => batch.forEach((p, i) => p.resolve(out[i]!)),
+        (err: unknown) => batch.forEach((p) => p.reject(err)),
+      )
+      .finally(() => {
+        this.#inFlight--;
+        this.#next();
+      });
   }
 }

@@ -29,8 +29,17 @@ const special = fc.constantFrom('$date', '$bigint', '$esc');
 const key = fc.oneof(fc.string({ maxLength: 4 }), special);
 /** Values JSON can carry, values that need the extensions, and values that must be refused, mixed. */
 const leaf = fc.oneof(
-  fc.string({ maxLength: 6 }), fc.boolean(), fc.constant(null), fc.integer(), fc.double(), fc.constantFrom(NaN, Infinity, -0), fc.bigInt(),
-  fc.date({ noInvalidDate: false }), fc.constant(undefined), fc.constant(() => 1), fc.constant(new Map()),
+  fc.string({ maxLength: 6 }),
+  fc.boolean(),
+  fc.constant(null),
+  fc.integer(),
+  fc.double(),
+  fc.constantFrom(NaN, Infinity, -0),
+  fc.bigInt(),
+  fc.date({ noInvalidDate: false }),
+  fc.constant(undefined),
+  fc.constant(() => 1),
+  fc.constant(new Map()),
 );
 const tree = fc.letrec((tie) => ({
   node: fc.oneof({ depthSize: 'small', withCrossShrink: true }, leaf, tie('array'), tie('object')),
@@ -40,24 +49,28 @@ const tree = fc.letrec((tie) => ({
 
 describe('JSON encoding of job values', () => {
   it('encodes exactly as the full walk does, plain fast path or not, and refuses the same values', () => {
-    fc.assert(fc.property(tree, (value) => {
-      const fast = encode(value);
-      const slow = slowEncode(value);
-      if (slow instanceof ValidationError) {
-        assert.ok(fast instanceof ValidationError, `expected a refusal for ${String(slow.message)}`);
-        assert.equal((fast as ValidationError).message, slow.message);
-      } else {
-        assert.equal(fast, slow);
-      }
-    }));
+    fc.assert(
+      fc.property(tree, (value) => {
+        const fast = encode(value);
+        const slow = slowEncode(value);
+        if (slow instanceof ValidationError) {
+          assert.ok(fast instanceof ValidationError, `expected a refusal for ${String(slow.message)}`);
+          assert.equal((fast as ValidationError).message, slow.message);
+        } else {
+          assert.equal(fast, slow);
+        }
+      }),
+    );
   });
 
   it('round-trips what it accepts, Date and bigint included', () => {
-    fc.assert(fc.property(tree, (value) => {
-      const text = encode(value);
-      if (text instanceof ValidationError) return;
-      assert.equal(encode(decodeJson(text)), text);
-    }));
+    fc.assert(
+      fc.property(tree, (value) => {
+        const text = encode(value);
+        if (text instanceof ValidationError) return;
+        assert.equal(encode(decodeJson(text)), text);
+      }),
+    );
   });
 
   it('escapes an object left with one special key once its undefined properties are dropped', () => {
@@ -70,6 +83,9 @@ describe('JSON encoding of job values', () => {
     assert.throws(() => encodeJson([1, , 2], 'args'), /args\[1\] must be JSON-serialisable: got undefined/);
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;
-    assert.throws(() => encodeJson([cyclic], 'args'), /args\[0\]\.self must be JSON-serialisable: it refers back to itself/);
+    assert.throws(
+      () => encodeJson([cyclic], 'args'),
+      /args\[0\]\.self must be JSON-serialisable: it refers back to itself/,
+    );
   });
 });

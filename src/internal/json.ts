@@ -33,7 +33,11 @@ export function toJsonTree(value: unknown, root: string): unknown {
       case 'boolean':
         return v;
       case 'number':
-        if (!Number.isFinite(v)) throw new ValidationError(`${path} must be JSON-serialisable: got ${String(v)}, which JSON cannot represent`, { details: { path } });
+        if (!Number.isFinite(v))
+          throw new ValidationError(
+            `${path} must be JSON-serialisable: got ${String(v)}, which JSON cannot represent`,
+            { details: { path } },
+          );
         return v;
       case 'bigint':
         return { $bigint: v.toString() };
@@ -41,15 +45,22 @@ export function toJsonTree(value: unknown, root: string): unknown {
         throw new ValidationError(`${path} must be JSON-serialisable: got undefined`, { details: { path } });
       case 'function':
       case 'symbol':
-        throw new ValidationError(`${path} must be JSON-serialisable: got ${typeof v === 'function' ? 'a function' : 'a symbol'}`, { details: { path } });
+        throw new ValidationError(
+          `${path} must be JSON-serialisable: got ${typeof v === 'function' ? 'a function' : 'a symbol'}`,
+          { details: { path } },
+        );
     }
     if (v === null) return null;
     const obj = v as object;
     if (obj instanceof Date) {
-      if (Number.isNaN(obj.getTime())) throw new ValidationError(`${path} must be JSON-serialisable: got an invalid Date`, { details: { path } });
+      if (Number.isNaN(obj.getTime()))
+        throw new ValidationError(`${path} must be JSON-serialisable: got an invalid Date`, { details: { path } });
       return { $date: obj.toISOString() };
     }
-    if (seen.has(obj)) throw new ValidationError(`${path} must be JSON-serialisable: it refers back to itself (a cycle)`, { details: { path } });
+    if (seen.has(obj))
+      throw new ValidationError(`${path} must be JSON-serialisable: it refers back to itself (a cycle)`, {
+        details: { path },
+      });
     seen.add(obj);
     try {
       if (Array.isArray(obj)) {
@@ -59,7 +70,10 @@ export function toJsonTree(value: unknown, root: string): unknown {
         return out;
       }
       if (!isPlainObject(obj)) {
-        throw new ValidationError(`${path} must be JSON-serialisable: got ${describeValue(obj)}; pass plain objects, arrays, strings, numbers, booleans, null, Date or bigint`, { details: { path } });
+        throw new ValidationError(
+          `${path} must be JSON-serialisable: got ${describeValue(obj)}; pass plain objects, arrays, strings, numbers, booleans, null, Date or bigint`,
+          { details: { path } },
+        );
       }
       const out: Record<string, unknown> = {};
       const keys = Object.keys(obj);

@@ -12,7 +12,7 @@ class CodedError extends Error {
 }
 
 describe('logger', () => {
-  it('keeps an error\'s type, message, stack, code and cause in JSON lines (pino\'s err shape)', () => {
+  it("keeps an error's type, message, stack, code and cause in JSON lines (pino's err shape)", () => {
     const { lines, logger } = capture('json');
     const cause = new TypeError('inner');
     const err = new CodedError('outer', { cause });

@@ -58,41 +58,46 @@ export function serializeError(err: unknown, depth = 0): unknown {
 
 /** Create the default logger. */
 export function createLogger(options: LoggerOptions = {}, bindings: Record<string, unknown> = {}): Logger {
-  const level = options.level ?? ((process.env.CONVEYOR_LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  const level = options.level ?? (process.env.CONVEYOR_LOG_LEVEL as LogLevel | undefined) ?? 'info';
   const min = ORDER[level] ?? ORDER.info;
   const format = options.format ?? 'pretty';
   const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const make = (lvl: Exclude<LogLevel, 'silent'>): LogFn => (objOrMsg, msg) => {
-    if (ORDER[lvl] < min) return;
-    const fields: Record<string, unknown> = { ...bindings };
-    let text = msg ?? '';
-    if (typeof objOrMsg === 'string') text = objOrMsg;
-    else if (objOrMsg instanceof Error) {
-      // pino's logger.error(err, msg?): the error goes under `err`, its message is the default msg
-      fields.err = objOrMsg;
-      if (msg === undefined) text = objOrMsg.message;
-    } else if (objOrMsg && typeof objOrMsg === 'object') Object.assign(fields, objOrMsg);
-    // errors anywhere at the top level keep their type, stack, code and cause (JSON.stringify drops them)
-    const stacks: string[] = [];
-    for (const [k, v] of Object.entries(fields)) {
-      if (!(v instanceof Error)) continue;
-      fields[k] = serializeError(v);
-      if (v.stack) stacks.push(v.stack);
-    }
-    if (format === 'json') {
-      write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: text, ...fields }));
-    } else {
-      const extra = Object.entries(fields)
-        .map(([k, v]) => {
-          if (v && typeof v === 'object' && 'stack' in v && 'type' in v) return `${k}=${String((v as SerializedError).type)}: ${String((v as SerializedError).message)}`;
-          return `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
-        })
-        .join(' ');
-      // pretty lines show the stack under the line, indented
-      const tail = stacks.length ? '\n' + stacks.map((st) => st.replace(/^/gm, '    ')).join('\n') : '';
-      write(`${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${text}${extra ? ' ' + extra : ''}${tail}`);
-    }
-  };
+  const make =
+    (lvl: Exclude<LogLevel, 'silent'>): LogFn =>
+    (objOrMsg, msg) => {
+      if (ORDER[lvl] < min) return;
+      const fields: Record<string, unknown> = { ...bindings };
+      let text = msg ?? '';
+      if (typeof objOrMsg === 'string') text = objOrMsg;
+      else if (objOrMsg instanceof Error) {
+        // pino's logger.error(err, msg?): the error goes under `err`, its message is the default msg
+        fields.err = objOrMsg;
+        if (msg === undefined) text = objOrMsg.message;
+      } else if (objOrMsg && typeof objOrMsg === 'object') Object.assign(fields, objOrMsg);
+      // errors anywhere at the top level keep their type, stack, code and cause (JSON.stringify drops them)
+      const stacks: string[] = [];
+      for (const [k, v] of Object.entries(fields)) {
+        if (!(v instanceof Error)) continue;
+        fields[k] = serializeError(v);
+        if (v.stack) stacks.push(v.stack);
+      }
+      if (format === 'json') {
+        write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg: text, ...fields }));
+      } else {
+        const extra = Object.entries(fields)
+          .map(([k, v]) => {
+            if (v && typeof v === 'object' && 'stack' in v && 'type' in v)
+              return `${k}=${String((v as SerializedError).type)}: ${String((v as SerializedError).message)}`;
+            return `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`;
+          })
+          .join(' ');
+        // pretty lines show the stack under the line, indented
+        const tail = stacks.length ? '\n' + stacks.map((st) => st.replace(/^/gm, '    ')).join('\n') : '';
+        write(
+          `${new Date().toISOString().slice(11, 23)} ${lvl.toUpperCase().padEnd(5)} ${text}${extra ? ' ' + extra : ''}${tail}`,
+        );
+      }
+    };
   return {
     debug: make('debug'),
     info: make('info'),

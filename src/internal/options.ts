@@ -10,7 +10,11 @@ function distance(a: string, b: string): number {
   for (let j = 1; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1));
+      d[i]![j] = Math.min(
+        d[i - 1]![j]! + 1,
+        d[i]![j - 1]! + 1,
+        d[i - 1]![j - 1]! + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1),
+      );
     }
   }
   return d[a.length]![b.length]!;
@@ -38,7 +42,9 @@ export function checkOptions(value: unknown, allowed: readonly string[], what: s
     if (allowed.includes(key)) continue;
     const best = didYouMean(key, allowed);
     const hint = best === null ? '' : ` (did you mean '${best}'?)`;
-    throw new ConfigurationError(`${what}: unknown option '${key}'${hint}; expected one of ${allowed.join(', ')}`, { details: { option: key } });
+    throw new ConfigurationError(`${what}: unknown option '${key}'${hint}; expected one of ${allowed.join(', ')}`, {
+      details: { option: key },
+    });
   }
 }
 

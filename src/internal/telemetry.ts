@@ -38,7 +38,11 @@ interface ContextLike {
 }
 
 interface TracerLike {
-  startSpan(name: string, options: { kind: number; attributes?: Attributes; links?: { context: SpanContextLike }[] }, context?: ContextLike): SpanLike;
+  startSpan(
+    name: string,
+    options: { kind: number; attributes?: Attributes; links?: { context: SpanContextLike }[] },
+    context?: ContextLike,
+  ): SpanLike;
 }
 
 interface OtelApi {
@@ -50,7 +54,12 @@ interface OtelApi {
   };
   context: {
     active(): ContextLike;
-    with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(context: ContextLike, fn: F, thisArg?: unknown, ...args: A): ReturnType<F>;
+    with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
+      context: ContextLike,
+      fn: F,
+      thisArg?: unknown,
+      ...args: A
+    ): ReturnType<F>;
   };
   createTraceState?(raw?: string): { serialize(): string };
   ROOT_CONTEXT: ContextLike;
@@ -104,10 +113,19 @@ export class Telemetry {
 
   /** Start the span of an enqueue of `count` jobs, a child of the active span. */
   startEnqueue(count: number): EnqueueSpan {
-    const span = this.#tracer.startSpan(count === 1 ? 'send' : `send ${count} jobs`, {
-      kind: SPAN_KIND_PRODUCER,
-      attributes: { 'messaging.system': 'conveyor', 'messaging.operation.type': 'send', 'messaging.operation.name': 'enqueue', ...(count > 1 ? { 'messaging.batch.message_count': count } : {}) },
-    }, this.#api.context.active());
+    const span = this.#tracer.startSpan(
+      count === 1 ? 'send' : `send ${count} jobs`,
+      {
+        kind: SPAN_KIND_PRODUCER,
+        attributes: {
+          'messaging.system': 'conveyor',
+          'messaging.operation.type': 'send',
+          'messaging.operation.name': 'enqueue',
+          ...(count > 1 ? { 'messaging.batch.message_count': count } : {}),
+        },
+      },
+      this.#api.context.active(),
+    );
     const sc = span.spanContext();
     const carrier = this.#api.trace.isSpanContextValid(sc) ? toCarrier(sc) : null;
     return {
@@ -138,29 +156,34 @@ export class Telemetry {
     const api = this.#api;
     const parent = carrier ? fromCarrier(api, carrier) : null;
     const parentContext = parent ? api.trace.setSpanContext(api.ROOT_CONTEXT, parent) : api.ROOT_CONTEXT;
-    const span = this.#tracer.startSpan(`process ${job.model}.${job.method}`, {
-      kind: SPAN_KIND_CONSUMER,
-      attributes: {
-        'messaging.system': 'conveyor',
-        'messaging.operation.type': 'process',
-        'messaging.operation.name': 'run',
-        'messaging.destination.name': job.channel,
-        'messaging.message.id': job.uuid,
-        'conveyor.job.id': job.id,
-        'conveyor.job.model': job.model,
-        'conveyor.job.method': job.method,
-        'conveyor.job.channel': job.channel,
-        'conveyor.job.attempt': job.attempt,
+    const span = this.#tracer.startSpan(
+      `process ${job.model}.${job.method}`,
+      {
+        kind: SPAN_KIND_CONSUMER,
+        attributes: {
+          'messaging.system': 'conveyor',
+          'messaging.operation.type': 'process',
+          'messaging.operation.name': 'run',
+          'messaging.destination.name': job.channel,
+          'messaging.message.id': job.uuid,
+          'conveyor.job.id': job.id,
+          'conveyor.job.model': job.model,
+          'conveyor.job.method': job.method,
+          'conveyor.job.channel': job.channel,
+          'conveyor.job.attempt': job.attempt,
+        },
+        ...(parent ? { links: [{ context: parent }] } : {}),
       },
-      ...(parent ? { links: [{ context: parent }] } : {}),
-    }, parentContext);
+      parentContext,
+    );
     const active = api.trace.setSpan(parentContext, span);
     return {
       activate: (fn) => api.context.with(active, fn),
       end: (outcome, error) => {
         span.setAttribute('conveyor.job.outcome', outcome);
         if (error) span.recordException(error);
-        if (outcome === 'failed' || outcome === 'timed_out') span.setStatus({ code: STATUS_ERROR, message: error?.message ?? outcome });
+        if (outcome === 'failed' || outcome === 'timed_out')
+          span.setStatus({ code: STATUS_ERROR, message: error?.message ?? outcome });
         span.end();
       },
     };
@@ -168,7 +191,9 @@ export class Telemetry {
 }
 
 function toCarrier(sc: SpanContextLike): Record<string, string> {
-  const out: Record<string, string> = { traceparent: `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}` };
+  const out: Record<string, string> = {
+    traceparent: `00-${sc.traceId}-${sc.spanId}-${(sc.traceFlags & 0xff).toString(16).padStart(2, '0')}`,
+  };
   const state = sc.traceState?.serialize();
   if (state) out.tracestate = state;
   return out;
@@ -179,7 +204,8 @@ function fromCarrier(api: OtelApi, carrier: Readonly<Record<string, unknown>>): 
   const m = typeof tp === 'string' ? TRACEPARENT_RE.exec(tp) : null;
   if (!m) return null;
   const sc: SpanContextLike = { traceId: m[1]!, spanId: m[2]!, traceFlags: parseInt(m[3]!, 16), isRemote: true };
-  if (typeof carrier.tracestate === 'string' && api.createTraceState) sc.traceState = api.createTraceState(carrier.tracestate);
+  if (typeof carrier.tracestate === 'string' && api.createTraceState)
+    sc.traceState = api.createTraceState(carrier.tracestate);
   return api.trace.isSpanContextValid(sc) ? sc : null;
 }
 
@@ -187,8 +213,12 @@ function fromCarrier(api: OtelApi, carrier: Readonly<Record<string, unknown>>): 
  * Split a stored job context into the trace carrier and the rest (what the job sees as its context).
  * Returns the context unchanged (and no carrier) when it holds no trace keys.
  */
-export function splitTraceContext(context: Record<string, unknown> | null): { carrier: Record<string, unknown> | null; context: Record<string, unknown> | null } {
-  if (!context || (context.traceparent === undefined && context.tracestate === undefined)) return { carrier: null, context };
+export function splitTraceContext(context: Record<string, unknown> | null): {
+  carrier: Record<string, unknown> | null;
+  context: Record<string, unknown> | null;
+} {
+  if (!context || (context.traceparent === undefined && context.tracestate === undefined))
+    return { carrier: null, context };
   const { traceparent, tracestate, ...rest } = context;
   return { carrier: { traceparent, tracestate }, context: Object.keys(rest).length ? rest : null };
 }
@@ -198,7 +228,7 @@ let loading: Promise<OtelApi | null> | undefined;
 /** Load `@opentelemetry/api` once (null when it is not installed). */
 export function loadOtelApi(): Promise<OtelApi | null> {
   loading ??= import('@opentelemetry/api' as string).then(
-    (m: { default?: OtelApi } & Partial<OtelApi>) => (m.trace ? (m as OtelApi) : m.default ?? null),
+    (m: { default?: OtelApi } & Partial<OtelApi>) => (m.trace ? (m as OtelApi) : (m.default ?? null)),
     () => null,
   );
   return loading;

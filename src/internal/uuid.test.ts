@@ -8,28 +8,34 @@ const msOf = (u: string) => parseInt(u.replace(/-/g, '').slice(0, 12), 16);
 
 it('makes RFC 9562 version 7 uuids that carry their millisecond and sort by it', () => {
   let base = 2 ** 45; // each run starts well past the last: a step back would keep the last millisecond
-  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 30 }), fc.integer({ min: 1, max: 1000 }), (step, d) => {
-    base += MAX_REGRESSION_MS + 1 + step;
-    const t = base;
-    const a = uuidv7(t);
-    assert.equal(msOf(a), t);
-    const b = uuidv7(t + d);
-    assert.match(a, V7);
-    assert.match(b, V7);
-    assert.equal(msOf(b), t + d);
-    assert.ok(a < b);
-  }), { seed: 42 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 30 }), fc.integer({ min: 1, max: 1000 }), (step, d) => {
+      base += MAX_REGRESSION_MS + 1 + step;
+      const t = base;
+      const a = uuidv7(t);
+      assert.equal(msOf(a), t);
+      const b = uuidv7(t + d);
+      assert.match(a, V7);
+      assert.match(b, V7);
+      assert.equal(msOf(b), t + d);
+      assert.ok(a < b);
+    }),
+    { seed: 42 },
+  );
 });
 
 it('10k uuids made in a tight loop increase strictly (same-millisecond counter)', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.boolean(), (t, fixed) => {
-    let prev = uuidv7(fixed ? t : undefined);
-    for (let i = 0; i < 10_000; i++) {
-      const u = uuidv7(fixed ? t : undefined);
-      assert.ok(u > prev, `${u} > ${prev}`);
-      prev = u;
-    }
-  }), { seed: 7, numRuns: 20 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 47 }), fc.boolean(), (t, fixed) => {
+      let prev = uuidv7(fixed ? t : undefined);
+      for (let i = 0; i < 10_000; i++) {
+        const u = uuidv7(fixed ? t : undefined);
+        assert.ok(u > prev, `${u} > ${prev}`);
+        prev = u;
+      }
+    }),
+    { seed: 7, numRuns: 20 },
+  );
 });
 
 it('keeps increasing when the clock steps back a little, and follows a large step back', () => {

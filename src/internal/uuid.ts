@@ -38,7 +38,8 @@ export function uuidv7(now = Date.now()): string {
   if (now > lastMs || now < lastMs - MAX_REGRESSION_MS) {
     lastMs = now;
     // 41 random bits from the fresh bytes 6..11 (the counter's top bit stays clear)
-    counter = (b[6]! & 0x01) * 2 ** 40 + b[7]! * 2 ** 32 + (b[8]! * 2 ** 24 + b[9]! * 2 ** 16 + b[10]! * 2 ** 8 + b[11]!);
+    counter =
+      (b[6]! & 0x01) * 2 ** 40 + b[7]! * 2 ** 32 + (b[8]! * 2 ** 24 + b[9]! * 2 ** 16 + b[10]! * 2 ** 8 + b[11]!);
   } else if (counter >= COUNTER_MAX) {
     lastMs++;
     counter = 0;

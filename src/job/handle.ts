@@ -27,7 +27,14 @@ export class Job<R = unknown> {
   #row: JobRow | null = null;
   readonly #host: JobHandleHost;
 
-  constructor(host: JobHandleHost, id: number, uuid: string, state: JobState, existing = false, row: JobRow | null = null) {
+  constructor(
+    host: JobHandleHost,
+    id: number,
+    uuid: string,
+    state: JobState,
+    existing = false,
+    row: JobRow | null = null,
+  ) {
     this.#host = host;
     this.id = id;
     this.uuid = uuid;
@@ -81,7 +88,9 @@ export class Job<R = unknown> {
     const row = await this.wait(options);
     if (row.state === 'done') return row.result as R;
     if (row.state === 'failed') {
-      throw new FailedJobError(`job ${this.id} failed: ${row.excName ?? 'Error'}: ${row.excMessage ?? ''}`, { details: { jobId: this.id } });
+      throw new FailedJobError(`job ${this.id} failed: ${row.excName ?? 'Error'}: ${row.excMessage ?? ''}`, {
+        details: { jobId: this.id },
+      });
     }
     throw new InvalidStateError(`job ${this.id} was cancelled`, { details: { jobId: this.id, state: row.state } });
   }

@@ -41,17 +41,37 @@ export function resolveRelatedAction(settings: ResolvedJobFunction | undefined, 
   if (ra.url !== undefined) {
     let url: string | null;
     try {
-      url = typeof ra.url === 'function'
-        ? ra.url(job)
-        : ra.url.replaceAll('{model}', encodeURIComponent(job.model)).replaceAll('{method}', encodeURIComponent(job.method))
-          .replaceAll('{id}', String(job.id)).replaceAll('{records}', records.map(encodeURIComponent).join(','));
+      url =
+        typeof ra.url === 'function'
+          ? ra.url(job)
+          : ra.url
+              .replaceAll('{model}', encodeURIComponent(job.model))
+              .replaceAll('{method}', encodeURIComponent(job.method))
+              .replaceAll('{id}', String(job.id))
+              .replaceAll('{records}', records.map(encodeURIComponent).join(','));
     } catch (err) {
       return { label: `related action failed: ${(err as Error).message}`, url: null, kwargs };
     }
     const safe = safeUrl(url);
-    if (safe) return { label: records.length ? `Open ${job.model} ${records.slice(0, 10).join(', ')}${records.length > 10 ? '…' : ''}` : 'Open related page', url: safe, kwargs };
-    if (url) return { label: 'related action gave an unsupported URL (only http, https and /paths are linked)', url: null, kwargs };
+    if (safe)
+      return {
+        label: records.length
+          ? `Open ${job.model} ${records.slice(0, 10).join(', ')}${records.length > 10 ? '…' : ''}`
+          : 'Open related page',
+        url: safe,
+        kwargs,
+      };
+    if (url)
+      return {
+        label: 'related action gave an unsupported URL (only http, https and /paths are linked)',
+        url: null,
+        kwargs,
+      };
   }
   if (!records.length) return { label: `${job.model} (model-level job, no records)`, url: null, kwargs };
-  return { label: `${job.model} records ${records.slice(0, 20).join(', ')}${records.length > 20 ? ` and ${records.length - 20} more` : ''}`, url: null, kwargs };
+  return {
+    label: `${job.model} records ${records.slice(0, 20).join(', ')}${records.length > 20 ? ` and ${records.length - 20} more` : ''}`,
+    url: null,
+    kwargs,
+  };
 }

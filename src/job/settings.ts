@@ -50,24 +50,42 @@ export interface ResolvedJobFunction {
   relatedAction: RelatedAction;
 }
 
-const KEYS = ['channel', 'maxRetries', 'retryPattern', 'timeLimit', 'retryOnTimeout', 'priority', 'description', 'relatedAction'];
+const KEYS = [
+  'channel',
+  'maxRetries',
+  'retryPattern',
+  'timeLimit',
+  'retryOnTimeout',
+  'priority',
+  'description',
+  'relatedAction',
+];
 
 /** Validate the settings of `model.method`. @throws ConfigurationError / ValidationError */
-export function resolveJobFunction(model: string, method: string, s: JobFunctionSettings | undefined): ResolvedJobFunction {
+export function resolveJobFunction(
+  model: string,
+  method: string,
+  s: JobFunctionSettings | undefined,
+): ResolvedJobFunction {
   const what = `settings of ${model}.${method}`;
   checkOptions(s, KEYS, what);
   const settings = s ?? {};
-  if (settings.relatedAction !== undefined) checkOptions(settings.relatedAction, ['enable', 'url', 'kwargs'], `${what}: relatedAction`);
+  if (settings.relatedAction !== undefined)
+    checkOptions(settings.relatedAction, ['enable', 'url', 'kwargs'], `${what}: relatedAction`);
   if (settings.retryOnTimeout !== undefined && typeof settings.retryOnTimeout !== 'boolean') {
-    throw new ConfigurationError(`${what}: retryOnTimeout must be a boolean, got ${describeValue(settings.retryOnTimeout)}`);
+    throw new ConfigurationError(
+      `${what}: retryOnTimeout must be a boolean, got ${describeValue(settings.retryOnTimeout)}`,
+    );
   }
   return {
     channel: normalizeChannelName(settings.channel ?? 'root'),
     maxRetries: settings.maxRetries === undefined ? 5 : checkInt(settings.maxRetries, `${what}: maxRetries`, 0),
-    retryPattern: settings.retryPattern === undefined ? null : validateRetryPattern(settings.retryPattern, `${what}: retryPattern`),
+    retryPattern:
+      settings.retryPattern === undefined ? null : validateRetryPattern(settings.retryPattern, `${what}: retryPattern`),
     timeLimitMs: settings.timeLimit === undefined ? null : parseDuration(settings.timeLimit, `${what}: timeLimit`),
     retryOnTimeout: settings.retryOnTimeout ?? true,
-    priority: settings.priority === undefined ? 10 : checkInt(settings.priority, `${what}: priority`, -2147483648, 2147483647),
+    priority:
+      settings.priority === undefined ? 10 : checkInt(settings.priority, `${what}: priority`, -2147483648, 2147483647),
     description: settings.description ?? null,
     relatedAction: settings.relatedAction ?? { enable: true },
   };
@@ -81,7 +99,15 @@ export type JobFunctionOverride = Omit<JobFunctionSettings, 'description' | 'rel
   relatedAction?: { enable?: boolean; url?: string };
 };
 
-const OVERRIDE_KEYS = ['channel', 'maxRetries', 'retryPattern', 'timeLimit', 'retryOnTimeout', 'priority', 'relatedAction'];
+const OVERRIDE_KEYS = [
+  'channel',
+  'maxRetries',
+  'retryPattern',
+  'timeLimit',
+  'retryOnTimeout',
+  'priority',
+  'relatedAction',
+];
 
 /**
  * Validate an override (the same rules as code settings). @throws ConfigurationError / ValidationError naming the key
@@ -92,7 +118,8 @@ export function validateOverride(name: string, value: unknown): JobFunctionOverr
   const o = (value ?? {}) as JobFunctionOverride;
   if (o.relatedAction !== undefined) {
     checkOptions(o.relatedAction, ['enable', 'url'], `${what}: relatedAction`);
-    if (o.relatedAction.url !== undefined && typeof o.relatedAction.url !== 'string') throw new ConfigurationError(`${what}: relatedAction.url must be a URL template string`);
+    if (o.relatedAction.url !== undefined && typeof o.relatedAction.url !== 'string')
+      throw new ConfigurationError(`${what}: relatedAction.url must be a URL template string`);
   }
   const [model, method] = [name.slice(0, name.lastIndexOf('.')), name.slice(name.lastIndexOf('.') + 1)];
   resolveJobFunction(model, method, o as JobFunctionSettings);
@@ -100,7 +127,12 @@ export function validateOverride(name: string, value: unknown): JobFunctionOverr
 }
 
 /** Code settings with an override applied on top. */
-export function applyOverride(model: string, method: string, code: ResolvedJobFunction, o: JobFunctionOverride | undefined): ResolvedJobFunction {
+export function applyOverride(
+  model: string,
+  method: string,
+  code: ResolvedJobFunction,
+  o: JobFunctionOverride | undefined,
+): ResolvedJobFunction {
   if (!o || !Object.keys(o).length) return code;
   const r = resolveJobFunction(model, method, o as JobFunctionSettings);
   return {

@@ -4,7 +4,15 @@
  */
 
 /** Every state a job can be in. */
-export const JOB_STATES = ['wait_dependencies', 'pending', 'enqueued', 'started', 'done', 'failed', 'cancelled'] as const;
+export const JOB_STATES = [
+  'wait_dependencies',
+  'pending',
+  'enqueued',
+  'started',
+  'done',
+  'failed',
+  'cancelled',
+] as const;
 
 /** A job state. */
 export type JobState = (typeof JOB_STATES)[number];

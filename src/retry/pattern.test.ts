@@ -34,16 +34,34 @@ describe('retryDelaySeconds (queue_job §6.4 worked examples)', () => {
 
   it('does not depend on the order the keys were written in', () => {
     const pattern = validateRetryPattern({ 10: 30, 1: 10, 15: 300, 5: 20 });
-    assert.deepEqual([1, 4, 5, 9, 10, 15].map((a) => retryDelaySeconds(pattern, a)), [10, 10, 20, 20, 30, 300]);
+    assert.deepEqual(
+      [1, 4, 5, 9, 10, 15].map((a) => retryDelaySeconds(pattern, a)),
+      [10, 10, 20, 20, 30, 300],
+    );
   });
 
   it('draws [min, max] uniformly as whole seconds, bounds included', () => {
     const pattern = validateRetryPattern({ 1: [10, 20], 3: [5, 5] });
-    assert.equal(retryDelaySeconds(pattern, 1, () => 0), 10);
-    assert.equal(retryDelaySeconds(pattern, 1, () => 0.999_999_9), 20);
-    assert.equal(retryDelaySeconds(pattern, 2, () => 0.5), 15);
-    assert.equal(retryDelaySeconds(pattern, 1, () => 1), 20); // a bad source never escapes the range
-    assert.equal(retryDelaySeconds(pattern, 3, () => 0.7), 5);
+    assert.equal(
+      retryDelaySeconds(pattern, 1, () => 0),
+      10,
+    );
+    assert.equal(
+      retryDelaySeconds(pattern, 1, () => 0.999_999_9),
+      20,
+    );
+    assert.equal(
+      retryDelaySeconds(pattern, 2, () => 0.5),
+      15,
+    );
+    assert.equal(
+      retryDelaySeconds(pattern, 1, () => 1),
+      20,
+    ); // a bad source never escapes the range
+    assert.equal(
+      retryDelaySeconds(pattern, 3, () => 0.7),
+      5,
+    );
   });
 });
 
@@ -72,7 +90,10 @@ describe('validateRetryPattern', () => {
     [{ 2: null }, 'retryPattern value for key 2 must be seconds >= 0 or [min, max], got null'],
     [{ 3: [1] }, 'retryPattern value for key 3 must be [min, max]'],
     [{ 3: [1, 2, 3] }, 'retryPattern value for key 3 must be [min, max]'],
-    [{ 3: [5, 2] }, 'retryPattern value for key 3 must be [min, max] with whole seconds 0 <= min <= max, got [5 (number), 2 (number)]'],
+    [
+      { 3: [5, 2] },
+      'retryPattern value for key 3 must be [min, max] with whole seconds 0 <= min <= max, got [5 (number), 2 (number)]',
+    ],
     [{ 3: [1.5, 3] }, 'retryPattern value for key 3 must be [min, max]'],
     [{ 3: [-1, 3] }, 'retryPattern value for key 3 must be [min, max]'],
     [{ 3: ['1', 3] }, 'retryPattern value for key 3 must be [min, max]'],
@@ -85,12 +106,15 @@ describe('validateRetryPattern', () => {
   ];
   for (const [value, message] of bad) {
     it(`rejects ${typeof value === 'object' && value !== null && !(value instanceof Map) ? JSON.stringify(value) : String(value)}`, () => {
-      assert.throws(() => validateRetryPattern(value), (err: unknown) => {
-        assert.ok(err instanceof ValidationError, String(err));
-        assert.equal(err.code, 'VALIDATION');
-        assert.ok(err.message.includes(message), `${err.message} should contain ${message}`);
-        return true;
-      });
+      assert.throws(
+        () => validateRetryPattern(value),
+        (err: unknown) => {
+          assert.ok(err instanceof ValidationError, String(err));
+          assert.equal(err.code, 'VALIDATION');
+          assert.ok(err.message.includes(message), `${err.message} should contain ${message}`);
+          return true;
+        },
+      );
     });
   }
 

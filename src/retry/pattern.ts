@@ -48,15 +48,23 @@ export function validateRetryPattern(value: unknown, what = 'retryPattern'): Ret
     if (Object.hasOwn(out, tries)) fail(`${what} key '${rawKey}' is given twice`, what, rawKey);
     if (typeof entry === 'number') {
       if (!Number.isFinite(entry) || entry < 0) {
-        fail(`${what} value for key ${tries} must be seconds >= 0 or [min, max], got ${describeValue(entry)}`, what, rawKey);
+        fail(
+          `${what} value for key ${tries} must be seconds >= 0 or [min, max], got ${describeValue(entry)}`,
+          what,
+          rawKey,
+        );
       }
       out[tries] = entry;
     } else if (Array.isArray(entry)) {
       const [min, max] = entry as unknown[];
       if (
         entry.length !== 2 ||
-        typeof min !== 'number' || typeof max !== 'number' ||
-        !Number.isSafeInteger(min) || !Number.isSafeInteger(max) || min < 0 || min > max
+        typeof min !== 'number' ||
+        typeof max !== 'number' ||
+        !Number.isSafeInteger(min) ||
+        !Number.isSafeInteger(max) ||
+        min < 0 ||
+        min > max
       ) {
         fail(
           `${what} value for key ${tries} must be [min, max] with whole seconds 0 <= min <= max, got [${entry.map((x) => describeValue(x)).join(', ')}]`,
@@ -66,7 +74,11 @@ export function validateRetryPattern(value: unknown, what = 'retryPattern'): Ret
       }
       out[tries] = Object.freeze([min, max] as const);
     } else {
-      fail(`${what} value for key ${tries} must be seconds >= 0 or [min, max], got ${describeValue(entry)}`, what, rawKey);
+      fail(
+        `${what} value for key ${tries} must be seconds >= 0 or [min, max], got ${describeValue(entry)}`,
+        what,
+        rawKey,
+      );
     }
   }
   return Object.freeze(out);

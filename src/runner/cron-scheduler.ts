@@ -116,10 +116,13 @@ export class CronScheduler {
       return;
     }
     if (this.#wakeTimer) return;
-    this.#wakeTimer = setTimeout(() => {
-      this.#wakeTimer = null;
-      void this.tick();
-    }, Math.max(0, 1000 - (Date.now() - this.#lastReadReal)));
+    this.#wakeTimer = setTimeout(
+      () => {
+        this.#wakeTimer = null;
+        void this.tick();
+      },
+      Math.max(0, 1000 - (Date.now() - this.#lastReadReal)),
+    );
   }
 
   /**
@@ -189,11 +192,19 @@ export class CronScheduler {
     const ctx = { models: this.#host.models, channels: this.#host.channels, limitTimeRealCronMs: this.#limitMs };
     for (const slotAt of slots) {
       const job = cronNewJob(row, ctx, slotAt);
-      const r = await this.#host.driver.cronFire({ name: row.name, slotAt, now, nextRunAt: finite(schedule.next(slotAt)), job });
+      const r = await this.#host.driver.cronFire({
+        name: row.name,
+        slotAt,
+        now,
+        nextRunAt: finite(schedule.next(slotAt)),
+        job,
+      });
       if (r.fired && r.jobId !== null) {
         report.fired.push({ name: row.name, slotAt, jobId: r.jobId });
-        this.#host.logger.info({ cron: row.name, slot: new Date(slotAt).toISOString(), jobId: r.jobId, runnerId: this.#runnerId },
-          `scheduled job ${row.name} fired: job ${r.jobId} (${row.model}.${row.method})`);
+        this.#host.logger.info(
+          { cron: row.name, slot: new Date(slotAt).toISOString(), jobId: r.jobId, runnerId: this.#runnerId },
+          `scheduled job ${row.name} fired: job ${r.jobId} (${row.model}.${row.method})`,
+        );
       } else {
         report.lost.push({ name: row.name, slotAt });
       }
@@ -205,10 +216,17 @@ export class CronScheduler {
       const count = slotsBetween(schedule, due - 1, missedTo, MAX_CATCH_UP).length;
       if (count) {
         if (row.catchUp === 'none') report.skipped.push({ name: row.name, from: due, to: missedTo, count });
-        this.#host.logger.info({ cron: row.name, from: new Date(due).toISOString(), missed: count >= MAX_CATCH_UP ? `${count}+` : count, catchUp: row.catchUp },
+        this.#host.logger.info(
+          {
+            cron: row.name,
+            from: new Date(due).toISOString(),
+            missed: count >= MAX_CATCH_UP ? `${count}+` : count,
+            catchUp: row.catchUp,
+          },
           row.catchUp === 'one'
             ? `scheduled job ${row.name}: ran once for ${count >= MAX_CATCH_UP ? `${count}+` : count} missed slot(s) and this one`
-            : `scheduled job ${row.name}: ${count >= MAX_CATCH_UP ? `${count}+` : count} missed slot(s) not replayed (catchUp: false)`);
+            : `scheduled job ${row.name}: ${count >= MAX_CATCH_UP ? `${count}+` : count} missed slot(s) not replayed (catchUp: false)`,
+        );
       }
     }
     if (last === undefined) {
@@ -263,7 +281,10 @@ export class CronScheduler {
 
   #error(name: string | null, err: unknown): Error {
     const error = err instanceof Error ? err : new Error(String(err));
-    this.#host.logger.error({ cron: name, runnerId: this.#runnerId, err: error }, name ? `scheduled job ${name}: ${error.message}` : `scheduled jobs: ${error.message}`);
+    this.#host.logger.error(
+      { cron: name, runnerId: this.#runnerId, err: error },
+      name ? `scheduled job ${name}: ${error.message}` : `scheduled jobs: ${error.message}`,
+    );
     return error;
   }
 }

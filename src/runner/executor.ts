@@ -17,7 +17,10 @@ import { decideFailure, type Outcome } from './outcome.ts';
 
 /** What one run needs. */
 export interface ExecuteParams {
-  job: Pick<JobRow, 'id' | 'uuid' | 'model' | 'method' | 'records' | 'args' | 'attempt' | 'maxRetries' | 'context' | 'checkpoint'>;
+  job: Pick<
+    JobRow,
+    'id' | 'uuid' | 'model' | 'method' | 'records' | 'args' | 'attempt' | 'maxRetries' | 'context' | 'checkpoint'
+  >;
   models: ReadonlyMap<string, ModelDefinition>;
   /** Real-time limit (ms); 0 or Infinity = none. */
   limitMs: number;
@@ -53,14 +56,24 @@ export interface ExecuteResult {
 }
 
 /** Find the method of a job, or explain why it cannot run. */
-export function resolveMethod(models: ReadonlyMap<string, ModelDefinition>, model: string, method: string): ModelDefinition['methods'][string] {
+export function resolveMethod(
+  models: ReadonlyMap<string, ModelDefinition>,
+  model: string,
+  method: string,
+): ModelDefinition['methods'][string] {
   const def = models.get(model);
   if (!def) {
-    throw new UnknownModelError(`unknown model '${model}': no model of that name is defined in this Conveyor (defined: ${[...models.keys()].join(', ') || 'none'})`, { details: { model } });
+    throw new UnknownModelError(
+      `unknown model '${model}': no model of that name is defined in this Conveyor (defined: ${[...models.keys()].join(', ') || 'none'})`,
+      { details: { model } },
+    );
   }
   const fn = def.methods[method];
   if (!fn) {
-    throw new UnknownMethodError(`model '${model}' has no method '${method}' (methods: ${Object.keys(def.methods).join(', ')})`, { details: { model, method } });
+    throw new UnknownMethodError(
+      `model '${model}' has no method '${method}' (methods: ${Object.keys(def.methods).join(', ')})`,
+      { details: { model, method } },
+    );
   }
   return fn;
 }
@@ -154,10 +167,13 @@ class RunContext implements JobContext, CurrentJob {
   }
 
   async transaction<T, Db = unknown>(fn: (db: Db) => T): Promise<Awaited<T>> {
-    if (typeof fn !== 'function') throw new InvalidStateError(`job.transaction(): expected a function, got ${typeof fn}`);
+    if (typeof fn !== 'function')
+      throw new InvalidStateError(`job.transaction(): expected a function, got ${typeof fn}`);
     if (this.#transacted) {
-      throw new InvalidStateError(`job.transaction() was already called in this run of ${this.model}.${this.method} (job ${this.id}): it records the job as done, so it runs at most once per run; put all the job's writes in one callback`,
-        { details: { jobId: this.id } });
+      throw new InvalidStateError(
+        `job.transaction() was already called in this run of ${this.model}.${this.method} (job ${this.id}): it records the job as done, so it runs at most once per run; put all the job's writes in one callback`,
+        { details: { jobId: this.id } },
+      );
     }
     this.#transacted = true;
     // a run already ended (time limit, cancel, shutdown) must not commit its job as done behind the runner's back
@@ -175,7 +191,12 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   try {
     fn = resolveMethod(p.models, p.job.model, p.job.method);
   } catch (err) {
-    return { outcome: { kind: 'failed', reason: 'setup', error: err as Error }, startedAt, endedAt: p.now(), timedOut: false };
+    return {
+      outcome: { kind: 'failed', reason: 'setup', error: err as Error },
+      startedAt,
+      endedAt: p.now(),
+      timedOut: false,
+    };
   }
   const handle = p.abort ?? new RunAbort();
   const onOuterAbort = () => handle.abort(asError(p.signal!.reason));
@@ -190,7 +211,9 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   try {
     const args = p.job.args;
     const call = () => runAsJob(ctx, () => fn(ctx, ...args));
-    const run = Promise.resolve().then(() => (p.job.context === null && p.context.isEmpty() ? call() : p.context.runExactly(p.job.context ?? {}, call)));
+    const run = Promise.resolve().then(() =>
+      p.job.context === null && p.context.isEmpty() ? call() : p.context.runExactly(p.job.context ?? {}, call),
+    );
     // One guard for every early end (time limit, cancel, shutdown): the slot is freed even if the code ignores its signal.
     const guard = new Promise<never>((_, reject) => {
       const signal = handle.controller.signal;
@@ -199,11 +222,18 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
       if (limit) {
         timer = setTimeout(() => {
           timedOut = true;
-          handle.abort(new TimeoutError(`${p.job.model}.${p.job.method} (job ${p.job.id}) ran past its time limit of ${limit} ms`, limit));
+          handle.abort(
+            new TimeoutError(
+              `${p.job.model}.${p.job.method} (job ${p.job.id}) ran past its time limit of ${limit} ms`,
+              limit,
+            ),
+          );
         }, limit);
       }
     });
-    run.catch(() => { /* a run that loses the race may still reject later */ });
+    run.catch(() => {
+      /* a run that loses the race may still reject later */
+    });
     const result = await Promise.race([run, guard]);
     // the job's last progress reports are stored before it is recorded as done
     await Promise.race([ctx.progressSettled(), guard]).catch(() => {});
@@ -211,8 +241,19 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   } catch (err) {
     const endedAt = p.now();
     if (timedOut) {
-      await p.recordTimeout({ operation: `${p.job.model}.${p.job.method}`, kind: 'timeout', model: p.job.model, method: p.job.method,
-        jobId: p.job.id || null, thresholdMs: limit, durationMs: endedAt - startedAt, exceeded: true, error: (err as Error).message }).catch(() => {});
+      await p
+        .recordTimeout({
+          operation: `${p.job.model}.${p.job.method}`,
+          kind: 'timeout',
+          model: p.job.model,
+          method: p.job.method,
+          jobId: p.job.id || null,
+          thresholdMs: limit,
+          durationMs: endedAt - startedAt,
+          exceeded: true,
+          error: (err as Error).message,
+        })
+        .catch(() => {});
     }
     return {
       outcome: decideFailure(err, {

@@ -37,11 +37,23 @@ export function decideFailure(err: unknown, input: OutcomeInput): Outcome {
   if (error instanceof TimeoutError) {
     if (!input.retryOnTimeout) return { kind: 'failed', reason: 'timeout', error };
     if (exhausted) return { kind: 'failed', reason: 'max_retries', error };
-    return { kind: 'retry', delayMs: retryDelaySeconds(input.retryPattern, input.attempt, input.random) * 1000, countTry: true, reason: 'timeout', error };
+    return {
+      kind: 'retry',
+      delayMs: retryDelaySeconds(input.retryPattern, input.attempt, input.random) * 1000,
+      countTry: true,
+      reason: 'timeout',
+      error,
+    };
   }
   if (error instanceof RetryableJobError) {
     if (error.ignoreRetry) {
-      return { kind: 'retry', delayMs: (error.seconds ?? retryDelaySeconds(input.retryPattern, input.attempt, input.random)) * 1000, countTry: false, reason: 'retryable', error };
+      return {
+        kind: 'retry',
+        delayMs: (error.seconds ?? retryDelaySeconds(input.retryPattern, input.attempt, input.random)) * 1000,
+        countTry: false,
+        reason: 'retryable',
+        error,
+      };
     }
     if (exhausted) return { kind: 'failed', reason: 'max_retries', error };
     const seconds = error.seconds ?? retryDelaySeconds(input.retryPattern, input.attempt, input.random);

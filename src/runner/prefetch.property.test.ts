@@ -11,7 +11,11 @@ type Obs = { kind: 'run'; ms: number } | { kind: 'claim'; ms: number; left: numb
 
 const obs: fc.Arbitrary<Obs> = fc.oneof(
   fc.record({ kind: fc.constant('run' as const), ms: fc.double({ min: 0, max: 10_000, noNaN: true }) }),
-  fc.record({ kind: fc.constant('claim' as const), ms: fc.double({ min: 0, max: 1_000, noNaN: true }), left: fc.nat(600) }),
+  fc.record({
+    kind: fc.constant('claim' as const),
+    ms: fc.double({ min: 0, max: 1_000, noNaN: true }),
+    left: fc.nat(600),
+  }),
   fc.record({ kind: fc.constant('starved' as const) }),
 );
 
@@ -24,30 +28,48 @@ function feed(p: AdaptivePrefetch, list: readonly Obs[], scaleRun = 1, scaleClai
   return p;
 }
 
-const settings = fc.record({ workers: fc.integer({ min: 1, max: 256 }), maxBufferedWorkMs: fc.integer({ min: 1, max: 500 }), max: fc.integer({ min: 0, max: 2000 }) });
+const settings = fc.record({
+  workers: fc.integer({ min: 1, max: 256 }),
+  maxBufferedWorkMs: fc.integer({ min: 1, max: 500 }),
+  max: fc.integer({ min: 0, max: 2000 }),
+});
 
 describe('adaptive prefetch', () => {
   it('starts at one job per slot, and always stays within [0, max] and within maxBufferedWorkMs of work', () => {
-    fc.assert(fc.property(settings, fc.array(obs, { maxLength: 60 }), (o, list) => {
-      const p = new AdaptivePrefetch(o);
-      assert.equal(p.target, Math.min(o.workers, o.max));
-      feed(p, list);
-      const t = p.target;
-      assert.ok(Number.isInteger(t) && t >= 0 && t <= o.max, `target ${t}`);
-      if (p.runMs !== null && p.claimMs !== null) {
-        // the buffer holds at most maxBufferedWorkMs of this runner's time
-        assert.ok(t * p.runMs / o.workers <= o.maxBufferedWorkMs + 1e-9, `target ${t} holds ${t * p.runMs / o.workers} ms of work`);
-      }
-      assert.ok(p.gain >= 1 && p.gain <= 8);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(settings, fc.array(obs, { maxLength: 60 }), (o, list) => {
+        const p = new AdaptivePrefetch(o);
+        assert.equal(p.target, Math.min(o.workers, o.max));
+        feed(p, list);
+        const t = p.target;
+        assert.ok(Number.isInteger(t) && t >= 0 && t <= o.max, `target ${t}`);
+        if (p.runMs !== null && p.claimMs !== null) {
+          // the buffer holds at most maxBufferedWorkMs of this runner's time
+          assert.ok(
+            (t * p.runMs) / o.workers <= o.maxBufferedWorkMs + 1e-9,
+            `target ${t} holds ${(t * p.runMs) / o.workers} ms of work`,
+          );
+        }
+        assert.ok(p.gain >= 1 && p.gain <= 8);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('never grows when every job takes longer, never shrinks when every claim takes longer', () => {
-    fc.assert(fc.property(settings, fc.array(obs, { maxLength: 60 }), fc.double({ min: 1, max: 100, noNaN: true }), (o, list, k) => {
-      const base = feed(new AdaptivePrefetch(o), list).target;
-      assert.ok(feed(new AdaptivePrefetch(o), list, k, 1).target <= base, 'longer jobs, bigger buffer');
-      assert.ok(feed(new AdaptivePrefetch(o), list, 1, k).target >= base, 'slower claims, smaller buffer');
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(
+        settings,
+        fc.array(obs, { maxLength: 60 }),
+        fc.double({ min: 1, max: 100, noNaN: true }),
+        (o, list, k) => {
+          const base = feed(new AdaptivePrefetch(o), list).target;
+          assert.ok(feed(new AdaptivePrefetch(o), list, k, 1).target <= base, 'longer jobs, bigger buffer');
+          assert.ok(feed(new AdaptivePrefetch(o), list, 1, k).target >= base, 'slower claims, smaller buffer');
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 
   it('grows when slots starve and shrinks back when claims return to a buffer that still holds jobs', () => {

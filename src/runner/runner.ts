@@ -96,7 +96,27 @@ export interface RunnerOptions {
   publishEvents?: boolean | 'auto';
 }
 
-const RUNNER_KEYS = ['workers', 'prefetch', 'pollInterval', 'lease', 'heartbeat', 'maxCrashes', 'limitTimeReal', 'shutdownGrace', 'id', 'isolation', 'channels', 'module', 'limitTimeCpu', 'limitMemorySoft', 'limitMemoryHard', 'limitTimeRealCron', 'killGrace', 'limitRequest', 'publishEvents'];
+const RUNNER_KEYS = [
+  'workers',
+  'prefetch',
+  'pollInterval',
+  'lease',
+  'heartbeat',
+  'maxCrashes',
+  'limitTimeReal',
+  'shutdownGrace',
+  'id',
+  'isolation',
+  'channels',
+  'module',
+  'limitTimeCpu',
+  'limitMemorySoft',
+  'limitMemoryHard',
+  'limitTimeRealCron',
+  'killGrace',
+  'limitRequest',
+  'publishEvents',
+];
 
 /** What a runner needs from its Conveyor. */
 export interface RunnerHost {
@@ -269,26 +289,56 @@ export class Runner {
     checkOptions(options, RUNNER_KEYS, 'runner options');
     this.#host = host;
     const env = process.env;
-    this.workers = checkInt(options.workers ?? (env.CONVEYOR_WORKERS ? Number(env.CONVEYOR_WORKERS) : 4), 'runner option workers', 1, 10_000);
-    this.#fixedPrefetch = options.prefetch === undefined ? null : checkInt(options.prefetch, 'runner option prefetch', 0, 100_000);
+    this.workers = checkInt(
+      options.workers ?? (env.CONVEYOR_WORKERS ? Number(env.CONVEYOR_WORKERS) : 4),
+      'runner option workers',
+      1,
+      10_000,
+    );
+    this.#fixedPrefetch =
+      options.prefetch === undefined ? null : checkInt(options.prefetch, 'runner option prefetch', 0, 100_000);
     this.#adaptive = new AdaptivePrefetch({ workers: this.workers });
-    this.#pollMs = parseDuration(options.pollInterval ?? (host.driver.crossProcessWakeups ? '5s' : '1s'), 'runner option pollInterval');
+    this.#pollMs = parseDuration(
+      options.pollInterval ?? (host.driver.crossProcessWakeups ? '5s' : '1s'),
+      'runner option pollInterval',
+    );
     this.#leaseMs = parseDuration(options.lease ?? '30s', 'runner option lease');
-    this.#heartbeatMs = parseDuration(options.heartbeat ?? Math.max(10, Math.floor(this.#leaseMs / 3)), 'runner option heartbeat');
-    if (this.#heartbeatMs >= this.#leaseMs) throw new ConfigurationError(`runner options: heartbeat (${this.#heartbeatMs} ms) must be shorter than lease (${this.#leaseMs} ms)`);
+    this.#heartbeatMs = parseDuration(
+      options.heartbeat ?? Math.max(10, Math.floor(this.#leaseMs / 3)),
+      'runner option heartbeat',
+    );
+    if (this.#heartbeatMs >= this.#leaseMs)
+      throw new ConfigurationError(
+        `runner options: heartbeat (${this.#heartbeatMs} ms) must be shorter than lease (${this.#leaseMs} ms)`,
+      );
     this.#maxCrashes = checkInt(options.maxCrashes ?? 3, 'runner option maxCrashes', 1);
-    this.#limitMs = parseDuration(options.limitTimeReal ?? env.CONVEYOR_LIMIT_TIME_REAL ?? '1200s', 'runner option limitTimeReal');
+    this.#limitMs = parseDuration(
+      options.limitTimeReal ?? env.CONVEYOR_LIMIT_TIME_REAL ?? '1200s',
+      'runner option limitTimeReal',
+    );
     this.#limitCronMs = resolveLimitTimeRealCron(options.limitTimeRealCron);
     this.#graceMs = parseDuration(options.shutdownGrace ?? '30s', 'runner option shutdownGrace');
     if (options.isolation !== undefined && options.isolation !== 'inline' && options.isolation !== 'process') {
-      throw new ConfigurationError(`runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`);
+      throw new ConfigurationError(
+        `runner option isolation: expected 'inline' or 'process', got ${describeValue(options.isolation)}`,
+      );
     }
-    if (options.publishEvents !== undefined && typeof options.publishEvents !== 'boolean' && options.publishEvents !== 'auto') {
-      throw new ConfigurationError(`runner option publishEvents: expected true, false or 'auto', got ${describeValue(options.publishEvents)}`);
+    if (
+      options.publishEvents !== undefined &&
+      typeof options.publishEvents !== 'boolean' &&
+      options.publishEvents !== 'auto'
+    ) {
+      throw new ConfigurationError(
+        `runner option publishEvents: expected true, false or 'auto', got ${describeValue(options.publishEvents)}`,
+      );
     }
     this.#publishMode = options.publishEvents ?? 'auto';
     this.#publishing = this.#publishMode === true;
-    this.#poolOptions = processPoolOptions(options, { size: this.workers, logger: host.logger, now: () => this.#now() });
+    this.#poolOptions = processPoolOptions(options, {
+      size: this.workers,
+      logger: host.logger,
+      now: () => this.#now(),
+    });
     this.id = options.id ?? `${os.hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     const tree = options.channels === undefined ? host.channels : ChannelTree.fromConfig(options.channels);
     this.#tree = tree;
@@ -363,9 +413,11 @@ export class Runner {
     this.#cron = new CronScheduler(this.#host, { limitTimeRealCronMs: this.#limitCronMs, runnerId: this.id });
     this.#cron.start();
     if (this.workers > this.#rootCapacity) {
-      this.#host.logger.warn({ runnerId: this.id, workers: this.workers, root: this.#rootCapacity },
-        `runner has ${this.workers} workers but channel root allows ${this.#rootCapacity} job(s) at once across all runners: `
-        + `${this.workers - this.#rootCapacity} slot(s) will stay idle (raise root, e.g. channels 'root:${this.workers}', or lower workers)`);
+      this.#host.logger.warn(
+        { runnerId: this.id, workers: this.workers, root: this.#rootCapacity },
+        `runner has ${this.workers} workers but channel root allows ${this.#rootCapacity} job(s) at once across all runners: ` +
+          `${this.workers - this.#rootCapacity} slot(s) will stay idle (raise root, e.g. channels 'root:${this.workers}', or lower workers)`,
+      );
     }
     this.#host.events.emit('runner_started', { runnerId: this.id, workers: this.workers });
     this.#kick();
@@ -401,10 +453,13 @@ export class Runner {
     await Promise.all([...this.#claimLoops]);
     const now = this.#now();
     this.#bufferedIds.clear();
-    for (const job of this.#buffer.splice(0)) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
+    for (const job of this.#buffer.splice(0))
+      this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
     if (this.#running.size) {
       let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => { timer = setTimeout(resolve, this.#graceMs); });
+      const grace = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#graceMs);
+      });
       await Promise.race([Promise.all([...this.#running.values()].map((r) => r.done)), grace]);
       clearTimeout(timer);
       for (const r of this.#running.values()) {
@@ -428,7 +483,9 @@ export class Runner {
   #onWake(topic: WakeTopic, origin: string | null): void {
     if (topic === 'channels') {
       // a channel was paused or resumed: reload the pauses, then claim (a resume starts its jobs at once)
-      void this.refreshPauses().catch((err: unknown) => this.#error('channelPauseList', err)).then(() => this.#kick());
+      void this.refreshPauses()
+        .catch((err: unknown) => this.#error('channelPauseList', err))
+        .then(() => this.#kick());
       return;
     }
     this.#cron?.poke();
@@ -471,7 +528,13 @@ export class Runner {
         this.#claims++;
         this.#idleDuringClaim = false;
         const t0 = performance.now();
-        res = await this.#host.driver.jobClaim({ runnerId: this.id, now: this.#now(), wanted, startCount, policy: this.#policy });
+        res = await this.#host.driver.jobClaim({
+          runnerId: this.id,
+          now: this.#now(),
+          wanted,
+          startCount,
+          policy: this.#policy,
+        });
         this.#adaptive.observeClaim(performance.now() - t0, this.#buffer.length);
         // slots waited for this claim and it brought work: the buffer was too small
         if (this.#idleDuringClaim && res.jobs.length) this.#adaptive.observeStarved();
@@ -526,7 +589,8 @@ export class Runner {
       for (const job of jobs) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return;
     }
-    if (this.#running.size || this.#bufferedIds.size || this.#writes.length || this.#writesOut.size) jobs = this.#absorbReclaims(jobs);
+    if (this.#running.size || this.#bufferedIds.size || this.#writes.length || this.#writesOut.size)
+      jobs = this.#absorbReclaims(jobs);
     const accepted = this.#tree.pauses.size ? this.#releasePaused(jobs) : jobs;
     this.#buffer.push(...accepted);
     for (const job of accepted) this.#bufferedIds.add(job.id);
@@ -554,7 +618,11 @@ export class Runner {
       return queued.has(id);
     };
     let any = false;
-    for (const job of jobs) if (held(job.id)) { any = true; break; }
+    for (const job of jobs)
+      if (held(job.id)) {
+        any = true;
+        break;
+      }
     if (!any) return jobs;
     const unwritten = (id: number): number | undefined =>
       this.#writesOut.get(id) ?? this.#writes.find((w) => w.cmd.id === id)?.cmd.attempt;
@@ -569,10 +637,15 @@ export class Runner {
       if (old) {
         old.released = true;
         this.#running.delete(job.id);
-        old.abort.abort(new JobLeaseLostError(`job ${job.id} was claimed again with attempt ${job.attempt}: this run of attempt ${old.job.attempt} has lost its lease`));
+        old.abort.abort(
+          new JobLeaseLostError(
+            `job ${job.id} was claimed again with attempt ${job.attempt}: this run of attempt ${old.job.attempt} has lost its lease`,
+          ),
+        );
         this.#race(old.job, 'claimed again');
       }
-      if (this.#bufferedIds.has(job.id)) replaced.add(job.id); // the new claim's copy replaces the buffered one
+      if (this.#bufferedIds.has(job.id))
+        replaced.add(job.id); // the new claim's copy replaces the buffered one
       else if (unwritten(job.id) === job.attempt) {
         this.#reclaimed(job, 'finished, its outcome being written');
         continue;
@@ -584,8 +657,10 @@ export class Runner {
   }
 
   #reclaimed(job: JobRow, what: string): void {
-    this.#host.logger.warn({ jobId: job.id, attempt: job.attempt, runnerId: this.id },
-      `a job this runner holds (${what}) was claimed again: its previous claim was lost (e.g. by a database crash); the run it has completes the new claim`);
+    this.#host.logger.warn(
+      { jobId: job.id, attempt: job.attempt, runnerId: this.id },
+      `a job this runner holds (${what}) was claimed again: its previous claim was lost (e.g. by a database crash); the run it has completes the new claim`,
+    );
   }
 
   /** Give back the jobs of `jobs` whose channel is paused now; returns the others. */
@@ -593,7 +668,11 @@ export class Runner {
     const now = this.#now();
     return jobs.filter((job) => {
       let paused: boolean;
-      try { paused = this.#tree.path(job.channel).some((n) => n.paused); } catch { paused = false; }
+      try {
+        paused = this.#tree.path(job.channel).some((n) => n.paused);
+      } catch {
+        paused = false;
+      }
       if (paused) this.#write({ cmd: { kind: 'release', id: job.id, attempt: job.attempt, at: now }, job });
       return !paused;
     });
@@ -614,7 +693,10 @@ export class Runner {
       this.#bufferedIds = new Set(this.#buffer.map((j) => j.id));
     }
     const paused = [...next.pauses.keys()];
-    this.#host.logger.info({ runnerId: this.id, paused }, paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now');
+    this.#host.logger.info(
+      { runnerId: this.id, paused },
+      paused.length ? 'channels paused at runtime changed' : 'no channel is paused at runtime now',
+    );
     this.#host.events.emit('runner_channels_paused', { runnerId: this.id, paused });
     return true;
   }
@@ -630,12 +712,15 @@ export class Runner {
     if (at >= this.#wakeAt) return;
     this.#wakeAt = at;
     if (this.#wakeTimer) clearTimeout(this.#wakeTimer);
-    this.#wakeTimer = setTimeout(() => {
-      this.#wakeTimer = null;
-      this.#wakeAt = Infinity;
-      this.#mayBeDue(); // an ETA or throttle ended: claim now, or at the next freed slot if full
-      this.#kick();
-    }, Math.max(0, at - this.#now()) + 5);
+    this.#wakeTimer = setTimeout(
+      () => {
+        this.#wakeTimer = null;
+        this.#wakeAt = Infinity;
+        this.#mayBeDue(); // an ETA or throttle ended: claim now, or at the next freed slot if full
+        this.#kick();
+      },
+      Math.max(0, at - this.#now()) + 5,
+    );
   }
 
   /** No job running, buffered, waiting to be written or being written. */
@@ -651,7 +736,10 @@ export class Runner {
     try {
       if (capacityBlocked) {
         // a throttle ends by itself (its end is the claim's wakeAt, and the wake timer claims again then)
-        const throttle = Math.max(0, ...this.#policy.throttledChannels.map((ch) => this.#tree.node(ch)?.throttleMs ?? 0));
+        const throttle = Math.max(
+          0,
+          ...this.#policy.throttledChannels.map((ch) => this.#tree.node(ch)?.throttleMs ?? 0),
+        );
         if (wakeAt !== null && wakeAt <= this.#now() + throttle) return;
         // capacity taken by jobs in progress frees up when they end (their writes wake or the poll claims)
         const inProgress = await this.#host.driver.jobCount({ state: ['enqueued', 'started'], groupBy: [] });
@@ -689,7 +777,15 @@ export class Runner {
     // jobs the claim stored as started need no start write; buffered ones get it if they run long enough
     if (job.state === 'enqueued') this.#deferStart(entry);
     const events = this.#host.events;
-    if (events.has('job_started')) events.emit('job_started', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, runnerId: this.id });
+    if (events.has('job_started'))
+      events.emit('job_started', {
+        id: job.id,
+        model: job.model,
+        method: job.method,
+        channel: job.channel,
+        attempt: job.attempt,
+        runnerId: this.id,
+      });
     const settings = this.#host.models.get(job.model)?.settings.get(job.method);
     const limitMs = job.timeLimitMs ?? settings?.timeLimitMs ?? this.#limitMs;
     const driver = this.#host.driver;
@@ -698,21 +794,47 @@ export class Runner {
       if (r === 'stale') this.#race(job, 'progress');
     };
     const persistCheckpoint = async (value: unknown) => {
-      const r = await driver.jobCheckpoint({ id: job.id, attempt: job.attempt, runnerId: this.id, checkpoint: value === undefined ? null : encodeJson(value, 'checkpoint') });
+      const r = await driver.jobCheckpoint({
+        id: job.id,
+        attempt: job.attempt,
+        runnerId: this.id,
+        checkpoint: value === undefined ? null : encodeJson(value, 'checkpoint'),
+      });
       if (r === 'stale') this.#race(job, 'checkpoint');
     };
-    const recordTimeout = async (e: TimeoutLogEntryInput) => { await this.#host.timeoutLog.record(e); };
+    const recordTimeout = async (e: TimeoutLogEntryInput) => {
+      await this.#host.timeoutLog.record(e);
+    };
     const txJob = { id: job.id, attempt: job.attempt, runnerId: this.id, startedAt, hasDependants: job.hasDependants };
     // the trace context stored at enqueue is for the run's span, not part of the job's own context
     const { carrier, context } = splitTraceContext(job.context);
     const runJob = carrier ? { ...job, context } : job;
     const span = this.#host.telemetry?.startRun(job, carrier);
-    const start = (): Promise<ExecuteResult & { killed?: string | null }> => this.#pool
-      ? this.#pool.execute(runJob, { limitMs, signal: entry.abort.controller.signal, settings, onProgress: persistProgress, onCheckpoint: persistCheckpoint, onTimeoutLog: recordTimeout,
-        transaction: txJob, onCommitted: (at) => this.#committed(entry, at) })
-      : executeJob({ job: runJob, models: this.#host.models, limitMs, logger: this.#host.logger, context: this.#host.context, abort: entry.abort,
-        now: () => this.#now(), persistProgress, persistCheckpoint, recordTimeout,
-        transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal) });
+    const start = (): Promise<ExecuteResult & { killed?: string | null }> =>
+      this.#pool
+        ? this.#pool.execute(runJob, {
+            limitMs,
+            signal: entry.abort.controller.signal,
+            settings,
+            onProgress: persistProgress,
+            onCheckpoint: persistCheckpoint,
+            onTimeoutLog: recordTimeout,
+            transaction: txJob,
+            onCommitted: (at) => this.#committed(entry, at),
+          })
+        : executeJob({
+            job: runJob,
+            models: this.#host.models,
+            limitMs,
+            logger: this.#host.logger,
+            context: this.#host.context,
+            abort: entry.abort,
+            now: () => this.#now(),
+            persistProgress,
+            persistCheckpoint,
+            recordTimeout,
+            transaction: (fn, signal) => this.#transaction(entry, txJob, fn, signal),
+          });
     const run = span ? span.activate(start) : start();
     const end = (r: ExecuteResult & { killed?: string | null }) => {
       if (this.#running.get(job.id) === entry) this.#running.delete(job.id);
@@ -725,7 +847,8 @@ export class Runner {
       else outcome = this.#finish(job, r.outcome, r.startedAt, r.endedAt, r.timedOut, limitMs, r.killed ?? 'timeout');
       span?.end(outcome, r.outcome.kind === 'done' ? null : r.outcome.error);
       this.#dispatch();
-      if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers) this.#idleDuringClaim = true;
+      if (!this.#buffer.length && this.#claimLoops.size && this.#running.size < this.workers)
+        this.#idleDuringClaim = true;
       if (this.#bufferLow() && !this.#drained) this.#kick();
     };
     // a transaction still open when the run ended (time limit, shutdown) settles first: it decides the outcome
@@ -733,13 +856,26 @@ export class Runner {
   }
 
   /** `job.transaction()` of an inline run: the job's writes and its completion in one fenced transaction. */
-  async #transaction(entry: Running, txJob: JobTransactionJob, fn: (db: unknown) => unknown, signal: AbortSignal): Promise<unknown> {
+  async #transaction(
+    entry: Running,
+    txJob: JobTransactionJob,
+    fn: (db: unknown) => unknown,
+    signal: AbortSignal,
+  ): Promise<unknown> {
     let settle!: () => void;
-    entry.tx = new Promise<void>((resolve) => { settle = resolve; });
+    entry.tx = new Promise<void>((resolve) => {
+      settle = resolve;
+    });
     try {
       // a buffered job's start write must not wait behind the transaction's row lock: let one in flight land first
       if (entry.job.state === 'enqueued' && this.#flushing) await this.#flushing;
-      const r = await this.#host.driver.jobTransaction({ job: txJob, fn, encodeResult: encodeTransactionResult, now: () => this.#now(), signal });
+      const r = await this.#host.driver.jobTransaction({
+        job: txJob,
+        fn,
+        encodeResult: encodeTransactionResult,
+        now: () => this.#now(),
+        signal,
+      });
       this.#committed(entry, r.at);
       return r.value;
     } finally {
@@ -757,11 +893,21 @@ export class Runner {
   #endCommitted(entry: Running, r: ExecuteResult): void {
     const { job } = entry;
     if (r.outcome.kind !== 'done') {
-      this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, err: r.outcome.error.message },
-        'the job ended with an error after its job.transaction() committed: it stays done (its transaction recorded it)');
+      this.#host.logger.warn(
+        { jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, err: r.outcome.error.message },
+        'the job ended with an error after its job.transaction() committed: it stays done (its transaction recorded it)',
+      );
     }
     const ev = this.#host.events;
-    if (ev.has('job_done')) ev.emit('job_done', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, durationMs: entry.committedAt! - entry.startedAt });
+    if (ev.has('job_done'))
+      ev.emit('job_done', {
+        id: job.id,
+        model: job.model,
+        method: job.method,
+        channel: job.channel,
+        attempt: job.attempt,
+        durationMs: entry.committedAt! - entry.startedAt,
+      });
     // the capacity it held was freed by the commit, as by a flush of completions
     if (this.#capacityBlocked) this.#kick();
   }
@@ -774,28 +920,47 @@ export class Runner {
   #armStarts(): void {
     const head = this.#startQueue[0];
     if (!head || this.#state !== 'running') return;
-    this.#startTimer = setTimeout(() => {
-      this.#startTimer = null;
-      const now = performance.now();
-      let n = 0;
-      for (; n < this.#startQueue.length && this.#startQueue[n]!.due <= now; n++) {
-        const { entry } = this.#startQueue[n]!;
-        const { job } = entry;
-        // (a job in its own transaction gets no start write: the transaction stores the start time)
-        if (!entry.released && !entry.tx && this.#running.get(job.id) === entry) this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
-      }
-      this.#startQueue.splice(0, n);
-      this.#armStarts();
-    }, Math.max(0, head.due - performance.now()) + 1);
+    this.#startTimer = setTimeout(
+      () => {
+        this.#startTimer = null;
+        const now = performance.now();
+        let n = 0;
+        for (; n < this.#startQueue.length && this.#startQueue[n]!.due <= now; n++) {
+          const { entry } = this.#startQueue[n]!;
+          const { job } = entry;
+          // (a job in its own transaction gets no start write: the transaction stores the start time)
+          if (!entry.released && !entry.tx && this.#running.get(job.id) === entry)
+            this.#write({ cmd: { kind: 'start', id: job.id, attempt: job.attempt, at: entry.startedAt }, job });
+        }
+        this.#startQueue.splice(0, n);
+        this.#armStarts();
+      },
+      Math.max(0, head.due - performance.now()) + 1,
+    );
   }
 
   /** Queue the outcome's write; returns how the run ended. */
-  #finish(job: JobRow, outcome: Outcome, startedAt: number, at: number, timedOut: boolean, limitMs: number, kind = 'timeout'): RunOutcome {
+  #finish(
+    job: JobRow,
+    outcome: Outcome,
+    startedAt: number,
+    at: number,
+    timedOut: boolean,
+    limitMs: number,
+    kind = 'timeout',
+  ): RunOutcome {
     const base = { id: job.id, attempt: job.attempt, startedAt, at };
     const err = outcome.kind === 'done' ? null : outcome.error;
     const exc = err ? { excName: err.name, excMessage: err.message, excInfo: err.stack ?? null } : null;
     if (timedOut) {
-      this.#host.events.emit('job_timed_out', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, limitMs, kind });
+      this.#host.events.emit('job_timed_out', {
+        id: job.id,
+        model: job.model,
+        method: job.method,
+        attempt: job.attempt,
+        limitMs,
+        kind,
+      });
     }
     if (outcome.kind === 'done') {
       let result: string | null;
@@ -803,17 +968,46 @@ export class Runner {
         result = outcome.result === undefined ? null : encodeJson(outcome.result, 'result');
       } catch (e) {
         const error = e as Error;
-        this.#write({ cmd: { kind: 'failed', ...base, outcome: 'failed', excName: error.name, excMessage: error.message, excInfo: error.stack ?? null }, job, outcome: { kind: 'failed', reason: 'error', error } });
+        this.#write({
+          cmd: {
+            kind: 'failed',
+            ...base,
+            outcome: 'failed',
+            excName: error.name,
+            excMessage: error.message,
+            excInfo: error.stack ?? null,
+          },
+          job,
+          outcome: { kind: 'failed', reason: 'error', error },
+        });
         return 'failed';
       }
       this.#write({ cmd: { kind: 'done', ...base, result, hasDependants: job.hasDependants }, job, outcome });
       return 'done';
     } else if (outcome.kind === 'retry') {
-      this.#write({ cmd: { kind: 'retry', ...base, eta: at + outcome.delayMs, countTry: outcome.countTry, outcome: timedOut ? 'timed_out' : 'retried', ...exc! }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
+      this.#write({
+        cmd: {
+          kind: 'retry',
+          ...base,
+          eta: at + outcome.delayMs,
+          countTry: outcome.countTry,
+          outcome: timedOut ? 'timed_out' : 'retried',
+          ...exc!,
+        },
+        job,
+        outcome,
+        ...(timedOut ? { timeout: { limitMs, kind } } : {}),
+      });
       return timedOut ? 'timed_out' : 'retried';
     } else {
-      const message = outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
-      this.#write({ cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message }, job, outcome, ...(timedOut ? { timeout: { limitMs, kind } } : {}) });
+      const message =
+        outcome.reason === 'max_retries' ? `Max. retries (${job.maxRetries}) reached: ${err!.message}` : err!.message;
+      this.#write({
+        cmd: { kind: 'failed', ...base, outcome: timedOut ? 'timed_out' : 'failed', ...exc!, excMessage: message },
+        job,
+        outcome,
+        ...(timedOut ? { timeout: { limitMs, kind } } : {}),
+      });
       return timedOut ? 'timed_out' : 'failed';
     }
   }
@@ -828,13 +1022,15 @@ export class Runner {
   /** Group commit: everything written in this turn of the event loop goes out in one batch. */
   #scheduleFlush(): void {
     if (this.#flushing) return;
-    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#flush()).finally(() => {
-      this.#flushing = null;
-      // a write queued after #flush's loop saw the queue empty but before this callback ran (a job that
-      // failed at once, e.g. of an unknown model, dispatched by the claim that this flush kicked) would
-      // otherwise wait for some later write
-      if (this.#writes.length && this.#state !== 'stopped') this.#scheduleFlush();
-    });
+    this.#flushing = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.#flush())
+      .finally(() => {
+        this.#flushing = null;
+        // a write queued after #flush's loop saw the queue empty but before this callback ran (a job that
+        // failed at once, e.g. of an unknown model, dispatched by the claim that this flush kicked) would
+        // otherwise wait for some later write
+        if (this.#writes.length && this.#state !== 'stopped') this.#scheduleFlush();
+      });
   }
 
   async #flush(): Promise<void> {
@@ -846,7 +1042,10 @@ export class Runner {
       let results;
       for (const w of batch) this.#writesOut.set(w.cmd.id, w.cmd.attempt);
       try {
-        results = await this.#host.driver.jobFinishMany(this.id, batch.map((w) => w.cmd));
+        results = await this.#host.driver.jobFinishMany(
+          this.id,
+          batch.map((w) => w.cmd),
+        );
         for (const w of batch) this.#writesOut.delete(w.cmd.id);
         this.#writesFailing = false;
         this.#writeBackoff.reset();
@@ -885,7 +1084,10 @@ export class Runner {
   async #drainWrites(): Promise<void> {
     const deadline = Date.now() + Math.max(this.#graceMs, 5_000);
     while ((this.#flushing || this.#writes.length) && Date.now() < deadline) {
-      if (!this.#flushing && this.#writes.length) this.#flushing = this.#flush().finally(() => { this.#flushing = null; });
+      if (!this.#flushing && this.#writes.length)
+        this.#flushing = this.#flush().finally(() => {
+          this.#flushing = null;
+        });
       await Promise.race([this.#flushing, new Promise((r) => setTimeout(r, 1000))]);
     }
   }
@@ -894,13 +1096,45 @@ export class Runner {
     const ev = this.#host.events;
     const { job, cmd } = w;
     if (cmd.kind === 'done') {
-      if (ev.has('job_done')) ev.emit('job_done', { id: job.id, model: job.model, method: job.method, channel: job.channel, attempt: job.attempt, durationMs: cmd.at - cmd.startedAt });
+      if (ev.has('job_done'))
+        ev.emit('job_done', {
+          id: job.id,
+          model: job.model,
+          method: job.method,
+          channel: job.channel,
+          attempt: job.attempt,
+          durationMs: cmd.at - cmd.startedAt,
+        });
     } else if (cmd.kind === 'retry') {
-      ev.emit('job_retried', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, eta: cmd.eta, error: cmd.excMessage ?? '' });
-      this.#host.logger.info({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt, retryIn: `${Math.round((cmd.eta - cmd.at) / 1000)}s` }, `job retried: ${cmd.excMessage ?? ''}`);
+      ev.emit('job_retried', {
+        id: job.id,
+        model: job.model,
+        method: job.method,
+        attempt: job.attempt,
+        eta: cmd.eta,
+        error: cmd.excMessage ?? '',
+      });
+      this.#host.logger.info(
+        {
+          jobId: job.id,
+          job: `${job.model}.${job.method}`,
+          attempt: job.attempt,
+          retryIn: `${Math.round((cmd.eta - cmd.at) / 1000)}s`,
+        },
+        `job retried: ${cmd.excMessage ?? ''}`,
+      );
     } else if (cmd.kind === 'failed') {
-      ev.emit('job_failed', { id: job.id, model: job.model, method: job.method, attempt: job.attempt, error: cmd.excMessage ?? '' });
-      this.#host.logger.warn({ jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt }, `job failed: ${cmd.excName ?? 'Error'}: ${cmd.excMessage ?? ''}`);
+      ev.emit('job_failed', {
+        id: job.id,
+        model: job.model,
+        method: job.method,
+        attempt: job.attempt,
+        error: cmd.excMessage ?? '',
+      });
+      this.#host.logger.warn(
+        { jobId: job.id, job: `${job.model}.${job.method}`, attempt: job.attempt },
+        `job failed: ${cmd.excName ?? 'Error'}: ${cmd.excMessage ?? ''}`,
+      );
     }
   }
 
@@ -909,8 +1143,10 @@ export class Runner {
     const { job, cmd } = w;
     const base = { runnerId: this.id, id: job.id, model: job.model, method: job.method, attempt: job.attempt };
     if (w.timeout) out.push({ event: 'job_timed_out', ...base, limitMs: w.timeout.limitMs, kind: w.timeout.kind });
-    if (cmd.kind === 'done') out.push({ event: 'job_done', ...base, channel: job.channel, durationMs: cmd.at - cmd.startedAt });
-    else if (cmd.kind === 'retry') out.push({ event: 'job_retried', ...base, eta: cmd.eta, error: cmd.excMessage ?? '' });
+    if (cmd.kind === 'done')
+      out.push({ event: 'job_done', ...base, channel: job.channel, durationMs: cmd.at - cmd.startedAt });
+    else if (cmd.kind === 'retry')
+      out.push({ event: 'job_retried', ...base, eta: cmd.eta, error: cmd.excMessage ?? '' });
     else if (cmd.kind === 'failed') out.push({ event: 'job_failed', ...base, error: cmd.excMessage ?? '' });
   }
 
@@ -931,7 +1167,14 @@ export class Runner {
 
   #info(): Record<string, unknown> {
     const mem = process.memoryUsage();
-    return { running: this.#running.size, buffered: this.#buffer.length, rss: mem.rss, heapUsed: mem.heapUsed, isolation: this.#pool ? 'process' : 'inline', version: 1 };
+    return {
+      running: this.#running.size,
+      buffered: this.#buffer.length,
+      rss: mem.rss,
+      heapUsed: mem.heapUsed,
+      isolation: this.#pool ? 'process' : 'inline',
+      version: 1,
+    };
   }
 
   /** The lease stored with each heartbeat (see LEASE_SLACK_MS). */
@@ -940,8 +1183,15 @@ export class Runner {
   }
 
   async #register(): Promise<void> {
-    await this.#host.driver.runnerRegister({ id: this.id, host: os.hostname(), pid: process.pid, workers: this.workers, startedAt: this.#startedAt,
-      leaseMs: this.#storedLeaseMs, info: this.#info() });
+    await this.#host.driver.runnerRegister({
+      id: this.id,
+      host: os.hostname(),
+      pid: process.pid,
+      workers: this.workers,
+      startedAt: this.#startedAt,
+      leaseMs: this.#storedLeaseMs,
+      info: this.#info(),
+    });
   }
 
   #scheduleHeartbeat(ms: number): void {
@@ -963,9 +1213,13 @@ export class Runner {
     // a hung connection must not stop the heartbeats, but nor should a slow server get a pile of them
     if (this.#heartbeatsInFlight < 3) {
       this.#heartbeatsInFlight++;
-      const renewal = this.#renewLease().finally(() => { this.#heartbeatsInFlight--; });
+      const renewal = this.#renewLease().finally(() => {
+        this.#heartbeatsInFlight--;
+      });
       let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), HEARTBEAT_TIMEOUT_MS); });
+      const timeout = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), HEARTBEAT_TIMEOUT_MS);
+      });
       try {
         renewed = await Promise.race([renewal, timeout]);
       } catch (err) {
@@ -991,7 +1245,11 @@ export class Runner {
   }
 
   async #renewLease(): Promise<boolean> {
-    const alive = await this.#host.driver.runnerHeartbeat({ id: this.id, leaseMs: this.#storedLeaseMs, info: this.#info() });
+    const alive = await this.#host.driver.runnerHeartbeat({
+      id: this.id,
+      leaseMs: this.#storedLeaseMs,
+      info: this.#info(),
+    });
     this.#recovery.succeeded();
     if (!alive) {
       this.#host.logger.warn({ runnerId: this.id }, 'this runner was declared dead (lease expired); registering again');
@@ -1014,7 +1272,12 @@ export class Runner {
     const rescued = await this.#host.driver.jobRescue({ maxCrashes: this.#maxCrashes });
     for (const r of rescued) {
       this.#host.events.emit('job_rescued', r);
-      this.#host.logger.warn({ jobId: r.id, deadRunner: r.runnerId, state: r.state }, r.wasStarted ? 'rescued a job whose runner died while running it' : 'requeued a job claimed by a runner that died');
+      this.#host.logger.warn(
+        { jobId: r.id, deadRunner: r.runnerId, state: r.state },
+        r.wasStarted
+          ? 'rescued a job whose runner died while running it'
+          : 'requeued a job claimed by a runner that died',
+      );
     }
   }
 
@@ -1025,7 +1288,9 @@ export class Runner {
   }
 
   #every(ms: number, fn: () => unknown): void {
-    const t = setInterval(() => { void fn(); }, ms);
+    const t = setInterval(() => {
+      void fn();
+    }, ms);
     this.#timers.add(t);
   }
 

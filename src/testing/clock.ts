@@ -59,7 +59,9 @@ export function isFakeClock(clock: unknown): clock is FakeClock {
 export async function advanceAndWake(conveyor: Conveyor, by: Duration): Promise<number> {
   const clock = conveyor.clock;
   if (!isFakeClock(clock)) {
-    throw new ValidationError('advanceAndWake(): this Conveyor has no fake clock; open it with Conveyor.open({ clock: createFakeClock() })');
+    throw new ValidationError(
+      'advanceAndWake(): this Conveyor has no fake clock; open it with Conveyor.open({ clock: createFakeClock() })',
+    );
   }
   const now = clock.advance(by);
   await conveyor.driver.wake('jobs');

@@ -6,7 +6,15 @@
  * @module
  */
 export {
-  trapJobs, JobsTrap, TrappedJob, PROPERTY_KEYS,
-  type TrappedCall, type JobProperties, type ExpectedProperties, type ExpectedJob, type CountOptions, type MethodRef,
+  trapJobs,
+  JobsTrap,
+  TrappedJob,
+  PROPERTY_KEYS,
+  type TrappedCall,
+  type JobProperties,
+  type ExpectedProperties,
+  type ExpectedJob,
+  type CountOptions,
+  type MethodRef,
 } from './trap.ts';
 export { createFakeClock, isFakeClock, advanceAndWake, type FakeClock } from './clock.ts';

@@ -8,7 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import type { Conveyor } from '../conveyor.ts';
 import type { Delayable } from '../delay/delayable.ts';
-import { GraphError, InvalidStateError, UnknownMethodError, UnknownModelError, ValidationError, describeValue } from '../errors.ts';
+import {
+  GraphError,
+  InvalidStateError,
+  UnknownMethodError,
+  UnknownModelError,
+  ValidationError,
+  describeValue,
+} from '../errors.ts';
 import { parseDuration, type Duration } from '../internal/duration.ts';
 import { decodeJson, encodeJson } from '../internal/json.ts';
 import { Job, type JobHandleHost } from '../job/handle.ts';
@@ -140,8 +147,10 @@ export class TrappedJob {
       getJob: async () => this.row(),
       waitJob: async () => {
         if (FINAL_STATES.has(this.#state)) return this.row();
-        throw new InvalidStateError(`${this.toString()} was recorded by trapJobs() and has not run: call trap.performEnqueuedJobs() first`,
-          { details: { state: this.#state } });
+        throw new InvalidStateError(
+          `${this.toString()} was recorded by trapJobs() and has not run: call trap.performEnqueuedJobs() first`,
+          { details: { state: this.#state } },
+        );
       },
       requeueJobs: async () => (this.#trap._requeue(this) ? [0] : []),
       setDoneJobs: async () => (this.#trap._setDone(this) ? [0] : []),
@@ -174,14 +183,37 @@ export class TrappedJob {
   row(): JobRow {
     const err = this.#error;
     return {
-      id: 0, uuid: this.uuid, graphUuid: this.graphUuid, model: this.model, method: this.method,
-      records: [...this.records], args: [...this.args], state: this.#state, priority: this.properties.priority,
-      eta: this.properties.eta, channel: this.properties.channel, attempt: this.#attempt, maxRetries: this.properties.maxRetries,
-      crashCount: 0, result: this.#result ?? null, excName: err?.name ?? null, excMessage: err?.message ?? null,
-      excInfo: err?.stack ?? null, description: this.properties.description, identityKey: this.properties.identityKey,
-      context: this.context ? { ...this.context } : null, progress: null, checkpoint: null, timeLimitMs: null,
-      createdAt: this.at, enqueuedAt: null, startedAt: this.#startedAt, doneAt: this.#doneAt,
-      cancelledAt: this.#cancelledAt, execTimeMs: null, runnerId: null,
+      id: 0,
+      uuid: this.uuid,
+      graphUuid: this.graphUuid,
+      model: this.model,
+      method: this.method,
+      records: [...this.records],
+      args: [...this.args],
+      state: this.#state,
+      priority: this.properties.priority,
+      eta: this.properties.eta,
+      channel: this.properties.channel,
+      attempt: this.#attempt,
+      maxRetries: this.properties.maxRetries,
+      crashCount: 0,
+      result: this.#result ?? null,
+      excName: err?.name ?? null,
+      excMessage: err?.message ?? null,
+      excInfo: err?.stack ?? null,
+      description: this.properties.description,
+      identityKey: this.properties.identityKey,
+      context: this.context ? { ...this.context } : null,
+      progress: null,
+      checkpoint: null,
+      timeLimitMs: null,
+      createdAt: this.at,
+      enqueuedAt: null,
+      startedAt: this.#startedAt,
+      doneAt: this.#doneAt,
+      cancelledAt: this.#cancelledAt,
+      execTimeMs: null,
+      runnerId: null,
       hasDependants: this.dependants.length > 0,
     };
   }
@@ -197,8 +229,12 @@ export class TrappedJob {
 /** Text shown as is in messages. */
 class Shown {
   readonly text: string;
-  constructor(text: string) { this.text = text; }
-  [inspect.custom](): string { return this.text; }
+  constructor(text: string) {
+    this.text = text;
+  }
+  [inspect.custom](): string {
+    return this.text;
+  }
 }
 
 function show(value: unknown): string {
@@ -208,14 +244,20 @@ function show(value: unknown): string {
 function showDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '+';
   const a = Math.abs(ms);
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (a >= size && a % size === 0) return `${sign}${a / size}${unit}`;
   }
   return `${sign}${a}ms`;
 }
 
 function showProperty(key: string, value: unknown, at: number | null): string {
-  if (key === 'eta' && typeof value === 'number' && at !== null) return `${new Date(value).toISOString()} (${showDuration(value - at)})`;
+  if (key === 'eta' && typeof value === 'number' && at !== null)
+    return `${new Date(value).toISOString()} (${showDuration(value - at)})`;
   if (key === 'eta' && value instanceof Date) return value.toISOString();
   return show(value);
 }
@@ -228,7 +270,9 @@ function formatCall(
   const records = c.records.length ? `(${c.records.map(show).join(',')})` : '';
   const head = `${c.model}${records}.${c.method}(${c.args.map(show).join(', ')})`;
   if (properties === null) return head;
-  const props = Object.entries(properties).map(([k, v]) => `${k}=${showProperty(k, v, c.at ?? null)}`).join(', ');
+  const props = Object.entries(properties)
+    .map(([k, v]) => `${k}=${showProperty(k, v, c.at ?? null)}`)
+    .join(', ');
   return `${head} with properties (${props})`;
 }
 
@@ -257,16 +301,27 @@ interface ResolvedRef {
 function resolveRef(conveyor: Conveyor, ref: MethodRef, what: string): ResolvedRef {
   const check = (model: string, method: string): void => {
     const def = conveyor.models.get(model);
-    if (!def) throw new UnknownModelError(`${what}: unknown model '${model}' (defined: ${[...conveyor.models.keys()].join(', ') || 'none'})`);
-    if (!def.settings.has(method)) throw new UnknownMethodError(`${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`);
+    if (!def)
+      throw new UnknownModelError(
+        `${what}: unknown model '${model}' (defined: ${[...conveyor.models.keys()].join(', ') || 'none'})`,
+      );
+    if (!def.settings.has(method))
+      throw new UnknownMethodError(
+        `${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`,
+      );
   };
   if (typeof ref === 'function') {
-    const tag = (ref as unknown as Record<symbol, { model: string; method: string; records: readonly unknown[] } | undefined>)[METHOD_TAG];
+    const tag = (
+      ref as unknown as Record<symbol, { model: string; method: string; records: readonly unknown[] } | undefined>
+    )[METHOD_TAG];
     if (tag) return { model: tag.model, method: tag.method, records: tag.records };
     for (const def of conveyor.models.values()) {
-      for (const [name, fn] of Object.entries(def.methods)) if (fn === ref) return { model: def.name, method: name, records: [] };
+      for (const [name, fn] of Object.entries(def.methods))
+        if (fn === ref) return { model: def.name, method: name, records: [] };
     }
-    throw new ValidationError(`${what}: this function is not a job method of a model of this Conveyor (pass e.g. partners.sendNewsletter)`);
+    throw new ValidationError(
+      `${what}: this function is not a job method of a model of this Conveyor (pass e.g. partners.sendNewsletter)`,
+    );
   }
   if (typeof ref === 'string') {
     const dot = ref.lastIndexOf('.');
@@ -279,7 +334,9 @@ function resolveRef(conveyor: Conveyor, ref: MethodRef, what: string): ResolvedR
     check(ref.model, ref.method);
     return { model: ref.model, method: ref.method, records: ref.records ?? [] };
   }
-  throw new ValidationError(`${what}: expected a job method (partners.sendNewsletter), 'model.method' or { model, method }, got ${describeValue(ref)}`);
+  throw new ValidationError(
+    `${what}: expected a job method (partners.sendNewsletter), 'model.method' or { model, method }, got ${describeValue(ref)}`,
+  );
 }
 
 function describeRef(r: ResolvedRef, anyRecords: boolean): string {
@@ -376,25 +433,35 @@ export class JobsTrap {
   assertEnqueuedJob(method: MethodRef, expected: ExpectedJob = {}): void {
     const what = 'assertEnqueuedJob()';
     const ref = resolveRef(this.#conveyor, method, what);
-    if (expected === null || typeof expected !== 'object') throw new ValidationError(`${what}: expected { records, args, properties }, got ${describeValue(expected)}`);
+    if (expected === null || typeof expected !== 'object')
+      throw new ValidationError(`${what}: expected { records, args, properties }, got ${describeValue(expected)}`);
     for (const k of Object.keys(expected)) {
-      if (!['records', 'args', 'properties'].includes(k)) throw new ValidationError(`${what}: unknown key '${k}' (records, args, properties)`);
+      if (!['records', 'args', 'properties'].includes(k))
+        throw new ValidationError(`${what}: unknown key '${k}' (records, args, properties)`);
     }
     const records = expected.records ?? ref.records;
     const args = expected.args ?? [];
-    if (!Array.isArray(records)) throw new ValidationError(`${what}: records must be an array, got ${describeValue(records)}`);
+    if (!Array.isArray(records))
+      throw new ValidationError(`${what}: records must be an array, got ${describeValue(records)}`);
     if (!Array.isArray(args)) throw new ValidationError(`${what}: args must be an array, got ${describeValue(args)}`);
     const props = expected.properties ?? {};
     const keys = Object.keys(props);
     for (const k of keys) {
-      if (!(PROPERTY_KEYS as readonly string[]).includes(k)) throw new ValidationError(`${what}: unknown property '${k}' (${PROPERTY_KEYS.join(', ')})`);
+      if (!(PROPERTY_KEYS as readonly string[]).includes(k))
+        throw new ValidationError(`${what}: unknown property '${k}' (${PROPERTY_KEYS.join(', ')})`);
     }
-    const found = this.#calls.some((c) => c.model === ref.model && c.method === ref.method
-      && isDeepStrictEqual([...c.records], [...records]) && isDeepStrictEqual([...c.args], [...args])
-      && keys.every((k) => propertyMatches(k, (props as Record<string, unknown>)[k], c)));
+    const found = this.#calls.some(
+      (c) =>
+        c.model === ref.model &&
+        c.method === ref.method &&
+        isDeepStrictEqual([...c.records], [...records]) &&
+        isDeepStrictEqual([...c.args], [...args]) &&
+        keys.every((k) => propertyMatches(k, (props as Record<string, unknown>)[k], c)),
+    );
     if (found) return;
     const shown: Record<string, unknown> = { ...props };
-    if (typeof shown.eta === 'number' || typeof shown.eta === 'string') shown.eta = new Shown(showDuration(parseDuration(shown.eta as Duration, `${what}: properties.eta`)));
+    if (typeof shown.eta === 'number' || typeof shown.eta === 'string')
+      shown.eta = new Shown(showDuration(parseDuration(shown.eta as Duration, `${what}: properties.eta`)));
     const wanted = formatCall({ model: ref.model, method: ref.method, records, args }, shown);
     throw new AssertionError({
       message: `Job ${wanted} was not enqueued.\nActual enqueued jobs:\n${listing(this.#calls, keys.length ? keys : null)}`,
@@ -437,7 +504,9 @@ export class JobsTrap {
     const args = decodeJson(encodeJson(job.args, 'args')) as unknown[];
     job._start(c.clock.now());
     try {
-      const result = await c.context.run({ ...(job.context ?? {}) }, () => c.runInline(job.model, job.method, records, args, job.properties.maxRetries));
+      const result = await c.context.run({ ...(job.context ?? {}) }, () =>
+        c.runInline(job.model, job.method, records, args, job.properties.maxRetries),
+      );
       job._end('done', c.clock.now(), result);
     } catch (err) {
       job._end('failed', c.clock.now(), undefined, err instanceof Error ? err : new Error(String(err)));
@@ -446,13 +515,19 @@ export class JobsTrap {
   }
 
   #filtered(options: CountOptions, what: string): { jobs: TrappedJob[]; label: string } {
-    if (options === null || typeof options !== 'object') throw new ValidationError(`${what}: expected { only }, got ${describeValue(options)}`);
-    for (const k of Object.keys(options)) if (k !== 'only') throw new ValidationError(`${what}: unknown option '${k}' (only)`);
+    if (options === null || typeof options !== 'object')
+      throw new ValidationError(`${what}: expected { only }, got ${describeValue(options)}`);
+    for (const k of Object.keys(options))
+      if (k !== 'only') throw new ValidationError(`${what}: unknown option '${k}' (only)`);
     if (options.only === undefined) return { jobs: [...this.#enqueued], label: '' };
     const ref = resolveRef(this.#conveyor, options.only, what);
     const anyRecords = ref.records.length === 0;
-    const jobs = this.#enqueued.filter((j) => j.model === ref.model && j.method === ref.method
-      && (anyRecords || isDeepStrictEqual([...j.records], [...ref.records])));
+    const jobs = this.#enqueued.filter(
+      (j) =>
+        j.model === ref.model &&
+        j.method === ref.method &&
+        (anyRecords || isDeepStrictEqual([...j.records], [...ref.records])),
+    );
     return { jobs, label: ` of ${describeRef(ref, anyRecords)}` };
   }
 
@@ -470,7 +545,9 @@ export class JobsTrap {
     // resolve everything first: a bad call records nothing, like the real enqueue stores nothing
     const calls = nodes.map((d) => ({ ...this.#resolve(d, now), graphUuid, at: now, context }));
     const twinOf = (key: string | null): TrappedJob | null =>
-      key === null ? null : this.#enqueued.find((j) => j.properties.identityKey === key && OPEN_STATES.has(j.state)) ?? null;
+      key === null
+        ? null
+        : (this.#enqueued.find((j) => j.properties.identityKey === key && OPEN_STATES.has(j.state)) ?? null);
 
     if (isGraph) {
       // queue_job: a graph is skipped only when every job with an identity key has an open twin
@@ -480,7 +557,9 @@ export class JobsTrap {
         calls.forEach((call, i) => this.#calls.push({ ...call, existing: true, job: twins[i] ?? null }));
         return calls.map((_, i) => twins[i]?.handleFor(true) ?? new Job(NO_JOB_HOST, 0, '', 'cancelled', true));
       }
-      const jobs = calls.map((call, i) => new TrappedJob(this, call, edges.some((e) => e[0] === i) ? 'wait_dependencies' : 'pending'));
+      const jobs = calls.map(
+        (call, i) => new TrappedJob(this, call, edges.some((e) => e[0] === i) ? 'wait_dependencies' : 'pending'),
+      );
       for (const [child, parent] of edges) {
         if (!jobs[child]!.dependsOn.includes(jobs[parent]!)) {
           jobs[child]!.dependsOn.push(jobs[parent]!);
@@ -506,7 +585,16 @@ export class JobsTrap {
   }
 
   /** What `Conveyor.storeGraph` would store for `d` (same defaults and checks). */
-  #resolve(d: Delayable, now: number): { model: string; method: string; records: readonly unknown[]; args: readonly unknown[]; properties: JobProperties } {
+  #resolve(
+    d: Delayable,
+    now: number,
+  ): {
+    model: string;
+    method: string;
+    records: readonly unknown[];
+    args: readonly unknown[];
+    properties: JobProperties;
+  } {
     const r = this.#conveyor.resolveCall(d, now);
     encodeJson(d.records, 'records');
     encodeJson(d.args, 'args');
@@ -565,7 +653,11 @@ export class JobsTrap {
 
 const NO_JOB_HOST: JobHandleHost = {
   getJob: async () => null,
-  waitJob: async () => { throw new InvalidStateError('this job was not enqueued: its graph was skipped because every identity key matched an open job'); },
+  waitJob: async () => {
+    throw new InvalidStateError(
+      'this job was not enqueued: its graph was skipped because every identity key matched an open job',
+    );
+  },
   requeueJobs: async () => [],
   setDoneJobs: async () => [],
   cancelJobs: async () => [],
@@ -589,9 +681,11 @@ function planOrder(jobs: readonly TrappedJob[]): TrappedJob[] {
     if (last && last.graphUuid === j.graphUuid) last.jobs.push(j);
     else runs.push({ graphUuid: j.graphUuid, jobs: [j] });
   }
-  return runs.flatMap((r) => (r.graphUuid === null
-    ? [...r.jobs].sort((a, b) => a.properties.priority - b.properties.priority)
-    : topological(r.jobs)));
+  return runs.flatMap((r) =>
+    r.graphUuid === null
+      ? [...r.jobs].sort((a, b) => a.properties.priority - b.properties.priority)
+      : topological(r.jobs),
+  );
 }
 
 function topological(jobs: readonly TrappedJob[]): TrappedJob[] {
@@ -630,7 +724,8 @@ function topological(jobs: readonly TrappedJob[]): TrappedJob[] {
 export function trapJobs(conveyor: Conveyor): JobsTrap;
 export function trapJobs<T>(conveyor: Conveyor, fn: (trap: JobsTrap) => T | Promise<T>): Promise<T>;
 export function trapJobs<T>(conveyor: Conveyor, fn?: (trap: JobsTrap) => T | Promise<T>): JobsTrap | Promise<T> {
-  if (fn !== undefined && typeof fn !== 'function') throw new ValidationError(`trapJobs(): the second argument must be a function, got ${describeValue(fn)}`);
+  if (fn !== undefined && typeof fn !== 'function')
+    throw new ValidationError(`trapJobs(): the second argument must be a function, got ${describeValue(fn)}`);
   const trap = new JobsTrap(conveyor);
   if (!fn) return trap;
   return (async () => {

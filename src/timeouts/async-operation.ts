@@ -10,7 +10,16 @@ import { parseDuration } from '../internal/duration.ts';
 import type { Duration } from '../internal/duration.ts';
 import { currentJob } from '../job/current.ts';
 import { runWithTimeout } from './with-timeout.ts';
-import { errorFields, followSignals, loggerOf, now, operationName, parentSignals, runWithTimeoutSignal, safeLog } from './shared.ts';
+import {
+  errorFields,
+  followSignals,
+  loggerOf,
+  now,
+  operationName,
+  parentSignals,
+  runWithTimeoutSignal,
+  safeLog,
+} from './shared.ts';
 import type { ToolkitOptions } from './shared.ts';
 
 /** Options of {@link asyncOperation}. */
@@ -24,9 +33,7 @@ export interface AsyncOperationOptions extends ToolkitOptions {
 }
 
 /** How an {@link asyncOperation} ended: its value, or its error (`cancelled` when it was cancelled). */
-export type OperationOutcome<T> =
-  | { ok: true; value: T }
-  | { ok: false; error: unknown; cancelled: boolean };
+export type OperationOutcome<T> = { ok: true; value: T } | { ok: false; error: unknown; cancelled: boolean };
 
 /** A detached operation started by {@link asyncOperation}. */
 export interface AsyncOperation<T> {
@@ -62,16 +69,22 @@ export interface AsyncOperation<T> {
  * res.end('started ' + op.id);
  * const outcome = await op.done; // { ok: true, value } | { ok: false, error, cancelled }
  */
-export function asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options: AsyncOperationOptions = {}): AsyncOperation<T> {
+export function asyncOperation<T>(
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  options: AsyncOperationOptions = {},
+): AsyncOperation<T> {
   if (typeof fn !== 'function') throw new ConfigurationError('asyncOperation: expected a function to run');
-  const timeoutMs = options.timeout === undefined ? undefined : parseDuration(options.timeout, 'asyncOperation timeout');
+  const timeoutMs =
+    options.timeout === undefined ? undefined : parseDuration(options.timeout, 'asyncOperation timeout');
   const id = randomUUID();
   const name = operationName(options, fn, 'asyncOperation');
   const logger = loggerOf(options);
   const job = currentJob();
   const controller = new AbortController();
   let resolve!: (outcome: OperationOutcome<T>) => void;
-  const done = new Promise<OperationOutcome<T>>((r) => { resolve = r; });
+  const done = new Promise<OperationOutcome<T>>((r) => {
+    resolve = r;
+  });
   let ended = false;
 
   const unlink = followSignals(controller, parentSignals(options.signal));
@@ -90,14 +103,30 @@ export function asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T
     try {
       await options.onError?.(error);
     } catch (hookError) {
-      safeLog(logger, 'error', { operation: name, id, err: errorFields(hookError) }, `asyncOperation '${name}': onError failed`);
+      safeLog(
+        logger,
+        'error',
+        { operation: name, id, err: errorFields(hookError) },
+        `asyncOperation '${name}': onError failed`,
+      );
     }
     try {
       await options.conveyor?.recordOperationError?.({
-        id, operation: name, error, durationMs: now() - start, model: job?.model ?? null, method: job?.method ?? null, jobId: job?.id ?? null,
+        id,
+        operation: name,
+        error,
+        durationMs: now() - start,
+        model: job?.model ?? null,
+        method: job?.method ?? null,
+        jobId: job?.id ?? null,
       });
     } catch (recordError) {
-      safeLog(logger, 'error', { operation: name, id, err: errorFields(recordError) }, `asyncOperation '${name}': could not record the error`);
+      safeLog(
+        logger,
+        'error',
+        { operation: name, id, err: errorFields(recordError) },
+        `asyncOperation '${name}': could not record the error`,
+      );
     }
   };
 
@@ -108,13 +137,19 @@ export function asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T
     let outcome: OperationOutcome<T>;
     try {
       const value = await runWithTimeoutSignal(signal, () =>
-        timeoutMs === undefined ? fn(signal) : runWithTimeout(timeoutMs, name, (inner) => fn(inner), options));
+        timeoutMs === undefined ? fn(signal) : runWithTimeout(timeoutMs, name, (inner) => fn(inner), options),
+      );
       outcome = { ok: true, value };
     } catch (error) {
       outcome = { ok: false, error, cancelled: false };
     }
     if (ended) {
-      safeLog(logger, 'debug', { operation: name, id }, `asyncOperation '${name}' finished after it was cancelled; outcome dropped`);
+      safeLog(
+        logger,
+        'debug',
+        { operation: name, id },
+        `asyncOperation '${name}' finished after it was cancelled; outcome dropped`,
+      );
       return;
     }
     ended = true;
@@ -128,7 +163,10 @@ export function asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T
   setImmediate(() => {
     inContext(run).catch((error: unknown) => {
       // run() handles everything; this only guards against a broken logger or hook.
-      if (!ended) { ended = true; resolve({ ok: false, error, cancelled: false }); }
+      if (!ended) {
+        ended = true;
+        resolve({ ok: false, error, cancelled: false });
+      }
     });
   });
 
@@ -139,7 +177,10 @@ export function asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T
     done,
     cancel(reason?: unknown) {
       if (ended) return;
-      controller.abort(reason ?? new ConveyorError('CANCELLED', `operation '${name}' was cancelled`, { details: { operation: name, id } }));
+      controller.abort(
+        reason ??
+          new ConveyorError('CANCELLED', `operation '${name}' was cancelled`, { details: { operation: name, id } }),
+      );
     },
   };
 }

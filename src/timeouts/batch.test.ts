@@ -12,13 +12,21 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 test('batchProcess yields batches and commits each one after the consumer has finished it', async () => {
   const events: string[] = [];
-  for await (const batch of batchProcess(range(7), { batchSize: 3, commit: (b, i) => { events.push(`commit ${i} [${b.join(',')}]`); } })) {
+  for await (const batch of batchProcess(range(7), {
+    batchSize: 3,
+    commit: (b, i) => {
+      events.push(`commit ${i} [${b.join(',')}]`);
+    },
+  })) {
     events.push(`body [${batch.join(',')}]`);
   }
   assert.deepEqual(events, [
-    'body [0,1,2]', 'commit 0 [0,1,2]',
-    'body [3,4,5]', 'commit 1 [3,4,5]',
-    'body [6]', 'commit 2 [6]',
+    'body [0,1,2]',
+    'commit 0 [0,1,2]',
+    'body [3,4,5]',
+    'commit 1 [3,4,5]',
+    'body [6]',
+    'commit 2 [6]',
   ]);
 });
 
@@ -26,7 +34,9 @@ test('batchProcess defaults to batches of 100 and accepts sync and async iterabl
   const sizes: number[] = [];
   for await (const batch of batchProcess(new Set(range(250)))) sizes.push(batch.length);
   assert.deepEqual(sizes, [100, 100, 50]);
-  async function* source() { for (let i = 0; i < 5; i++) yield `item${i}`; }
+  async function* source() {
+    for (let i = 0; i < 5; i++) yield `item${i}`;
+  }
   const seen: string[][] = [];
   for await (const batch of batchProcess(source(), { batchSize: 2 })) seen.push(batch);
   assert.deepEqual(seen, [['item0', 'item1'], ['item2', 'item3'], ['item4']]);
@@ -34,13 +44,23 @@ test('batchProcess defaults to batches of 100 and accepts sync and async iterabl
 
 test('a batch the consumer breaks out of or throws in is not committed', async () => {
   const committed: number[] = [];
-  for await (const batch of batchProcess(range(10), { batchSize: 2, commit: (_, i) => { committed.push(i); } })) {
+  for await (const batch of batchProcess(range(10), {
+    batchSize: 2,
+    commit: (_, i) => {
+      committed.push(i);
+    },
+  })) {
     if (batch[0] === 4) break;
   }
   assert.deepEqual(committed, [0, 1]);
   committed.length = 0;
   await assert.rejects(async () => {
-    for await (const batch of batchProcess(range(10), { batchSize: 2, commit: (_, i) => { committed.push(i); } })) {
+    for await (const batch of batchProcess(range(10), {
+      batchSize: 2,
+      commit: (_, i) => {
+        committed.push(i);
+      },
+    })) {
       if (batch[0] === 2) throw new Error('bad record');
     }
   }, /bad record/);
@@ -54,13 +74,19 @@ test('a retried job resumes after the last committed batch (commit fails at batc
   const commits: number[] = [];
 
   const firstRun = fakeJob({ cell });
-  await assert.rejects(runAsJob(firstRun, async () => {
-    for await (const batch of batchProcess(items, {
-      commit: (_, index) => { if (index === 3) throw new Error('commit failed'); commits.push(index); },
-    })) {
-      processed.push(batch[0]!);
-    }
-  }), /commit failed/);
+  await assert.rejects(
+    runAsJob(firstRun, async () => {
+      for await (const batch of batchProcess(items, {
+        commit: (_, index) => {
+          if (index === 3) throw new Error('commit failed');
+          commits.push(index);
+        },
+      })) {
+        processed.push(batch[0]!);
+      }
+    }),
+    /commit failed/,
+  );
   assert.deepEqual(commits, [0, 1, 2]);
   assert.deepEqual(processed, [0, 100, 200, 300]);
   assert.deepEqual(cell.value, { mine: 'kept', batchProcess: { nextIndex: 300 } });
@@ -69,7 +95,12 @@ test('a retried job resumes after the last committed batch (commit fails at batc
   const secondRun = fakeJob({ cell });
   const logger = captureLogger();
   await runAsJob(secondRun, async () => {
-    for await (const batch of batchProcess(items, { commit: (_, index) => { commits.push(index); }, logger })) {
+    for await (const batch of batchProcess(items, {
+      commit: (_, index) => {
+        commits.push(index);
+      },
+      logger,
+    })) {
       processed.push(batch[0]!);
     }
   });
@@ -83,8 +114,11 @@ test('resuming skips items of a generic iterable too, and each loop keeps its ow
   const cell: CheckpointCell = { value: { a: { nextIndex: 4 } }, writes: [] };
   const seen: number[][] = [];
   await runAsJob(fakeJob({ cell }), async () => {
-    async function* source() { for (const i of range(6)) yield i; }
-    for await (const batch of batchProcess(source(), { batchSize: 2, checkpointKey: 'a', logger: captureLogger() })) seen.push(batch);
+    async function* source() {
+      for (const i of range(6)) yield i;
+    }
+    for await (const batch of batchProcess(source(), { batchSize: 2, checkpointKey: 'a', logger: captureLogger() }))
+      seen.push(batch);
     for await (const batch of batchProcess(range(3), { batchSize: 2, checkpointKey: 'b' })) seen.push(batch);
   });
   assert.deepEqual(seen, [[4, 5], [0, 1], [2]]);
@@ -93,16 +127,25 @@ test('resuming skips items of a generic iterable too, and each loop keeps its ow
 
 test('a checkpoint key used twice in one job run is a configuration error', async () => {
   await runAsJob(fakeJob(), async () => {
-    for await (const _ of batchProcess(range(2))) { /* consume */ }
-    await assert.rejects(async () => { for await (const _ of batchProcess(range(2))) { /* consume */ } }, ConfigurationError);
-    for await (const _ of batchProcess(range(2), { checkpointKey: false })) { /* no checkpoint: allowed */ }
+    for await (const _ of batchProcess(range(2))) {
+      /* consume */
+    }
+    await assert.rejects(async () => {
+      for await (const _ of batchProcess(range(2))) {
+        /* consume */
+      }
+    }, ConfigurationError);
+    for await (const _ of batchProcess(range(2), { checkpointKey: false })) {
+      /* no checkpoint: allowed */
+    }
   });
 });
 
 test('a checkpoint of the wrong shape is a validation error, raised before any work', async () => {
-  const run = (value: unknown) => runAsJob(fakeJob({ cell: { value, writes: [] } }), async () => {
-    for await (const _ of batchProcess(range(3))) assert.fail('no batch expected');
-  });
+  const run = (value: unknown) =>
+    runAsJob(fakeJob({ cell: { value, writes: [] } }), async () => {
+      for await (const _ of batchProcess(range(3))) assert.fail('no batch expected');
+    });
   await assert.rejects(run(17), ValidationError);
   await assert.rejects(run({ batchProcess: { nextIndex: 'x' } }), ValidationError);
   await assert.rejects(run({ batchProcess: 5 }), ValidationError);
@@ -110,9 +153,15 @@ test('a checkpoint of the wrong shape is a validation error, raised before any w
 
 test('outside a job nothing is checkpointed unless a store is given', async () => {
   let stored: unknown = { other: 1 };
-  const store: CheckpointStore = { get: () => stored, set: (v) => { stored = v; } };
+  const store: CheckpointStore = {
+    get: () => stored,
+    set: (v) => {
+      stored = v;
+    },
+  };
   const seen: number[][] = [];
-  for await (const b of batchProcess(range(5), { batchSize: 2, checkpoint: store, checkpointKey: 'import' })) seen.push(b);
+  for await (const b of batchProcess(range(5), { batchSize: 2, checkpoint: store, checkpointKey: 'import' }))
+    seen.push(b);
   assert.deepEqual(stored, { other: 1, import: { nextIndex: 5 } });
   for await (const b of batchProcess(range(5), { batchSize: 2 })) seen.push(b);
   assert.equal(seen.length, 6);
@@ -122,20 +171,39 @@ test('batchProcess stops between batches when the signal aborts, after committin
   const controller = new AbortController();
   const committed: number[] = [];
   await assert.rejects(async () => {
-    for await (const batch of batchProcess(range(10), { batchSize: 2, signal: controller.signal, commit: (_, i) => { committed.push(i); } })) {
+    for await (const batch of batchProcess(range(10), {
+      batchSize: 2,
+      signal: controller.signal,
+      commit: (_, i) => {
+        committed.push(i);
+      },
+    })) {
       if (batch[0] === 2) controller.abort(new Error('shutting down'));
     }
   }, /shutting down/);
   assert.deepEqual(committed, [0, 1]);
   const job = fakeJob();
   job.controller.abort(new Error('job cancelled'));
-  await assert.rejects(runAsJob(job, async () => { for await (const _ of batchProcess(range(3))) assert.fail('no batch expected'); }), /job cancelled/);
+  await assert.rejects(
+    runAsJob(job, async () => {
+      for await (const _ of batchProcess(range(3))) assert.fail('no batch expected');
+    }),
+    /job cancelled/,
+  );
 });
 
 test('invalid batch sizes are configuration errors', async () => {
-  await assert.rejects(async () => { for await (const _ of batchProcess(range(3), { batchSize: 0 })) { /* */ } }, ConfigurationError);
+  await assert.rejects(async () => {
+    for await (const _ of batchProcess(range(3), { batchSize: 0 })) {
+      /* */
+    }
+  }, ConfigurationError);
   assert.throws(() => new BatchProcessor({ batchSize: 2.5 }), ConfigurationError);
-  await assert.rejects(async () => { for await (const _ of batchProcess(42 as never)) { /* */ } }, ValidationError);
+  await assert.rejects(async () => {
+    for await (const _ of batchProcess(42 as never)) {
+      /* */
+    }
+  }, ValidationError);
 });
 
 test('BatchProcessor keeps going past failing records and reports them', async () => {
@@ -144,8 +212,12 @@ test('BatchProcessor keeps going past failing records and reports them', async (
   const processor = new BatchProcessor<number, number>({
     batchSize: 3,
     // (record, error, index): the order of Odoo's handle_error(record, error) (issue 13, defect 7)
-    onError: (record, err, index) => { onError.push([record, (err as Error).message, index]); },
-    commit: (batch, index) => { commits.push([index, batch]); },
+    onError: (record, err, index) => {
+      onError.push([record, (err as Error).message, index]);
+    },
+    commit: (batch, index) => {
+      commits.push([index, batch]);
+    },
   });
   const result = await processor.process(range(7), async (n) => {
     if (n % 3 === 1) throw new Error(`bad ${n}`);
@@ -154,14 +226,30 @@ test('BatchProcessor keeps going past failing records and reports them', async (
   assert.equal(result.processed, 5);
   assert.equal(result.failed, 2);
   assert.deepEqual(result.results, [0, 20, 30, 50, 60]);
-  assert.deepEqual(result.errors.map((e) => [e.index, e.record, (e.error as Error).message]), [[1, 1, 'bad 1'], [4, 4, 'bad 4']]);
-  assert.deepEqual(onError, [[1, 'bad 1', 1], [4, 'bad 4', 4]]);
-  assert.deepEqual(commits, [[0, [0, 1, 2]], [1, [3, 4, 5]], [2, [6]]]);
+  assert.deepEqual(
+    result.errors.map((e) => [e.index, e.record, (e.error as Error).message]),
+    [
+      [1, 1, 'bad 1'],
+      [4, 4, 'bad 4'],
+    ],
+  );
+  assert.deepEqual(onError, [
+    [1, 'bad 1', 1],
+    [4, 'bad 4', 4],
+  ]);
+  assert.deepEqual(commits, [
+    [0, [0, 1, 2]],
+    [1, [3, 4, 5]],
+    [2, [6]],
+  ]);
 });
 
 test('BatchProcessor: without onError failures are logged; an onError that throws aborts everything', async () => {
   const logger = captureLogger();
-  const result = await new BatchProcessor<string>({ logger }).process(['a', 'b'], (r) => { if (r === 'b') throw new Error('no b'); return r; });
+  const result = await new BatchProcessor<string>({ logger }).process(['a', 'b'], (r) => {
+    if (r === 'b') throw new Error('no b');
+    return r;
+  });
   assert.deepEqual([result.processed, result.failed], [1, 1]);
   assert.deepEqual(logger.messages('warn'), ['BatchProcessor: record 1 failed']);
 
@@ -169,10 +257,20 @@ test('BatchProcessor: without onError failures are logged; an onError that throw
   const seen: number[] = [];
   const strict = new BatchProcessor<number>({
     batchSize: 2,
-    onError: (_record, err) => { throw err; },
-    commit: (_, i) => { commits.push(i); },
+    onError: (_record, err) => {
+      throw err;
+    },
+    commit: (_, i) => {
+      commits.push(i);
+    },
   });
-  await assert.rejects(strict.process(range(6), (n) => { seen.push(n); if (n === 3) throw new Error('fatal'); }), /fatal/);
+  await assert.rejects(
+    strict.process(range(6), (n) => {
+      seen.push(n);
+      if (n === 3) throw new Error('fatal');
+    }),
+    /fatal/,
+  );
   assert.deepEqual(seen, [0, 1, 2, 3]);
   assert.deepEqual(commits, [0]);
 });
@@ -181,7 +279,14 @@ test('BatchProcessor with a checkpointKey resumes with absolute indexes; it stop
   const cell: CheckpointCell = { value: { partners: { nextIndex: 4 } }, writes: [] };
   const indexes: number[] = [];
   const result = await runAsJob(fakeJob({ cell }), () =>
-    new BatchProcessor<string>({ batchSize: 2, checkpointKey: 'partners', logger: captureLogger() }).process(['a', 'b', 'c', 'd', 'e', 'f'], (r, i) => { indexes.push(i); return r; }));
+    new BatchProcessor<string>({ batchSize: 2, checkpointKey: 'partners', logger: captureLogger() }).process(
+      ['a', 'b', 'c', 'd', 'e', 'f'],
+      (r, i) => {
+        indexes.push(i);
+        return r;
+      },
+    ),
+  );
   assert.deepEqual(indexes, [4, 5]);
   assert.deepEqual(result.results, ['e', 'f']);
   assert.deepEqual(cell.value, { partners: { nextIndex: 6 } });
@@ -192,10 +297,13 @@ test('BatchProcessor with a checkpointKey resumes with absolute indexes; it stop
 
   const controller = new AbortController();
   const handled: number[] = [];
-  await assert.rejects(new BatchProcessor<number>({ signal: controller.signal }).process(range(5), (n) => {
-    handled.push(n);
-    if (n === 1) controller.abort(new Error('stop'));
-  }), /stop/);
+  await assert.rejects(
+    new BatchProcessor<number>({ signal: controller.signal }).process(range(5), (n) => {
+      handled.push(n);
+      if (n === 1) controller.abort(new Error('stop'));
+    }),
+    /stop/,
+  );
   assert.deepEqual(handled, [0, 1]);
 });
 
@@ -204,8 +312,16 @@ test('BatchProcessor({ progress }) counts committed records from the checkpoint 
   const job = fakeJob({ cell });
   const tracker = new ProgressTracker({ total: 10, logInterval: 0, bar: false, logger: captureLogger(), job: null });
   const seen: number[] = [];
-  await runAsJob(job, () => new BatchProcessor<number, void>({ batchSize: 3, checkpointKey: 'records', progress: tracker, logger: captureLogger() })
-    .process(range(10), (record) => { seen.push(record); }));
+  await runAsJob(job, () =>
+    new BatchProcessor<number, void>({
+      batchSize: 3,
+      checkpointKey: 'records',
+      progress: tracker,
+      logger: captureLogger(),
+    }).process(range(10), (record) => {
+      seen.push(record);
+    }),
+  );
   assert.deepEqual(seen, [4, 5, 6, 7, 8, 9]);
   assert.equal(tracker.resumed, 4);
   assert.equal(tracker.done, 10);

@@ -122,7 +122,9 @@ async function* itemsFrom<T>(items: Iterable<T> | AsyncIterable<T>, start: numbe
   } else if (isObject && typeof (items as Iterable<T>)[Symbol.iterator] === 'function') {
     for (const item of items as Iterable<T>) if (i++ >= start) yield item;
   } else {
-    throw new ValidationError(`batchProcess: expected items to be an array or an (async) iterable, got ${describeValue(items)}`);
+    throw new ValidationError(
+      `batchProcess: expected items to be an array or an (async) iterable, got ${describeValue(items)}`,
+    );
   }
 }
 
@@ -137,7 +139,9 @@ async function* placedBatches<T>(
   const job = currentJob();
   const key = options.checkpointKey === undefined ? defaultKey : options.checkpointKey;
   if (key !== false && (typeof key !== 'string' || key === '')) {
-    throw new ConfigurationError(`${who}: expected 'checkpointKey' to be a non-empty string or false, got ${describeValue(key)}`);
+    throw new ConfigurationError(
+      `${who}: expected 'checkpointKey' to be a non-empty string or false, got ${describeValue(key)}`,
+    );
   }
   const store = key === false ? undefined : (options.checkpoint ?? job?.checkpoint);
   const signals = parentSignals(options.signal);
@@ -157,8 +161,12 @@ async function* placedBatches<T>(
     startIndex = readPosition(store, key);
     if (startIndex > 0) {
       options.progress?.resumeAt(startIndex);
-      safeLog(loggerOf(options), 'info', { key, nextIndex: startIndex },
-        `${who}: resuming after ${startIndex} item${startIndex === 1 ? '' : 's'} committed by an earlier run`);
+      safeLog(
+        loggerOf(options),
+        'info',
+        { key, nextIndex: startIndex },
+        `${who}: resuming after ${startIndex} item${startIndex === 1 ? '' : 's'} committed by an earlier run`,
+      );
     }
   }
 
@@ -176,7 +184,10 @@ async function* placedBatches<T>(
     batches++;
     batchIndex++;
     if (store && key !== false) {
-      await store.set({ ...readCheckpoint(store, key), [key]: { nextIndex: startIndex + committed } satisfies BatchPosition });
+      await store.set({
+        ...readCheckpoint(store, key),
+        [key]: { nextIndex: startIndex + committed } satisfies BatchPosition,
+      });
     }
     options.progress?.update(startIndex + committed);
   }
@@ -314,7 +325,15 @@ export class BatchProcessor<T, R = unknown> {
     const signals = parentSignals(options.signal);
     const batches = placedBatches(
       records,
-      { batchSize: options.batchSize ?? 50, commit: options.commit, checkpointKey: options.checkpointKey, checkpoint: options.checkpoint, signal: options.signal, logger: options.logger, progress: options.progress },
+      {
+        batchSize: options.batchSize ?? 50,
+        commit: options.commit,
+        checkpointKey: options.checkpointKey,
+        checkpoint: options.checkpoint,
+        signal: options.signal,
+        logger: options.logger,
+        progress: options.progress,
+      },
       'BatchProcessor',
       false,
     );
@@ -330,7 +349,13 @@ export class BatchProcessor<T, R = unknown> {
           result.failed++;
           result.errors.push({ index, record, error });
           if (options.onError) await options.onError(record, error, index);
-          else safeLog(loggerOf(options), 'warn', { index, err: errorFields(error) }, `BatchProcessor: record ${index} failed`);
+          else
+            safeLog(
+              loggerOf(options),
+              'warn',
+              { index, err: errorFields(error) },
+              `BatchProcessor: record ${index} failed`,
+            );
         }
       }
     }

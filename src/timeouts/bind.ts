@@ -23,29 +23,54 @@ import type { AsyncMethodDecorator, WithTimeoutOptions } from './with-timeout.ts
 /** The toolkit with defaults bound (see {@link bindTimeouts}); each option given at a call wins over the default. */
 export interface BoundTimeouts {
   /** {@link withTimeout} (function form). */
-  withTimeout<T>(limit: Duration, fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: WithTimeoutOptions): Promise<T>;
+  withTimeout<T>(
+    limit: Duration,
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: WithTimeoutOptions,
+  ): Promise<T>;
   /** `withTimeout.wrap`. */
-  wrapWithTimeout<This, Args extends unknown[], R>(limit: Duration, fn: (this: This, ...args: Args) => R | PromiseLike<R>, options?: WithTimeoutOptions): (this: This, ...args: Args) => Promise<R>;
+  wrapWithTimeout<This, Args extends unknown[], R>(
+    limit: Duration,
+    fn: (this: This, ...args: Args) => R | PromiseLike<R>,
+    options?: WithTimeoutOptions,
+  ): (this: This, ...args: Args) => Promise<R>;
   /** The {@link timeout} decorator. */
   timeout(limit: Duration, options?: WithTimeoutOptions): AsyncMethodDecorator;
   /** {@link timeoutContext}. */
-  timeoutContext<T>(limit: Duration, name: string, fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: Omit<WithTimeoutOptions, 'name'>): Promise<T>;
+  timeoutContext<T>(
+    limit: Duration,
+    name: string,
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: Omit<WithTimeoutOptions, 'name'>,
+  ): Promise<T>;
   /** {@link timeoutScope}. */
   timeoutScope(limit: Duration, name: string, options?: TimeoutScopeOptions): TimeoutScope;
   /** {@link retryOnTimeout} (function form). */
-  retryOnTimeout<This, Args extends unknown[], R>(fn: (this: This, ...args: Args) => R | PromiseLike<R>, options?: RetryOnTimeoutOptions): (this: This, ...args: Args) => Promise<R>;
+  retryOnTimeout<This, Args extends unknown[], R>(
+    fn: (this: This, ...args: Args) => R | PromiseLike<R>,
+    options?: RetryOnTimeoutOptions,
+  ): (this: This, ...args: Args) => Promise<R>;
   /** {@link retryOnTimeoutDecorator}. */
   retryOnTimeoutDecorator(options?: RetryOnTimeoutOptions): AsyncMethodDecorator;
   /** {@link monitored} (function form). */
-  monitored<This, Args extends unknown[], R>(fn: (this: This, ...args: Args) => R, options?: MonitoredOptions): (this: This, ...args: Args) => R;
+  monitored<This, Args extends unknown[], R>(
+    fn: (this: This, ...args: Args) => R,
+    options?: MonitoredOptions,
+  ): (this: This, ...args: Args) => R;
   /** {@link monitoredDecorator}. */
   monitoredDecorator(threshold?: Duration, options?: Omit<MonitoredOptions, 'threshold'>): MethodDecorator;
   /** {@link batchProcess}. */
-  batchProcess<T>(items: Iterable<T> | AsyncIterable<T>, options?: BatchProcessOptions<T>): AsyncGenerator<T[], BatchProcessSummary, void>;
+  batchProcess<T>(
+    items: Iterable<T> | AsyncIterable<T>,
+    options?: BatchProcessOptions<T>,
+  ): AsyncGenerator<T[], BatchProcessSummary, void>;
   /** `new BatchProcessor(options)`. */
   batchProcessor<T, R = unknown>(options?: BatchProcessorOptions<T>): BatchProcessor<T, R>;
   /** {@link asyncOperation}. */
-  asyncOperation<T>(fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: AsyncOperationOptions): AsyncOperation<T>;
+  asyncOperation<T>(
+    fn: (signal: AbortSignal) => T | PromiseLike<T>,
+    options?: AsyncOperationOptions,
+  ): AsyncOperation<T>;
   /** `new ProgressTracker(options)`. */
   progressTracker(options: ProgressTrackerOptions): ProgressTracker;
 }

@@ -21,16 +21,27 @@ export function memorySink(): MemorySink {
   return {
     rows,
     operationErrors,
-    recordTimeout(entry) { rows.push(entry); },
-    recordOperationError(info) { operationErrors.push(info); },
+    recordTimeout(entry) {
+      rows.push(entry);
+    },
+    recordOperationError(info) {
+      operationErrors.push(info);
+    },
   };
 }
 
 /** One captured log call. */
-export interface LogLine { level: string; fields: Record<string, unknown>; msg: string }
+export interface LogLine {
+  level: string;
+  fields: Record<string, unknown>;
+  msg: string;
+}
 
 /** A logger keeping its lines in memory. */
-export interface CaptureLogger extends Logger { lines: LogLine[]; messages(level?: string): string[] }
+export interface CaptureLogger extends Logger {
+  lines: LogLine[];
+  messages(level?: string): string[];
+}
 
 /** A logger keeping its lines in memory. */
 export function captureLogger(): CaptureLogger {
@@ -52,7 +63,10 @@ export function captureLogger(): CaptureLogger {
 }
 
 /** A persisted checkpoint shared by several runs of a fake job (like the job row). */
-export interface CheckpointCell { value: unknown; writes: unknown[] }
+export interface CheckpointCell {
+  value: unknown;
+  writes: unknown[];
+}
 
 /** A fake job for `runAsJob`. */
 export interface FakeJob extends CurrentJob {
@@ -77,10 +91,15 @@ export function fakeJob(init: { id?: number; model?: string; method?: string; ce
     rows,
     progressCalls,
     cell,
-    async progress(done, total, message) { progressCalls.push([done, total, message]); },
+    async progress(done, total, message) {
+      progressCalls.push([done, total, message]);
+    },
     checkpoint: {
       get: <T>() => structuredClone(cell.value) as T | undefined,
-      async set(value) { cell.value = structuredClone(value); cell.writes.push(structuredClone(value)); },
+      async set(value) {
+        cell.value = structuredClone(value);
+        cell.writes.push(structuredClone(value));
+      },
     },
     async recordTimeout(entry) {
       rows.push({ ...entry, model: job.model, method: job.method, jobId: job.id });

@@ -26,8 +26,13 @@ export { monitored, monitoredDecorator } from './monitored.ts';
 export type { MonitoredOptions, MethodDecorator } from './monitored.ts';
 export { batchProcess, BatchProcessor } from './batch.ts';
 export type {
-  BatchProcessOptions, BatchProcessSummary, BatchPosition, CheckpointStore,
-  BatchProcessorOptions, BatchProcessResult, BatchRecordError,
+  BatchProcessOptions,
+  BatchProcessSummary,
+  BatchPosition,
+  CheckpointStore,
+  BatchProcessorOptions,
+  BatchProcessResult,
+  BatchRecordError,
 } from './batch.ts';
 export { asyncOperation } from './async-operation.ts';
 export type { AsyncOperation, AsyncOperationOptions, OperationOutcome } from './async-operation.ts';

@@ -27,7 +27,11 @@ export type MethodDecorator = <This, Args extends unknown[], R>(
 ) => (this: This, ...args: Args) => R;
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+  return (
+    value !== null &&
+    (typeof value === 'object' || typeof value === 'function') &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
 }
 
 function callMonitored<This, Args extends unknown[], R>(
@@ -43,10 +47,21 @@ function callMonitored<This, Args extends unknown[], R>(
   const measure = (failed: boolean, error?: unknown): Promise<unknown> | undefined => {
     const durationMs = now() - start;
     if (durationMs <= thresholdMs) return undefined;
-    safeLog(loggerOf(options), 'warn', { operation: name, thresholdMs, durationMs },
-      `timeouts: '${name}' took ${formatMs(durationMs)}, over its threshold of ${formatMs(thresholdMs)}`);
+    safeLog(
+      loggerOf(options),
+      'warn',
+      { operation: name, thresholdMs, durationMs },
+      `timeouts: '${name}' took ${formatMs(durationMs)}, over its threshold of ${formatMs(thresholdMs)}`,
+    );
     return recordEntry(
-      { operation: name, kind: 'monitor', exceeded: true, thresholdMs, durationMs, error: failed ? errorMessage(error) : null },
+      {
+        operation: name,
+        kind: 'monitor',
+        exceeded: true,
+        thresholdMs,
+        durationMs,
+        error: failed ? errorMessage(error) : null,
+      },
       options,
       job,
     );
@@ -63,8 +78,14 @@ function callMonitored<This, Args extends unknown[], R>(
     return result;
   }
   return Promise.resolve(result).then(
-    async (value) => { await measure(false); return value; },
-    async (error: unknown) => { await measure(true, error); throw error; },
+    async (value) => {
+      await measure(false);
+      return value;
+    },
+    async (error: unknown) => {
+      await measure(true, error);
+      throw error;
+    },
   ) as R;
 }
 
@@ -96,7 +117,8 @@ export function monitored<This, Args extends unknown[], R>(
   fnOrThreshold?: ((this: This, ...args: Args) => R) | Duration | MonitoredOptions,
   options: MonitoredOptions = {},
 ): ((this: This, ...args: Args) => R) | MethodDecorator {
-  if (typeof fnOrThreshold === 'object' && fnOrThreshold !== null) return monitoredDecorator(fnOrThreshold.threshold, fnOrThreshold);
+  if (typeof fnOrThreshold === 'object' && fnOrThreshold !== null)
+    return monitoredDecorator(fnOrThreshold.threshold, fnOrThreshold);
   if (typeof fnOrThreshold !== 'function') return monitoredDecorator(fnOrThreshold, options);
   const fn = fnOrThreshold;
   const thresholdMs = parseDuration(options.threshold ?? '60s', 'monitor threshold');
@@ -115,9 +137,14 @@ export function monitored<This, Args extends unknown[], R>(
  *   async run() { … }
  * }
  */
-export function monitoredDecorator(threshold: Duration = '60s', options: Omit<MonitoredOptions, 'threshold'> = {}): MethodDecorator {
+export function monitoredDecorator(
+  threshold: Duration = '60s',
+  options: Omit<MonitoredOptions, 'threshold'> = {},
+): MethodDecorator {
   if (typeof threshold === 'object' && threshold !== null) {
-    throw new ConfigurationError('monitoredDecorator: pass the threshold first, e.g. monitoredDecorator(\'60s\', { name })');
+    throw new ConfigurationError(
+      "monitoredDecorator: pass the threshold first, e.g. monitoredDecorator('60s', { name })",
+    );
   }
   const thresholdMs = parseDuration(threshold, 'monitor threshold');
   return function decorate<This, Args extends unknown[], R>(

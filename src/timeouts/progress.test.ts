@@ -8,19 +8,38 @@ import { ProgressTracker, formatEta } from './progress.ts';
 /** A clock the test moves by hand. */
 function manualClock(start = 0): { now: () => number; advance: (ms: number) => void } {
   let t = start;
-  return { now: () => t, advance: (ms) => { t += ms; } };
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 /** A fake stream collecting what is written. */
 function fakeStream(isTTY: boolean): { chunks: string[]; isTTY: boolean; write: (s: string) => boolean } {
   const chunks: string[] = [];
-  return { chunks, isTTY, write: (s) => { chunks.push(s); return true; } };
+  return {
+    chunks,
+    isTTY,
+    write: (s) => {
+      chunks.push(s);
+      return true;
+    },
+  };
 }
 
 test('logs rate and ETA at most every logInterval, then a final line', () => {
   const clock = manualClock(1_000);
   const logger = captureLogger();
-  const p = new ProgressTracker({ total: 2000, logInterval: '4s', operationName: 'Export', logger, clock: clock.now, stream: fakeStream(false) });
+  const p = new ProgressTracker({
+    total: 2000,
+    logInterval: '4s',
+    operationName: 'Export',
+    logger,
+    clock: clock.now,
+    stream: fakeStream(false),
+  });
   clock.advance(1000);
   p.increment(100);
   assert.deepEqual(logger.lines, []); // within the interval
@@ -47,7 +66,18 @@ test('logs rate and ETA at most every logInterval, then a final line', () => {
 test("inside a job it reports to the job's progress, throttled the same way and on finish", () => {
   const clock = manualClock();
   const job = fakeJob();
-  const p = runAsJob(job, () => new ProgressTracker({ total: 10, logInterval: '5s', operationName: 'Sync', logger: captureLogger(), clock: clock.now, stream: fakeStream(false) }));
+  const p = runAsJob(
+    job,
+    () =>
+      new ProgressTracker({
+        total: 10,
+        logInterval: '5s',
+        operationName: 'Sync',
+        logger: captureLogger(),
+        clock: clock.now,
+        stream: fakeStream(false),
+      }),
+  );
   p.increment();
   clock.advance(5000);
   p.increment();
@@ -58,7 +88,13 @@ test("inside a job it reports to the job's progress, throttled the same way and 
     [2, 10, 'Sync: 2/10 (20.0%) 0.4/s ETA 20s'],
     [3, 10, 'Sync: done 3/10 (30.0%) in 5.1s, 0.6/s'],
   ]);
-  const detached = new ProgressTracker({ total: 1, job: null, logger: captureLogger(), clock: clock.now, stream: fakeStream(false) });
+  const detached = new ProgressTracker({
+    total: 1,
+    job: null,
+    logger: captureLogger(),
+    clock: clock.now,
+    stream: fakeStream(false),
+  });
   runAsJob(job, () => detached.finish());
   assert.equal(job.progressCalls.length, 2);
 });
@@ -75,12 +111,22 @@ test('a failing job.progress is logged, never thrown', async () => {
 
 test('draws a one-line bar with \\r on a TTY outside CI, instead of periodic log lines', (t) => {
   const saved = process.env.CI;
-  t.after(() => { if (saved === undefined) delete process.env.CI; else process.env.CI = saved; });
+  t.after(() => {
+    if (saved === undefined) delete process.env.CI;
+    else process.env.CI = saved;
+  });
   delete process.env.CI;
   const clock = manualClock();
   const stream = fakeStream(true);
   const logger = captureLogger();
-  const p = new ProgressTracker({ total: 4, logInterval: '1s', operationName: 'Export', logger, clock: clock.now, stream });
+  const p = new ProgressTracker({
+    total: 4,
+    logInterval: '1s',
+    operationName: 'Export',
+    logger,
+    clock: clock.now,
+    stream,
+  });
   clock.advance(1000);
   p.increment(2);
   clock.advance(50);
@@ -131,7 +177,15 @@ test('invalid arguments are configuration errors', () => {
 test('resumeAt / initial count earlier work in done and percent, not in the rate', () => {
   let t = 0;
   const job = fakeJob();
-  const tracker = new ProgressTracker({ total: 100, initial: 60, logInterval: 0, bar: false, logger: captureLogger(), clock: () => t, job });
+  const tracker = new ProgressTracker({
+    total: 100,
+    initial: 60,
+    logInterval: 0,
+    bar: false,
+    logger: captureLogger(),
+    clock: () => t,
+    job,
+  });
   assert.equal(tracker.resumed, 60);
   assert.equal(tracker.done, 60);
   assert.equal(tracker.percent, 60);

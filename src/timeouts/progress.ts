@@ -108,7 +108,9 @@ export class ProgressTracker implements Disposable {
   constructor(options: ProgressTrackerOptions) {
     const total = options?.total;
     if (typeof total !== 'number' || !Number.isFinite(total) || total < 0) {
-      throw new ConfigurationError(`ProgressTracker: expected 'total' to be a number >= 0, got ${describeValue(total)}`);
+      throw new ConfigurationError(
+        `ProgressTracker: expected 'total' to be a number >= 0, got ${describeValue(total)}`,
+      );
     }
     this.total = total;
     this.operationName = options.operationName ?? 'Progress';
@@ -124,15 +126,25 @@ export class ProgressTracker implements Disposable {
   }
 
   /** Items done so far. */
-  get done(): number { return this.#done; }
+  get done(): number {
+    return this.#done;
+  }
   /** Whether `finish()` was called. */
-  get finished(): boolean { return this.#finished; }
+  get finished(): boolean {
+    return this.#finished;
+  }
   /** Milliseconds since the tracker was created. */
-  get elapsedMs(): number { return Math.max(0, this.#clock() - this.startedAt); }
+  get elapsedMs(): number {
+    return Math.max(0, this.#clock() - this.startedAt);
+  }
   /** Share done, 0 to 100 (100 when `total` is 0). */
-  get percent(): number { return this.total === 0 ? 100 : (this.#done / this.total) * 100; }
+  get percent(): number {
+    return this.total === 0 ? 100 : (this.#done / this.total) * 100;
+  }
   /** Items done before this run (set by `initial` / {@link ProgressTracker.resumeAt}). */
-  get resumed(): number { return this.#resumed; }
+  get resumed(): number {
+    return this.#resumed;
+  }
   /** Items per second since the start, not counting resumed items (0 before any time has passed). */
   get rate(): number {
     const elapsed = this.elapsedMs;
@@ -200,7 +212,12 @@ export class ProgressTracker implements Disposable {
       this.#write('\n');
     }
     const line = `${this.operationName}: done ${this.#done}/${this.total} (${this.percent.toFixed(1)}%) in ${formatMs(Math.max(0, t - this.startedAt))}, ${this.rate.toFixed(1)}/s`;
-    safeLog(this.#logger, 'info', { operation: this.operationName, done: this.#done, total: this.total, durationMs: t - this.startedAt }, line);
+    safeLog(
+      this.#logger,
+      'info',
+      { operation: this.operationName, done: this.#done, total: this.total, durationMs: t - this.startedAt },
+      line,
+    );
     this.#report(line);
   }
 
@@ -214,10 +231,20 @@ export class ProgressTracker implements Disposable {
     if (!job) return;
     try {
       Promise.resolve(job.progress(this.#done, this.total, line)).catch((err: unknown) => {
-        safeLog(this.#logger, 'warn', { operation: this.operationName, err: errorFields(err) }, 'ProgressTracker: could not report progress to the job');
+        safeLog(
+          this.#logger,
+          'warn',
+          { operation: this.operationName, err: errorFields(err) },
+          'ProgressTracker: could not report progress to the job',
+        );
       });
     } catch (err) {
-      safeLog(this.#logger, 'warn', { operation: this.operationName, err: errorFields(err) }, 'ProgressTracker: could not report progress to the job');
+      safeLog(
+        this.#logger,
+        'warn',
+        { operation: this.operationName, err: errorFields(err) },
+        'ProgressTracker: could not report progress to the job',
+      );
     }
   }
 
@@ -225,7 +252,8 @@ export class ProgressTracker implements Disposable {
     this.#lastDraw = t;
     const ratio = this.total === 0 ? 1 : Math.min(1, Math.max(0, this.#done / this.total));
     const filled = Math.round(ratio * BAR_WIDTH);
-    let text = `${this.operationName} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${this.percent.toFixed(1)}% ` +
+    let text =
+      `${this.operationName} [${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${this.percent.toFixed(1)}% ` +
       `${this.#done}/${this.total} ${this.rate.toFixed(1)}/s ETA ${formatEta(this.eta)}`;
     const columns = this.#stream?.columns;
     if (columns && columns > 1 && text.length >= columns) text = text.slice(0, columns - 1);

@@ -13,7 +13,12 @@ const timeoutError = (n: number) => new TimeoutError(`try ${n} timed out`, 10);
 /** A sleep that records the delays and returns at once. */
 function recordingSleep(): { delays: number[]; sleep: (ms: number) => Promise<void> } {
   const delays: number[] = [];
-  return { delays, sleep: async (ms) => { delays.push(ms); } };
+  return {
+    delays,
+    sleep: async (ms) => {
+      delays.push(ms);
+    },
+  };
 }
 
 test('retries a TimeoutError up to maxAttempts with exponential backoff, then gives up with the last error', async () => {
@@ -21,7 +26,15 @@ test('retries a TimeoutError up to maxAttempts with exponential backoff, then gi
   const logger = captureLogger();
   let calls = 0;
   const errors: Error[] = [];
-  const fn = retryOnTimeout(async () => { calls++; const e = timeoutError(calls); errors.push(e); throw e; }, { sleep, logger });
+  const fn = retryOnTimeout(
+    async () => {
+      calls++;
+      const e = timeoutError(calls);
+      errors.push(e);
+      throw e;
+    },
+    { sleep, logger },
+  );
   await assert.rejects(fn(), (err) => err === errors[2]);
   assert.equal(calls, 3);
   assert.deepEqual(delays, [2000, 4000]);
@@ -39,27 +52,57 @@ test('returns the first successful result and passes this and arguments', async 
       return a + b;
     },
   };
-  const add = retryOnTimeout(target.add, { maxAttempts: 5, delay: '1s', backoff: 3, sleep, onRetry: (info) => retried.push(info), logger: captureLogger() });
+  const add = retryOnTimeout(target.add, {
+    maxAttempts: 5,
+    delay: '1s',
+    backoff: 3,
+    sleep,
+    onRetry: (info) => retried.push(info),
+    logger: captureLogger(),
+  });
   assert.equal(await add.call(target, 2, 3), 5);
   assert.equal(target.calls, 3);
   assert.deepEqual(delays, [1000, 3000]);
-  assert.deepEqual(retried.map((r) => [r.attempt, r.delayMs]), [[1, 1000], [2, 3000]]);
+  assert.deepEqual(
+    retried.map((r) => [r.attempt, r.delayMs]),
+    [
+      [1, 1000],
+      [2, 3000],
+    ],
+  );
 });
 
 test('other errors are not retried unless retryOn accepts them', async () => {
   const { delays, sleep } = recordingSleep();
   let calls = 0;
-  const plain = retryOnTimeout(async () => { calls++; throw new Error('boom'); }, { sleep });
+  const plain = retryOnTimeout(
+    async () => {
+      calls++;
+      throw new Error('boom');
+    },
+    { sleep },
+  );
   await assert.rejects(plain(), /boom/);
   assert.equal(calls, 1);
   assert.deepEqual(delays, []);
 
   calls = 0;
   const seen: number[] = [];
-  const custom = retryOnTimeout(async () => { calls++; throw new Error('ECONNRESET'); }, {
-    sleep, maxAttempts: 4, logger: captureLogger(),
-    retryOn: (err, attempt) => { seen.push(attempt); return err instanceof Error && err.message === 'ECONNRESET'; },
-  });
+  const custom = retryOnTimeout(
+    async () => {
+      calls++;
+      throw new Error('ECONNRESET');
+    },
+    {
+      sleep,
+      maxAttempts: 4,
+      logger: captureLogger(),
+      retryOn: (err, attempt) => {
+        seen.push(attempt);
+        return err instanceof Error && err.message === 'ECONNRESET';
+      },
+    },
+  );
   await assert.rejects(custom(), /ECONNRESET/);
   assert.equal(calls, 4);
   assert.deepEqual(seen, [1, 2, 3, 4]);
@@ -67,12 +110,22 @@ test('other errors are not retried unless retryOn accepts them', async () => {
 
 test('maxDelay caps the waits and jitter lowers them within the documented range', async () => {
   const { delays, sleep } = recordingSleep();
-  const fn = retryOnTimeout(async () => { throw timeoutError(0); }, { sleep, maxAttempts: 5, delay: 1000, backoff: 10, maxDelay: '30s', logger: captureLogger() });
+  const fn = retryOnTimeout(
+    async () => {
+      throw timeoutError(0);
+    },
+    { sleep, maxAttempts: 5, delay: 1000, backoff: 10, maxDelay: '30s', logger: captureLogger() },
+  );
   await assert.rejects(fn(), TimeoutError);
   assert.deepEqual(delays, [1000, 10_000, 30_000, 30_000]);
 
   const jittered = recordingSleep();
-  const fj = retryOnTimeout(async () => { throw timeoutError(0); }, { sleep: jittered.sleep, maxAttempts: 3, delay: 1000, jitter: 0.5, random: () => 1, logger: captureLogger() });
+  const fj = retryOnTimeout(
+    async () => {
+      throw timeoutError(0);
+    },
+    { sleep: jittered.sleep, maxAttempts: 3, delay: 1000, jitter: 0.5, random: () => 1, logger: captureLogger() },
+  );
   await assert.rejects(fj(), TimeoutError);
   assert.deepEqual(jittered.delays, [500, 1000]);
 });
@@ -82,7 +135,14 @@ test('works with withTimeout: each try has its own limit', async (t) => {
   const { sleep, delays } = recordingSleep();
   let calls = 0;
   const fetchRates = retryOnTimeout(
-    withTimeout.wrap(100, () => { calls++; return calls < 2 ? new Promise<never>(() => {}) : Promise.resolve('rates'); }, { name: 'rates', logger: captureLogger() }),
+    withTimeout.wrap(
+      100,
+      () => {
+        calls++;
+        return calls < 2 ? new Promise<never>(() => {}) : Promise.resolve('rates');
+      },
+      { name: 'rates', logger: captureLogger() },
+    ),
     { sleep, logger: captureLogger() },
   );
   const p = fetchRates();
@@ -96,7 +156,13 @@ test('the default sleep waits on a timer; an aborted parent stops the retries', 
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let calls = 0;
   const parent = new AbortController();
-  const fn = retryOnTimeout(async () => { calls++; throw timeoutError(calls); }, { signal: parent.signal, logger: captureLogger() });
+  const fn = retryOnTimeout(
+    async () => {
+      calls++;
+      throw timeoutError(calls);
+    },
+    { signal: parent.signal, logger: captureLogger() },
+  );
   const p = fn();
   await new Promise((resolve) => setImmediate(resolve)); // let the first try fail and the wait start
   assert.equal(calls, 1);
@@ -108,12 +174,22 @@ test('the default sleep waits on a timer; an aborted parent stops the retries', 
   assert.equal(calls, 2);
 });
 
-test("inside a job whose signal has aborted, a timeout is not retried", async () => {
+test('inside a job whose signal has aborted, a timeout is not retried', async () => {
   const { delays, sleep } = recordingSleep();
   const job = fakeJob();
   let calls = 0;
-  const fn = retryOnTimeout(async () => { calls++; job.controller.abort(new TimeoutError('job limit', 1)); throw timeoutError(calls); }, { sleep });
-  await assert.rejects(runAsJob(job, () => fn()), /try 1 timed out/);
+  const fn = retryOnTimeout(
+    async () => {
+      calls++;
+      job.controller.abort(new TimeoutError('job limit', 1));
+      throw timeoutError(calls);
+    },
+    { sleep },
+  );
+  await assert.rejects(
+    runAsJob(job, () => fn()),
+    /try 1 timed out/,
+  );
   assert.equal(calls, 1);
   assert.deepEqual(delays, []);
 });
@@ -122,10 +198,24 @@ test('retryOnTimeoutDecorator (applied by hand) retries a method', async () => {
   const { delays, sleep } = recordingSleep();
   class Rates {
     calls = 0;
-    async load(): Promise<string> { this.calls++; if (this.calls === 1) throw timeoutError(1); return 'ok'; }
+    async load(): Promise<string> {
+      this.calls++;
+      if (this.calls === 1) throw timeoutError(1);
+      return 'ok';
+    }
   }
-  const context = { kind: 'method', name: 'load', static: false, private: false, addInitializer() {}, metadata: {} } as unknown as ClassMethodDecoratorContext<Rates, () => Promise<string>>;
-  Rates.prototype.load = retryOnTimeoutDecorator({ sleep, delay: '5s', logger: captureLogger() })(Rates.prototype.load, context);
+  const context = {
+    kind: 'method',
+    name: 'load',
+    static: false,
+    private: false,
+    addInitializer() {},
+    metadata: {},
+  } as unknown as ClassMethodDecoratorContext<Rates, () => Promise<string>>;
+  Rates.prototype.load = retryOnTimeoutDecorator({ sleep, delay: '5s', logger: captureLogger() })(
+    Rates.prototype.load,
+    context,
+  );
   const r = new Rates();
   assert.equal(await r.load(), 'ok');
   assert.equal(r.calls, 2);
@@ -158,21 +248,28 @@ const settings = fc.record({
 });
 
 test('property: without jitter, delays never decrease and never pass the cap', () => {
-  fc.assert(fc.property(settings, fc.integer({ min: 1, max: 200 }), (s, n) => {
-    const a = backoffDelay(n, s);
-    const b = backoffDelay(n + 1, s);
-    const cap = Math.min(s.maxDelayMs ?? MAX_DELAY_MS, MAX_DELAY_MS);
-    return Number.isInteger(a) && a >= 0 && a <= b && b <= cap;
-  }));
+  fc.assert(
+    fc.property(settings, fc.integer({ min: 1, max: 200 }), (s, n) => {
+      const a = backoffDelay(n, s);
+      const b = backoffDelay(n + 1, s);
+      const cap = Math.min(s.maxDelayMs ?? MAX_DELAY_MS, MAX_DELAY_MS);
+      return Number.isInteger(a) && a >= 0 && a <= b && b <= cap;
+    }),
+  );
 });
 
 test('property: with jitter j the delay lies in [d * (1 - j), d]', () => {
-  fc.assert(fc.property(
-    settings, fc.integer({ min: 1, max: 60 }), fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }),
-    (s, n, jitter, r) => {
-      const d = backoffDelay(n, s);
-      const x = backoffDelay(n, { ...s, jitter }, () => r);
-      return Number.isInteger(x) && x <= d && x >= Math.floor(d * (1 - jitter)) - 1;
-    },
-  ));
+  fc.assert(
+    fc.property(
+      settings,
+      fc.integer({ min: 1, max: 60 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      (s, n, jitter, r) => {
+        const d = backoffDelay(n, s);
+        const x = backoffDelay(n, { ...s, jitter }, () => r);
+        return Number.isInteger(x) && x <= d && x >= Math.floor(d * (1 - jitter)) - 1;
+      },
+    ),
+  );
 });

@@ -33,7 +33,11 @@ export interface BackoffSettings {
  * The result is a whole number of milliseconds, never above `maxDelayMs` nor {@link MAX_DELAY_MS}.
  * @example backoffDelay(3, { delayMs: 2000, backoff: 2 }) // 8000
  */
-export function backoffDelay(failedAttempt: number, settings: BackoffSettings, random: () => number = Math.random): number {
+export function backoffDelay(
+  failedAttempt: number,
+  settings: BackoffSettings,
+  random: () => number = Math.random,
+): number {
   const cap = Math.min(settings.maxDelayMs ?? MAX_DELAY_MS, MAX_DELAY_MS);
   const raw = settings.delayMs * Math.pow(settings.backoff, Math.max(0, failedAttempt - 1));
   const capped = Number.isFinite(raw) ? Math.min(raw, cap) : cap;
@@ -88,23 +92,30 @@ interface RetrySettings {
 function parseRetryOptions(options: RetryOnTimeoutOptions): RetrySettings {
   const maxAttempts = options.maxAttempts ?? 3;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new ConfigurationError(`retryOnTimeout: expected 'maxAttempts' to be an integer >= 1, got ${describeValue(maxAttempts)}`);
+    throw new ConfigurationError(
+      `retryOnTimeout: expected 'maxAttempts' to be an integer >= 1, got ${describeValue(maxAttempts)}`,
+    );
   }
   const backoff = options.backoff ?? 2;
   if (typeof backoff !== 'number' || !Number.isFinite(backoff) || backoff < 1) {
-    throw new ConfigurationError(`retryOnTimeout: expected 'backoff' to be a number >= 1, got ${describeValue(backoff)}`);
+    throw new ConfigurationError(
+      `retryOnTimeout: expected 'backoff' to be a number >= 1, got ${describeValue(backoff)}`,
+    );
   }
   const jitterOption = options.jitter ?? false;
   const jitter = jitterOption === true ? 1 : jitterOption === false ? 0 : jitterOption;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) {
-    throw new ConfigurationError(`retryOnTimeout: expected 'jitter' to be a boolean or a number from 0 to 1, got ${describeValue(jitterOption)}`);
+    throw new ConfigurationError(
+      `retryOnTimeout: expected 'jitter' to be a boolean or a number from 0 to 1, got ${describeValue(jitterOption)}`,
+    );
   }
   return {
     maxAttempts,
     backoff: {
       delayMs: parseDuration(options.delay ?? '2s', 'retryOnTimeout delay'),
       backoff,
-      maxDelayMs: options.maxDelay === undefined ? undefined : parseDuration(options.maxDelay, 'retryOnTimeout maxDelay'),
+      maxDelayMs:
+        options.maxDelay === undefined ? undefined : parseDuration(options.maxDelay, 'retryOnTimeout maxDelay'),
       jitter,
     },
   };
@@ -113,15 +124,28 @@ function parseRetryOptions(options: RetryOnTimeoutOptions): RetrySettings {
 /** The default sleep: a timer, cleared when `signal` aborts. */
 function timerSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) { reject(signal.reason); return; }
-    const onAbort = (): void => { clearTimeout(timer); reject(signal.reason); };
-    const timer = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
 /** Wait `ms` with `sleep`, aborting when any of `parents` aborts. */
-async function waitFollowing(ms: number, parents: AbortSignal[], sleep: (ms: number, signal: AbortSignal) => Promise<void>): Promise<void> {
+async function waitFollowing(
+  ms: number,
+  parents: AbortSignal[],
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
   const controller = new AbortController();
   const unlink = followSignals(controller, parents);
   try {
@@ -152,14 +176,22 @@ async function callWithRetries<This, Args extends unknown[], R>(
       // A parent that has aborted (the job's own limit, a cancel) means there is no time left to retry in.
       if (!retryable || attempt >= settings.maxAttempts || parents.some((s) => s.aborted)) {
         if (retryable && attempt >= settings.maxAttempts) {
-          safeLog(logger, 'warn', { operation: name, attempts: attempt, err: errorFields(error) },
-            `timeouts: '${name}' failed after ${attempt} attempt${attempt === 1 ? '' : 's'}, giving up`);
+          safeLog(
+            logger,
+            'warn',
+            { operation: name, attempts: attempt, err: errorFields(error) },
+            `timeouts: '${name}' failed after ${attempt} attempt${attempt === 1 ? '' : 's'}, giving up`,
+          );
         }
         throw error;
       }
       const delayMs = backoffDelay(attempt, settings.backoff, options.random);
-      safeLog(logger, 'warn', { operation: name, attempt, maxAttempts: settings.maxAttempts, delayMs, err: errorFields(error) },
-        `timeouts: '${name}' attempt ${attempt}/${settings.maxAttempts} failed, retrying in ${formatMs(delayMs)}`);
+      safeLog(
+        logger,
+        'warn',
+        { operation: name, attempt, maxAttempts: settings.maxAttempts, delayMs, err: errorFields(error) },
+        `timeouts: '${name}' attempt ${attempt}/${settings.maxAttempts} failed, retrying in ${formatMs(delayMs)}`,
+      );
       try {
         options.onRetry?.({ error, attempt, delayMs });
       } catch (hookError) {
@@ -195,7 +227,9 @@ export function retryOnTimeout<This, Args extends unknown[], R>(
 ): ((this: This, ...args: Args) => Promise<R>) | AsyncMethodDecorator {
   if (typeof fnOrOptions !== 'function') {
     if (fnOrOptions !== undefined && (typeof fnOrOptions !== 'object' || fnOrOptions === null)) {
-      throw new ConfigurationError(`retryOnTimeout: expected a function to wrap (or decorator options), got ${describeValue(fnOrOptions)}`);
+      throw new ConfigurationError(
+        `retryOnTimeout: expected a function to wrap (or decorator options), got ${describeValue(fnOrOptions)}`,
+      );
     }
     return retryOnTimeoutDecorator(fnOrOptions);
   }

@@ -33,13 +33,22 @@ test('past the limit the signal aborts, check() throws TimeoutError, and disposi
   assert.ok(scope.signal.reason instanceof TimeoutError);
   assert.equal(scope.expired, true);
   assert.equal(scope.remainingMs, 0);
-  assert.throws(() => scope.check(), (err) => err instanceof TimeoutError && /'Export' exceeded its time limit of 1s/.test(err.message));
+  assert.throws(
+    () => scope.check(),
+    (err) => err instanceof TimeoutError && /'Export' exceeded its time limit of 1s/.test(err.message),
+  );
   t.mock.timers.tick(250);
   await scope[Symbol.asyncDispose]();
-  assert.deepEqual(sink.rows, [{
-    operation: 'Export', kind: 'timeout', exceeded: true, thresholdMs: 1000, durationMs: 1250,
-    error: "operation 'Export' exceeded its time limit of 1s",
-  }]);
+  assert.deepEqual(sink.rows, [
+    {
+      operation: 'Export',
+      kind: 'timeout',
+      exceeded: true,
+      thresholdMs: 1000,
+      durationMs: 1250,
+      error: "operation 'Export' exceeded its time limit of 1s",
+    },
+  ]);
   scope[Symbol.dispose](); // idempotent
   assert.equal(sink.rows.length, 1);
   assert.equal(logger.messages('warn').length, 1);
@@ -54,7 +63,10 @@ test('check() compares with the clock, so it works where the timer could not fir
   assert.throws(() => scope.check(), TimeoutError);
   assert.equal(scope.signal.aborted, true);
   await scope[Symbol.asyncDispose]();
-  assert.deepEqual(sink.rows.map((r) => [r.operation, r.durationMs]), [['busy', 700]]);
+  assert.deepEqual(
+    sink.rows.map((r) => [r.operation, r.durationMs]),
+    [['busy', 700]],
+  );
 });
 
 test('works with the using declaration, recording into the running job', async (t) => {
@@ -71,7 +83,10 @@ test('works with the using declaration, recording into the running job', async (
       quick.check();
     }
   });
-  assert.deepEqual(job.rows.map((r) => [r.operation, r.jobId, r.thresholdMs]), [['Export', 3, 2000]]);
+  assert.deepEqual(
+    job.rows.map((r) => [r.operation, r.jobId, r.thresholdMs]),
+    [['Export', 3, 2000]],
+  );
 });
 
 test('a parent signal ends the scope with its reason and writes no row', (t) => {

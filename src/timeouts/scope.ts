@@ -67,11 +67,9 @@ export function timeoutScope(limit: Duration, name: string, options: TimeoutScop
 
   const expire = (): TimeoutError => {
     if (!timedOut) {
-      timedOut = new TimeoutError(
-        `operation '${name}' exceeded its time limit of ${formatMs(limitMs)}`,
-        limitMs,
-        { details: { operation: name, limitMs } },
-      );
+      timedOut = new TimeoutError(`operation '${name}' exceeded its time limit of ${formatMs(limitMs)}`, limitMs, {
+        details: { operation: name, limitMs },
+      });
       if (!controller.signal.aborted) controller.abort(timedOut);
     }
     return timedOut;
@@ -79,7 +77,10 @@ export function timeoutScope(limit: Duration, name: string, options: TimeoutScop
   const unlink = followSignals(controller, parentSignals(options.signal));
   let timer: ReturnType<typeof setTimeout> | undefined = controller.signal.aborted
     ? undefined
-    : setTimeout(() => { timer = undefined; expire(); }, limitMs);
+    : setTimeout(() => {
+        timer = undefined;
+        expire();
+      }, limitMs);
 
   const close = (): Promise<unknown> => {
     if (disposed) return recording ?? Promise.resolve();
@@ -105,14 +106,24 @@ export function timeoutScope(limit: Duration, name: string, options: TimeoutScop
     name,
     limitMs,
     signal: controller.signal,
-    get elapsedMs() { return now() - start; },
-    get remainingMs() { return Math.max(0, limitMs - (now() - start)); },
-    get expired() { return timedOut !== undefined || now() - start >= limitMs; },
+    get elapsedMs() {
+      return now() - start;
+    },
+    get remainingMs() {
+      return Math.max(0, limitMs - (now() - start));
+    },
+    get expired() {
+      return timedOut !== undefined || now() - start >= limitMs;
+    },
     check() {
       if (timedOut || now() - start >= limitMs) throw expire();
       controller.signal.throwIfAborted();
     },
-    [Symbol.dispose]() { void close(); },
-    async [Symbol.asyncDispose]() { await close(); },
+    [Symbol.dispose]() {
+      void close();
+    },
+    async [Symbol.asyncDispose]() {
+      await close();
+    },
   };
 }

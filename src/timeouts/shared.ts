@@ -73,7 +73,11 @@ export function loggerOf(options: { logger?: Logger } | undefined): Logger {
 }
 
 /** The name of an operation: `options.name`, else the function's name, else the job's `model.method`, else `fallback`. */
-export function operationName(options: { name?: string } | undefined, fn?: { readonly name: string }, fallback = 'operation'): string {
+export function operationName(
+  options: { name?: string } | undefined,
+  fn?: { readonly name: string },
+  fallback = 'operation',
+): string {
   if (options?.name) return options.name;
   if (fn?.name) return fn.name;
   const job = currentJob();
@@ -97,7 +101,8 @@ export async function recordEntry(
     if (sink) {
       const row = withJobFields(entry, job);
       if (typeof (sink as TimeoutSink).recordTimeout === 'function') await (sink as TimeoutSink).recordTimeout(row);
-      else if (typeof (sink as TimeoutLogOwner).timeoutLog?.record === 'function') await (sink as TimeoutLogOwner).timeoutLog.record(row);
+      else if (typeof (sink as TimeoutLogOwner).timeoutLog?.record === 'function')
+        await (sink as TimeoutLogOwner).timeoutLog.record(row);
       else throw new TypeError('the conveyor option has neither recordTimeout() nor timeoutLog.record()');
       return true;
     }
@@ -106,8 +111,12 @@ export async function recordEntry(
       return true;
     }
   } catch (err) {
-    safeLog(loggerOf(options), 'error', { err: errorFields(err), operation: entry.operation, kind: entry.kind },
-      'timeouts: could not record the timeout log row');
+    safeLog(
+      loggerOf(options),
+      'error',
+      { err: errorFields(err), operation: entry.operation, kind: entry.kind },
+      'timeouts: could not record the timeout log row',
+    );
   }
   return false;
 }
@@ -124,7 +133,12 @@ export function withJobFields(entry: TimeoutLogEntryInput, job: CurrentJob | und
 }
 
 /** Log without ever throwing (a broken logger must not break user code). */
-export function safeLog(logger: Logger, level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string): void {
+export function safeLog(
+  logger: Logger,
+  level: 'debug' | 'info' | 'warn' | 'error',
+  fields: Record<string, unknown>,
+  msg: string,
+): void {
   try {
     logger[level](fields, msg);
   } catch {
@@ -134,7 +148,12 @@ export function safeLog(logger: Logger, level: 'debug' | 'info' | 'warn' | 'erro
 
 /** A loggable, secret-free summary of an error. */
 export function errorFields(err: unknown): Record<string, unknown> {
-  if (err instanceof Error) return { name: err.name, message: err.message, ...('code' in err ? { code: (err as { code: unknown }).code } : {}) };
+  if (err instanceof Error)
+    return {
+      name: err.name,
+      message: err.message,
+      ...('code' in err ? { code: (err as { code: unknown }).code } : {}),
+    };
   return { message: String(err) };
 }
 
@@ -191,7 +210,11 @@ export function parentSignals(extra: AbortSignal | undefined): AbortSignal[] {
  * @returns a function removing the listeners; call it when the operation ends so long-lived parents
  * (a job's signal) do not accumulate listeners.
  */
-export function followSignals(controller: AbortController, parents: readonly AbortSignal[], onAbort?: (reason: unknown) => void): () => void {
+export function followSignals(
+  controller: AbortController,
+  parents: readonly AbortSignal[],
+  onAbort?: (reason: unknown) => void,
+): () => void {
   const aborted = parents.find((s) => s.aborted);
   if (aborted) {
     controller.abort(aborted.reason);

@@ -10,7 +10,15 @@ const never = () => new Promise<never>(() => {});
 
 /** A fake decorator context, to apply decorator functions without decorator syntax. */
 function methodContext(name: string): ClassMethodDecoratorContext<any, any> {
-  return { kind: 'method', name, static: false, private: false, access: { has: () => true, get: () => undefined }, addInitializer() {}, metadata: {} } as unknown as ClassMethodDecoratorContext<any, any>;
+  return {
+    kind: 'method',
+    name,
+    static: false,
+    private: false,
+    access: { has: () => true, get: () => undefined },
+    addInitializer() {},
+    metadata: {},
+  } as unknown as ClassMethodDecoratorContext<any, any>;
 }
 
 test('withTimeout rejects with TimeoutError at the limit even when fn ignores the signal, aborts the signal and records a row', async (t) => {
@@ -18,7 +26,14 @@ test('withTimeout rejects with TimeoutError at the limit even when fn ignores th
   const sink = memorySink();
   const logger = captureLogger();
   let seen: AbortSignal | undefined;
-  const p = withTimeout(1500, (signal) => { seen = signal; return never(); }, { name: 'Export', conveyor: sink, logger });
+  const p = withTimeout(
+    1500,
+    (signal) => {
+      seen = signal;
+      return never();
+    },
+    { name: 'Export', conveyor: sink, logger },
+  );
   assert.equal(seen?.aborted, false);
   t.mock.timers.tick(1500);
   await assert.rejects(p, (err: unknown) => {
@@ -31,10 +46,16 @@ test('withTimeout rejects with TimeoutError at the limit even when fn ignores th
   });
   assert.equal(seen?.aborted, true);
   assert.ok(seen?.reason instanceof TimeoutError);
-  assert.deepEqual(sink.rows, [{
-    operation: 'Export', kind: 'timeout', exceeded: true, thresholdMs: 1500, durationMs: 1500,
-    error: "operation 'Export' exceeded its time limit of 1.5s",
-  }]);
+  assert.deepEqual(sink.rows, [
+    {
+      operation: 'Export',
+      kind: 'timeout',
+      exceeded: true,
+      thresholdMs: 1500,
+      durationMs: 1500,
+      error: "operation 'Export' exceeded its time limit of 1.5s",
+    },
+  ]);
   assert.equal(logger.messages('warn').length, 1);
 });
 
@@ -42,7 +63,14 @@ test('withTimeout resolves with the value and records nothing when fn finishes i
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const sink = memorySink();
   let signal: AbortSignal | undefined;
-  const value = await withTimeout('5m', async (s) => { signal = s; return 7; }, { conveyor: sink });
+  const value = await withTimeout(
+    '5m',
+    async (s) => {
+      signal = s;
+      return 7;
+    },
+    { conveyor: sink },
+  );
   assert.equal(value, 7);
   t.mock.timers.tick(10 * 60_000); // the timer was cleared: nothing fires
   assert.equal(signal?.aborted, false);
@@ -61,8 +89,15 @@ test('inside a job, the row goes to the job (which fills model, method and job i
   await assert.rejects(p, TimeoutError);
   assert.equal(job.rows.length, 1);
   assert.deepEqual(job.rows[0], {
-    operation: 'sale.order.confirm', kind: 'timeout', exceeded: true, thresholdMs: 100, durationMs: 100,
-    error: "operation 'sale.order.confirm' exceeded its time limit of 100ms", model: 'sale.order', method: 'confirm', jobId: 7,
+    operation: 'sale.order.confirm',
+    kind: 'timeout',
+    exceeded: true,
+    thresholdMs: 100,
+    durationMs: 100,
+    error: "operation 'sale.order.confirm' exceeded its time limit of 100ms",
+    model: 'sale.order',
+    method: 'confirm',
+    jobId: 7,
   });
 });
 
@@ -92,7 +127,11 @@ test('with no sink and no job the timeout is only logged', async (t) => {
 test('a failing sink is logged and never thrown into user code', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   const logger = captureLogger();
-  const sink = { recordTimeout() { throw new Error('disk full'); } };
+  const sink = {
+    recordTimeout() {
+      throw new Error('disk full');
+    },
+  };
   const p = withTimeout(10, never, { name: 'op', conveyor: sink, logger });
   t.mock.timers.tick(10);
   await assert.rejects(p, TimeoutError);
@@ -108,7 +147,14 @@ test('a parent signal aborts the operation with its own reason and records nothi
   const parent = new AbortController();
   const sink = memorySink();
   let inner: AbortSignal | undefined;
-  const p = withTimeout('1h', (signal) => { inner = signal; return never(); }, { signal: parent.signal, conveyor: sink });
+  const p = withTimeout(
+    '1h',
+    (signal) => {
+      inner = signal;
+      return never();
+    },
+    { signal: parent.signal, conveyor: sink },
+  );
   const reason = new Error('client went away');
   parent.abort(reason);
   await assert.rejects(p, (err) => err === reason);
@@ -121,14 +167,28 @@ test('an already aborted parent rejects at once without calling fn', async () =>
   const parent = new AbortController();
   parent.abort(new Error('too late'));
   let called = false;
-  await assert.rejects(withTimeout(1000, () => { called = true; }, { signal: parent.signal }), /too late/);
+  await assert.rejects(
+    withTimeout(
+      1000,
+      () => {
+        called = true;
+      },
+      { signal: parent.signal },
+    ),
+    /too late/,
+  );
   assert.equal(called, false);
 });
 
 test("inside a job, the operation follows the job's signal", async () => {
   const job = fakeJob();
   let inner: AbortSignal | undefined;
-  const p = runAsJob(job, () => withTimeout('1h', (signal) => { inner = signal; return never(); }));
+  const p = runAsJob(job, () =>
+    withTimeout('1h', (signal) => {
+      inner = signal;
+      return never();
+    }),
+  );
   job.controller.abort(new Error('job cancelled'));
   await assert.rejects(p, /job cancelled/);
   assert.equal(inner?.aborted, true);
@@ -141,35 +201,71 @@ test('currentTimeoutSignal returns the innermost signal; a nested withTimeout fo
   let outerSignal: AbortSignal | undefined;
   let innerSignal: AbortSignal | undefined;
   const sink = memorySink();
-  const p = withTimeout(100, async (outer) => {
-    outerSignal = outer;
-    assert.equal(currentTimeoutSignal(), outer);
-    return withTimeout(1000, (inner) => {
-      innerSignal = inner;
-      assert.equal(currentTimeoutSignal(), inner);
-      return never();
-    }, { name: 'inner', conveyor: sink });
-  }, { name: 'outer', conveyor: sink, logger: captureLogger() });
+  const p = withTimeout(
+    100,
+    async (outer) => {
+      outerSignal = outer;
+      assert.equal(currentTimeoutSignal(), outer);
+      return withTimeout(
+        1000,
+        (inner) => {
+          innerSignal = inner;
+          assert.equal(currentTimeoutSignal(), inner);
+          return never();
+        },
+        { name: 'inner', conveyor: sink },
+      );
+    },
+    { name: 'outer', conveyor: sink, logger: captureLogger() },
+  );
   t.mock.timers.tick(100);
   await assert.rejects(p, (err) => err instanceof TimeoutError && /'outer'/.test(err.message));
   assert.equal(outerSignal?.aborted, true);
   assert.equal(innerSignal?.aborted, true);
-  assert.deepEqual(sink.rows.map((r) => r.operation), ['outer']);
+  assert.deepEqual(
+    sink.rows.map((r) => r.operation),
+    ['outer'],
+  );
   const job = fakeJob();
   runAsJob(job, () => assert.equal(currentTimeoutSignal(), job.signal));
 });
 
 test('errors of fn propagate unchanged and write no row', async () => {
   const sink = memorySink();
-  await assert.rejects(withTimeout(1000, () => { throw new RangeError('sync'); }, { conveyor: sink }), RangeError);
-  await assert.rejects(withTimeout(1000, async () => { throw new TypeError('async'); }, { conveyor: sink }), TypeError);
+  await assert.rejects(
+    withTimeout(
+      1000,
+      () => {
+        throw new RangeError('sync');
+      },
+      { conveyor: sink },
+    ),
+    RangeError,
+  );
+  await assert.rejects(
+    withTimeout(
+      1000,
+      async () => {
+        throw new TypeError('async');
+      },
+      { conveyor: sink },
+    ),
+    TypeError,
+  );
   assert.deepEqual(sink.rows, []);
 });
 
 test('a late error of an abandoned fn does not become an unhandled rejection', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout'] });
   let fail!: (err: Error) => void;
-  const p = withTimeout(10, () => new Promise((_, reject) => { fail = reject; }), { logger: captureLogger() });
+  const p = withTimeout(
+    10,
+    () =>
+      new Promise((_, reject) => {
+        fail = reject;
+      }),
+    { logger: captureLogger() },
+  );
   t.mock.timers.tick(10);
   await assert.rejects(p, TimeoutError);
   const unhandled: unknown[] = [];
@@ -186,8 +282,12 @@ test('withTimeout.wrap keeps this and arguments and times out', async (t) => {
   const sink = memorySink();
   const service = {
     factor: 3,
-    async times(this: { factor: number }, n: number) { return n * this.factor; },
-    slow(this: unknown) { return never(); },
+    async times(this: { factor: number }, n: number) {
+      return n * this.factor;
+    },
+    slow(this: unknown) {
+      return never();
+    },
   };
   const times = withTimeout.wrap(1000, service.times, { conveyor: sink });
   assert.equal(await times.call(service, 5), 15);
@@ -195,7 +295,10 @@ test('withTimeout.wrap keeps this and arguments and times out', async (t) => {
   const p = slow.call(service);
   t.mock.timers.tick(2000);
   await assert.rejects(p, TimeoutError);
-  assert.deepEqual(sink.rows.map((r) => [r.operation, r.thresholdMs]), [['slow', 2000]]);
+  assert.deepEqual(
+    sink.rows.map((r) => [r.operation, r.thresholdMs]),
+    [['slow', 2000]],
+  );
 });
 
 test('timeoutContext names the operation', async (t) => {
@@ -205,7 +308,10 @@ test('timeoutContext names the operation', async (t) => {
   const p = timeoutContext('10m', 'Export', never, { conveyor: sink, logger: captureLogger() });
   t.mock.timers.tick(600_000);
   await assert.rejects(p, /'Export' exceeded its time limit of 10m/);
-  assert.deepEqual(sink.rows.map((r) => [r.operation, r.thresholdMs, r.durationMs]), [['Export', 600_000, 600_000]]);
+  assert.deepEqual(
+    sink.rows.map((r) => [r.operation, r.thresholdMs, r.durationMs]),
+    [['Export', 600_000, 600_000]],
+  );
 });
 
 test('invalid limits are configuration errors, thrown at once', () => {
@@ -221,8 +327,13 @@ test('the timeout decorator (applied by hand) names the operation Class.method a
   const sink = memorySink();
   class Exporter {
     seen: AbortSignal | undefined;
-    async run(): Promise<string> { this.seen = currentTimeoutSignal(); return never(); }
-    async quick(n: number): Promise<number> { return n + 1; }
+    async run(): Promise<string> {
+      this.seen = currentTimeoutSignal();
+      return never();
+    }
+    async quick(n: number): Promise<number> {
+      return n + 1;
+    }
   }
   const ctxRun = methodContext('run');
   Exporter.prototype.run = timeout('5m', { conveyor: sink, logger: captureLogger() })(Exporter.prototype.run, ctxRun);
@@ -234,20 +345,36 @@ test('the timeout decorator (applied by hand) names the operation Class.method a
   t.mock.timers.tick(300_000);
   await assert.rejects(p, /'Exporter\.run' exceeded its time limit of 5m/);
   assert.equal(e.seen?.aborted, true);
-  assert.deepEqual(sink.rows.map((r) => r.operation), ['Exporter.run']);
+  assert.deepEqual(
+    sink.rows.map((r) => r.operation),
+    ['Exporter.run'],
+  );
   // withTimeout without a function is the decorator too.
   assert.equal(typeof withTimeout('5m'), 'function');
-  assert.throws(() => timeout('1s')(async () => 1, { ...methodContext('x'), kind: 'getter' } as never), ConfigurationError);
+  assert.throws(
+    () => timeout('1s')(async () => 1, { ...methodContext('x'), kind: 'getter' } as never),
+    ConfigurationError,
+  );
 });
 
 test('a Conveyor-shaped sink (timeoutLog.record) is accepted; a sink with neither method is logged', async (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
   const recorded: unknown[] = [];
-  const conveyorLike = { timeoutLog: { record: async (entry: unknown) => { recorded.push(entry); return 1; } } };
+  const conveyorLike = {
+    timeoutLog: {
+      record: async (entry: unknown) => {
+        recorded.push(entry);
+        return 1;
+      },
+    },
+  };
   const p = withTimeout(10, () => never(), { name: 'viaLog', conveyor: conveyorLike, logger: captureLogger() });
   t.mock.timers.tick(10);
   await assert.rejects(p, TimeoutError);
-  assert.deepEqual(recorded.map((r) => (r as { operation: string }).operation), ['viaLog']);
+  assert.deepEqual(
+    recorded.map((r) => (r as { operation: string }).operation),
+    ['viaLog'],
+  );
   const logger = captureLogger();
   const q = withTimeout(10, () => never(), { conveyor: {} as never, logger });
   t.mock.timers.tick(10);

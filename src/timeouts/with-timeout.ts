@@ -9,7 +9,15 @@ import { parseDuration } from '../internal/duration.ts';
 import { currentJob } from '../job/current.ts';
 import type { Duration } from '../internal/duration.ts';
 import {
-  followSignals, formatMs, loggerOf, now, operationName, parentSignals, recordEntry, runWithTimeoutSignal, safeLog,
+  followSignals,
+  formatMs,
+  loggerOf,
+  now,
+  operationName,
+  parentSignals,
+  recordEntry,
+  runWithTimeoutSignal,
+  safeLog,
 } from './shared.ts';
 import type { ToolkitOptions } from './shared.ts';
 
@@ -55,7 +63,11 @@ export type AsyncMethodDecorator = <This, Args extends unknown[], R>(
  * @example
  * const rows = await withTimeout('30s', (signal) => fetchRows({ signal }), { name: 'fetchRows' });
  */
-export function withTimeout<T>(limit: Duration, fn: (signal: AbortSignal) => T | PromiseLike<T>, options?: WithTimeoutOptions): Promise<T>;
+export function withTimeout<T>(
+  limit: Duration,
+  fn: (signal: AbortSignal) => T | PromiseLike<T>,
+  options?: WithTimeoutOptions,
+): Promise<T>;
 /** The decorator form: `@withTimeout('5m') async method() {}` (same as {@link timeout}). */
 export function withTimeout(limit: Duration, options?: WithTimeoutOptions): AsyncMethodDecorator;
 export function withTimeout<T>(
@@ -65,7 +77,9 @@ export function withTimeout<T>(
 ): Promise<T> | AsyncMethodDecorator {
   if (typeof fnOrOptions !== 'function') {
     if (fnOrOptions !== undefined && (typeof fnOrOptions !== 'object' || fnOrOptions === null)) {
-      throw new ConfigurationError(`withTimeout: expected a function to run (or decorator options), got ${describeValue(fnOrOptions)}`);
+      throw new ConfigurationError(
+        `withTimeout: expected a function to run (or decorator options), got ${describeValue(fnOrOptions)}`,
+      );
     }
     return timeout(limit, fnOrOptions);
   }
@@ -168,11 +182,9 @@ export function runWithTimeout<T>(
     timer = setTimeout(() => {
       if (!finish()) return;
       const durationMs = now() - start;
-      const error = new TimeoutError(
-        `operation '${name}' exceeded its time limit of ${formatMs(limitMs)}`,
-        limitMs,
-        { details: { operation: name, limitMs } },
-      );
+      const error = new TimeoutError(`operation '${name}' exceeded its time limit of ${formatMs(limitMs)}`, limitMs, {
+        details: { operation: name, limitMs },
+      });
       controller.abort(error);
       safeLog(logger, 'warn', { operation: name, limitMs, durationMs }, `timeouts: ${error.message}`);
       void recordEntry(
@@ -190,10 +202,18 @@ export function runWithTimeout<T>(
       return;
     }
     Promise.resolve(result).then(
-      (value) => { if (finish()) resolve(value); },
+      (value) => {
+        if (finish()) resolve(value);
+      },
       (err: unknown) => {
         if (finish()) reject(err);
-        else safeLog(logger, 'debug', { operation: name, err: String(err) }, 'timeouts: error after the time limit ignored');
+        else
+          safeLog(
+            logger,
+            'debug',
+            { operation: name, err: String(err) },
+            'timeouts: error after the time limit ignored',
+          );
       },
     );
   });

@@ -37,6 +37,8 @@ conveyor.model('chaos', {
 const out = (text: string) => process.stdout.write(text + '\n');
 conveyor.on('job_race', (e) => out(`RACE ${e.id} ${e.attempt} ${e.command} ${Date.now()}`));
 conveyor.on('job_rescued', (e) => out(`RESCUED ${e.id} ${e.runnerId ?? '-'} ${e.state} ${e.wasStarted} ${Date.now()}`));
-conveyor.on('runner_error', (e) => out(`ERROR ${e.operation} ${Date.now()} ${e.error.message.replace(/\s+/g, ' ').slice(0, 200)}`));
+conveyor.on('runner_error', (e) =>
+  out(`ERROR ${e.operation} ${Date.now()} ${e.error.message.replace(/\s+/g, ' ').slice(0, 200)}`),
+);
 
 export default conveyor;

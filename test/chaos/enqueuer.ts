@@ -11,7 +11,11 @@ const database = process.argv[2];
 if (!database) throw new Error('usage: enqueuer.ts <database>');
 const max = Number(process.env.CHAOS_ENQUEUE_MAX ?? 400);
 const conveyor = await Conveyor.open({ database, logger: 'silent', maintenance: false });
-const m = conveyor.model('chaos', { async work(_job: JobContext, _ms: number) { return null; } });
+const m = conveyor.model('chaos', {
+  async work(_job: JobContext, _ms: number) {
+    return null;
+  },
+});
 let n = 0;
 for (let round = 0; n < max; round++) {
   await sleep(150); // about 70 jobs/s: the runners keep up, so the queue settles soon after the kills

@@ -17,7 +17,12 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 // ------------------------------------------------------------------ checks
 
 /** One check: a name, whether it passed, and the figures behind it. */
-export interface Check { scenario: string; name: string; ok: boolean; detail: string }
+export interface Check {
+  scenario: string;
+  name: string;
+  ok: boolean;
+  detail: string;
+}
 
 /** Every check of this run, in order. */
 export const checks: Check[] = [];
@@ -52,20 +57,38 @@ export interface Proc {
 const live = new Set<Proc>();
 process.on('exit', () => {
   for (const p of live) {
-    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
   }
 });
 
 /** Spawn `node <args>` in its own process group, stdout read line by line. */
 export function spawnNode(args: string[], env: Record<string, string>): Proc {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   const out = childLines(child, `process ${child.pid}`);
   const { lines } = out;
   const stderrText = () => out.stderr();
   const proc: Proc = {
-    child, pid: child.pid!, lines, alive: true,
+    child,
+    pid: child.pid!,
+    lines,
+    alive: true,
     stderr: stderrText,
-    exited: new Promise((resolve) => child.on('exit', (code) => { proc.alive = false; live.delete(proc); resolve(code); })),
+    exited: new Promise((resolve) =>
+      child.on('exit', (code) => {
+        proc.alive = false;
+        live.delete(proc);
+        resolve(code);
+      }),
+    ),
     waitFor: (re, timeoutMs = 60_000) => out.waitFor(re, timeoutMs),
   };
   live.add(proc);
@@ -73,10 +96,19 @@ export function spawnNode(args: string[], env: Record<string, string>): Proc {
 }
 
 /** Where a scenario's data lives. */
-export interface Store { database: string; schema?: string; dir: string }
+export interface Store {
+  database: string;
+  schema?: string;
+  dir: string;
+}
 
 /** Runner flags. */
-export interface RunnerFlags { lease?: string; workers?: number; prefetch?: number; channels?: string }
+export interface RunnerFlags {
+  lease?: string;
+  workers?: number;
+  prefetch?: number;
+  channels?: string;
+}
 
 /** A runner process on `app.ts`, started (it printed "runner … started"). */
 export async function startRunner(store: Store, flags: RunnerFlags = {}): Promise<Proc> {
@@ -92,7 +124,12 @@ export function spawnRunner(store: Store, flags: RunnerFlags = {}): Proc {
   if (flags.workers !== undefined) args.push('--workers', String(flags.workers));
   if (flags.prefetch !== undefined) args.push('--prefetch', String(flags.prefetch));
   if (flags.channels) args.push('--channels', flags.channels);
-  return spawnNode(args, { CONVEYOR_DATABASE: store.database, CONVEYOR_SCHEMA: store.schema ?? '', CHAOS_DIR: store.dir, CONVEYOR_LOG_LEVEL: 'warn' });
+  return spawnNode(args, {
+    CONVEYOR_DATABASE: store.database,
+    CONVEYOR_SCHEMA: store.schema ?? '',
+    CHAOS_DIR: store.dir,
+    CONVEYOR_LOG_LEVEL: 'warn',
+  });
 }
 
 /** Whether a runner process printed its start line. */
@@ -103,17 +140,36 @@ export function isStarted(p: Proc): boolean {
 /** SIGTERM, then SIGKILL of the group after `graceMs`. */
 export async function stopProc(p: Proc, graceMs = 20_000): Promise<void> {
   if (!p.alive) return;
-  try { p.child.kill('SIGCONT'); p.child.kill('SIGTERM'); } catch { /* gone */ }
-  const t = setTimeout(() => { try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+  try {
+    p.child.kill('SIGCONT');
+    p.child.kill('SIGTERM');
+  } catch {
+    /* gone */
+  }
+  const t = setTimeout(() => {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }, graceMs);
   await p.exited;
   clearTimeout(t);
-  try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
 }
 
 /** kill -9; resolves once the process is gone. Returns the moment of the kill. */
 export async function kill9(p: Proc): Promise<number> {
   const at = Date.now();
-  try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ }
+  try {
+    process.kill(-p.pid, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
   await p.exited;
   return at;
 }
@@ -121,9 +177,20 @@ export async function kill9(p: Proc): Promise<number> {
 // ------------------------------------------------------------------ the queue, from the suite's side
 
 /** The suite's own Conveyor on the store: enqueues `chaos.work` and reads the outcome. */
-export async function openQueue(store: Store): Promise<{ conveyor: Conveyor; enqueue(msList: number[]): Promise<number[]> }> {
-  const conveyor = await Conveyor.open({ database: store.database, schema: store.schema, logger: 'silent', maintenance: false });
-  const m = conveyor.model('chaos', { async work(_job: JobContext, _ms: number) { return null; } });
+export async function openQueue(
+  store: Store,
+): Promise<{ conveyor: Conveyor; enqueue(msList: number[]): Promise<number[]> }> {
+  const conveyor = await Conveyor.open({
+    database: store.database,
+    schema: store.schema,
+    logger: 'silent',
+    maintenance: false,
+  });
+  const m = conveyor.model('chaos', {
+    async work(_job: JobContext, _ms: number) {
+      return null;
+    },
+  });
   return {
     conveyor,
     enqueue: async (msList) => {
@@ -152,11 +219,15 @@ export async function allJobs(c: Conveyor): Promise<JobRow[]> {
 const OPEN_STATES = new Set(['pending', 'enqueued', 'started', 'wait_dependencies']);
 
 /** Wait until no `chaos` job is open (polling the database: the runners are other processes). */
-export async function waitSettled(c: Conveyor, timeoutMs: number): Promise<{ settled: boolean; open: JobRow[]; ms: number }> {
+export async function waitSettled(
+  c: Conveyor,
+  timeoutMs: number,
+): Promise<{ settled: boolean; open: JobRow[]; ms: number }> {
   const t0 = Date.now();
   for (;;) {
     const rows = await c.jobs.count({ model: 'chaos', groupBy: ['state'] }).catch(() => null);
-    if (rows && !rows.some((r) => OPEN_STATES.has(r.key.state!) && r.count > 0)) return { settled: true, open: [], ms: Date.now() - t0 };
+    if (rows && !rows.some((r) => OPEN_STATES.has(r.key.state!) && r.count > 0))
+      return { settled: true, open: [], ms: Date.now() - t0 };
     if (Date.now() - t0 > timeoutMs) {
       const open = (await allJobs(c)).filter((j) => OPEN_STATES.has(j.state));
       return { settled: false, open, ms: Date.now() - t0 };
@@ -168,7 +239,13 @@ export async function waitSettled(c: Conveyor, timeoutMs: number): Promise<{ set
 // ------------------------------------------------------------------ effect log
 
 /** One run as the effect log saw it. */
-export interface Run { id: number; attempt: number; pid: number; start: number; end: number | null }
+export interface Run {
+  id: number;
+  attempt: number;
+  pid: number;
+  start: number;
+  end: number | null;
+}
 
 /** Read the effect log: every run started, with its effect's end when it got that far. */
 export function readRuns(dir: string): Run[] {
@@ -178,7 +255,13 @@ export function readRuns(dir: string): Run[] {
       const [kind, id, attempt, pid, start, end] = line.split(' ');
       if (kind !== 'S' && kind !== 'E') continue;
       const key = `${id}/${attempt}/${pid}/${start}`;
-      const run = runs.get(key) ?? { id: Number(id), attempt: Number(attempt), pid: Number(pid), start: Number(start), end: null };
+      const run = runs.get(key) ?? {
+        id: Number(id),
+        attempt: Number(attempt),
+        pid: Number(pid),
+        start: Number(start),
+        end: null,
+      };
       if (kind === 'E') run.end = Number(end);
       runs.set(key, run);
     }
@@ -217,7 +300,8 @@ export interface Accounting {
 /** Reason a non-kept effect happened. */
 function whyTwice(run: Run, deaths: Deaths): string {
   const killedAt = deaths.killed.get(run.pid);
-  if (killedAt !== undefined && killedAt >= (run.end ?? 0)) return 'runner killed after the effect, before its completion landed';
+  if (killedAt !== undefined && killedAt >= (run.end ?? 0))
+    return 'runner killed after the effect, before its completion landed';
   const frozen = deaths.frozen.get(run.pid);
   if (frozen) return 'runner frozen (SIGSTOP) past its lease: a zombie';
   return 'live runner lost its job (rescued while alive, or its claim forgotten by a server crash)';
@@ -234,24 +318,52 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
   const runs = readRuns(dir);
   const byJob = new Map<number, Run[]>();
   for (const r of runs) byJob.set(r.id, [...(byJob.get(r.id) ?? []), r]);
-  const acc: Accounting = { jobs: acked.length, lost: [], failedDead: 0, twice: {}, twiceTotal: 0, falseCrashes: [], crashes: 0, afterCompletion: 0, examples: [] };
+  const acc: Accounting = {
+    jobs: acked.length,
+    lost: [],
+    failedDead: 0,
+    twice: {},
+    twiceTotal: 0,
+    falseCrashes: [],
+    crashes: 0,
+    afterCompletion: 0,
+    examples: [],
+  };
   for (const id of acked) {
     const row = rows.get(id);
     const effects = (byJob.get(id) ?? []).filter((r) => r.end !== null);
-    if (!row) { acc.lost.push(`${id}: missing`); continue; }
-    if (OPEN_STATES.has(row.state)) { acc.lost.push(`${id}: still ${row.state} (runner ${row.runnerId ?? '-'})`); continue; }
+    if (!row) {
+      acc.lost.push(`${id}: missing`);
+      continue;
+    }
+    if (OPEN_STATES.has(row.state)) {
+      acc.lost.push(`${id}: still ${row.state} (runner ${row.runnerId ?? '-'})`);
+      continue;
+    }
     if (row.state === 'failed' && row.excName === 'JobFoundDead') acc.failedDead++;
-    else if (row.state !== 'done') { acc.lost.push(`${id}: ${row.state} ${row.excName ?? ''} ${row.excMessage ?? ''}`); continue; }
-    if (row.state === 'done' && !effects.length) { acc.lost.push(`${id}: done without its effect`); continue; }
+    else if (row.state !== 'done') {
+      acc.lost.push(`${id}: ${row.state} ${row.excName ?? ''} ${row.excMessage ?? ''}`);
+      continue;
+    }
+    if (row.state === 'done' && !effects.length) {
+      acc.lost.push(`${id}: done without its effect`);
+      continue;
+    }
     const kept = row.result as { pid?: number; attempt?: number; start?: number } | null;
     const isKept = (r: Run) => !!kept && r.pid === kept.pid && r.attempt === kept.attempt && r.start === kept.start;
     const after = (byJob.get(id) ?? []).filter((run) => row.doneAt !== null && run.start > row.doneAt).length;
     acc.afterCompletion += after;
     if ((after || (effects.length > 1 && row.state === 'done')) && acc.examples.length < 5) {
       const t0 = Math.min(...(byJob.get(id) ?? []).map((r) => r.start));
-      const runsText = (byJob.get(id) ?? []).sort((a, b) => a.start - b.start)
-        .map((r) => `pid ${r.pid} attempt ${r.attempt} ${r.start - t0}..${r.end === null ? '(no effect)' : r.end - t0} ms`).join(', ');
-      acc.examples.push(`job ${id}: ${row.state} at +${(row.doneAt ?? 0) - t0} ms, kept ${JSON.stringify(kept)}, attempt ${row.attempt}, crashes ${row.crashCount}; runs: ${runsText}`);
+      const runsText = (byJob.get(id) ?? [])
+        .sort((a, b) => a.start - b.start)
+        .map(
+          (r) => `pid ${r.pid} attempt ${r.attempt} ${r.start - t0}..${r.end === null ? '(no effect)' : r.end - t0} ms`,
+        )
+        .join(', ');
+      acc.examples.push(
+        `job ${id}: ${row.state} at +${(row.doneAt ?? 0) - t0} ms, kept ${JSON.stringify(kept)}, attempt ${row.attempt}, crashes ${row.crashCount}; runs: ${runsText}`,
+      );
     }
     if (effects.length > 1 || (row.state === 'failed' && effects.length)) {
       for (const e of effects) {
@@ -269,7 +381,9 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
         const killedAt = pid === null ? undefined : deaths.killed.get(pid);
         const frozen = pid === null ? undefined : deaths.frozen.get(pid);
         if ((killedAt === undefined || killedAt > a.endedAt) && !(frozen && frozen[0] <= a.endedAt)) {
-          acc.falseCrashes.push(`job ${id} attempt ${a.attempt} of live runner ${a.runnerId} at ${new Date(a.endedAt).toISOString()}`);
+          acc.falseCrashes.push(
+            `job ${id} attempt ${a.attempt} of live runner ${a.runnerId} at ${new Date(a.endedAt).toISOString()}`,
+          );
         }
       }
     }
@@ -279,9 +393,13 @@ export async function account(c: Conveyor, acked: readonly number[], dir: string
 
 /** One line of figures from an accounting. */
 export function describeAccounting(a: Accounting): string {
-  const why = Object.entries(a.twice).map(([k, v]) => `${v} × ${k}`).join('; ');
-  return `${a.jobs} jobs: lost ${a.lost.length}, run twice ${a.twiceTotal}${why ? ` (${why})` : ''}, crashes recorded ${a.crashes} (false ${a.falseCrashes.length}), failed after max crashes ${a.failedDead}, runs after completion ${a.afterCompletion}`
-    + a.examples.map((e) => `\n      ${e}`).join('');
+  const why = Object.entries(a.twice)
+    .map(([k, v]) => `${v} × ${k}`)
+    .join('; ');
+  return (
+    `${a.jobs} jobs: lost ${a.lost.length}, run twice ${a.twiceTotal}${why ? ` (${why})` : ''}, crashes recorded ${a.crashes} (false ${a.falseCrashes.length}), failed after max crashes ${a.failedDead}, runs after completion ${a.afterCompletion}` +
+    a.examples.map((e) => `\n      ${e}`).join('')
+  );
 }
 
 /** Percentiles of a list of numbers (ms): `min/median/max`. */

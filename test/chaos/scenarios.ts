@@ -10,8 +10,26 @@ import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  account, check, describeAccounting, figure, isStarted, kill9, openQueue, readRuns, spawnNode, spawnRunner, spread, startRunner, stopProc, waitSettled, ROOT,
-  type Deaths, type Proc, type Run, type RunnerFlags, type Store,
+  account,
+  check,
+  describeAccounting,
+  figure,
+  isStarted,
+  kill9,
+  openQueue,
+  readRuns,
+  spawnNode,
+  spawnRunner,
+  spread,
+  startRunner,
+  stopProc,
+  waitSettled,
+  ROOT,
+  type Deaths,
+  type Proc,
+  type Run,
+  type RunnerFlags,
+  type Store,
 } from './harness.ts';
 import type { PrivatePg } from '../helpers/private-pg.ts';
 
@@ -58,10 +76,21 @@ async function waitRun(dir: string, pred: (r: Run) => boolean, timeoutMs = 60_00
 
 /** Largest number of runs at once ([start, end), ends first on ties). */
 function maxOverlap(intervals: [number, number][]): number {
-  const ev = intervals.flatMap(([s, e]) => [[s, 1], [e, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const ev = intervals
+    .flatMap(
+      ([s, e]) =>
+        [
+          [s, 1],
+          [e, -1],
+        ] as [number, number][],
+    )
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   let cur = 0;
   let max = 0;
-  for (const [, d] of ev) { cur += d; max = Math.max(max, cur); }
+  for (const [, d] of ev) {
+    cur += d;
+    max = Math.max(max, cur);
+  }
   return max;
 }
 
@@ -71,13 +100,34 @@ function declaredDead(procs: Proc[]): number {
 }
 
 /** Standard checks after a scenario: everything settled, nothing lost, nothing ran after its completion. */
-async function settleAndAccount(scenario: string, store: Store, c: Awaited<ReturnType<typeof openQueue>>['conveyor'], acked: number[], deaths: Deaths, settleMs: number) {
+async function settleAndAccount(
+  scenario: string,
+  store: Store,
+  c: Awaited<ReturnType<typeof openQueue>>['conveyor'],
+  acked: number[],
+  deaths: Deaths,
+  settleMs: number,
+) {
   const settle = await waitSettled(c, settleMs);
-  check(scenario, 'every job reached a final state', settle.settled,
-    settle.settled ? `settled ${ms(settle.ms)} after the faults` : `${settle.open.length} still open after ${ms(settleMs)}: ${settle.open.slice(0, 5).map((j) => `${j.id} ${j.state} ${j.runnerId ?? ''}`).join('; ')}`);
+  check(
+    scenario,
+    'every job reached a final state',
+    settle.settled,
+    settle.settled
+      ? `settled ${ms(settle.ms)} after the faults`
+      : `${settle.open.length} still open after ${ms(settleMs)}: ${settle.open
+          .slice(0, 5)
+          .map((j) => `${j.id} ${j.state} ${j.runnerId ?? ''}`)
+          .join('; ')}`,
+  );
   const acc = await account(c, acked, store.dir, deaths);
   figure(describeAccounting(acc));
-  check(scenario, 'jobs lost = 0', acc.lost.length === 0, acc.lost.length ? acc.lost.slice(0, 5).join('; ') : `0 of ${acked.length}`);
+  check(
+    scenario,
+    'jobs lost = 0',
+    acc.lost.length === 0,
+    acc.lost.length ? acc.lost.slice(0, 5).join('; ') : `0 of ${acked.length}`,
+  );
   check(scenario, 'no run after its completion', acc.afterCompletion === 0, `${acc.afterCompletion}`);
   return acc;
 }
@@ -112,10 +162,19 @@ function storm(backend: 'postgres' | 'sqlite'): Scenario {
           all.push(runners[i]!);
         }
         await Promise.all(runners.map((p) => p.waitFor(/^runner .* started/, 90_000)));
-        figure(`${deaths.killed.size} runners killed with SIGKILL over ${ms(Date.now() - t0)}, each replaced at once (3 runners, lease 3 s, root:8, ${n} jobs of 50-300 ms)`);
+        figure(
+          `${deaths.killed.size} runners killed with SIGKILL over ${ms(Date.now() - t0)}, each replaced at once (3 runners, lease 3 s, root:8, ${n} jobs of 50-300 ms)`,
+        );
         const acc = await settleAndAccount(name, store, q.conveyor, acked, deaths, 120_000);
-        const unexpected = Object.entries(acc.twice).filter(([why]) => !why.startsWith('runner killed')).reduce((a, [, v]) => a + v, 0);
-        check(name, 'runs twice only where a runner died after the effect', unexpected === 0, `${unexpected} other runs twice`);
+        const unexpected = Object.entries(acc.twice)
+          .filter(([why]) => !why.startsWith('runner killed'))
+          .reduce((a, [, v]) => a + v, 0);
+        check(
+          name,
+          'runs twice only where a runner died after the effect',
+          unexpected === 0,
+          `${unexpected} other runs twice`,
+        );
         check(name, 'false crashes = 0', acc.falseCrashes.length === 0, acc.falseCrashes.slice(0, 3).join('; ') || '0');
         // time from the kill to the re-run of each job the killed runner held
         const runs = readRuns(store.dir);
@@ -171,7 +230,9 @@ const outageShorterThanLease: Scenario = {
         const back = await pg.waitAnswering();
         const s = await waitSettled(q.conveyor, 60_000);
         const shorter = back - down < LEASE_MS;
-        figure(`round ${round + 1}: down ${ms(back - down)}${shorter ? '' : ' (not shorter than the lease on this loaded machine: left out of the checks)'}`);
+        figure(
+          `round ${round + 1}: down ${ms(back - down)}${shorter ? '' : ' (not shorter than the lease on this loaded machine: left out of the checks)'}`,
+        );
         if (shorter) {
           downs.push(back - down);
           judged.push(...ids);
@@ -179,7 +240,12 @@ const outageShorterThanLease: Scenario = {
         }
         if (!s.settled) break;
       }
-      check(name, 'outages shorter than the lease were produced (sanity of the set-up)', downs.length > 0, `${downs.length} judged: ${spread(downs)}`);
+      check(
+        name,
+        'outages shorter than the lease were produced (sanity of the set-up)',
+        downs.length > 0,
+        `${downs.length} judged: ${spread(downs)}`,
+      );
       const acc = await settleAndAccount(name, store, q.conveyor, judged, noDeaths(), 30_000);
       check(name, 'jobs run twice = 0', acc.twiceTotal === 0, JSON.stringify(acc.twice));
       check(name, 'false crashes = 0', acc.falseCrashes.length === 0, acc.falseCrashes.slice(0, 3).join('; ') || '0');
@@ -217,9 +283,15 @@ const resumeAfterOutage: Scenario = {
         pg.startNoWait();
         const back = await pg.waitAnswering();
         const s = await waitSettled(q.conveyor, 60_000);
-        const first = Math.min(...readRuns(store.dir).filter((r) => quick.includes(r.id)).map((r) => r.start));
+        const first = Math.min(
+          ...readRuns(store.dir)
+            .filter((r) => quick.includes(r.id))
+            .map((r) => r.start),
+        );
         resumes.push(first - back);
-        figure(`round ${round + 1}: down ${ms(back - down)}; first queued job started ${ms(first - back)} after the server answered`);
+        figure(
+          `round ${round + 1}: down ${ms(back - down)}; first queued job started ${ms(first - back)} after the server answered`,
+        );
         if (!s.settled) break;
       }
       const worst = Math.max(...resumes);
@@ -254,17 +326,24 @@ const outagesUnderLoad: Scenario = {
       for (const [i, length] of outages.entries()) {
         await sleep(i === 0 ? 3000 : 10_000);
         // work must be waiting through the outage: top the queue up to at least 400 pending jobs
-        const pending = (await q.conveyor.jobs.count({ model: 'chaos', state: 'pending', groupBy: ['state'] }))[0]?.count ?? 0;
-        if (pending < 400) acked.push(...await q.enqueue(jobs().slice(pending)));
+        const pending =
+          (await q.conveyor.jobs.count({ model: 'chaos', state: 'pending', groupBy: ['state'] }))[0]?.count ?? 0;
+        if (pending < 400) acked.push(...(await q.enqueue(jobs().slice(pending))));
         const down = Date.now();
         pg.stop('fast');
         if (length) await sleep(Math.max(0, length - (Date.now() - down)));
         pg.startNoWait();
         const back = await pg.waitAnswering();
         await sleep(2500);
-        const first = Math.min(...readRuns(store.dir).filter((r) => r.start >= back).map((r) => r.start));
+        const first = Math.min(
+          ...readRuns(store.dir)
+            .filter((r) => r.start >= back)
+            .map((r) => r.start),
+        );
         resumes.push(first - back);
-        figure(`${length ? `outage ${ms(back - down)}` : `restart (down ${ms(back - down)})`}: first job started ${ms(first - back)} after the server answered`);
+        figure(
+          `${length ? `outage ${ms(back - down)}` : `restart (down ${ms(back - down)})`}: first job started ${ms(first - back)} after the server answered`,
+        );
       }
       check(name, 'resumption within 1 s of the server answering', Math.max(...resumes) <= 1000, spread(resumes));
       const acc = await settleAndAccount(name, store, q.conveyor, acked, noDeaths(), 120_000);
@@ -302,7 +381,9 @@ const outageLongerThanLease: Scenario = {
       const back = await pg.waitAnswering();
       figure(`down ${ms(back - down)}`);
       const acc = await settleAndAccount(name, store, q.conveyor, acked, noDeaths(), 90_000);
-      figure(`runs twice ${acc.twiceTotal}, crashes recorded for live runners ${acc.falseCrashes.length}, "declared dead" warnings ${declaredDead(runners)} (all expected: the outage outlasted the lease)`);
+      figure(
+        `runs twice ${acc.twiceTotal}, crashes recorded for live runners ${acc.falseCrashes.length}, "declared dead" warnings ${declaredDead(runners)} (all expected: the outage outlasted the lease)`,
+      );
     } finally {
       await Promise.all(runners.map((p) => stopProc(p)));
       await q.conveyor.close();
@@ -334,7 +415,9 @@ const serverCrash: Scenario = {
         figure(`crash ${i + 1}: down ${ms(back - down)}`);
       }
       const acc = await settleAndAccount(name, store, q.conveyor, acked, noDeaths(), 120_000);
-      figure(`runs twice after server crashes: ${acc.twiceTotal} (a claim commits asynchronously: a crash can forget a claim whose job already runs); false crashes ${acc.falseCrashes.length}`);
+      figure(
+        `runs twice after server crashes: ${acc.twiceTotal} (a claim commits asynchronously: a crash can forget a claim whose job already runs); false crashes ${acc.falseCrashes.length}`,
+      );
     } finally {
       await Promise.all(runners.map((p) => stopProc(p)));
       await q.conveyor.close();
@@ -366,18 +449,38 @@ function frozenRunner(backend: 'postgres' | 'sqlite'): Scenario {
         figure(`B started the job again ${ms(rerun.start - stoppedAt)} after A was frozen (lease 2 s)`);
         a.child.kill('SIGCONT');
         deaths.frozen.set(a.pid, [stoppedAt, Date.now()]);
-        const race = await a.waitFor(new RegExp(`^RACE ${job} 1 `), 30_000).then(() => true, () => false);
+        const race = await a.waitFor(new RegExp(`^RACE ${job} 1 `), 30_000).then(
+          () => true,
+          () => false,
+        );
         const acked = [job!];
         await settleAndAccount(name, store, q.conveyor, acked, deaths, 30_000);
         const row = (await q.conveyor.jobs.get(job!))!;
         const kept = row.result as { pid: number; attempt: number } | null;
-        check(name, "the live runner's result is kept", row.state === 'done' && kept?.pid === b.pid && kept.attempt === 2, `state ${row.state}, result ${JSON.stringify(kept)} (A ${a.pid}, B ${b.pid})`);
-        check(name, "the zombie's late completion was fenced (job_race)", race, race ? 'A reported a stale write for attempt 1' : `A printed: ${a.lines.slice(-5).join(' | ')}`);
+        check(
+          name,
+          "the live runner's result is kept",
+          row.state === 'done' && kept?.pid === b.pid && kept.attempt === 2,
+          `state ${row.state}, result ${JSON.stringify(kept)} (A ${a.pid}, B ${b.pid})`,
+        );
+        check(
+          name,
+          "the zombie's late completion was fenced (job_race)",
+          race,
+          race ? 'A reported a stale write for attempt 1' : `A printed: ${a.lines.slice(-5).join(' | ')}`,
+        );
         // the resumed runner registers again and works
         const more = await q.enqueue(Array.from({ length: 8 }, () => 300));
         await waitSettled(q.conveyor, 30_000);
-        const ranOnA = readRuns(store.dir).filter((r) => more.includes(r.id) && r.pid === a.pid && r.end !== null).length;
-        check(name, 'the resumed runner works again', ranOnA > 0, `${ranOnA} of ${more.length} later jobs ran on A; "declared dead" warnings on A: ${declaredDead([a])}${ranOnA ? '' : `; A's last output: ${a.lines.slice(-4).join(' | ')} ${a.stderr().slice(-600)}`}`);
+        const ranOnA = readRuns(store.dir).filter(
+          (r) => more.includes(r.id) && r.pid === a.pid && r.end !== null,
+        ).length;
+        check(
+          name,
+          'the resumed runner works again',
+          ranOnA > 0,
+          `${ranOnA} of ${more.length} later jobs ran on A; "declared dead" warnings on A: ${declaredDead([a])}${ranOnA ? '' : `; A's last output: ${a.lines.slice(-4).join(' | ')} ${a.stderr().slice(-600)}`}`,
+        );
       } finally {
         await Promise.all(procs.map((p) => stopProc(p)));
         await q.conveyor.close();
@@ -397,7 +500,8 @@ const sqliteWriters: Scenario = {
     const q = await openQueue(store); // creates the schema before the writers start
     const flags: RunnerFlags = { lease: '2s', workers: 3, prefetch: 3, channels: 'root:6' };
     const runners = [await startRunner(store, flags), await startRunner(store, flags)];
-    const enqueuer = () => spawnNode([path.join(ROOT, 'test/chaos/enqueuer.ts'), store.database], { CHAOS_ENQUEUE_MAX: '1000000' });
+    const enqueuer = () =>
+      spawnNode([path.join(ROOT, 'test/chaos/enqueuer.ts'), store.database], { CHAOS_ENQUEUE_MAX: '1000000' });
     let enq = enqueuer();
     const all: Proc[] = [...runners, enq];
     const deaths = noDeaths();
@@ -424,21 +528,36 @@ const sqliteWriters: Scenario = {
       }
       await enq.waitFor(/^ACK /, 60_000).catch(() => {});
       await kill9(enq);
-      const acked = all.flatMap((p) => p.lines.filter((l) => l.startsWith('ACK ')).flatMap((l) => l.slice(4).split(' ').map(Number)));
-      figure(`${kills.enqueuer} enqueuers and ${kills.runner} runners killed with SIGKILL; ${acked.length} enqueues acknowledged`);
+      const acked = all.flatMap((p) =>
+        p.lines.filter((l) => l.startsWith('ACK ')).flatMap((l) => l.slice(4).split(' ').map(Number)),
+      );
+      figure(
+        `${kills.enqueuer} enqueuers and ${kills.runner} runners killed with SIGKILL; ${acked.length} enqueues acknowledged`,
+      );
       const db = new DatabaseSync(file, { readOnly: true });
-      const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check).join(', ');
+      const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
+        .map((r) => r.integrity_check)
+        .join(', ');
       db.close();
       check(name, 'PRAGMA integrity_check after the kills', integrity === 'ok', integrity);
       const acc = await settleAndAccount(name, store, q.conveyor, acked, deaths, 120_000);
-      const unexpected = Object.entries(acc.twice).filter(([why]) => !why.startsWith('runner killed')).reduce((a, [, v]) => a + v, 0);
-      check(name, 'runs twice only where a runner died after the effect', unexpected === 0, `${unexpected} other runs twice`);
+      const unexpected = Object.entries(acc.twice)
+        .filter(([why]) => !why.startsWith('runner killed'))
+        .reduce((a, [, v]) => a + v, 0);
+      check(
+        name,
+        'runs twice only where a runner died after the effect',
+        unexpected === 0,
+        `${unexpected} other runs twice`,
+      );
       check(name, 'false crashes = 0', acc.falseCrashes.length === 0, acc.falseCrashes.slice(0, 3).join('; ') || '0');
     } finally {
       await Promise.all(all.map((p) => stopProc(p)));
       await q.conveyor.close();
       const db = new DatabaseSync(file, { readOnly: true });
-      const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[]).map((r) => r.integrity_check).join(', ');
+      const integrity = (db.prepare('PRAGMA integrity_check').all() as { integrity_check: string }[])
+        .map((r) => r.integrity_check)
+        .join(', ');
       db.close();
       check(name, 'PRAGMA integrity_check at the end', integrity === 'ok', integrity);
     }
@@ -469,20 +588,34 @@ const connectionKills: Scenario = {
       const app = `conveyor:${store.schema}`.slice(0, 63);
       while (Date.now() - t0 < periodMs) {
         await sleep(100 + ctx.random() * 200);
-        const r = await admin.query(`SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`, [app]);
+        const r = await admin.query(
+          `SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()`,
+          [app],
+        );
         const rows = r.rows as { pid: number; state: string; query: string }[];
         const busy = rows.filter((x) => x.state !== 'idle');
         const pick = (busy.length ? busy : rows)[Math.floor(ctx.random() * (busy.length || rows.length))];
         if (!pick) continue;
-        const what = /attempt = attempt \+ 1|pg_advisory_xact_lock\(\$1::bigint\)/.test(pick.query) ? 'claim'
-          : /enable_seqscan|SET state = '(done|failed|started|pending)'/.test(pick.query) ? 'completion'
-            : /runners SET heartbeat_at/.test(pick.query) ? 'heartbeat' : /JobFoundDead/.test(pick.query) ? 'rescue'
-              : /^LISTEN/.test(pick.query) ? 'listen' : 'other';
+        const what = /attempt = attempt \+ 1|pg_advisory_xact_lock\(\$1::bigint\)/.test(pick.query)
+          ? 'claim'
+          : /enable_seqscan|SET state = '(done|failed|started|pending)'/.test(pick.query)
+            ? 'completion'
+            : /runners SET heartbeat_at/.test(pick.query)
+              ? 'heartbeat'
+              : /JobFoundDead/.test(pick.query)
+                ? 'rescue'
+                : /^LISTEN/.test(pick.query)
+                  ? 'listen'
+                  : 'other';
         const key = `${what} (${pick.state === 'idle' ? 'idle' : 'in flight'})`;
         await admin.query('SELECT pg_terminate_backend($1)', [pick.pid]);
         kinds[key] = (kinds[key] ?? 0) + 1;
       }
-      figure(`backends terminated: ${Object.entries(kinds).map(([k, v]) => `${v} × ${k}`).join(', ')}`);
+      figure(
+        `backends terminated: ${Object.entries(kinds)
+          .map(([k, v]) => `${v} × ${k}`)
+          .join(', ')}`,
+      );
       const acc = await settleAndAccount(name, store, q.conveyor, acked, noDeaths(), 90_000);
       check(name, 'jobs run twice = 0', acc.twiceTotal === 0, JSON.stringify(acc.twice));
       check(name, 'false crashes = 0', acc.falseCrashes.length === 0, acc.falseCrashes.slice(0, 3).join('; ') || '0');

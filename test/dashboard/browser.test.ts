@@ -31,8 +31,14 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
     page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => { if (msg.type() === 'error' || /Content Security Policy|Refused to/i.test(msg.text())) problems.push(`console ${msg.type()}: ${msg.text()}`); });
-    page.on('dialog', (d) => { problems.push(`dialog: ${d.message()}`); void d.dismiss(); });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' || /Content Security Policy|Refused to/i.test(msg.text()))
+        problems.push(`console ${msg.type()}: ${msg.text()}`);
+    });
+    page.on('dialog', (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      void d.dismiss();
+    });
   });
 
   after(async () => {
@@ -42,7 +48,8 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
   });
 
   const shot = (name: string) => page.screenshot({ path: new URL(name, SHOTS).pathname, fullPage: true });
-  const noPayloadRan = async () => assert.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined);
+  const noPayloadRan = async () =>
+    assert.equal(await page.evaluate(() => (window as unknown as { __xss?: unknown }).__xss), undefined);
 
   it('opens the jobs list, with htmx loaded from the dashboard itself', async () => {
     await page.goto(`${server.url}jobs`);
@@ -58,10 +65,16 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
     await Promise.all([page.waitForURL(/state=failed/), page.click('form.filters button[type=submit]')]);
     const rows = page.locator('table.jobs tbody tr');
     assert.equal(await rows.count(), 3);
-    for (const state of await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-state')))) assert.equal(state, 'failed');
+    for (const state of await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-state'))))
+      assert.equal(state, 'failed');
     await page.fill('input[name=text]', 'Charge');
     await Promise.all([page.waitForURL(/text=Charge/), page.press('input[name=text]', 'Enter')]);
-    assert.deepEqual(await page.locator('table.jobs tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-job')))), [demo.ids.flaky]);
+    assert.deepEqual(
+      await page
+        .locator('table.jobs tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute('data-job')))),
+      [demo.ids.flaky],
+    );
     await page.click('a.tab[data-state="all"]');
     await page.waitForURL(/text=Charge/);
     await shot('02-jobs-filtered.png');
@@ -73,7 +86,10 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
 
   it('opens a job page: the graph drawn in SVG and why it is not running', async () => {
     await page.goto(`${server.url}jobs?state=wait_dependencies`);
-    await Promise.all([page.waitForURL(new RegExp(`/jobs/${demo.ids.graphWaiting}$`)), page.click(`table.jobs a[href="/jobs/${demo.ids.graphWaiting}"] >> nth=0`)]);
+    await Promise.all([
+      page.waitForURL(new RegExp(`/jobs/${demo.ids.graphWaiting}$`)),
+      page.click(`table.jobs a[href="/jobs/${demo.ids.graphWaiting}"] >> nth=0`),
+    ]);
     const why = page.locator('#why .sentence');
     assert.equal(await why.textContent(), `waiting for job ${demo.ids.graphFailed}`);
     assert.ok(await why.isVisible());
@@ -86,8 +102,11 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
     assert.equal(await fill(demo.ids.graphWaiting), '#6b8fc7');
     await shot('03-job-waiting.png');
     // Graph nodes are links.
-    await Promise.all([page.waitForURL(new RegExp(`/jobs/${demo.ids.graphFailed}$`)), svg.locator(`a.node[data-job="${demo.ids.graphFailed}"]`).click()]);
-    assert.match(await page.locator('#why .sentence').textContent() ?? '', /^failed: Error: CRM refused the sync/);
+    await Promise.all([
+      page.waitForURL(new RegExp(`/jobs/${demo.ids.graphFailed}$`)),
+      svg.locator(`a.node[data-job="${demo.ids.graphFailed}"]`).click(),
+    ]);
+    assert.match((await page.locator('#why .sentence').textContent()) ?? '', /^failed: Error: CRM refused the sync/);
     assert.ok(await page.locator('pre.stack-trace').first().isVisible());
     await page.goto(`${server.url}jobs/${demo.ids.slowWaiting}`);
     assert.equal(await page.locator('#why .sentence').textContent(), 'channel root.slow full: 1/1 running');
@@ -95,8 +114,14 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
 
   it('shows hostile data as text, and nothing runs', async () => {
     await page.goto(`${server.url}jobs/${demo.ids.xss}`);
-    assert.match(await page.locator('.exc-message').textContent() ?? '', /<\/pre><script>window.__xss = "error"<\/script>/);
-    assert.match(await page.locator('section.args pre').textContent() ?? '', /<script>window.__xss = \\"arg\\"<\/script>/);
+    assert.match(
+      (await page.locator('.exc-message').textContent()) ?? '',
+      /<\/pre><script>window.__xss = "error"<\/script>/,
+    );
+    assert.match(
+      (await page.locator('section.args pre').textContent()) ?? '',
+      /<script>window.__xss = \\"arg\\"<\/script>/,
+    );
     await noPayloadRan();
     await shot('04-job-hostile-data.png');
   });
@@ -108,8 +133,8 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
     assert.equal(await page.locator('p.notice').textContent(), 'Requeued 1 job.');
     // The runner picks it up; the live region (htmx polling) shows the outcome without a reload.
     await page.locator('#job-live .summary .badge.state-done').waitFor();
-    assert.match(await page.locator('#why .sentence').textContent() ?? '', /^done at /);
-    assert.match(await page.locator('section.result pre').textContent() ?? '', /"paid": true/);
+    assert.match((await page.locator('#why .sentence').textContent()) ?? '', /^done at /);
+    assert.match((await page.locator('section.result pre').textContent()) ?? '', /"paid": true/);
     assert.equal((await demo.conveyor.jobs.get(demo.ids.flaky))!.state, 'done');
     await shot('05-job-requeued-done.png');
   });
@@ -138,12 +163,16 @@ describe('dashboard in a browser', { skip: missing ?? false }, () => {
   });
 
   it('opens the runners, job functions and scheduled jobs pages', async () => {
-    for (const [path, name] of [['runners', '08-runners.png'], ['functions', '09-functions.png'], ['scheduled', '10-scheduled.png']] as const) {
+    for (const [path, name] of [
+      ['runners', '08-runners.png'],
+      ['functions', '09-functions.png'],
+      ['scheduled', '10-scheduled.png'],
+    ] as const) {
       await page.goto(`${server.url}${path}`);
       await page.locator('main h1').waitFor();
       await shot(name);
     }
-    assert.match(await page.locator('main').textContent() ?? '', /conveyor\.job_retention/);
+    assert.match((await page.locator('main').textContent()) ?? '', /conveyor\.job_retention/);
   });
 
   it('saw no script error, CSP violation or dialog', () => {

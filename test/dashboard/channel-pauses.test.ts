@@ -13,7 +13,9 @@ import { disposeConveyor, openConveyor, pgUnavailable } from './fixtures.ts';
 const pgReason = await pgUnavailable();
 
 for (const backend of ['sqlite', 'postgres'] as const) {
-  describe(`dashboard channel pauses on ${backend}`, { skip: backend === 'postgres' && pgReason ? pgReason : false }, () => {
+  describe(`dashboard channel pauses on ${backend}`, {
+    skip: backend === 'postgres' && pgReason ? pgReason : false,
+  }, () => {
     let conveyor: Conveyor;
     let dashboard: Dashboard;
     let client: Client;
@@ -34,7 +36,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     it('pauses and resumes a channel with a CSRF-protected POST', async () => {
       const page = await client.get('/channels');
       assert.equal(page.status, 200);
-      const form = /<tr data-channel="root\.mail">[\s\S]*?<form method="post" class="inline" action="\/channels\/root\.mail\/pause"><input type="hidden" name="_csrf" value="[^"]+">/;
+      const form =
+        /<tr data-channel="root\.mail">[\s\S]*?<form method="post" class="inline" action="\/channels\/root\.mail\/pause"><input type="hidden" name="_csrf" value="[^"]+">/;
       assert.match(page.html, form);
 
       const refused = await client.post('/channels/root.mail/pause', { _csrf: null });
@@ -45,17 +48,29 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(paused.status, 303);
       assert.equal(paused.headers.get('location'), '/channels?notice=channel-paused');
       const stored = await conveyor.channelPauses.list();
-      assert.deepEqual(stored.map((p) => [p.channel, p.pausedBy]), [['root.mail', 'dashboard']]);
+      assert.deepEqual(
+        stored.map((p) => [p.channel, p.pausedBy]),
+        [['root.mail', 'dashboard']],
+      );
 
       const after = await client.get('/channels?notice=channel-paused');
       assert.match(after.html, /Channel paused: runners start no new job in it or below/);
-      assert.match(after.html, /<tr data-channel="root\.mail">[\s\S]*?<span class="badge warn">paused<\/span> <span class="muted">since [\s\S]*?action="\/channels\/root\.mail\/resume"/);
-      assert.match(whySentence((await client.get(`/jobs/${jobId}`)).html) ?? '', /^channel root\.mail is paused \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)(; no runner is alive)?$/);
+      assert.match(
+        after.html,
+        /<tr data-channel="root\.mail">[\s\S]*?<span class="badge warn">paused<\/span> <span class="muted">since [\s\S]*?action="\/channels\/root\.mail\/resume"/,
+      );
+      assert.match(
+        whySentence((await client.get(`/jobs/${jobId}`)).html) ?? '',
+        /^channel root\.mail is paused \(since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\)(; no runner is alive)?$/,
+      );
 
       const resumed = await client.post('/channels/root.mail/resume', {});
       assert.equal(resumed.headers.get('location'), '/channels?notice=channel-resumed');
       assert.deepEqual(await conveyor.channelPauses.list(), []);
-      assert.equal((await client.post('/channels/root.mail/resume', {})).headers.get('location'), '/channels?notice=channel-not-paused');
+      assert.equal(
+        (await client.post('/channels/root.mail/resume', {})).headers.get('location'),
+        '/channels?notice=channel-not-paused',
+      );
       assert.notEqual(whySentence((await client.get(`/jobs/${jobId}`)).html), undefined);
       assert.doesNotMatch(whySentence((await client.get(`/jobs/${jobId}`)).html)!, /paused/);
     });

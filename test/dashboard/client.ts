@@ -29,7 +29,8 @@ export class Client {
   /** Send a request (redirects are not followed). */
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.cookies.size && !headers.has('cookie')) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (this.cookies.size && !headers.has('cookie'))
+      headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
     const res = await this.#fetch(new Request(new URL(path, this.#origin), { ...init, headers, redirect: 'manual' }));
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(';');
@@ -56,7 +57,15 @@ export class Client {
       if (v === null) continue;
       for (const x of Array.isArray(v) ? v : [v]) body.append(k, x);
     }
-    const res = await this.request(path, { method: 'POST', body, ...init, headers: { 'content-type': 'application/x-www-form-urlencoded', ...(init.headers as Record<string, string> | undefined) } });
+    const res = await this.request(path, {
+      method: 'POST',
+      body,
+      ...init,
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(init.headers as Record<string, string> | undefined),
+      },
+    });
     return { status: res.status, headers: res.headers, html: await res.text() };
   }
 }
@@ -69,7 +78,12 @@ export function rowIds(html: string): number[] {
 
 /** Decode the few entities `hono/html` produces. */
 export function unescape(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 /** The text of the "why" sentence on a job page. */

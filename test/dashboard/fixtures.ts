@@ -80,48 +80,69 @@ export interface Demo {
 export async function seedDemo(conveyor: Conveyor): Promise<Demo> {
   const flaky = { failures: 1 };
   let release!: () => void;
-  const released = new Promise<void>((resolve) => { release = resolve; });
+  const released = new Promise<void>((resolve) => {
+    release = resolve;
+  });
   let slowStarted!: () => void;
-  const slowStartedP = new Promise<void>((resolve) => { slowStarted = resolve; });
+  const slowStartedP = new Promise<void>((resolve) => {
+    slowStarted = resolve;
+  });
 
-  const partners = conveyor.model('res.partner', {
-    async sendNewsletter(job, template: string) {
-      await job.progress(job.records.length, job.records.length, `sent ${template}`);
-      return { sent: job.records.length, template };
+  const partners = conveyor.model(
+    'res.partner',
+    {
+      async sendNewsletter(job, template: string) {
+        await job.progress(job.records.length, job.records.length, `sent ${template}`);
+        return { sent: job.records.length, template };
+      },
+      async syncCrm(_job, note?: string) {
+        throw new Error(`CRM refused the sync${note ? `: ${note}` : ''} ${XSS.error}`);
+      },
+      async importBatch(job, size: number) {
+        await job.checkpoint.set({ lastId: size * 10 });
+        await job.progress(size, size, 'imported');
+        return { imported: size };
+      },
     },
-    async syncCrm(_job, note?: string) {
-      throw new Error(`CRM refused the sync${note ? `: ${note}` : ''} ${XSS.error}`);
+    {
+      sendNewsletter: {
+        channel: 'root.mail',
+        maxRetries: 5,
+        retryPattern: { 1: 10, 5: 60 },
+        timeLimit: '5m',
+        relatedAction: { url: '/partners/{records}' },
+      },
+      syncCrm: { maxRetries: 1, description: 'Synchronise partners with the CRM' },
+      importBatch: { relatedAction: { enable: false } },
     },
-    async importBatch(job, size: number) {
-      await job.checkpoint.set({ lastId: size * 10 });
-      await job.progress(size, size, 'imported');
-      return { imported: size };
+  );
+  const orders = conveyor.model(
+    'sale.order',
+    {
+      async confirm(_job, note?: string) {
+        return { confirmed: true, note: note ?? null };
+      },
+      async flaky() {
+        if (flaky.failures > 0) {
+          flaky.failures--;
+          throw new Error('payment gateway timed out');
+        }
+        return { paid: true };
+      },
+      async slow(job) {
+        slowStarted();
+        await Promise.race([
+          released,
+          new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true })),
+        ]);
+        return { slow: true };
+      },
     },
-  }, {
-    sendNewsletter: { channel: 'root.mail', maxRetries: 5, retryPattern: { 1: 10, 5: 60 }, timeLimit: '5m', relatedAction: { url: '/partners/{records}' } },
-    syncCrm: { maxRetries: 1, description: 'Synchronise partners with the CRM' },
-    importBatch: { relatedAction: { enable: false } },
-  });
-  const orders = conveyor.model('sale.order', {
-    async confirm(_job, note?: string) {
-      return { confirmed: true, note: note ?? null };
+    {
+      flaky: { maxRetries: 1 },
+      slow: { channel: 'root.slow' },
     },
-    async flaky() {
-      if (flaky.failures > 0) {
-        flaky.failures--;
-        throw new Error('payment gateway timed out');
-      }
-      return { paid: true };
-    },
-    async slow(job) {
-      slowStarted();
-      await Promise.race([released, new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }))]);
-      return { slow: true };
-    },
-  }, {
-    flaky: { maxRetries: 1 },
-    slow: { channel: 'root.slow' },
-  });
+  );
 
   // Everything is enqueued before the runner starts, so the picture is the same on every run.
   const a = partners.browse([1, 2, 3]).delayable({ description: 'Welcome newsletter' }).sendNewsletter('welcome');
@@ -129,15 +150,33 @@ export async function seedDemo(conveyor: Conveyor): Promise<Demo> {
   const c = partners.browse([1]).delayable().syncCrm();
   const d = orders.browse([8]).delayable({ description: 'Confirm after CRM sync' }).confirm();
   a.onDone(b, c.onDone(d));
-  const [graphRoot, graphSibling, graphFailed, graphWaiting] = (await group(a, b, c, d).delay()).map((j) => j.id) as [number, number, number, number];
+  const [graphRoot, graphSibling, graphFailed, graphWaiting] = (await group(a, b, c, d).delay()).map((j) => j.id) as [
+    number,
+    number,
+    number,
+    number,
+  ];
 
   const flakyJob = await orders.browse([42]).withDelay({ description: 'Charge order 42' }).flaky();
-  const etaJob = await partners.browse([5]).withDelay({ eta: '1h', description: 'Reminder in an hour' }).sendNewsletter('reminder');
+  const etaJob = await partners
+    .browse([5])
+    .withDelay({ eta: '1h', description: 'Reminder in an hour' })
+    .sendNewsletter('reminder');
   const xssJob = await partners.browse([XSS.record]).withDelay({ description: XSS.description }).syncCrm(XSS.arg);
   const slowRunning = await orders.withDelay({ description: 'Long export' }).slow();
   const slowWaiting = await orders.withDelay({ description: 'Second long export' }).slow();
-  const doneJobs = await conveyor.delayMany(Array.from({ length: 12 }, (_, i) => partners.browse([100 + i]).delayable({ priority: 5 + (i % 3) }).importBatch(10 + i)));
-  const chained = await chain(group(orders.delayable().confirm('g1'), orders.delayable().confirm('g2')), orders.delayable().confirm('after group')).delay();
+  const doneJobs = await conveyor.delayMany(
+    Array.from({ length: 12 }, (_, i) =>
+      partners
+        .browse([100 + i])
+        .delayable({ priority: 5 + (i % 3) })
+        .importBatch(10 + i),
+    ),
+  );
+  const chained = await chain(
+    group(orders.delayable().confirm('g1'), orders.delayable().confirm('g2')),
+    orders.delayable().confirm('after group'),
+  ).delay();
 
   const now = conveyor.clock.now();
   const DAY = 86_400_000;
@@ -145,21 +184,40 @@ export async function seedDemo(conveyor: Conveyor): Promise<Demo> {
   for (let day = 0; day < 9; day++) {
     for (let k = 0; k < (day % 4) + 1; k++) {
       entries.push({
-        operation: k % 2 ? 'res.partner.sendNewsletter' : 'sale.order.confirm', kind: k % 3 === 2 ? 'monitor' : 'timeout',
-        model: k % 2 ? 'res.partner' : 'sale.order', method: k % 2 ? 'sendNewsletter' : 'confirm',
-        thresholdMs: 60_000, durationMs: 30_000 + 20_000 * k + 1000 * day, exceeded: k >= 1, jobId: k % 2 ? graphRoot : null,
-        error: k >= 1 ? 'time limit of 1 min exceeded' : null, at: now - day * DAY - 3_600_000 * k,
+        operation: k % 2 ? 'res.partner.sendNewsletter' : 'sale.order.confirm',
+        kind: k % 3 === 2 ? 'monitor' : 'timeout',
+        model: k % 2 ? 'res.partner' : 'sale.order',
+        method: k % 2 ? 'sendNewsletter' : 'confirm',
+        thresholdMs: 60_000,
+        durationMs: 30_000 + 20_000 * k + 1000 * day,
+        exceeded: k >= 1,
+        jobId: k % 2 ? graphRoot : null,
+        error: k >= 1 ? 'time limit of 1 min exceeded' : null,
+        at: now - day * DAY - 3_600_000 * k,
       });
     }
   }
-  entries.push({ operation: 'export <b>csv</b>', kind: 'hard_kill', model: null, method: null, thresholdMs: 1000, durationMs: 4000, exceeded: true, error: XSS.error, at: now - 600_000 });
+  entries.push({
+    operation: 'export <b>csv</b>',
+    kind: 'hard_kill',
+    model: null,
+    method: null,
+    thresholdMs: 1000,
+    durationMs: 4000,
+    exceeded: true,
+    error: XSS.error,
+    at: now - 600_000,
+  });
   for (const e of entries) await conveyor.timeoutLog.record(e);
 
   const runner = conveyor.runner({ workers: 4, pollInterval: '200ms' });
   runnersOf.set(conveyor, [...(runnersOf.get(conveyor) ?? []), runner]);
   await runner.start();
   await Promise.all([
-    conveyor.jobs.wait(graphSibling), conveyor.jobs.wait(graphFailed), conveyor.jobs.wait(flakyJob.id), conveyor.jobs.wait(xssJob.id),
+    conveyor.jobs.wait(graphSibling),
+    conveyor.jobs.wait(graphFailed),
+    conveyor.jobs.wait(flakyJob.id),
+    conveyor.jobs.wait(xssJob.id),
     ...[...doneJobs, ...chained].map((j) => conveyor.jobs.wait(j.id)),
   ]);
   await slowStartedP;
@@ -172,8 +230,16 @@ export async function seedDemo(conveyor: Conveyor): Promise<Demo> {
     flaky,
     releaseSlow: release,
     ids: {
-      graphRoot, graphSibling, graphFailed, graphWaiting, flaky: flakyJob.id, eta: etaJob.id, xss: xssJob.id,
-      slowRunning: slowRunning.id, slowWaiting: slowWaiting.id, done: doneJobs.map((j) => j.id),
+      graphRoot,
+      graphSibling,
+      graphFailed,
+      graphWaiting,
+      flaky: flakyJob.id,
+      eta: etaJob.id,
+      xss: xssJob.id,
+      slowRunning: slowRunning.id,
+      slowWaiting: slowWaiting.id,
+      done: doneJobs.map((j) => j.id),
     },
   };
 }

@@ -21,7 +21,10 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'conveyor-shots-'));
 process.env.CONVEYOR_DATABASE = `sqlite:${path.join(dir, 'demo.db')}`;
 process.env.CONVEYOR_LOG_LEVEL = 'error';
 
-execFileSync(process.execPath, [new URL('examples/demo/main.ts', ROOT).pathname, '--once'], { stdio: 'inherit', env: process.env });
+execFileSync(process.execPath, [new URL('examples/demo/main.ts', ROOT).pathname, '--once'], {
+  stdio: 'inherit',
+  env: process.env,
+});
 const { conveyor, enqueueWorkload } = await import('../../examples/demo/app.ts');
 const server = await serveDashboard(conveyor, { refreshSeconds: 0 });
 const browser = await launchChromium();

@@ -14,14 +14,27 @@ import { Client } from './client.ts';
 import { closeDemo, openConveyor, seedDemo, XSS, type Demo } from './fixtures.ts';
 
 let demo: Demo;
-before(async () => { demo = await seedDemo(await openConveyor('sqlite')); });
-after(async () => { if (demo) await closeDemo(demo); });
+before(async () => {
+  demo = await seedDemo(await openConveyor('sqlite'));
+});
+after(async () => {
+  if (demo) await closeDemo(demo);
+});
 
 /** Markup that would run script if a payload escaped its context. */
 function assertInert(html: string, where: string): void {
   const scripts = [...html.matchAll(/<script\b[^>]*>/gi)].map((m) => m[0]);
-  for (const s of scripts) assert.match(s, /^<script src="[^"]*\/static\/(htmx\.min|dashboard)\.js" defer>$/, `${where}: unexpected script tag ${s}`);
-  assert.doesNotMatch(html, /<(img|svg|iframe|object|embed)\b[^>]*\son\w+\s*=/i, `${where}: an event-handler attribute in live markup`);
+  for (const s of scripts)
+    assert.match(
+      s,
+      /^<script src="[^"]*\/static\/(htmx\.min|dashboard)\.js" defer>$/,
+      `${where}: unexpected script tag ${s}`,
+    );
+  assert.doesNotMatch(
+    html,
+    /<(img|svg|iframe|object|embed)\b[^>]*\son\w+\s*=/i,
+    `${where}: an event-handler attribute in live markup`,
+  );
   assert.doesNotMatch(html, /\son(error|load)\s*=\s*["']?window/i, `${where}: a payload handler attribute`);
   assert.doesNotMatch(html, /<\/pre><script>/, `${where}: the error payload closed its <pre>`);
   assert.doesNotMatch(html, /href\s*=\s*["']?\s*javascript:/i, `${where}: a javascript: link`);
@@ -30,11 +43,22 @@ function assertInert(html: string, where: string): void {
 describe('hostile job data renders inert', () => {
   let dashboard: Dashboard;
   let client: Client;
-  before(() => { dashboard = createDashboard(demo.conveyor); client = new Client(dashboard.fetch); });
+  before(() => {
+    dashboard = createDashboard(demo.conveyor);
+    client = new Client(dashboard.fetch);
+  });
   after(() => dashboard.close());
 
   it('in the jobs list, the job page, its live fragment and the timeout log', async () => {
-    const pages = ['/jobs', `/jobs?text=${encodeURIComponent('<script>')}`, `/jobs/${demo.ids.xss}`, `/jobs/${demo.ids.xss}?fragment=live`, '/timeouts', '/timeouts?kind=hard_kill', '/jobs?groupBy=excName'];
+    const pages = [
+      '/jobs',
+      `/jobs?text=${encodeURIComponent('<script>')}`,
+      `/jobs/${demo.ids.xss}`,
+      `/jobs/${demo.ids.xss}?fragment=live`,
+      '/timeouts',
+      '/timeouts?kind=hard_kill',
+      '/jobs?groupBy=excName',
+    ];
     for (const path of pages) {
       const page = await client.get(path);
       assert.equal(page.status, 200, path);
@@ -43,50 +67,84 @@ describe('hostile job data renders inert', () => {
     const job = (await client.get(`/jobs/${demo.ids.xss}`)).html;
     // The payloads are shown, as text.
     assert.ok(job.includes('&lt;script&gt;window.__xss = \\&quot;arg\\&quot;&lt;/script&gt;'), 'args shown escaped');
-    assert.ok(job.includes('&lt;/pre&gt;&lt;script&gt;window.__xss = &quot;error&quot;&lt;/script&gt;'), 'exception shown escaped');
-    assert.ok(job.includes('&lt;img src=x onerror=&quot;window.__xss=&#39;description&#39;&quot;&gt;'), 'description shown escaped');
+    assert.ok(
+      job.includes('&lt;/pre&gt;&lt;script&gt;window.__xss = &quot;error&quot;&lt;/script&gt;'),
+      'exception shown escaped',
+    );
+    assert.ok(
+      job.includes('&lt;img src=x onerror=&quot;window.__xss=&#39;description&#39;&quot;&gt;'),
+      'description shown escaped',
+    );
   });
 
   it('in filter values echoed back into the form', async () => {
     const evil = '"><script>alert(1)</script>';
-    const page = await client.get(`/jobs?text=${encodeURIComponent(evil)}&channel=${encodeURIComponent(evil)}&model=${encodeURIComponent(evil)}&from=${encodeURIComponent(evil)}`);
+    const page = await client.get(
+      `/jobs?text=${encodeURIComponent(evil)}&channel=${encodeURIComponent(evil)}&model=${encodeURIComponent(evil)}&from=${encodeURIComponent(evil)}`,
+    );
     assertInert(page.html, 'filters');
     assert.ok(page.html.includes('value="&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"'));
   });
 
   it('in notices, which only come from known codes', async () => {
-    const page = await client.get(`/jobs?notice=${encodeURIComponent('<b>pwned</b>')}&n=${encodeURIComponent('<script>')}`);
+    const page = await client.get(
+      `/jobs?notice=${encodeURIComponent('<b>pwned</b>')}&n=${encodeURIComponent('<script>')}`,
+    );
     assert.doesNotMatch(page.html, /pwned/);
     assertInert(page.html, 'notice');
   });
 
   it('in related-action URLs: only http(s) and /paths become links', async () => {
-    const model = demo.conveyor.model('xss.related', {
-      async js() { return 1; },
-      async data() { return 1; },
-      async good() { return 1; },
-      async broken() { return 1; },
-    }, {
-      js: { relatedAction: { url: () => 'javascript:alert(document.cookie)' } },
-      data: { relatedAction: { url: 'data:text/html,<script>alert(1)</script>' } },
-      good: { relatedAction: { url: (job) => `https://erp.example/order?id=${job.records[0]}&x="><b>` } },
-      broken: { relatedAction: { url: () => { throw new Error('<i>lookup failed</i>'); } } },
-    });
+    const model = demo.conveyor.model(
+      'xss.related',
+      {
+        async js() {
+          return 1;
+        },
+        async data() {
+          return 1;
+        },
+        async good() {
+          return 1;
+        },
+        async broken() {
+          return 1;
+        },
+      },
+      {
+        js: { relatedAction: { url: () => 'javascript:alert(document.cookie)' } },
+        data: { relatedAction: { url: 'data:text/html,<script>alert(1)</script>' } },
+        good: { relatedAction: { url: (job) => `https://erp.example/order?id=${job.records[0]}&x="><b>` } },
+        broken: {
+          relatedAction: {
+            url: () => {
+              throw new Error('<i>lookup failed</i>');
+            },
+          },
+        },
+      },
+    );
     const ids = [];
-    for (const m of ['js', 'data', 'good', 'broken'] as const) ids.push((await model.browse(['"><script>']).withDelay({ eta: '1h' })[m]()).id);
+    for (const m of ['js', 'data', 'good', 'broken'] as const)
+      ids.push((await model.browse(['"><script>']).withDelay({ eta: '1h' })[m]()).id);
     const pages = await Promise.all(ids.map((id) => client.get(`/jobs/${id}`)));
     pages.forEach((p, i) => assertInert(p.html, `related ${i}`));
     assert.doesNotMatch(pages[0]!.html, /class="related"/);
     assert.match(pages[0]!.html, /related action gave an unsupported URL/);
     assert.doesNotMatch(pages[1]!.html, /class="related"/);
-    assert.match(pages[2]!.html, /<a class="related" href="https:\/\/erp.example\/order\?id=%22%3E%3Cscript%3E&amp;x=%22%3E%3Cb%3E" rel="noopener noreferrer">/);
+    assert.match(
+      pages[2]!.html,
+      /<a class="related" href="https:\/\/erp.example\/order\?id=%22%3E%3Cscript%3E&amp;x=%22%3E%3Cb%3E" rel="noopener noreferrer">/,
+    );
     assert.match(pages[3]!.html, /related action failed: &lt;i&gt;lookup failed&lt;\/i&gt;/);
   });
 });
 
 describe('CSRF', () => {
   let dashboard: Dashboard;
-  before(() => { dashboard = createDashboard(demo.conveyor); });
+  before(() => {
+    dashboard = createDashboard(demo.conveyor);
+  });
   after(() => dashboard.close());
 
   it('refuses a POST without a token, with a wrong one, or with one minted for another cookie', async () => {
@@ -118,7 +176,10 @@ describe('CSRF', () => {
     await client.get(`/jobs/${demo.ids.eta}`);
     const ok = await client.post(`/jobs/${demo.ids.eta}/requeue`, {});
     assert.equal(ok.status, 303);
-    const viaHeader = await client.request(`/jobs/${demo.ids.eta}/requeue`, { method: 'POST', headers: { 'x-csrf-token': client.csrf! } });
+    const viaHeader = await client.request(`/jobs/${demo.ids.eta}/requeue`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': client.csrf! },
+    });
     assert.equal(viaHeader.status, 303);
   });
 
@@ -173,17 +234,25 @@ async function freePort(): Promise<number> {
 /** Whether something accepts TCP connections on the port. */
 function listening(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = httpRequest({ host, port, path: '/healthz', timeout: 2000 }, (res) => { res.resume(); resolve(true); });
+    const req = httpRequest({ host, port, path: '/healthz', timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(true);
+    });
     req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
     req.end();
   });
 }
 
 describe('binding', () => {
   it('knows loopback hosts', () => {
-    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', 'LOCALHOST']) assert.ok(isLoopbackHost(h), h);
-    for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1', '']) assert.ok(!isLoopbackHost(h), h);
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]', 'LOCALHOST'])
+      assert.ok(isLoopbackHost(h), h);
+    for (const h of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '::ffff:10.0.0.1', ''])
+      assert.ok(!isLoopbackHost(h), h);
   });
 
   it('binds 127.0.0.1 by default', async () => {
@@ -213,7 +282,10 @@ describe('binding', () => {
 
   it('rejects bad options', async () => {
     await assert.rejects(serveDashboard(demo.conveyor, { token: 'short' }), ConfigurationError);
-    await assert.rejects(serveDashboard(demo.conveyor, { basicAuth: { username: 'a:b', password: 'x' } }), ConfigurationError);
+    await assert.rejects(
+      serveDashboard(demo.conveyor, { basicAuth: { username: 'a:b', password: 'x' } }),
+      ConfigurationError,
+    );
     await assert.rejects(serveDashboard(demo.conveyor, { port: 70000 }), ConfigurationError);
     await assert.rejects(serveDashboard(demo.conveyor, { nope: 1 } as never), /unknown option 'nope'/);
     assert.throws(() => createDashboard(demo.conveyor, { basePath: '/a/../b' }), ConfigurationError);
@@ -223,7 +295,10 @@ describe('binding', () => {
 
 describe('authentication', () => {
   it('refuses a token that cannot travel as an HTTP bearer token', async () => {
-    assert.throws(() => createDashboard(demo.conveyor, { token: 'has spaces in it' }), /token may hold only letters, digits/);
+    assert.throws(
+      () => createDashboard(demo.conveyor, { token: 'has spaces in it' }),
+      /token may hold only letters, digits/,
+    );
     assert.throws(() => createDashboard(demo.conveyor, { token: 'semi;colon:x' }), ConfigurationError);
   });
 
@@ -234,13 +309,22 @@ describe('authentication', () => {
     try {
       const login = await a.fetch(new Request('http://x/jobs?token=token-number-one'));
       assert.equal(login.status, 302);
-      const cookie = login.headers.getSetCookie().find((x) => x.startsWith('conveyor_session='))!.split(';')[0]!;
-      const status = async (d: Dashboard) => { const r = await d.fetch(new Request('http://x/jobs', { headers: { cookie } })); await r.body?.cancel(); return r.status; };
+      const cookie = login.headers
+        .getSetCookie()
+        .find((x) => x.startsWith('conveyor_session='))!
+        .split(';')[0]!;
+      const status = async (d: Dashboard) => {
+        const r = await d.fetch(new Request('http://x/jobs', { headers: { cookie } }));
+        await r.body?.cancel();
+        return r.status;
+      };
       assert.equal(await status(a), 200);
       assert.equal(await status(b), 401);
       assert.equal(await status(c), 401);
     } finally {
-      a.close(); b.close(); c.close();
+      a.close();
+      b.close();
+      c.close();
     }
   });
 
@@ -281,17 +365,24 @@ describe('authentication', () => {
   });
 
   it('with basic auth: a challenge without credentials, 200 with the right ones', async () => {
-    const server = await serveDashboard(demo.conveyor, { host: '0.0.0.0', basicAuth: { username: 'ops', password: 's3cret!' } });
+    const server = await serveDashboard(demo.conveyor, {
+      host: '0.0.0.0',
+      basicAuth: { username: 'ops', password: 's3cret!' },
+    });
     try {
       const base = `http://127.0.0.1:${server.port}`;
       const anon = await fetch(`${base}/jobs`);
       assert.equal(anon.status, 401);
       assert.match(anon.headers.get('www-authenticate') ?? '', /^Basic realm=/);
       await anon.body?.cancel();
-      const bad = await fetch(`${base}/jobs`, { headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` } });
+      const bad = await fetch(`${base}/jobs`, {
+        headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` },
+      });
       assert.equal(bad.status, 401);
       await bad.body?.cancel();
-      const good = await fetch(`${base}/jobs`, { headers: { authorization: `Basic ${Buffer.from('ops:s3cret!').toString('base64')}` } });
+      const good = await fetch(`${base}/jobs`, {
+        headers: { authorization: `Basic ${Buffer.from('ops:s3cret!').toString('base64')}` },
+      });
       assert.equal(good.status, 200);
       await good.body?.cancel();
     } finally {
@@ -324,7 +415,13 @@ describe('read-only mode', () => {
     const dashboard = createDashboard(demo.conveyor, { readOnly: true });
     try {
       const client = new Client(dashboard.fetch);
-      for (const path of ['/jobs', `/jobs/${demo.ids.graphFailed}`, `/jobs/${demo.ids.graphFailed}?fragment=live`, '/functions', '/scheduled']) {
+      for (const path of [
+        '/jobs',
+        `/jobs/${demo.ids.graphFailed}`,
+        `/jobs/${demo.ids.graphFailed}?fragment=live`,
+        '/functions',
+        '/scheduled',
+      ]) {
         const page = await client.get(path);
         assert.doesNotMatch(page.html, /method="post"/, path);
         assert.doesNotMatch(page.html, /data-action=|name="action"|type="checkbox" name="id"|>Save<|>Run now</, path);
@@ -339,7 +436,10 @@ describe('read-only mode', () => {
       for (const [k, v] of normal.cookies) roClient.cookies.set(k, v);
       roClient.csrf = normal.csrf;
       const before = (await demo.conveyor.jobs.get(demo.ids.graphFailed))!.state;
-      for (const [path, form] of [[`/jobs/${demo.ids.graphFailed}/requeue`, {}], ['/jobs/bulk', { action: 'cancel', id: String(demo.ids.graphFailed) }]] as const) {
+      for (const [path, form] of [
+        [`/jobs/${demo.ids.graphFailed}/requeue`, {}],
+        ['/jobs/bulk', { action: 'cancel', id: String(demo.ids.graphFailed) }],
+      ] as const) {
         const res = await roClient.post(path, form);
         assert.equal(res.status, 403, path);
         assert.match(res.html, /read-only/);

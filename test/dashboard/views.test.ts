@@ -10,12 +10,28 @@ import { fmtBytes, fmtDuration, h, relative, type ViewContext } from '../../src/
 import { graphSvg, layoutGraph, neighbourhood, timeoutChartSvg } from '../../src/dashboard/views/svg.ts';
 import { dailyBuckets, pivotFromStatistics } from '../../src/dashboard/views/timeouts.ts';
 
-const ctx: ViewContext = { base: '', csrf: 't', readOnly: false, refreshSeconds: 2, now: Date.UTC(2026, 10, 23, 12), title: 'Conveyor', timeZone: 'UTC' };
+const ctx: ViewContext = {
+  base: '',
+  csrf: 't',
+  readOnly: false,
+  refreshSeconds: 2,
+  now: Date.UTC(2026, 10, 23, 12),
+  title: 'Conveyor',
+  timeZone: 'UTC',
+};
 
 function graph(n: number, edges: [number, number][]): JobGraph {
   return {
     graphUuid: 'g-1',
-    nodes: Array.from({ length: n }, (_, i) => ({ id: i + 1, uuid: `u${i + 1}`, model: 'm', method: `step${i + 1}`, description: `Step <${i + 1}>`, state: i === 0 ? 'done' : 'pending', records: [] })),
+    nodes: Array.from({ length: n }, (_, i) => ({
+      id: i + 1,
+      uuid: `u${i + 1}`,
+      model: 'm',
+      method: `step${i + 1}`,
+      description: `Step <${i + 1}>`,
+      state: i === 0 ? 'done' : 'pending',
+      records: [],
+    })),
     edges,
   };
 }
@@ -23,8 +39,26 @@ function graph(n: number, edges: [number, number][]): JobGraph {
 describe('graph layout', () => {
   it('puts each node one column after its deepest parent and orders rows by parents', () => {
     // 1 → 2 → 4, 1 → 3 → 4, 3 → 5
-    const placed = layoutGraph([1, 2, 3, 4, 5], [[1, 2], [1, 3], [2, 4], [3, 4], [3, 5]]);
-    assert.deepEqual([...placed.values()].map((p) => [p.id, p.layer]), [[1, 0], [2, 1], [3, 1], [4, 2], [5, 2]]);
+    const placed = layoutGraph(
+      [1, 2, 3, 4, 5],
+      [
+        [1, 2],
+        [1, 3],
+        [2, 4],
+        [3, 4],
+        [3, 5],
+      ],
+    );
+    assert.deepEqual(
+      [...placed.values()].map((p) => [p.id, p.layer]),
+      [
+        [1, 0],
+        [2, 1],
+        [3, 1],
+        [4, 2],
+        [5, 2],
+      ],
+    );
     assert.notEqual(placed.get(2)!.row, placed.get(3)!.row);
     assert.notEqual(placed.get(4)!.row, placed.get(5)!.row);
   });
@@ -53,15 +87,39 @@ describe('timeout chart and pivot', () => {
   it('buckets entries per 24 hours ending now, the window of the statistics (at >= now - 7 d)', () => {
     const now = Date.UTC(2026, 10, 23, 12);
     const D = 86_400_000;
-    const buckets = dailyBuckets([
-      { at: now, exceeded: true }, { at: now - 1000, exceeded: false }, { at: now - 2 * D, exceeded: true },
-      { at: now - 7 * D, exceeded: true }, { at: now - 7 * D - 1, exceeded: true }, { at: now + D, exceeded: false },
-    ], now, 7);
+    const buckets = dailyBuckets(
+      [
+        { at: now, exceeded: true },
+        { at: now - 1000, exceeded: false },
+        { at: now - 2 * D, exceeded: true },
+        { at: now - 7 * D, exceeded: true },
+        { at: now - 7 * D - 1, exceeded: true },
+        { at: now + D, exceeded: false },
+      ],
+      now,
+      7,
+    );
     assert.equal(buckets.length, 7);
-    assert.deepEqual(buckets.at(-1), { label: '11-23', title: '2026-11-22 12:00 – 2026-11-23 12:00 UTC', within: 2, exceeded: 1 }, 'a later (skewed) entry is in the newest bar');
-    assert.deepEqual(buckets.at(-2), { label: '11-22', title: '2026-11-21 12:00 – 2026-11-22 12:00 UTC', within: 0, exceeded: 1 }, 'a bar starts at its boundary');
-    assert.deepEqual(buckets[0], { label: '11-17', title: '2026-11-16 12:00 – 2026-11-17 12:00 UTC', within: 0, exceeded: 1 }, 'the window starts at now - 7 d, included');
-    assert.equal(buckets.reduce((s, b) => s + b.within + b.exceeded, 0), 5, 'before the window: dropped');
+    assert.deepEqual(
+      buckets.at(-1),
+      { label: '11-23', title: '2026-11-22 12:00 – 2026-11-23 12:00 UTC', within: 2, exceeded: 1 },
+      'a later (skewed) entry is in the newest bar',
+    );
+    assert.deepEqual(
+      buckets.at(-2),
+      { label: '11-22', title: '2026-11-21 12:00 – 2026-11-22 12:00 UTC', within: 0, exceeded: 1 },
+      'a bar starts at its boundary',
+    );
+    assert.deepEqual(
+      buckets[0],
+      { label: '11-17', title: '2026-11-16 12:00 – 2026-11-17 12:00 UTC', within: 0, exceeded: 1 },
+      'the window starts at now - 7 d, included',
+    );
+    assert.equal(
+      buckets.reduce((s, b) => s + b.within + b.exceeded, 0),
+      5,
+      'before the window: dropped',
+    );
     const svg = timeoutChartSvg(buckets, 'cap <x>').toString();
     assert.equal((svg.match(/<g class="bar">/g) ?? []).length, 7);
     assert.match(svg, /aria-label="cap &lt;x&gt;"/);
@@ -69,9 +127,18 @@ describe('timeout chart and pivot', () => {
 
   it('splits model.method keys using the model names, dots included', () => {
     const pivot = pivotFromStatistics({
-      totalCount: 4, exceededCount: 2, avgDurationMs: 10,
-      byModel: { 'res.partner': { count: 3, exceeded: 2, avgDurationMs: 10 }, '(none)': { count: 1, exceeded: 0, avgDurationMs: 5 } },
-      byMethod: { 'res.partner.sendNewsletter': { count: 2, exceeded: 2, avgDurationMs: 12 }, 'res.partner.sync.all': { count: 1, exceeded: 0, avgDurationMs: 6 }, '(none)': { count: 1, exceeded: 0, avgDurationMs: 5 } },
+      totalCount: 4,
+      exceededCount: 2,
+      avgDurationMs: 10,
+      byModel: {
+        'res.partner': { count: 3, exceeded: 2, avgDurationMs: 10 },
+        '(none)': { count: 1, exceeded: 0, avgDurationMs: 5 },
+      },
+      byMethod: {
+        'res.partner.sendNewsletter': { count: 2, exceeded: 2, avgDurationMs: 12 },
+        'res.partner.sync.all': { count: 1, exceeded: 0, avgDurationMs: 6 },
+        '(none)': { count: 1, exceeded: 0, avgDurationMs: 5 },
+      },
     });
     assert.deepEqual([...pivot.keys()], ['(none)', 'res.partner']);
     assert.deepEqual([...pivot.get('res.partner')!.keys()], ['sendNewsletter', 'sync.all']);
@@ -81,7 +148,15 @@ describe('timeout chart and pivot', () => {
 
 describe('query parsing', () => {
   it('keeps known values, drops unknown ones and clamps', () => {
-    const q = parseJobsQuery({ state: 'failed', sort: 'priority', dir: 'asc', limit: '9999', groupBy: 'model', channel: '  root.mail ', text: '' });
+    const q = parseJobsQuery({
+      state: 'failed',
+      sort: 'priority',
+      dir: 'asc',
+      limit: '9999',
+      groupBy: 'model',
+      channel: '  root.mail ',
+      text: '',
+    });
     assert.equal(q.state, 'failed');
     assert.equal(q.sort, 'priority');
     assert.equal(q.dir, 'asc');
@@ -89,8 +164,18 @@ describe('query parsing', () => {
     assert.equal(q.groupBy, 'model');
     assert.equal(q.channel, 'root.mail');
     assert.equal(q.text, undefined);
-    const bad = parseJobsQuery({ state: 'exploded', sort: 'DROP TABLE', dir: 'sideways', limit: '-3', groupBy: 'args', from: 'yesterday' });
-    assert.deepEqual([bad.state, bad.sort, bad.dir, bad.limit, bad.groupBy, bad.from], [undefined, 'id', 'desc', 5, undefined, undefined]);
+    const bad = parseJobsQuery({
+      state: 'exploded',
+      sort: 'DROP TABLE',
+      dir: 'sideways',
+      limit: '-3',
+      groupBy: 'args',
+      from: 'yesterday',
+    });
+    assert.deepEqual(
+      [bad.state, bad.sort, bad.dir, bad.limit, bad.groupBy, bad.from],
+      [undefined, 'id', 'desc', 5, undefined, undefined],
+    );
   });
 
   it('reads dates as UTC; a day alone covers the whole day', () => {

@@ -25,7 +25,10 @@ export function pgUnavailable(): Promise<string | null> {
     } catch (err) {
       const reason = `PostgreSQL at ${PG_URL} is unreachable: ${(err as Error).message}`;
       if (process.env.CI) throw new Error(`${reason} (CI=true: PostgreSQL tests must run, not skip)`);
-      skippedSuite(`PostgreSQL cases of ${testFile()}`, `${reason} (start PostgreSQL or set CONVEYOR_TEST_PG for the full run)`);
+      skippedSuite(
+        `PostgreSQL cases of ${testFile()}`,
+        `${reason} (start PostgreSQL or set CONVEYOR_TEST_PG for the full run)`,
+      );
       return reason;
     } finally {
       await client.end().catch(() => {});
@@ -70,7 +73,8 @@ const sqlite: Backend = {
 
 const postgres: Backend = {
   name: 'postgres',
-  open: (options = {}) => Conveyor.open({ database: PG_URL, schema: uniqueSchema(), logger: 'silent', dbMaxconn: 8, ...options }),
+  open: (options = {}) =>
+    Conveyor.open({ database: PG_URL, schema: uniqueSchema(), logger: 'silent', dbMaxconn: 8, ...options }),
   dispose: async (c) => {
     await c.close();
     const { default: pg } = await import('pg');

@@ -24,19 +24,40 @@ export function childLines(child: ChildProcess, label = `process ${child.pid}`):
     lines.push(line);
     for (const w of [...waiters]) {
       const m = line.match(w.re);
-      if (m) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+      if (m) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(m);
+      }
     }
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000); });
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000);
+  });
   return {
     lines,
     stderr: () => stderr,
-    waitFor: (re, timeoutMs = 120_000) => new Promise((resolve, reject) => {
-      const m = lines.map((l) => l.match(re)).find(Boolean);
-      if (m) return resolve(m);
-      const guard = setTimeout(() => reject(new Error(`${label} never printed ${re} within ${timeoutMs} ms; stdout: ${lines.slice(-20).join(' | ')}; stderr: ${stderr.slice(-2000)}`)), timeoutMs);
-      waiters.push({ re, resolve: (x) => { clearTimeout(guard); resolve(x); } });
-    }),
+    waitFor: (re, timeoutMs = 120_000) =>
+      new Promise((resolve, reject) => {
+        const m = lines.map((l) => l.match(re)).find(Boolean);
+        if (m) return resolve(m);
+        const guard = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${label} never printed ${re} within ${timeoutMs} ms; stdout: ${lines.slice(-20).join(' | ')}; stderr: ${stderr.slice(-2000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
+        waiters.push({
+          re,
+          resolve: (x) => {
+            clearTimeout(guard);
+            resolve(x);
+          },
+        });
+      }),
   };
 }

@@ -6,7 +6,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import fc from 'fast-check';
 import {
-  NothingToDoJob, RetryableJobError, chain, group, type Conveyor, type Delayable, type Job, type JobContext, type JobRow, type Model,
+  NothingToDoJob,
+  RetryableJobError,
+  chain,
+  group,
+  type Conveyor,
+  type Delayable,
+  type Job,
+  type JobContext,
+  type JobRow,
+  type Model,
   type Runner,
 } from '../../src/index.ts';
 
@@ -23,8 +32,17 @@ const WAVE_MS = 2800;
 
 /** What a job does, hence the state it must end in and how many times its handler runs. */
 export type Kind =
-  | 'ok' | 'nothing' | 'error' | 'retry' | 'retryFail' | 'timeout' | 'unknownMethod' | 'unknownModel'
-  | 'cancelPending' | 'cancelRunning' | 'spawn';
+  | 'ok'
+  | 'nothing'
+  | 'error'
+  | 'retry'
+  | 'retryFail'
+  | 'timeout'
+  | 'unknownMethod'
+  | 'unknownModel'
+  | 'cancelPending'
+  | 'cancelRunning'
+  | 'spawn';
 
 /** One job of a scenario. */
 export interface JobSpec {
@@ -103,7 +121,10 @@ const rawJob = fc.record({
     { arbitrary: fc.integer({ min: 10, max: 100 }), weight: 2 },
     { arbitrary: fc.integer({ min: 300, max: 700 }), weight: 2 },
   ),
-  etaMs: fc.oneof({ arbitrary: fc.constant(null), weight: 2 }, { arbitrary: fc.integer({ min: 100, max: 800 }), weight: 1 }),
+  etaMs: fc.oneof(
+    { arbitrary: fc.constant(null), weight: 2 },
+    { arbitrary: fc.integer({ min: 100, max: 800 }), weight: 1 },
+  ),
   retries: fc.integer({ min: 2, max: 3 }),
   childChannel: fc.nat(),
 });
@@ -112,31 +133,66 @@ type RawJob = typeof rawJob extends fc.Arbitrary<infer T> ? T : never;
 
 const rawScenario = fc.record({
   rootCapacity: fc.integer({ min: 1, max: 4 }),
-  subs: fc.array(fc.record({ parent: fc.nat(), capacity: fc.integer({ min: 1, max: 3 }), sequential: weighted([[true, 1], [false, 3]]) }), { maxLength: 3 }),
+  subs: fc.array(
+    fc.record({
+      parent: fc.nat(),
+      capacity: fc.integer({ min: 1, max: 3 }),
+      sequential: weighted([
+        [true, 1],
+        [false, 3],
+      ]),
+    }),
+    { maxLength: 3 },
+  ),
   // 1-3 runners of 1-3 workers, fewer and smaller more often: a full runner is where wake-ups get lost
-  runners: weighted([[1, 3], [2, 2], [3, 1]]).chain((n) => fc.array(
-    fc.record({ workers: weighted([[1, 3], [2, 2], [3, 1]]), prefetch: weighted<number | null>([[0, 3], [1, 1], [2, 1], [null, 1]]) }),
-    { minLength: n, maxLength: n },
-  )),
-  steps: fc.array(fc.record({
-    // two waves: jobs that arrive while the runners are busy, then a quiet spell in which any job left
-    // behind by a missed wake-up shows as a wait longer than the bound
-    atMs: fc.tuple(fc.integer({ min: 0, max: 1 }), fc.oneof(
-      { arbitrary: fc.constant(0), weight: 1 },
-      { arbitrary: fc.integer({ min: 0, max: 150 }), weight: 2 },
-      { arbitrary: fc.integer({ min: 150, max: 600 }), weight: 2 },
-    ))
-      .map(([wave, offset]) => wave * WAVE_MS + offset),
-    type: fc.oneof(
-      { arbitrary: fc.constant<StepType>('one'), weight: 8 },
-      { arbitrary: fc.constant<StepType>('many'), weight: 1 },
-      { arbitrary: fc.constant<StepType>('chain'), weight: 1 },
-      { arbitrary: fc.constant<StepType>('fan'), weight: 1 },
-      { arbitrary: fc.constant<StepType>('dup'), weight: 1 },
+  runners: weighted([
+    [1, 3],
+    [2, 2],
+    [3, 1],
+  ]).chain((n) =>
+    fc.array(
+      fc.record({
+        workers: weighted([
+          [1, 3],
+          [2, 2],
+          [3, 1],
+        ]),
+        prefetch: weighted<number | null>([
+          [0, 3],
+          [1, 1],
+          [2, 1],
+          [null, 1],
+        ]),
+      }),
+      { minLength: n, maxLength: n },
     ),
-    via: fc.nat(),
-    jobs: fc.array(rawJob, { minLength: 3, maxLength: 3 }),
-  }), { minLength: 4, maxLength: 10 }),
+  ),
+  steps: fc.array(
+    fc.record({
+      // two waves: jobs that arrive while the runners are busy, then a quiet spell in which any job left
+      // behind by a missed wake-up shows as a wait longer than the bound
+      atMs: fc
+        .tuple(
+          fc.integer({ min: 0, max: 1 }),
+          fc.oneof(
+            { arbitrary: fc.constant(0), weight: 1 },
+            { arbitrary: fc.integer({ min: 0, max: 150 }), weight: 2 },
+            { arbitrary: fc.integer({ min: 150, max: 600 }), weight: 2 },
+          ),
+        )
+        .map(([wave, offset]) => wave * WAVE_MS + offset),
+      type: fc.oneof(
+        { arbitrary: fc.constant<StepType>('one'), weight: 8 },
+        { arbitrary: fc.constant<StepType>('many'), weight: 1 },
+        { arbitrary: fc.constant<StepType>('chain'), weight: 1 },
+        { arbitrary: fc.constant<StepType>('fan'), weight: 1 },
+        { arbitrary: fc.constant<StepType>('dup'), weight: 1 },
+      ),
+      via: fc.nat(),
+      jobs: fc.array(rawJob, { minLength: 3, maxLength: 3 }),
+    }),
+    { minLength: 4, maxLength: 10 },
+  ),
 });
 
 const FAILING: ReadonlySet<Kind> = new Set(['error', 'retryFail', 'timeout', 'unknownMethod', 'unknownModel']);
@@ -157,7 +213,8 @@ export function scenarioOf(seed: number): Scenario {
   });
   // where jobs go: the configured channels, an unconfigured one under root, one under the first sub-channel
   const pool = [...channels.map((c) => c.name), 'root.free', ...(channels[1] ? [`${channels[1].name}.auto`] : [])];
-  const sequentialPath = (name: string) => channels.some((c) => c.sequential && (name === c.name || name.startsWith(`${c.name}.`)));
+  const sequentialPath = (name: string) =>
+    channels.some((c) => c.sequential && (name === c.name || name.startsWith(`${c.name}.`)));
   const place = (kind: Kind, pick: number) => {
     const name = pool[pick % pool.length]!;
     return FAILING.has(kind) && sequentialPath(name) ? 'root' : name;
@@ -167,10 +224,26 @@ export function scenarioOf(seed: number): Scenario {
     const kind = allowed && !allowed.has(j.kind) ? 'ok' : j.kind;
     const tag = `j${++n}`;
     return {
-      tag, kind, channel: place(kind, j.channel), priority: j.priority, durationMs: j.durationMs,
+      tag,
+      kind,
+      channel: place(kind, j.channel),
+      priority: j.priority,
+      durationMs: j.durationMs,
       etaMs: kind === 'cancelPending' ? CANCEL_ETA_MS : eta ? j.etaMs : null,
       retries: j.retries,
-      child: kind === 'spawn' ? { tag: `${tag}c`, kind: 'ok', channel: place('ok', j.childChannel), priority: j.priority, durationMs: j.durationMs, etaMs: null, retries: 0, child: null } : null,
+      child:
+        kind === 'spawn'
+          ? {
+              tag: `${tag}c`,
+              kind: 'ok',
+              channel: place('ok', j.childChannel),
+              priority: j.priority,
+              durationMs: j.durationMs,
+              etaMs: null,
+              retries: 0,
+              child: null,
+            }
+          : null,
     };
   };
   const steps = [...r.steps]
@@ -184,9 +257,27 @@ export function scenarioOf(seed: number): Scenario {
           const via = j.kind === 'unknownMethod' || j.kind === 'unknownModel' ? 0 : s.via % (r.runners.length + 1);
           return { atMs: s.atMs, type: 'one', via, jobs: [j] };
         }
-        case 'many': return { atMs: s.atMs, type: 'many', via: s.via % (r.runners.length + 1), jobs: [job(a, MANY_KINDS, true), job(b, MANY_KINDS, true), job(c, MANY_KINDS, true)] };
-        case 'chain': return { atMs: s.atMs, type: 'chain', via: s.via % (r.runners.length + 1), jobs: [job(a, GRAPH_KINDS, false), job(b, GRAPH_KINDS, false), job(c, GRAPH_KINDS, false)] };
-        case 'fan': return { atMs: s.atMs, type: 'fan', via: s.via % (r.runners.length + 1), jobs: [job(a, GRAPH_KINDS, false), job(b, GRAPH_KINDS, false), job(c, GRAPH_KINDS, false)] };
+        case 'many':
+          return {
+            atMs: s.atMs,
+            type: 'many',
+            via: s.via % (r.runners.length + 1),
+            jobs: [job(a, MANY_KINDS, true), job(b, MANY_KINDS, true), job(c, MANY_KINDS, true)],
+          };
+        case 'chain':
+          return {
+            atMs: s.atMs,
+            type: 'chain',
+            via: s.via % (r.runners.length + 1),
+            jobs: [job(a, GRAPH_KINDS, false), job(b, GRAPH_KINDS, false), job(c, GRAPH_KINDS, false)],
+          };
+        case 'fan':
+          return {
+            atMs: s.atMs,
+            type: 'fan',
+            via: s.via % (r.runners.length + 1),
+            jobs: [job(a, GRAPH_KINDS, false), job(b, GRAPH_KINDS, false), job(c, GRAPH_KINDS, false)],
+          };
         case 'dup': {
           // two calls with one identity key: the second is the first job unless that one has started already
           const first = { ...job(a, new Set<Kind>(['ok']), true), durationMs: a.durationMs };
@@ -210,10 +301,14 @@ export function allSpecs(s: Scenario): JobSpec[] {
 
 /** A one-line-per-step description of a scenario, for failure messages. */
 export function describeScenario(s: Scenario): string {
-  const job = (j: JobSpec): string => `${j.tag}:${j.kind}${j.kind === 'retry' ? `x${j.retries}` : ''}@${j.channel} p${j.priority} ${j.durationMs}ms${j.etaMs !== null ? ` eta+${j.etaMs}` : ''}${j.child ? ` -> ${job(j.child)}` : ''}`;
+  const job = (j: JobSpec): string =>
+    `${j.tag}:${j.kind}${j.kind === 'retry' ? `x${j.retries}` : ''}@${j.channel} p${j.priority} ${j.durationMs}ms${j.etaMs !== null ? ` eta+${j.etaMs}` : ''}${j.child ? ` -> ${job(j.child)}` : ''}`;
   return [
     `channels ${channelConfig(s)}; runners ${s.runners.map((r) => `{workers ${r.workers}, prefetch ${r.prefetch ?? 'default'}}`).join(' ')}`,
-    ...s.steps.map((st) => `  +${st.atMs}ms ${st.type} via ${st.via === 0 ? 'enqueuer' : `runner${st.via}`}: ${st.jobs.map(job).join(' | ')}`),
+    ...s.steps.map(
+      (st) =>
+        `  +${st.atMs}ms ${st.type} via ${st.via === 0 ? 'enqueuer' : `runner${st.via}`}: ${st.jobs.map(job).join(' | ')}`,
+    ),
   ].join('\n');
 }
 
@@ -230,15 +325,26 @@ export interface Expected {
 /** The end a kind implies, for a job whose parents (if any) are all done. */
 function ownEnd(j: JobSpec): Expected {
   switch (j.kind) {
-    case 'ok': case 'nothing': case 'spawn': return { state: 'done', runs: 1 };
-    case 'retry': return { state: 'done', runs: j.retries };
-    case 'error': return { state: 'failed', runs: 1, excName: 'Error' };
-    case 'retryFail': return { state: 'failed', runs: 2, excName: 'RetryableJobError' };
-    case 'timeout': return { state: 'failed', runs: 1, excName: 'TimeoutError' };
-    case 'unknownMethod': return { state: 'failed', runs: 0, excName: 'UnknownMethodError' };
-    case 'unknownModel': return { state: 'failed', runs: 0, excName: 'UnknownModelError' };
-    case 'cancelPending': return { state: 'cancelled', runs: 0 };
-    case 'cancelRunning': return { state: 'cancelled', runs: 1 };
+    case 'ok':
+    case 'nothing':
+    case 'spawn':
+      return { state: 'done', runs: 1 };
+    case 'retry':
+      return { state: 'done', runs: j.retries };
+    case 'error':
+      return { state: 'failed', runs: 1, excName: 'Error' };
+    case 'retryFail':
+      return { state: 'failed', runs: 2, excName: 'RetryableJobError' };
+    case 'timeout':
+      return { state: 'failed', runs: 1, excName: 'TimeoutError' };
+    case 'unknownMethod':
+      return { state: 'failed', runs: 0, excName: 'UnknownMethodError' };
+    case 'unknownModel':
+      return { state: 'failed', runs: 0, excName: 'UnknownModelError' };
+    case 'cancelPending':
+      return { state: 'cancelled', runs: 0 };
+    case 'cancelRunning':
+      return { state: 'cancelled', runs: 1 };
   }
 }
 
@@ -255,7 +361,10 @@ export function stepExpectations(step: Step): Map<string, Expected> {
   } else if (step.type === 'fan') {
     out.set(a!.tag, ownEnd(a!));
     out.set(b!.tag, ownEnd(b!));
-    out.set(c!.tag, ownEnd(a!).state === 'done' && ownEnd(b!).state === 'done' ? ownEnd(c!) : { state: 'wait_dependencies', runs: 0 });
+    out.set(
+      c!.tag,
+      ownEnd(a!).state === 'done' && ownEnd(b!).state === 'done' ? ownEnd(c!) : { state: 'wait_dependencies', runs: 0 },
+    );
   } else {
     for (const j of step.jobs) {
       out.set(j.tag, ownEnd(j));
@@ -318,11 +427,17 @@ export class Tracker {
       const n = (this.#runningByChannel.get(prefix) ?? 0) + 1;
       this.#runningByChannel.set(prefix, n);
       const cap = this.#capacity.get(prefix);
-      if (cap !== undefined && n > cap) this.capacityViolations.push(`+${Date.now() - this.#t0}ms: ${tag} started with ${n} jobs running in ${prefix} (capacity ${cap})`);
+      if (cap !== undefined && n > cap)
+        this.capacityViolations.push(
+          `+${Date.now() - this.#t0}ms: ${tag} started with ${n} jobs running in ${prefix} (capacity ${cap})`,
+        );
     }
     const n = (this.#runningByInstance.get(instance) ?? 0) + 1;
     this.#runningByInstance.set(instance, n);
-    if (n > this.#workers[instance]!) this.capacityViolations.push(`+${Date.now() - this.#t0}ms: ${tag} started with ${n} jobs running in runner${instance} (${this.#workers[instance]} workers)`);
+    if (n > this.#workers[instance]!)
+      this.capacityViolations.push(
+        `+${Date.now() - this.#t0}ms: ${tag} started with ${n} jobs running in runner${instance} (${this.#workers[instance]} workers)`,
+      );
   }
 
   #leave(channel: string, instance: number): void {
@@ -368,7 +483,9 @@ export class Tracker {
         case 'spawn': {
           await sleep(spec.durationMs / 2);
           const child = spec.child!;
-          const h = await this.models[instance]!.withDelay({ channel: child.channel, priority: child.priority }).run(child.tag);
+          const h = await this.models[instance]!.withDelay({ channel: child.channel, priority: child.priority }).run(
+            child.tag,
+          );
           this.ids.set(child.tag, h.id);
           await sleep(spec.durationMs / 2);
           return h.id;
@@ -378,7 +495,8 @@ export class Tracker {
           this.#leave(spec.channel, instance);
           held = false;
           const changed = await conveyor.jobs.cancel([job.id]);
-          if (!changed.includes(job.id)) this.errors.push(`${tag}: cancelling job ${job.id} while it ran changed ${JSON.stringify(changed)}`);
+          if (!changed.includes(job.id))
+            this.errors.push(`${tag}: cancelling job ${job.id} while it ran changed ${JSON.stringify(changed)}`);
           await sleep(spec.durationMs);
           return tag;
         }
@@ -417,7 +535,9 @@ export function defineLive(conveyor: Conveyor, tracker: Tracker, instance: numbe
     methods.extra = handle;
     tracker.ghost = defineGhost(conveyor, handle);
   }
-  tracker.models[instance] = conveyor.model('live', methods as Required<LiveMethods>, { limited: { timeLimit: TIME_LIMIT_MS, retryOnTimeout: false } });
+  tracker.models[instance] = conveyor.model('live', methods as Required<LiveMethods>, {
+    limited: { timeLimit: TIME_LIMIT_MS, retryOnTimeout: false },
+  });
 }
 
 function defineGhost(conveyor: Conveyor, handle: (job: JobContext, tag: string) => Promise<unknown>) {
@@ -428,10 +548,19 @@ type GhostModel = Model<{ run: (job: JobContext, tag: string) => Promise<unknown
 // ------------------------------------------------------------------------------------ enqueueing
 
 /** Enqueue one step through `models[step.via]`; records each tag's job id (and identity duplicates). */
-export async function enqueueStep(step: Step, tracker: Tracker, conveyors: Conveyor[], deduped: Set<string>): Promise<void> {
+export async function enqueueStep(
+  step: Step,
+  tracker: Tracker,
+  conveyors: Conveyor[],
+  deduped: Set<string>,
+): Promise<void> {
   const live = tracker.models[step.via]!;
   const enqueuer = conveyors[0]!;
-  const options = (j: JobSpec, eta: boolean) => ({ channel: j.channel, priority: j.priority, ...(eta && j.etaMs !== null ? { eta: j.etaMs } : {}) });
+  const options = (j: JobSpec, eta: boolean) => ({
+    channel: j.channel,
+    priority: j.priority,
+    ...(eta && j.etaMs !== null ? { eta: j.etaMs } : {}),
+  });
   const delayable = (j: JobSpec, eta: boolean): Delayable => {
     const d = live.delayable(options(j, eta));
     return j.kind === 'timeout' ? d.limited(j.tag) : d.run(j.tag);
@@ -449,7 +578,8 @@ export async function enqueueStep(step: Step, tracker: Tracker, conveyors: Conve
       record(j, h);
       if (j.kind === 'cancelPending') {
         const changed = await enqueuer.jobs.cancel([h.id]);
-        if (!changed.includes(h.id)) tracker.errors.push(`${j.tag}: cancelling pending job ${h.id} changed ${JSON.stringify(changed)}`);
+        if (!changed.includes(h.id))
+          tracker.errors.push(`${j.tag}: cancelling pending job ${h.id} changed ${JSON.stringify(changed)}`);
       }
       return;
     }
@@ -480,7 +610,8 @@ export async function enqueueStep(step: Step, tracker: Tracker, conveyors: Conve
       record(first, h1);
       const h2 = await live.withDelay({ ...options(second, false), identityKey: key }).run(second.tag);
       if (h2.existing) {
-        if (h2.id !== h1.id) tracker.errors.push(`${second.tag}: an identity-key duplicate of job ${h1.id} returned job ${h2.id}`);
+        if (h2.id !== h1.id)
+          tracker.errors.push(`${second.tag}: an identity-key duplicate of job ${h1.id} returned job ${h2.id}`);
         deduped.add(second.tag);
       } else {
         record(second, h2);
@@ -555,7 +686,13 @@ export class Monitor {
       rows.push(...page.jobs);
       cursor = page.nextCursor;
     } while (cursor);
-    const runners: RunnerView[] = this.#runners.map((r, i) => ({ index: i + 1, id: r.id, workers: r.workers, running: r.running, buffered: r.buffered }));
+    const runners: RunnerView[] = this.#runners.map((r, i) => ({
+      index: i + 1,
+      id: r.id,
+      workers: r.workers,
+      running: r.running,
+      buffered: r.buffered,
+    }));
     this.samples++;
     this.rows = rows;
     this.#judge(at, rows, runners);
@@ -578,7 +715,8 @@ export class Monitor {
       else this.#streaks.set(key, { from: at, last: at, detail: detail() });
       void row;
     };
-    const runnersNow = () => runners.map((r) => `runner${r.index} ${r.running}/${r.workers} running, ${r.buffered} buffered`).join('; ');
+    const runnersNow = () =>
+      runners.map((r) => `runner${r.index} ${r.running}/${r.workers} running, ${r.buffered} buffered`).join('; ');
     const occNow = () => [...this.#capacity].map(([ch, cap]) => `${ch} ${occupancy.get(ch) ?? 0}/${cap}`).join(', ');
     for (const row of rows) {
       const tag = tagOf(row);
@@ -587,7 +725,12 @@ export class Monitor {
       }
       if (row.state === 'enqueued' && !this.#tracker.started.has(`${row.id}:${row.attempt}`)) {
         const holder = runners.find((r) => r.id === row.runnerId);
-        if (holder && holder.running < holder.workers) hold(`claimed:${row.id}:${row.attempt}`, row, () => `claimed by runner${holder.index} and not started; ${runnersNow()}`);
+        if (holder && holder.running < holder.workers)
+          hold(
+            `claimed:${row.id}:${row.attempt}`,
+            row,
+            () => `claimed by runner${holder.index} and not started; ${runnersNow()}`,
+          );
       }
       if (row.state === 'enqueued' || row.state === 'started') {
         const ended = this.#tracker.runEnded.get(`${row.id}:${row.attempt}`);
@@ -596,7 +739,12 @@ export class Monitor {
           seen.add(key);
           const s = this.#streaks.get(key);
           if (s) s.last = at;
-          else this.#streaks.set(key, { from: ended, last: at, detail: `still ${row.state} (attempt ${row.attempt}) after its run ended; channels ${occNow()}; ${runnersNow()}` });
+          else
+            this.#streaks.set(key, {
+              from: ended,
+              last: at,
+              detail: `still ${row.state} (attempt ${row.attempt}) after its run ended; channels ${occNow()}; ${runnersNow()}`,
+            });
         }
       }
       void tag;
@@ -619,7 +767,14 @@ export class Monitor {
     const [what, idText] = key.split(':') as [Stall['what'], string];
     const id = Number(idText);
     const row = rows.find((r) => r.id === id);
-    this.stalls.push({ what, id, tag: row ? String(row.args[0]) : '?', fromMs: s.from - this.#t0, toMs: s.last - this.#t0, detail: s.detail });
+    this.stalls.push({
+      what,
+      id,
+      tag: row ? String(row.args[0]) : '?',
+      fromMs: s.from - this.#t0,
+      toMs: s.last - this.#t0,
+      detail: s.detail,
+    });
   }
 
   /** Close every open streak (at the end of the scenario). */
@@ -639,7 +794,9 @@ export class Monitor {
       if (row.channel !== seq && !row.channel.startsWith(`${seq}.`)) continue;
       const under = rows.filter((r) => r.channel === seq || r.channel.startsWith(`${seq}.`));
       if (under.some((r) => r.state === 'failed')) return false;
-      const head = under.filter((r) => r.state === 'pending').sort((a, b) => a.priority - b.priority || a.createdAt - b.createdAt || a.id - b.id)[0];
+      const head = under
+        .filter((r) => r.state === 'pending')
+        .sort((a, b) => a.priority - b.priority || a.createdAt - b.createdAt || a.id - b.id)[0];
       if (head && head.id !== row.id) return false;
     }
     return true;

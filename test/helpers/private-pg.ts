@@ -50,8 +50,10 @@ export class PrivatePg {
     fs.chmodSync(dir, 0o700);
     pg.#run('initdb', ['-D', pg.#data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
     // fsync off: the suite kills processes, not the machine; a clean stop (-m fast) flushes everything
-    fs.appendFileSync(path.join(pg.#data, 'postgresql.conf'),
-      `\nport = ${pg.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\nmax_connections = 200\n`);
+    fs.appendFileSync(
+      path.join(pg.#data, 'postgresql.conf'),
+      `\nport = ${pg.port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '${dir}'\nfsync = off\nmax_connections = 200\n`,
+    );
     await pg.start();
     return pg;
   }
@@ -100,7 +102,8 @@ export class PrivatePg {
         return at;
       } catch {
         await c.end().catch(() => {});
-        if (Date.now() > deadline) throw new Error(`private PostgreSQL on port ${this.port} did not answer within ${timeoutMs} ms`);
+        if (Date.now() > deadline)
+          throw new Error(`private PostgreSQL on port ${this.port} did not answer within ${timeoutMs} ms`);
         await sleep(20);
       }
     }
@@ -110,7 +113,8 @@ export class PrivatePg {
   remove(): void {
     if (this.#removed) return;
     this.#removed = true;
-    if (fs.existsSync(path.join(this.#data, 'postmaster.pid'))) this.#run('pg_ctl', ['-D', this.#data, '-m', 'immediate', '-w', 'stop'], true);
+    if (fs.existsSync(path.join(this.#data, 'postmaster.pid')))
+      this.#run('pg_ctl', ['-D', this.#data, '-m', 'immediate', '-w', 'stop'], true);
     fs.rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -4,8 +4,15 @@
  * @module
  */
 import {
-  TimeoutError, currentTimeoutSignal, monitored, monitoredDecorator, retryOnTimeout, retryOnTimeoutDecorator, timeout,
-  withTimeout, withTimeoutDecorator,
+  TimeoutError,
+  currentTimeoutSignal,
+  monitored,
+  monitoredDecorator,
+  retryOnTimeout,
+  retryOnTimeoutDecorator,
+  timeout,
+  withTimeout,
+  withTimeoutDecorator,
 } from '../../src/timeouts/index.ts';
 import type { TimeoutLogEntryInput, TimeoutSink } from '../../src/timeouts/index.ts';
 import { silentLogger } from '../../src/internal/logger.ts';
@@ -16,10 +23,16 @@ export { TimeoutError };
 /** Rows written by the decorated methods. */
 export const rows: TimeoutLogEntryInput[] = [];
 /** The sink every decorator below writes to. */
-export const sink: TimeoutSink = { recordTimeout: (entry) => { rows.push(entry); } };
+export const sink: TimeoutSink = {
+  recordTimeout: (entry) => {
+    rows.push(entry);
+  },
+};
 /** Waits asked for by the retry decorators (the fake sleep returns at once). */
 export const sleeps: number[] = [];
-const sleep = async (ms: number): Promise<void> => { sleeps.push(ms); };
+const sleep = async (ms: number): Promise<void> => {
+  sleeps.push(ms);
+};
 const common = { conveyor: sink, logger: silentLogger };
 
 /** `@timeout` / `@withTimeout` on instance and static methods. */

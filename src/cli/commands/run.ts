@@ -9,17 +9,25 @@ import { loadConveyorModule, startDashboard } from '../shared.ts';
 
 /** Add `run` to the program. */
 export function registerRun(program: Command): void {
-  const run = program.command('run')
-    .description('run jobs: load <module> (its default export is the Conveyor with its models) and start a runner; SIGTERM/SIGINT stop it gracefully')
+  const run = program
+    .command('run')
+    .description(
+      'run jobs: load <module> (its default export is the Conveyor with its models) and start a runner; SIGTERM/SIGINT stop it gracefully',
+    )
     .argument('<module>', 'path of the module defining the Conveyor and its models')
-    .option('--once', 'run until no job is due (none pending and due, none running here), then exit 0: for cron jobs, serverless and scripts')
+    .option(
+      '--once',
+      'run until no job is due (none pending and due, none running here), then exit 0: for cron jobs, serverless and scripts',
+    )
     .addOption(new Option('--dashboard [port]', 'also serve the dashboard on 127.0.0.1 (default port 8790)'));
   addOptions(run, 'run');
   run.action(async (module: string, opts: { once?: boolean; dashboard?: string | boolean }, cmd: Command) => {
     // The graceful-stop handler goes in first: a SIGTERM that arrives while the module loads, the runner
     // starts or its start line is being printed must stop it gracefully, not kill the process.
     let stopRequested!: (signal: NodeJS.Signals) => void;
-    const stop = new Promise<NodeJS.Signals>((resolve) => { stopRequested = resolve; });
+    const stop = new Promise<NodeJS.Signals>((resolve) => {
+      stopRequested = resolve;
+    });
     let signalled: NodeJS.Signals | null = null;
     let logError: (line: string) => void = (line) => process.stderr.write(line + '\n');
     const onSignal = (sig: NodeJS.Signals) => {
@@ -46,9 +54,14 @@ export function registerRun(program: Command): void {
         let dashboard: { close(): Promise<void> } | null = null;
         if (!signalled) {
           await runner.start();
-          process.stdout.write(`runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}${opts.once ? ' (--once)' : ''}\n`);
+          process.stdout.write(
+            `runner ${runner.id} started: ${runner.workers} workers on ${conveyor.driver.location}${opts.once ? ' (--once)' : ''}\n`,
+          );
           if (opts.dashboard !== undefined) {
-            dashboard = await startDashboard(conveyor, { port: opts.dashboard === true ? config.dashboardPort : Number(opts.dashboard), host: config.dashboardHost });
+            dashboard = await startDashboard(conveyor, {
+              port: opts.dashboard === true ? config.dashboardPort : Number(opts.dashboard),
+              host: config.dashboardHost,
+            });
           }
           const idle = opts.once ? runner.untilIdle().then(() => 'idle' as const) : new Promise<never>(() => {});
           const why = await Promise.race([stop, idle]);

@@ -36,13 +36,20 @@ export function channelRows(d: ChannelsData): ChannelRow[] {
   const rows = new Map<string, ChannelRow>();
   const ensure = (n: ChannelNode) => {
     let r = rows.get(n.name);
-    if (!r) { r = { node: n, depth: n.name.split('.').length - 1, running: 0, pending: 0, failed: 0, ownPending: 0 }; rows.set(n.name, r); }
+    if (!r) {
+      r = { node: n, depth: n.name.split('.').length - 1, running: 0, pending: 0, failed: 0, ownPending: 0 };
+      rows.set(n.name, r);
+    }
     return r;
   };
   for (const n of nodes.values()) ensure(n);
   for (const name of stored) {
     let path: readonly ChannelNode[];
-    try { path = d.tree.path(name); } catch { continue; }
+    try {
+      path = d.tree.path(name);
+    } catch {
+      continue;
+    }
     const leaf = path[path.length - 1]!;
     for (const n of path) {
       const r = ensure(n);
@@ -64,25 +71,32 @@ function state(ctx: ViewContext, d: ChannelsData, r: ChannelRow): Html {
   const n = r.node;
   const parts: Html[] = [];
   if (n.paused) {
-    parts.push(n.pausedSince === undefined
-      ? h`<span class="badge warn">paused</span>`
-      : h`<span class="badge warn">paused</span> <span class="muted">since ${timeCell(ctx, n.pausedSince)}</span>`);
+    parts.push(
+      n.pausedSince === undefined
+        ? h`<span class="badge warn">paused</span>`
+        : h`<span class="badge warn">paused</span> <span class="muted">since ${timeCell(ctx, n.pausedSince)}</span>`,
+    );
   }
   if (n.capacity === 0) parts.push(h`<span class="badge warn">capacity 0</span>`);
   if (n.sequential) {
     const failed = d.snapshot.sequentialFailed.get(n.name);
-    parts.push(failed !== undefined
-      ? h`<span class="badge state-failed">sequential, blocked by <a href="${href(ctx, `/jobs/${failed}`)}">job ${failed}</a></span>`
-      : h`<span class="badge">sequential</span>`);
+    parts.push(
+      failed !== undefined
+        ? h`<span class="badge state-failed">sequential, blocked by <a href="${href(ctx, `/jobs/${failed}`)}">job ${failed}</a></span>`
+        : h`<span class="badge">sequential</span>`,
+    );
   }
   if (n.throttleMs > 0) {
     const last = d.snapshot.lastStartedAt.get(n.name);
     const until = last !== undefined ? last + n.throttleMs : null;
     parts.push(h`<span class="badge">1 job per ${formatInterval(n.throttleMs)}</span>`);
-    if (until !== null && until > ctx.now) parts.push(h` <span class="muted">throttled until ${timeCell(ctx, until)}</span>`);
+    if (until !== null && until > ctx.now)
+      parts.push(h` <span class="muted">throttled until ${timeCell(ctx, until)}</span>`);
   }
-  if (r.node.capacity !== null && r.running >= r.node.capacity && r.node.capacity > 0) parts.push(h`<span class="badge state-started">full</span>`);
-  if (!n.configured && n.name !== 'root') parts.push(h`<span class="muted">${d.tree.node(n.name) ? 'implied' : 'auto-created'}</span>`);
+  if (r.node.capacity !== null && r.running >= r.node.capacity && r.node.capacity > 0)
+    parts.push(h`<span class="badge state-started">full</span>`);
+  if (!n.configured && n.name !== 'root')
+    parts.push(h`<span class="muted">${d.tree.node(n.name) ? 'implied' : 'auto-created'}</span>`);
   return h`${parts}`;
 }
 
@@ -113,7 +127,7 @@ export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
 <td class="num">${r.failed ? h`<a href="${href(ctx, '/jobs', { channel: r.node.name, state: 'failed' })}">${fmtInt(r.failed)}</a>` : '0'}</td>
 <td>${state(ctx, d, r)}</td>${ctx.readOnly ? nothing : h`<td class="actions">${pauseButton(ctx, r.node)}</td>`}</tr>`;
   })}</tbody></table>
-<p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || 'root (unlimited: the runners\' slots bound it)'}</code></p>
+<p class="muted">Capacities bound the jobs enqueued and started in a channel and all channels below it, across every runner. Pending and failed counts include sub-channels. Configuration: <code>${d.tree.toString() || "root (unlimited: the runners' slots bound it)"}</code></p>
 </section>`;
 }
 

@@ -16,9 +16,14 @@ export function functionsBody(ctx: ViewContext, fns: readonly JobFunctionInfo[],
   const canEdit = editable && !ctx.readOnly;
   return h`<h1>Job functions</h1>
 <p class="muted">Settings of every job method defined on this Conveyor (queue_job's job functions).${canEdit ? '' : ' Read-only: they come from the model definitions in code.'}</p>
-${fns.length ? h`<table class="functions">
+${
+  fns.length
+    ? h`<table class="functions">
 <thead><tr><th>Function</th><th>Channel</th><th class="num">Max tries</th><th>Retry pattern (try: seconds)</th><th>Time limit</th><th>Retry on timeout</th><th class="num">Priority</th><th>Related action</th>${canEdit ? h`<th></th>` : nothing}</tr></thead>
-<tbody>${fns.map((f) => canEdit ? editRow(ctx, f) : h`<tr data-function="${f.model}.${f.method}">
+<tbody>${fns.map((f) =>
+        canEdit
+          ? editRow(ctx, f)
+          : h`<tr data-function="${f.model}.${f.method}">
 <td><a href="${href(ctx, '/jobs', { model: f.model, method: f.method })}">${f.model}.${f.method}</a>${f.description ? h`<div class="sub">${f.description}</div>` : nothing}</td>
 <td><a href="${href(ctx, '/jobs', { channel: f.channel })}">${f.channel}</a></td>
 <td class="num">${f.maxRetries || '∞'}</td>
@@ -26,7 +31,10 @@ ${fns.length ? h`<table class="functions">
 <td>${f.timeLimitMs ? fmtDuration(f.timeLimitMs) : h`<span class="muted">runner's limit</span>`}</td>
 <td>${f.retryOnTimeout ? 'yes' : 'no'}</td>
 <td class="num">${f.priority}</td>
-<td>${related(f)}</td></tr>`)}</tbody></table>` : h`<p class="empty">No model is defined on this Conveyor.</p>`}`;
+<td>${related(f)}</td></tr>`,
+      )}</tbody></table>`
+    : h`<p class="empty">No model is defined on this Conveyor.</p>`
+}`;
 }
 
 function related(f: JobFunctionInfo): Html {
@@ -51,19 +59,34 @@ function editRow(ctx: ViewContext, f: JobFunctionInfo): Html {
 }
 
 /** The Scheduled jobs page body. */
-export function scheduledBody(ctx: ViewContext, entries: readonly ScheduledJobInfo[] | null, can: { pause: boolean; resume: boolean; runNow: boolean }): Html {
+export function scheduledBody(
+  ctx: ViewContext,
+  entries: readonly ScheduledJobInfo[] | null,
+  can: { pause: boolean; resume: boolean; runNow: boolean },
+): Html {
   if (entries === null) {
     return h`<h1>Scheduled jobs</h1>
 <section class="panel empty"><p><strong>No scheduled jobs.</strong> No scheduled-jobs source is connected to this dashboard.</p>
 <p class="muted">Scheduled jobs (<code>conveyor.cron(name, { every: '1w' } | '0 3 * * 0', target, args)</code>) appear here with their next and last run once they are defined.</p></section>`;
   }
-  const button = (action: string, name: string, label: string, cls = '') => h`<form method="post" class="inline" action="${href(ctx, `/scheduled/${encodeURIComponent(name)}/${action}`)}">${csrfField(ctx)}<button type="submit" class="${cls}">${label}</button></form>`;
+  const button = (action: string, name: string, label: string, cls = '') =>
+    h`<form method="post" class="inline" action="${href(ctx, `/scheduled/${encodeURIComponent(name)}/${action}`)}">${csrfField(ctx)}<button type="submit" class="${cls}">${label}</button></form>`;
   return h`<h1>Scheduled jobs</h1>
-${entries.length ? h`<table class="scheduled"><thead><tr><th>Name</th><th>Schedule</th><th>Runs</th><th>Next run</th><th>Last run</th><th>State</th>${ctx.readOnly ? nothing : h`<th></th>`}</tr></thead>
-<tbody>${entries.map((e) => h`<tr data-cron="${e.name}"><td>${e.name}</td><td><code>${e.schedule}</code></td><td>${e.target}</td>
+${
+  entries.length
+    ? h`<table class="scheduled"><thead><tr><th>Name</th><th>Schedule</th><th>Runs</th><th>Next run</th><th>Last run</th><th>State</th>${ctx.readOnly ? nothing : h`<th></th>`}</tr></thead>
+<tbody>${entries.map(
+        (e) => h`<tr data-cron="${e.name}"><td>${e.name}</td><td><code>${e.schedule}</code></td><td>${e.target}</td>
 <td>${e.paused ? h`<span class="muted">paused</span>` : timeCell(ctx, e.nextRunAt)}</td>
 <td>${timeCell(ctx, e.lastRunAt)}${e.lastJobId ? h` <a href="${href(ctx, `/jobs/${e.lastJobId}`)}">#${e.lastJobId}</a>` : nothing}</td>
 <td>${e.paused ? h`<span class="badge warn">paused</span>` : h`<span class="badge state-done">active</span>`}</td>
-${ctx.readOnly ? nothing : h`<td class="actions">${e.paused ? (can.resume ? button('resume', e.name, 'Resume') : nothing) : (can.pause ? button('pause', e.name, 'Pause', 'secondary') : nothing)}
-${can.runNow ? button('run', e.name, 'Run now') : nothing}</td>`}</tr>`)}</tbody></table>` : h`<p class="empty">No scheduled jobs are defined.</p>`}`;
+${
+  ctx.readOnly
+    ? nothing
+    : h`<td class="actions">${e.paused ? (can.resume ? button('resume', e.name, 'Resume') : nothing) : can.pause ? button('pause', e.name, 'Pause', 'secondary') : nothing}
+${can.runNow ? button('run', e.name, 'Run now') : nothing}</td>`
+}</tr>`,
+      )}</tbody></table>`
+    : h`<p class="empty">No scheduled jobs are defined.</p>`
+}`;
 }

@@ -42,7 +42,11 @@ export interface ViewContext {
 }
 
 /** A link inside the dashboard with query parameters (empty values dropped). */
-export function href(ctx: ViewContext, path: string, query: Record<string, string | number | undefined | null> = {}): string {
+export function href(
+  ctx: ViewContext,
+  path: string,
+  query: Record<string, string | number | undefined | null> = {},
+): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) {
     if (v !== undefined && v !== null && v !== '') params.set(k, String(v));
@@ -70,7 +74,14 @@ export function fmtTime(ctx: ViewContext, ms: number | null | undefined): string
   let f = formats.get(ctx.timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('sv-SE', {
-      timeZone: ctx.timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+      timeZone: ctx.timeZone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+      hourCycle: 'h23',
     });
     formats.set(ctx.timeZone, f);
   }
@@ -89,9 +100,18 @@ export function fmtDuration(ms: number | null | undefined): string {
   const a = Math.abs(ms);
   if (a < 1000) return `${Math.round(ms)} ms`;
   if (a < 60_000) return `${(ms / 1000).toFixed(a < 10_000 ? 2 : 1)} s`;
-  if (a < 3_600_000) { const m = Math.floor(a / 60_000); const s = Math.round((a % 60_000) / 1000); return `${m} min${s ? ` ${s} s` : ''}`; }
-  if (a < 86_400_000) { const hh = Math.floor(a / 3_600_000); const m = Math.round((a % 3_600_000) / 60_000); return `${hh} h${m ? ` ${m} min` : ''}`; }
-  const d = Math.floor(a / 86_400_000); const hh = Math.round((a % 86_400_000) / 3_600_000);
+  if (a < 3_600_000) {
+    const m = Math.floor(a / 60_000);
+    const s = Math.round((a % 60_000) / 1000);
+    return `${m} min${s ? ` ${s} s` : ''}`;
+  }
+  if (a < 86_400_000) {
+    const hh = Math.floor(a / 3_600_000);
+    const m = Math.round((a % 3_600_000) / 60_000);
+    return `${hh} h${m ? ` ${m} min` : ''}`;
+  }
+  const d = Math.floor(a / 86_400_000);
+  const hh = Math.round((a % 86_400_000) / 3_600_000);
   return `${d} d${hh ? ` ${hh} h` : ''}`;
 }
 
@@ -108,7 +128,10 @@ export function fmtBytes(n: unknown): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let v = n;
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
 }
 

@@ -6,7 +6,20 @@
  */
 import type { JobGraph } from '../../drivers/driver.ts';
 import type { JobAttempt, JobRow } from '../../job/row.ts';
-import { compactJson, csrfField, fmtDuration, h, href, live, nothing, prettyJson, stateBadge, timeCell, type Html, type ViewContext } from './html.ts';
+import {
+  compactJson,
+  csrfField,
+  fmtDuration,
+  h,
+  href,
+  live,
+  nothing,
+  prettyJson,
+  stateBadge,
+  timeCell,
+  type Html,
+  type ViewContext,
+} from './html.ts';
 import { graphSvg } from './svg.ts';
 
 import type { RelatedActionView } from '../../job/related-action.ts';
@@ -55,17 +68,21 @@ ${actions(ctx, j)}
   <div><span class="label">Priority</span> ${j.priority}</div>
   ${j.execTimeMs !== null ? h`<div><span class="label">Run time</span> ${fmtDuration(j.execTimeMs)}</div>` : nothing}
 </div>
-${p ? h`<div class="progress"><span class="label">Progress</span>
+${
+  p
+    ? h`<div class="progress"><span class="label">Progress</span>
 <progress max="${p.total ?? ''}" value="${complete ? p.total : p.done}">${pct ?? ''}</progress>
 <span>${complete ? `done (100 %) · last reported ${p.done} / ${p.total}` : h`${p.done}${p.total !== null ? ` / ${p.total}` : ''}${pct !== null ? ` (${pct} %)` : ''}`}${p.message ? ` · ${p.message}` : ''}</span>
-<span class="muted">updated ${timeCell(ctx, p.at)}</span></div>` : nothing}
+<span class="muted">updated ${timeCell(ctx, p.at)}</span></div>`
+    : nothing
+}
 ${d.graph ? h`<section class="panel"><h2>Dependency graph</h2>${graphSvg(ctx, d.graph, j.id)}</section>` : nothing}
 <div class="columns">
 <section class="panel"><h2>Details</h2><table class="fields">
 <tr><th>Uuid</th><td><code>${j.uuid}</code></td></tr>
 <tr><th>Function</th><td><a href="${href(ctx, '/jobs', { model: j.model, method: j.method })}">${j.model}.${j.method}</a></td></tr>
 <tr><th>Records</th><td>${j.records.length ? h`<code>${compactJson(j.records.slice(0, 20))}</code>${j.records.length > 20 ? ` and ${j.records.length - 20} more` : ''}` : h`<span class="muted">none (model-level job)</span>`}</td></tr>
-<tr><th>Related action</th><td>${d.related ? d.related.url ? h`<a class="related" href="${d.related.url}" rel="noopener noreferrer">${d.related.label}</a>` : d.related.label : h`<span class="muted">none</span>`}</td></tr>
+<tr><th>Related action</th><td>${d.related ? (d.related.url ? h`<a class="related" href="${d.related.url}" rel="noopener noreferrer">${d.related.label}</a>` : d.related.label) : h`<span class="muted">none</span>`}</td></tr>
 <tr><th>Created</th><td>${timeCell(ctx, j.createdAt)}</td></tr>
 <tr><th>ETA</th><td>${timeCell(ctx, j.eta)}</td></tr>
 <tr><th>Enqueued</th><td>${timeCell(ctx, j.enqueuedAt)}</td></tr>
@@ -84,15 +101,27 @@ ${jsonBlock('Arguments', j.args, 'args')}
 ${jsonBlock('Result', j.result, 'result')}
 </div>
 </div>
-${j.excName || j.excMessage || j.excInfo ? h`<section class="panel exception"><h2>Exception</h2>
+${
+  j.excName || j.excMessage || j.excInfo
+    ? h`<section class="panel exception"><h2>Exception</h2>
 <p class="exc-message"><strong>${j.excName ?? 'Error'}</strong>: ${j.excMessage ?? ''}</p>
-${j.excInfo ? h`<details open><summary>Stack trace</summary><pre class="stack-trace">${j.excInfo}</pre></details>` : nothing}</section>` : nothing}
+${j.excInfo ? h`<details open><summary>Stack trace</summary><pre class="stack-trace">${j.excInfo}</pre></details>` : nothing}</section>`
+    : nothing
+}
 <section class="panel"><h2>Attempts</h2>
-${d.attempts.length ? h`<table class="attempts"><thead><tr><th class="num">Try</th><th>Outcome</th><th>Started</th><th>Ended</th><th class="num">Took</th><th>Runner</th><th>Error</th></tr></thead><tbody>
-${d.attempts.map((a) => h`<tr><td class="num">${a.attempt}</td><td><span class="badge outcome-${a.outcome}">${a.outcome}</span></td><td>${timeCell(ctx, a.startedAt)}</td><td>${timeCell(ctx, a.endedAt)}</td>
+${
+  d.attempts.length
+    ? h`<table class="attempts"><thead><tr><th class="num">Try</th><th>Outcome</th><th>Started</th><th>Ended</th><th class="num">Took</th><th>Runner</th><th>Error</th></tr></thead><tbody>
+${d.attempts.map(
+  (
+    a,
+  ) => h`<tr><td class="num">${a.attempt}</td><td><span class="badge outcome-${a.outcome}">${a.outcome}</span></td><td>${timeCell(ctx, a.startedAt)}</td><td>${timeCell(ctx, a.endedAt)}</td>
 <td class="num">${a.startedAt !== null ? fmtDuration(a.endedAt - a.startedAt) : ''}</td><td>${a.runnerId ?? ''}</td>
-<td>${a.excName ? h`<details><summary>${a.excName}: ${a.excMessage ?? ''}</summary>${a.excInfo ? h`<pre class="stack-trace">${a.excInfo}</pre>` : nothing}</details>` : nothing}</td></tr>`)}
-</tbody></table>` : h`<p class="muted">No failed, retried or interrupted run${j.state === 'done' ? ': it succeeded on its first try' : ''}.</p>`}
+<td>${a.excName ? h`<details><summary>${a.excName}: ${a.excMessage ?? ''}</summary>${a.excInfo ? h`<pre class="stack-trace">${a.excInfo}</pre>` : nothing}</details>` : nothing}</td></tr>`,
+)}
+</tbody></table>`
+    : h`<p class="muted">No failed, retried or interrupted run${j.state === 'done' ? ': it succeeded on its first try' : ''}.</p>`
+}
 </section>
 <div class="columns">
 ${jsonBlock('Checkpoint', j.checkpoint, 'checkpoint')}
@@ -104,15 +133,24 @@ ${jsonBlock('Context', j.context, 'context')}
 /** Buttons for the job's state (none in read-only mode). */
 function actions(ctx: ViewContext, j: JobRow): Html {
   if (ctx.readOnly) return nothing;
-  const form = (action: string, label: string, cls = '', extra: Html = nothing) => h`<form method="post" action="${href(ctx, `/jobs/${j.id}/${action}`)}" class="inline">
+  const form = (
+    action: string,
+    label: string,
+    cls = '',
+    extra: Html = nothing,
+  ) => h`<form method="post" action="${href(ctx, `/jobs/${j.id}/${action}`)}" class="inline">
 ${csrfField(ctx)}${extra}<button type="submit" class="${cls}" data-action="${action}">${label}</button></form>`;
   const buttons: Html[] = [];
   if (j.state === 'failed' || j.state === 'done' || j.state === 'cancelled') buttons.push(form('requeue', 'Requeue'));
   if (j.state === 'pending') buttons.push(form('requeue', 'Requeue (due now, tries reset)', 'secondary'));
-  if (j.state === 'wait_dependencies' || j.state === 'pending' || j.state === 'enqueued' || j.state === 'failed') buttons.push(form('done', 'Set done', 'secondary'));
+  if (j.state === 'wait_dependencies' || j.state === 'pending' || j.state === 'enqueued' || j.state === 'failed')
+    buttons.push(form('done', 'Set done', 'secondary'));
   if (j.state !== 'done' && j.state !== 'cancelled') {
     buttons.push(form('cancel', 'Cancel', 'danger'));
-    if (j.hasDependants) buttons.push(form('cancel', 'Cancel with dependants', 'danger', h`<input type="hidden" name="cascade" value="1">`));
+    if (j.hasDependants)
+      buttons.push(
+        form('cancel', 'Cancel with dependants', 'danger', h`<input type="hidden" name="cascade" value="1">`),
+      );
   }
   return h`<div class="actions job-actions">${buttons}</div>`;
 }

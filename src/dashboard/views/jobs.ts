@@ -6,7 +6,20 @@
 import type { JobCountKey, JobCountRow, JobPage } from '../../drivers/driver.ts';
 import { JOB_STATES } from '../../job/states.ts';
 import { jobsParams, type JobsQuery } from '../query.ts';
-import { csrfField, fmtDuration, fmtInt, h, href, live, nothing, stateBadge, timeCell, truncate, type Html, type ViewContext } from './html.ts';
+import {
+  csrfField,
+  fmtDuration,
+  fmtInt,
+  h,
+  href,
+  live,
+  nothing,
+  stateBadge,
+  timeCell,
+  truncate,
+  type Html,
+  type ViewContext,
+} from './html.ts';
 
 /** Everything the Jobs page shows. */
 export interface JobsData {
@@ -22,8 +35,20 @@ export interface JobsData {
   models: Map<string, string[]>;
 }
 
-const SORT_LABELS: Record<string, string> = { id: 'Id', priority: 'Priority', createdAt: 'Created', doneAt: 'Done', execTimeMs: 'Run time' };
-const GROUP_LABELS: Record<JobCountKey, string> = { state: 'State', channel: 'Channel', model: 'Model', method: 'Method', excName: 'Exception' };
+const SORT_LABELS: Record<string, string> = {
+  id: 'Id',
+  priority: 'Priority',
+  createdAt: 'Created',
+  doneAt: 'Done',
+  execTimeMs: 'Run time',
+};
+const GROUP_LABELS: Record<JobCountKey, string> = {
+  state: 'State',
+  channel: 'Channel',
+  model: 'Model',
+  method: 'Method',
+  excName: 'Exception',
+};
 
 /** The live counts block (state tabs and group-by table). */
 export function jobCounts(ctx: ViewContext, d: Pick<JobsData, 'query' | 'stateCounts' | 'groupCounts'>): Html {
@@ -47,21 +72,29 @@ function groupTable(ctx: ViewContext, q: JobsQuery, key: JobCountKey, rows: JobC
 <thead><tr><th>${GROUP_LABELS[key]}</th><th class="num">Jobs</th><th class="num">Share</th></tr></thead>
 <tbody>${rows.map((r) => {
     const value = r.key[key] ?? null;
-    const cell = value === null ? h`<span class="muted">(none)</span>`
-      : h`<a href="${href(ctx, '/jobs', jobsParams(q, { [key]: value, cursor: undefined, groupBy: undefined }))}">${value}</a>`;
+    const cell =
+      value === null
+        ? h`<span class="muted">(none)</span>`
+        : h`<a href="${href(ctx, '/jobs', jobsParams(q, { [key]: value, cursor: undefined, groupBy: undefined }))}">${value}</a>`;
     return h`<tr><td>${cell}</td>
 <td class="num">${fmtInt(r.count)}</td><td class="num">${total ? ((100 * r.count) / total).toFixed(1) : '0'} %</td></tr>`;
   })}</tbody></table>`;
 }
 
-function select(name: string, label: string, value: string | undefined, options: readonly string[], anyLabel = 'any'): Html {
+function select(
+  name: string,
+  label: string,
+  value: string | undefined,
+  options: readonly string[],
+  anyLabel = 'any',
+): Html {
   const opts = value && !options.includes(value) ? [value, ...options] : options;
   return h`<label>${label}<select name="${name}"><option value="">${anyLabel}</option>${opts.map((o) => h`<option value="${o}"${o === value ? h` selected` : nothing}>${o}</option>`)}</select></label>`;
 }
 
 function filters(ctx: ViewContext, d: JobsData): Html {
   const q = d.query;
-  const methods = q.model ? d.models.get(q.model) ?? [] : [...new Set([...d.models.values()].flat())].sort();
+  const methods = q.model ? (d.models.get(q.model) ?? []) : [...new Set([...d.models.values()].flat())].sort();
   return h`<form class="filters" method="get" action="${href(ctx, '/jobs')}" role="search">
 ${select('state', 'State', q.state, JOB_STATES)}
 ${select('channel', 'Channel', q.channel, d.channels)}
@@ -80,7 +113,14 @@ ${q.graph ? h`<input type="hidden" name="graph" value="${q.graph}">` : nothing}
 }
 
 function row(ctx: ViewContext, j: JobPage['jobs'][number]): Html {
-  const when = j.state === 'done' ? j.doneAt : j.state === 'cancelled' ? j.cancelledAt : j.state === 'started' ? j.startedAt : j.eta ?? j.createdAt;
+  const when =
+    j.state === 'done'
+      ? j.doneAt
+      : j.state === 'cancelled'
+        ? j.cancelledAt
+        : j.state === 'started'
+          ? j.startedAt
+          : (j.eta ?? j.createdAt);
   return h`<tr data-job="${j.id}" data-state="${j.state}">
 ${ctx.readOnly ? nothing : h`<td class="check"><input type="checkbox" name="id" value="${j.id}" aria-label="Select job ${j.id}"></td>`}
 <td class="num"><a href="${href(ctx, `/jobs/${j.id}`)}">${j.id}</a></td>
@@ -113,7 +153,10 @@ ${d.page.nextCursor ? h`<a class="button secondary" rel="next" href="${href(ctx,
   return h`<h1>Jobs${q.graph ? h` <small>of graph ${q.graph}</small>` : nothing}</h1>
 ${filters(ctx, d)}
 ${jobCounts(ctx, d)}
-${ctx.readOnly ? h`${table}${pager}` : h`<form method="post" action="${href(ctx, '/jobs/bulk')}" class="bulk">
+${
+  ctx.readOnly
+    ? h`${table}${pager}`
+    : h`<form method="post" action="${href(ctx, '/jobs/bulk')}" class="bulk">
 ${csrfField(ctx)}<input type="hidden" name="back" value="${back}">
 <div class="actions"><span class="muted">With the selected jobs:</span>
 <button type="submit" name="action" value="requeue">Requeue</button>
@@ -121,5 +164,6 @@ ${csrfField(ctx)}<input type="hidden" name="back" value="${back}">
 <button type="submit" name="action" value="cancel" class="danger">Cancel</button>
 <label class="inline"><input type="checkbox" name="cascade" value="1"> cancel dependants too</label></div>
 ${table}
-</form>${pager}`}`;
+</form>${pager}`
+}`;
 }

@@ -28,7 +28,11 @@ interface Placed {
  * Keep at most `max` nodes around `focus` (breadth-first over edges in both directions), so a huge
  * graph still draws the part that matters.
  */
-export function neighbourhood(graph: JobGraph, focus: number, max = MAX_GRAPH_NODES): { nodes: Set<number>; cut: boolean } {
+export function neighbourhood(
+  graph: JobGraph,
+  focus: number,
+  max = MAX_GRAPH_NODES,
+): { nodes: Set<number>; cut: boolean } {
   if (graph.nodes.length <= max) return { nodes: new Set(graph.nodes.map((n) => n.id)), cut: false };
   const adj = new Map<number, number[]>();
   for (const [a, b] of graph.edges) {
@@ -41,14 +45,20 @@ export function neighbourhood(graph: JobGraph, focus: number, max = MAX_GRAPH_NO
     const id = queue.shift()!;
     for (const next of adj.get(id) ?? []) {
       if (keep.size >= max) break;
-      if (!keep.has(next)) { keep.add(next); queue.push(next); }
+      if (!keep.has(next)) {
+        keep.add(next);
+        queue.push(next);
+      }
     }
   }
   return { nodes: keep, cut: true };
 }
 
 /** Layered layout: a node's column is its longest path from a root; rows ordered by parents' rows. */
-export function layoutGraph(ids: readonly number[], edges: readonly (readonly [number, number])[]): Map<number, Placed> {
+export function layoutGraph(
+  ids: readonly number[],
+  edges: readonly (readonly [number, number])[],
+): Map<number, Placed> {
   const idSet = new Set(ids);
   const parents = new Map<number, number[]>(ids.map((id) => [id, []]));
   const children = new Map<number, number[]>(ids.map((id) => [id, []]));
@@ -96,7 +106,10 @@ export function graphSvg(ctx: ViewContext, graph: JobGraph, focus: number): Html
   const { nodes: keep, cut } = neighbourhood(graph, focus);
   const nodes = graph.nodes.filter((n) => keep.has(n.id));
   const edges = graph.edges.filter(([p, c]) => keep.has(p) && keep.has(c));
-  const placed = layoutGraph(nodes.map((n) => n.id), edges);
+  const placed = layoutGraph(
+    nodes.map((n) => n.id),
+    edges,
+  );
   const layers = Math.max(0, ...[...placed.values()].map((p) => p.layer)) + 1;
   const rows = Math.max(0, ...[...placed.values()].map((p) => p.row)) + 1;
   const width = PAD * 2 + layers * NODE_W + (layers - 1) * COL_GAP;
@@ -176,8 +189,12 @@ ${i % every === 0 ? h`<text x="${(x + barW / 2).toFixed(1)}" y="${H - 8}" font-s
   });
   return h`<figure class="chart">
 <svg xmlns="http://www.w3.org/2000/svg" role="img" aria-label="${caption}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" font-family="system-ui, sans-serif" class="timeout-chart">
-${ticks.map((t) => h`<line x1="${left}" x2="${W - 12}" y1="${(top + plotH - scale(t)).toFixed(1)}" y2="${(top + plotH - scale(t)).toFixed(1)}" stroke="#e3e7ee"/>
-<text x="${left - 6}" y="${(top + plotH - scale(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#5b6577">${t}</text>`)}
+${ticks.map(
+  (
+    t,
+  ) => h`<line x1="${left}" x2="${W - 12}" y1="${(top + plotH - scale(t)).toFixed(1)}" y2="${(top + plotH - scale(t)).toFixed(1)}" stroke="#e3e7ee"/>
+<text x="${left - 6}" y="${(top + plotH - scale(t) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#5b6577">${t}</text>`,
+)}
 ${bars}
 </svg>
 <figcaption>${caption} <span class="legend"><span class="swatch within"></span>within threshold <span class="swatch exceeded"></span>exceeded</span></figcaption>

@@ -51,7 +51,10 @@ export function pivotFromStatistics(stats: TimeoutStatistics): Map<string, Map<s
     const model = models.find((m) => key.startsWith(`${m}.`)) ?? (key in stats.byModel ? key : key);
     const method = key === model ? '(none)' : key.slice(model.length + 1);
     let row = pivot.get(model);
-    if (!row) { row = new Map(); pivot.set(model, row); }
+    if (!row) {
+      row = new Map();
+      pivot.set(model, row);
+    }
     row.set(method, { count: cell.count, exceeded: cell.exceeded, avgDurationMs: cell.avgDurationMs });
   }
   return new Map([...pivot.entries()].sort(([a], [b]) => a.localeCompare(b)));
@@ -65,14 +68,23 @@ export function pivotFromStatistics(stats: TimeoutStatistics): Map<string, Map<s
  * `now` (another host's clock) is in the newest bar, as the statistics count it. A bar is labelled with
  * the UTC date its period ends on; its title gives the exact period.
  */
-export function dailyBuckets(entries: readonly Pick<TimeoutLogEntry, 'at' | 'exceeded'>[], now: number, days: number): ChartBucket[] {
+export function dailyBuckets(
+  entries: readonly Pick<TimeoutLogEntry, 'at' | 'exceeded'>[],
+  now: number,
+  days: number,
+): ChartBucket[] {
   const DAY = 86_400_000;
   const start = now - days * DAY;
   const minute = (ms: number) => new Date(ms).toISOString().slice(0, 16).replace('T', ' ');
   const buckets: ChartBucket[] = [];
   for (let i = 0; i < days; i++) {
     const end = start + (i + 1) * DAY;
-    buckets.push({ label: new Date(end).toISOString().slice(5, 10), title: `${minute(end - DAY)} – ${minute(end)} UTC`, within: 0, exceeded: 0 });
+    buckets.push({
+      label: new Date(end).toISOString().slice(5, 10),
+      title: `${minute(end - DAY)} – ${minute(end)} UTC`,
+      within: 0,
+      exceeded: 0,
+    });
   }
   for (const e of entries) {
     if (e.at < start) continue;
@@ -97,13 +109,21 @@ function pivotTable(ctx: ViewContext, q: TimeoutsQuery, pivot: Map<string, Map<s
   return h`<div class="scroll"><table class="pivot"><caption>Model × method, last ${q.days} days: count / exceeded / average duration</caption>
 <thead><tr><th>Model \\ method</th>${methods.map((m) => h`<th>${m}</th>`)}<th>Total</th></tr></thead>
 <tbody>${[...pivot.entries()].map(([model, row]) => {
-    let count = 0; let exceeded = 0; let ms = 0;
-    for (const c of row.values()) { count += c.count; exceeded += c.exceeded; ms += c.avgDurationMs * c.count; }
+    let count = 0;
+    let exceeded = 0;
+    let ms = 0;
+    for (const c of row.values()) {
+      count += c.count;
+      exceeded += c.exceeded;
+      ms += c.avgDurationMs * c.count;
+    }
     return h`<tr><th><a href="${href(ctx, '/timeouts', { days: q.days, model: model === '(none)' ? undefined : model })}">${model}</a></th>
 ${methods.map((m) => {
-      const c = row.get(m);
-      return c ? h`<td class="cell${c.exceeded ? ' hot' : ''}"><a href="${href(ctx, '/timeouts', { days: q.days, model, method: m })}">${fmtInt(c.count)}</a> / <span class="exc">${fmtInt(c.exceeded)}</span> / ${fmtDuration(c.avgDurationMs)}</td>` : h`<td class="muted">·</td>`;
-    })}
+  const c = row.get(m);
+  return c
+    ? h`<td class="cell${c.exceeded ? ' hot' : ''}"><a href="${href(ctx, '/timeouts', { days: q.days, model, method: m })}">${fmtInt(c.count)}</a> / <span class="exc">${fmtInt(c.exceeded)}</span> / ${fmtDuration(c.avgDurationMs)}</td>`
+    : h`<td class="muted">·</td>`;
+})}
 <td class="cell"><strong>${fmtInt(count)}</strong> / ${fmtInt(exceeded)} / ${fmtDuration(count ? ms / count : 0)}</td></tr>`;
   })}</tbody></table></div>`;
 }
@@ -139,11 +159,19 @@ ${timeoutChartSvg(d.buckets, `Timeout-log entries per 24 hours, last ${q.days} d
 </form>
 ${groupTable(ctx, q, stats)}
 <section class="panel"><h2>Entries</h2>
-${d.entries.length ? h`<table class="timeouts"><thead><tr><th>When</th><th>Operation</th><th>Kind</th><th>Model.method</th><th>Job</th><th class="num">Duration</th><th class="num">Threshold</th><th>Exceeded</th><th>Error</th><th>Host</th></tr></thead>
-<tbody>${d.entries.map((e) => h`<tr data-entry="${e.id}"${e.exceeded ? h` class="exceeded"` : nothing}><td>${timeCell(ctx, e.at)}</td><td>${e.operation}</td><td><span class="badge">${e.kind}</span></td>
+${
+  d.entries.length
+    ? h`<table class="timeouts"><thead><tr><th>When</th><th>Operation</th><th>Kind</th><th>Model.method</th><th>Job</th><th class="num">Duration</th><th class="num">Threshold</th><th>Exceeded</th><th>Error</th><th>Host</th></tr></thead>
+<tbody>${d.entries.map(
+        (
+          e,
+        ) => h`<tr data-entry="${e.id}"${e.exceeded ? h` class="exceeded"` : nothing}><td>${timeCell(ctx, e.at)}</td><td>${e.operation}</td><td><span class="badge">${e.kind}</span></td>
 <td>${e.model ?? ''}${e.method ? `.${e.method}` : ''}</td><td>${e.jobId ? h`<a href="${href(ctx, `/jobs/${e.jobId}`)}">#${e.jobId}</a>` : ''}</td>
 <td class="num">${fmtDuration(e.durationMs)}</td><td class="num">${fmtDuration(e.thresholdMs)}</td><td>${e.exceeded ? h`<span class="badge state-failed">yes</span>` : 'no'}</td>
-<td>${truncate(e.error, 120)}</td><td class="muted">${e.host ?? ''}</td></tr>`)}</tbody></table>
-${d.nextCursor ? h`<nav class="pager"><a class="button secondary" rel="next" href="${href(ctx, '/timeouts', { ...keep, cursor: d.nextCursor })}">Older entries »</a></nav>` : nothing}` : h`<p class="empty">No entries match.</p>`}
+<td>${truncate(e.error, 120)}</td><td class="muted">${e.host ?? ''}</td></tr>`,
+      )}</tbody></table>
+${d.nextCursor ? h`<nav class="pager"><a class="button secondary" rel="next" href="${href(ctx, '/timeouts', { ...keep, cursor: d.nextCursor })}">Older entries »</a></nav>` : nothing}`
+    : h`<p class="empty">No entries match.</p>`
+}
 </section>`;
 }

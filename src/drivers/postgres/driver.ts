@@ -19,13 +19,46 @@ import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
-  CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
-  TimeoutStatistics, WakeTopic, ChannelPause,
+  CronDef,
+  CronFireParams,
+  CronFireResult,
+  CronRow,
+  Driver,
+  FinishCommand,
+  FinishResult,
+  JobAdminParams,
+  JobClaimParams,
+  JobClaimResult,
+  JobCountKey,
+  JobCountRow,
+  JobFilter,
+  JobGraph,
+  JobInsertParams,
+  JobInsertResult,
+  JobListParams,
+  JobPage,
+  JobTransactionParams,
+  JobTransactionResult,
+  RescuedJob,
+  RunnerInfo,
+  RunnerRegistration,
+  TimeoutStatistics,
+  WakeTopic,
+  ChannelPause,
 } from '../driver.ts';
 import { pgChannelPauseList, pgChannelPauseSet } from './channel-pauses.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
-import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
+import {
+  COUNT_COLUMNS,
+  SORT_COLUMNS,
+  decodeCursor,
+  encodeCursor,
+  rowToAttempt,
+  rowToCron,
+  rowToJob,
+  rowToTimeoutEntry,
+  type RawRow,
+} from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { FINISH_FENCE, doneUpdateSql } from './finish-sql.ts';
@@ -91,12 +124,21 @@ const FINISH_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_conf
 
 /** A candidate from the snapshot's JSON `[id, channel, priority, created_at, eta]`. */
 function toCandidate(c: unknown[]): Candidate {
-  return { id: Number(c[0]), channel: c[1] as string, priority: Number(c[2]), createdAt: Number(c[3]), eta: c[4] === null ? null : Number(c[4]) };
+  return {
+    id: Number(c[0]),
+    channel: c[1] as string,
+    priority: Number(c[2]),
+    createdAt: Number(c[3]),
+    eta: c[4] === null ? null : Number(c[4]),
+  };
 }
 
 /** Stable 64-bit advisory lock keys, per schema. */
 function lockKey(schema: string, what: string): string {
-  return BigInt.asIntN(64, BigInt('0x' + createHash('sha1').update(`conveyor:${schema}:${what}`).digest('hex').slice(0, 16))).toString();
+  return BigInt.asIntN(
+    64,
+    BigInt('0x' + createHash('sha1').update(`conveyor:${schema}:${what}`).digest('hex').slice(0, 16)),
+  ).toString();
 }
 
 function isUndefinedTable(err: unknown): boolean {
@@ -128,7 +170,9 @@ export class PostgresDriver implements Driver {
     this.#pg = pg;
     this.schema = options.schema ?? 'conveyor';
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.schema)) {
-      throw new ConfigurationError(`invalid schema name '${this.schema}': expected letters, digits and underscores, starting with a letter`);
+      throw new ConfigurationError(
+        `invalid schema name '${this.schema}': expected letters, digits and underscores, starting with a letter`,
+      );
     }
     this.#s = `"${this.schema}"`;
     const url = new URL(options.connectionString);
@@ -144,7 +188,8 @@ export class PostgresDriver implements Driver {
       3802: (v) => v,
     };
     this.#types = {
-      getTypeParser: ((oid: number, format?: string) => parsers[oid] ?? types.getTypeParser(oid, format as 'text')) as PgTypes.CustomTypesConfig['getTypeParser'],
+      getTypeParser: ((oid: number, format?: string) =>
+        parsers[oid] ?? types.getTypeParser(oid, format as 'text')) as PgTypes.CustomTypesConfig['getTypeParser'],
     };
     this.#pool = new pg.Pool({
       connectionString: options.connectionString,
@@ -155,7 +200,9 @@ export class PostgresDriver implements Driver {
       options: '-c TimeZone=UTC',
       application_name: `conveyor:${this.schema}`.slice(0, 63),
     });
-    this.#pool.on('error', () => { /* idle client errors: the next query reconnects */ });
+    this.#pool.on('error', () => {
+      /* idle client errors: the next query reconnects */
+    });
     this.#claimLock = lockKey(this.schema, 'claim');
     this.#graphLock = lockKey(this.schema, 'graph');
     this.#migrateLock = lockKey(this.schema, 'migrate');
@@ -183,7 +230,10 @@ export class PostgresDriver implements Driver {
       await driver.#pool.query('SELECT 1');
     } catch (err) {
       await driver.#pool.end().catch(() => {});
-      throw new DatabaseError(`cannot connect to PostgreSQL at ${driver.location}: ${(err as Error).message}`, { cause: err, details: { operation: 'open' } });
+      throw new DatabaseError(`cannot connect to PostgreSQL at ${driver.location}: ${(err as Error).message}`, {
+        cause: err,
+        details: { operation: 'open' },
+      });
     }
     return driver;
   }
@@ -199,8 +249,17 @@ export class PostgresDriver implements Driver {
   }
 
   #wrap(operation: string, err: unknown): never {
-    if (err instanceof ValidationError || err instanceof DatabaseError || err instanceof SchemaTooNewError || err instanceof MigrationError) throw err;
-    throw new DatabaseError(`PostgreSQL ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation, code: (err as { code?: string }).code } });
+    if (
+      err instanceof ValidationError ||
+      err instanceof DatabaseError ||
+      err instanceof SchemaTooNewError ||
+      err instanceof MigrationError
+    )
+      throw err;
+    throw new DatabaseError(`PostgreSQL ${operation} failed: ${(err as Error).message}`, {
+      cause: err,
+      details: { operation, code: (err as { code?: string }).code },
+    });
   }
 
   async #read<T>(operation: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
@@ -217,8 +276,11 @@ export class PostgresDriver implements Driver {
    * behind the statements it has sent (if one of them fails, that COMMIT rolls back, and the error surfaces).
    * `begin` may replace the BEGIN by a list of statements (the BEGIN first) sent back to back before `fn` runs.
    */
-  async #tx<T>(operation: string, fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>,
-    begin: readonly (string | PgTypes.QueryConfig)[] = ['BEGIN']): Promise<T> {
+  async #tx<T>(
+    operation: string,
+    fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>,
+    begin: readonly (string | PgTypes.QueryConfig)[] = ['BEGIN'],
+  ): Promise<T> {
     if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
     let client: PgTypes.PoolClient;
     try {
@@ -229,7 +291,9 @@ export class PostgresDriver implements Driver {
     let broken = false;
     // a checked-out client that loses its connection emits 'error'; without a listener that is an
     // uncaught exception (the pool only listens on idle clients). The failing query reports it too.
-    const onError = () => { broken = true; };
+    const onError = () => {
+      broken = true;
+    };
     client.on('error', onError);
     try {
       for (const q of begin) void client.query(q).catch(() => {});
@@ -237,14 +301,20 @@ export class PostgresDriver implements Driver {
       const out = await fn(client, () => {
         if (!commit) {
           commit = client.query('COMMIT');
-          commit.catch(() => { /* awaited below; a statement that failed first is what gets reported */ });
+          commit.catch(() => {
+            /* awaited below; a statement that failed first is what gets reported */
+          });
         }
         return commit;
       });
       await (commit ?? client.query('COMMIT'));
       return out;
     } catch (err) {
-      try { await client.query('ROLLBACK'); } catch { broken = true; }
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
       return this.#wrap(operation, err);
     } finally {
       client.off('error', onError);
@@ -257,15 +327,24 @@ export class PostgresDriver implements Driver {
   async migrate(): Promise<number[]> {
     const latest = PG_MIGRATIONS.at(-1)!.version;
     const client = await this.#pool.connect().catch((err: unknown) => this.#wrap('migrate', err));
-    client.on('error', () => { /* the failing query reports it */ });
+    client.on('error', () => {
+      /* the failing query reports it */
+    });
     try {
       await client.query(`SELECT pg_advisory_lock(${this.#migrateLock})`);
       try {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
-        await client.query(`CREATE TABLE IF NOT EXISTS ${this.#s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
-        const current = Number((await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`)).rows[0].v);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS ${this.#s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+        );
+        const current = Number(
+          (await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`)).rows[0].v,
+        );
         if (current > latest) {
-          throw new SchemaTooNewError(`the schema ${this.schema} at ${this.location} has version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`, { details: { current, latest } });
+          throw new SchemaTooNewError(
+            `the schema ${this.schema} at ${this.location} has version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`,
+            { details: { current, latest } },
+          );
         }
         const applied: number[] = [];
         for (const m of PG_MIGRATIONS) {
@@ -273,11 +352,16 @@ export class PostgresDriver implements Driver {
           try {
             await client.query('BEGIN');
             await client.query(m.sql(this.#s));
-            await client.query(`INSERT INTO ${this.#s}.migrations (version, name) VALUES ($1, $2)`, [m.version, m.name]);
+            await client.query(`INSERT INTO ${this.#s}.migrations (version, name) VALUES ($1, $2)`, [
+              m.version,
+              m.name,
+            ]);
             await client.query('COMMIT');
           } catch (err) {
             await client.query('ROLLBACK').catch(() => {});
-            throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+            throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+              cause: err,
+            });
           }
           applied.push(m.version);
         }
@@ -323,7 +407,9 @@ export class PostgresDriver implements Driver {
     if (p.tx !== undefined) {
       const tx = p.tx as Queryable;
       if (!tx || typeof tx.query !== 'function') {
-        throw new ValidationError(`the 'tx' option must be a pg client (something with query(text, values)), got ${typeof p.tx}`);
+        throw new ValidationError(
+          `the 'tx' option must be a pg client (something with query(text, values)), got ${typeof p.tx}`,
+        );
       }
       try {
         return await this.#insert(tx, p);
@@ -347,15 +433,32 @@ export class PostgresDriver implements Driver {
     const keys = [...new Set(p.jobs.map((j) => j.identityKey).filter((k): k is string => k !== null))].sort();
     if (keys.length) {
       // serialise enqueues of the same identity key (held to the end of the caller's transaction)
-      await db.query(this.#q(`SELECT pg_advisory_xact_lock(hashtextextended('conveyor:${this.schema}:identity:' || k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`, [keys]));
-      const r = await db.query(this.#q(
-        `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${this.#s}.jobs
-         WHERE identity_key = ANY($1::text[]) AND state IN ('wait_dependencies','pending','enqueued') ORDER BY identity_key, id`, [keys]));
-      const found = new Map(r.rows.map((row: RawRow) => [row.identity_key as string, { id: Number(row.id), uuid: row.uuid as string, state: row.state as JobState, existing: true }]));
-      p.jobs.forEach((j, i) => { if (j.identityKey) twins[i] = found.get(j.identityKey) ?? null; });
+      await db.query(
+        this.#q(
+          `SELECT pg_advisory_xact_lock(hashtextextended('conveyor:${this.schema}:identity:' || k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`,
+          [keys],
+        ),
+      );
+      const r = await db.query(
+        this.#q(
+          `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${this.#s}.jobs
+         WHERE identity_key = ANY($1::text[]) AND state IN ('wait_dependencies','pending','enqueued') ORDER BY identity_key, id`,
+          [keys],
+        ),
+      );
+      const found = new Map(
+        r.rows.map((row: RawRow) => [
+          row.identity_key as string,
+          { id: Number(row.id), uuid: row.uuid as string, state: row.state as JobState, existing: true },
+        ]),
+      );
+      p.jobs.forEach((j, i) => {
+        if (j.identityKey) twins[i] = found.get(j.identityKey) ?? null;
+      });
       if (edges.length) {
         const keyed = p.jobs.map((j, i) => (j.identityKey ? i : -1)).filter((i) => i >= 0);
-        if (keyed.every((i) => twins[i])) return p.jobs.map((_, i) => twins[i] ?? { id: 0, uuid: '', state: 'cancelled' as JobState, existing: true });
+        if (keyed.every((i) => twins[i]))
+          return p.jobs.map((_, i) => twins[i] ?? { id: 0, uuid: '', state: 'cancelled' as JobState, existing: true });
         twins.fill(null);
       }
     }
@@ -383,12 +486,19 @@ export class PostgresDriver implements Driver {
       if (q === undefined) quoted.set(v, (q = JSON.stringify(v)));
       return q;
     };
-    const doc = '[' + toInsert.map((i) => {
-      const j = p.jobs[i]!;
-      return `["${j.uuid}",${j.graphUuid === null ? 'null' : `"${j.graphUuid}"`},${str(j.model)},${str(j.method)},${j.records},${j.args},`
-        + `"${hasParent.has(i) ? 'wait_dependencies' : 'pending'}",${j.priority},${j.eta ?? 'null'},${str(j.channel)},`
-        + `${j.maxRetries},${str(j.description)},${j.identityKey === null ? 'null' : JSON.stringify(j.identityKey)},${j.context ?? 'null'},${j.timeLimitMs ?? 'null'},${isParent.has(i)}]`;
-    }).join(',') + ']';
+    const doc =
+      '[' +
+      toInsert
+        .map((i) => {
+          const j = p.jobs[i]!;
+          return (
+            `["${j.uuid}",${j.graphUuid === null ? 'null' : `"${j.graphUuid}"`},${str(j.model)},${str(j.method)},${j.records},${j.args},` +
+            `"${hasParent.has(i) ? 'wait_dependencies' : 'pending'}",${j.priority},${j.eta ?? 'null'},${str(j.channel)},` +
+            `${j.maxRetries},${str(j.description)},${j.identityKey === null ? 'null' : JSON.stringify(j.identityKey)},${j.context ?? 'null'},${j.timeLimitMs ?? 'null'},${isParent.has(i)}]`
+          );
+        })
+        .join(',') +
+      ']';
     const insertSql = `INSERT INTO ${this.#s}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
         max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
       SELECT (e->>0)::uuid, (e->>1)::uuid, e->>2, e->>3, e->4, e->5, e->>6, (e->>7)::int,
@@ -396,11 +506,22 @@ export class PostgresDriver implements Driver {
         e->>9, (e->>10)::int, e->>11, e->>12, nullif(e->13, 'null'), (e->>14)::bigint, (e->>15)::bool, ${ts(2)}
       FROM jsonb_array_elements($1::jsonb) AS e`;
     const rows = toInsert.length
-      ? (await db.query(this.#q(
-        `WITH ins AS (${insertSql} RETURNING id, uuid, state)
-         SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($3, '')) AS n ON true`, [doc, p.now, this.#channelJobs]))).rows
+      ? (
+          await db.query(
+            this.#q(
+              `WITH ins AS (${insertSql} RETURNING id, uuid, state)
+         SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($3, '')) AS n ON true`,
+              [doc, p.now, this.#channelJobs],
+            ),
+          )
+        ).rows
       : [];
-    const byUuid = new Map(rows.map((r: RawRow) => [r.uuid as string, { id: Number(r.id), uuid: r.uuid as string, state: r.state as JobState, existing: false }]));
+    const byUuid = new Map(
+      rows.map((r: RawRow) => [
+        r.uuid as string,
+        { id: Number(r.id), uuid: r.uuid as string, state: r.state as JobState, existing: false },
+      ]),
+    );
     const results = p.jobs.map((j, i): JobInsertResult => {
       if (twins[i]) return twins[i]!;
       const own = byUuid.get(j.uuid);
@@ -409,8 +530,12 @@ export class PostgresDriver implements Driver {
       return { ...first, existing: true };
     });
     if (edges.length) {
-      await db.query(this.#q(`INSERT INTO ${this.#s}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
-        [edges.map((e) => results[e[0]]!.id), edges.map((e) => results[e[1]]!.id)]));
+      await db.query(
+        this.#q(
+          `INSERT INTO ${this.#s}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+          [edges.map((e) => results[e[0]]!.id), edges.map((e) => results[e[1]]!.id)],
+        ),
+      );
     }
     return results;
   }
@@ -440,13 +565,17 @@ export class PostgresDriver implements Driver {
           FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
       (SELECT coalesce(json_agg(json_build_array(channel, ${ms('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
       (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta,
-      ${limit > 0 ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
+      ${
+        limit > 0
+          ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
         (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${ms('j.created_at')}, ${ms('j.eta')})), '[]')
          FROM pend CROSS JOIN LATERAL (
            SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
            WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${ts(3)})
            ORDER BY priority, created_at, id LIMIT ${limit}) j)
-      END` : 'NULL'} AS cands`;
+      END`
+          : 'NULL'
+      } AS cands`;
   }
 
   #toSnapshot(now: number, row: RawRow): ChannelSnapshot & { nextEta: number | null } {
@@ -461,7 +590,11 @@ export class PostgresDriver implements Driver {
     };
   }
 
-  async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
+  async channelSnapshot(p: {
+    now: number;
+    sequentialChannels: readonly string[];
+    throttledChannels: readonly string[];
+  }): Promise<ChannelSnapshot> {
     return this.#read('channelSnapshot', async (db) => {
       const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
       return this.#toSnapshot(p.now, r.rows[0]);
@@ -495,9 +628,12 @@ export class PostgresDriver implements Driver {
     const wanted = g.wanted;
     const bucket = SNAPSHOT_LIMITS.find((b) => b > wanted)!; // one more than wanted: tells whether due jobs are left
     const members = g.bounds.flatMap((b, i) => b.channels.map((c) => [i + 1, c] as const));
-    return this.#tx('jobClaim', async (client, commitNow) => {
-      const claimed = client.query(this.#q(
-        `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
+    return this.#tx(
+      'jobClaim',
+      async (client, commitNow) => {
+        const claimed = client.query(
+          this.#q(
+            `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
          lim AS (SELECT NOT ((SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel < $3 ORDER BY channel DESC LIMIT 1) IS NOT NULL
                OR (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > $3 ORDER BY channel LIMIT 1) IS NOT NULL
                OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[]))) AS applies,
@@ -517,87 +653,145 @@ export class PostgresDriver implements Driver {
            (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(2)}) AS m_next_eta
            FROM lim)
          SELECT upd.*, meta.* FROM meta LEFT JOIN upd ON true`,
-        [p.runnerId, p.now, g.channel, wanted, p.startCount ?? 0, g.known, g.bounds.map((b) => b.capacity), members.map((m) => m[0]), members.map((m) => m[1])]));
-      void commitNow();
-      const rows = (await claimed).rows as RawRow[];
-      const meta = rows[0]!;
-      if (!meta.m_applies) return null;
-      const jobs = rows.filter((r) => r.id !== null).map(rowToJob).sort(compareCandidates);
-      const left = meta.m_left === true;
-      const running = new Map((JSON.parse(meta.m_running as string) as [string, number][]).map(([c, n]) => [c, Number(n)]));
-      p.policy.observe?.({ now: p.now, running, sequentialFailed: new Map(), lastStartedAt: new Map(), pendingChannels: left ? [g.channel] : [] }, jobs);
-      // due jobs left behind while fewer than wanted were taken: capacity held them back; none left: the
-      // guess applied, so no other channel has pending jobs, and this one has no due job left
-      return { jobs, capacityBlocked: left && jobs.length < p.wanted, wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta), drained: !left };
-    }, ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])]);
+            [
+              p.runnerId,
+              p.now,
+              g.channel,
+              wanted,
+              p.startCount ?? 0,
+              g.known,
+              g.bounds.map((b) => b.capacity),
+              members.map((m) => m[0]),
+              members.map((m) => m[1]),
+            ],
+          ),
+        );
+        void commitNow();
+        const rows = (await claimed).rows as RawRow[];
+        const meta = rows[0]!;
+        if (!meta.m_applies) return null;
+        const jobs = rows
+          .filter((r) => r.id !== null)
+          .map(rowToJob)
+          .sort(compareCandidates);
+        const left = meta.m_left === true;
+        const running = new Map(
+          (JSON.parse(meta.m_running as string) as [string, number][]).map(([c, n]) => [c, Number(n)]),
+        );
+        p.policy.observe?.(
+          {
+            now: p.now,
+            running,
+            sequentialFailed: new Map(),
+            lastStartedAt: new Map(),
+            pendingChannels: left ? [g.channel] : [],
+          },
+          jobs,
+        );
+        // due jobs left behind while fewer than wanted were taken: capacity held them back; none left: the
+        // guess applied, so no other channel has pending jobs, and this one has no due job left
+        return {
+          jobs,
+          capacityBlocked: left && jobs.length < p.wanted,
+          wakeAt: meta.m_next_eta === null ? null : Number(meta.m_next_eta),
+          drained: !left,
+        };
+      },
+      ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])],
+    );
   }
 
   /** The claim in two round trips: snapshot, then the scheduler's pick in Node, then the update. */
   async #claimPlanned(p: JobClaimParams): Promise<JobClaimResult> {
-    return this.#tx('jobClaim', async (client, commitNow) => {
-      // BEGIN, the lock (CLAIM_SETUP, sent by #tx) and the snapshot go out back to back
-      // one more than wanted: planFetch asks for one job past each channel's room (see there)
-      const bucket = SNAPSHOT_LIMITS.find((b) => b > p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
-      const snapRes = await client.query(this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]));
-      const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
-      const plans = p.policy.planFetch(snap, p.wanted);
-      const candidates: Candidate[] = [];
-      const speculative = snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
-      if (speculative && plans.every((x) => !x.includeNotDue && x.limit <= bucket)) {
-        // the snapshot already brought the best `bucket` due jobs of each channel: keep each plan's share
-        const byChannel = new Map<string, Candidate[]>();
-        for (const c of speculative) {
-          const cand = toCandidate(c);
-          let list = byChannel.get(cand.channel);
-          if (!list) byChannel.set(cand.channel, (list = []));
-          list.push(cand);
-        }
-        for (const plan of plans) candidates.push(...(byChannel.get(plan.channel) ?? []).slice(0, plan.limit));
-      } else if (plans.length) {
-        const r = await client.query(this.#q(
-          `SELECT j.id, j.channel, j.priority, ${ms('j.created_at')} AS created_at, ${ms('j.eta')} AS eta
+    return this.#tx(
+      'jobClaim',
+      async (client, commitNow) => {
+        // BEGIN, the lock (CLAIM_SETUP, sent by #tx) and the snapshot go out back to back
+        // one more than wanted: planFetch asks for one job past each channel's room (see there)
+        const bucket = SNAPSHOT_LIMITS.find((b) => b > p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
+        const snapRes = await client.query(
+          this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]),
+        );
+        const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
+        const plans = p.policy.planFetch(snap, p.wanted);
+        const candidates: Candidate[] = [];
+        const speculative =
+          snapRes.rows[0].cands === null ? null : (JSON.parse(snapRes.rows[0].cands as string) as unknown[][]);
+        if (speculative && plans.every((x) => !x.includeNotDue && x.limit <= bucket)) {
+          // the snapshot already brought the best `bucket` due jobs of each channel: keep each plan's share
+          const byChannel = new Map<string, Candidate[]>();
+          for (const c of speculative) {
+            const cand = toCandidate(c);
+            let list = byChannel.get(cand.channel);
+            if (!list) byChannel.set(cand.channel, (list = []));
+            list.push(cand);
+          }
+          for (const plan of plans) candidates.push(...(byChannel.get(plan.channel) ?? []).slice(0, plan.limit));
+        } else if (plans.length) {
+          const r = await client.query(
+            this.#q(
+              `SELECT j.id, j.channel, j.priority, ${ms('j.created_at')} AS created_at, ${ms('j.eta')} AS eta
            FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
            CROSS JOIN LATERAL (
              SELECT id, channel, priority, created_at, eta FROM ${this.#s}.jobs
              WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${ts(4)})
              ORDER BY priority, created_at, id LIMIT p.lim) j`,
-          [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now]));
-        for (const c of r.rows as RawRow[]) candidates.push(toCandidate([c.id, c.channel, c.priority, c.created_at, c.eta]));
-      }
-      const pick = p.policy.pickJobs(snap, candidates, p.wanted);
-      p.policy.observe?.(snap, pick.picked);
-      let wakeAt = pick.wakeAt;
-      if (snap.nextEta !== null) wakeAt = wakeAt === null ? snap.nextEta : Math.min(wakeAt, snap.nextEta);
-      if (pick.lastStartedAt.size) {
-        void client.query(this.#q(
-          `INSERT INTO ${this.#s}.channel_state (channel, last_started_at)
+              [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now],
+            ),
+          );
+          for (const c of r.rows as RawRow[])
+            candidates.push(toCandidate([c.id, c.channel, c.priority, c.created_at, c.eta]));
+        }
+        const pick = p.policy.pickJobs(snap, candidates, p.wanted);
+        p.policy.observe?.(snap, pick.picked);
+        let wakeAt = pick.wakeAt;
+        if (snap.nextEta !== null) wakeAt = wakeAt === null ? snap.nextEta : Math.min(wakeAt, snap.nextEta);
+        if (pick.lastStartedAt.size) {
+          void client
+            .query(
+              this.#q(
+                `INSERT INTO ${this.#s}.channel_state (channel, last_started_at)
            SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
            ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
-          [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]])).catch(() => {});
-      }
-      if (!pick.picked.length) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
-      // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
-      // claim lock too, and a state qual would lead the planner to scan the whole pending index.
-      const update = client.query(this.#q(
-        `UPDATE ${this.#s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+                [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]],
+              ),
+            )
+            .catch(() => {});
+        }
+        if (!pick.picked.length)
+          return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
+        // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
+        // claim lock too, and a state qual would lead the planner to scan the whole pending index.
+        const update = client.query(
+          this.#q(
+            `UPDATE ${this.#s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
            state = CASE WHEN id = ANY($4::bigint[]) THEN 'started' ELSE 'enqueued' END,
            started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${ts(2)} END
          WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
-        [p.runnerId, p.now, pick.picked.map((c) => c.id), pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id)]));
-      void commitNow(); // the lock goes with the COMMIT, without waiting for the rows to come back
-      const r = await update;
-      const order = new Map(pick.picked.map((c, i) => [c.id, i]));
-      const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
-      return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
-    }, ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])]);
+            [p.runnerId, p.now, pick.picked.map((c) => c.id), pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id)],
+          ),
+        );
+        void commitNow(); // the lock goes with the COMMIT, without waiting for the rows to come back
+        const r = await update;
+        const order = new Map(pick.picked.map((c, i) => [c.id, i]));
+        const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+        return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
+      },
+      ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])],
+    );
   }
 
   /** Job columns with timestamps as ms. */
   #fieldsOut(prefix = ''): string {
-    return FIELDS.split(',').map((f) => f.trim()).map((f) => {
-      const c = prefix + f;
-      return ['eta', 'created_at', 'enqueued_at', 'started_at', 'done_at', 'cancelled_at'].includes(f) ? `${ms(c)} AS ${f}` : c;
-    }).join(', ');
+    return FIELDS.split(',')
+      .map((f) => f.trim())
+      .map((f) => {
+        const c = prefix + f;
+        return ['eta', 'created_at', 'enqueued_at', 'started_at', 'done_at', 'cancelled_at'].includes(f)
+          ? `${ms(c)} AS ${f}`
+          : c;
+      })
+      .join(', ');
   }
 
   // ---------------------------------------------------------------- finish
@@ -605,13 +799,25 @@ export class PostgresDriver implements Driver {
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     const s = this.#s;
     const fence = FINISH_FENCE;
-    const by = <K extends FinishCommand['kind']>(k: K) => commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
-    const starts = by('start'), dones = by('done'), retries = by('retry'), fails = by('failed'), releases = by('release');
+    const by = <K extends FinishCommand['kind']>(k: K) =>
+      commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
+    const starts = by('start'),
+      dones = by('done'),
+      retries = by('retry'),
+      fails = by('failed'),
+      releases = by('release');
     const ok = new Set<number>();
     let dependants = false;
     /** The completion update of the batch's `done` commands (parameters: doneValues()), fenced by `where`. */
     const doneUpdate = (where: string, returning: string) => doneUpdateSql(s, where, returning);
-    const doneValues = () => [runnerId, dones.map((c) => c.id), dones.map((c) => c.attempt), dones.map((c) => c.startedAt), dones.map((c) => c.at), dones.map((c) => c.result)];
+    const doneValues = () => [
+      runnerId,
+      dones.map((c) => c.id),
+      dones.map((c) => c.attempt),
+      dones.map((c) => c.startedAt),
+      dones.map((c) => c.at),
+      dones.map((c) => c.result),
+    ];
     // no job of the batch can have dependants: nothing to release after the completions
     const noDependants = dones.every((c) => c.hasDependants === false);
     if (dones.length === commands.length && noDependants) {
@@ -622,15 +828,25 @@ export class PostgresDriver implements Driver {
       // make look cheaper. The result is one index lookup per job of the batch, never a scan. BEGIN, the
       // setup, the statement and the COMMIT leave in one write: one round trip, as an autocommit statement
       // would be, without planning each batch (~0.3 ms of server time per batch).
-      const rows = await this.#tx('jobFinishMany', async (client, commitNow) => {
-        const r = client.query(this.#q(
-          `WITH d AS (${doneUpdate(`j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
-               AND coalesce(j.state, '') IN ('enqueued','started')`, 'j.id')})
+      const rows = await this.#tx(
+        'jobFinishMany',
+        async (client, commitNow) => {
+          const r = client.query(
+            this.#q(
+              `WITH d AS (${doneUpdate(
+                `j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
+               AND coalesce(j.state, '') IN ('enqueued','started')`,
+                'j.id',
+              )})
            SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
-          [...doneValues(), this.#channelFreed]));
-        void commitNow();
-        return (await r).rows as RawRow[];
-      }, ['BEGIN', this.#q(FINISH_SETUP)]);
+              [...doneValues(), this.#channelFreed],
+            ),
+          );
+          void commitNow();
+          return (await r).rows as RawRow[];
+        },
+        ['BEGIN', this.#q(FINISH_SETUP)],
+      );
       for (const row of rows) ok.add(Number(row.id));
       return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
     }
@@ -639,25 +855,47 @@ export class PostgresDriver implements Driver {
       // unnamed statements: a cached generic plan joins unnest() by a nested loop (quadratic in the batch);
       // a custom plan, made with the batch in hand, hash-joins it (planning costs ~1 ms per batch)
       const run = (sql: string, values: unknown[], each?: (r: RawRow) => void) => {
-        pending.push(client.query({ text: sql, values }).then((r) => { for (const row of r.rows as RawRow[]) { ok.add(Number(row.id)); each?.(row); } }));
+        pending.push(
+          client.query({ text: sql, values }).then((r) => {
+            for (const row of r.rows as RawRow[]) {
+              ok.add(Number(row.id));
+              each?.(row);
+            }
+          }),
+        );
       };
       if (starts.length) {
-        run(`UPDATE ${s}.jobs j SET state = 'started', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
+        run(
+          `UPDATE ${s}.jobs j SET state = 'started', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
              FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
-          [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)]);
+          [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)],
+        );
       }
-      if (dones.length) run(doneUpdate(fence, 'j.id, j.has_dependants'), doneValues(), (row) => { if (row.has_dependants) dependants = true; });
-      const attemptCols = (list: readonly (Extract<FinishCommand, { kind: 'retry' | 'failed' }>)[]) => [
-        list.map((c) => c.id), list.map((c) => c.attempt), list.map((c) => c.startedAt), list.map((c) => c.at), list.map((c) => c.outcome),
-        list.map((c) => c.excName), list.map((c) => c.excMessage), list.map((c) => c.excInfo),
+      if (dones.length)
+        run(doneUpdate(fence, 'j.id, j.has_dependants'), doneValues(), (row) => {
+          if (row.has_dependants) dependants = true;
+        });
+      const attemptCols = (list: readonly Extract<FinishCommand, { kind: 'retry' | 'failed' }>[]) => [
+        list.map((c) => c.id),
+        list.map((c) => c.attempt),
+        list.map((c) => c.startedAt),
+        list.map((c) => c.at),
+        list.map((c) => c.outcome),
+        list.map((c) => c.excName),
+        list.map((c) => c.excMessage),
+        list.map((c) => c.excInfo),
       ];
-      const unnestAttempts = (more = '', moreCols = '') => `unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]${more})
+      const unnestAttempts = (
+        more = '',
+        moreCols = '',
+      ) => `unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]${more})
         AS u(id, attempt, started, at, outcome, exc_name, exc_message, exc_info${moreCols})`;
       const logAttempts = `INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info)
         SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.started * interval '1 millisecond' END,
           'epoch'::timestamptz + u.at * interval '1 millisecond', u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
       if (retries.length) {
-        run(`WITH u AS (SELECT * FROM ${unnestAttempts(', $10::bigint[], $11::bool[]', ', eta, count_try')}),
+        run(
+          `WITH u AS (SELECT * FROM ${unnestAttempts(', $10::bigint[], $11::bool[]', ', eta, count_try')}),
              changed AS (UPDATE ${s}.jobs j SET state = 'pending', eta = 'epoch'::timestamptz + u.eta * interval '1 millisecond',
                attempt = j.attempt - CASE WHEN u.count_try THEN 0 ELSE 1 END, runner_id = NULL, enqueued_at = NULL,
                started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
@@ -666,10 +904,12 @@ export class PostgresDriver implements Driver {
              FROM u WHERE ${fence} RETURNING j.id),
              logged AS (${logAttempts})
              SELECT id FROM changed`,
-          [runnerId, ...attemptCols(retries), retries.map((c) => c.eta), retries.map((c) => c.countTry)]);
+          [runnerId, ...attemptCols(retries), retries.map((c) => c.eta), retries.map((c) => c.countTry)],
+        );
       }
       if (fails.length) {
-        run(`WITH u AS (SELECT * FROM ${unnestAttempts()}),
+        run(
+          `WITH u AS (SELECT * FROM ${unnestAttempts()}),
              changed AS (UPDATE ${s}.jobs j SET state = 'failed', done_at = NULL,
                started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
                exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
@@ -677,12 +917,15 @@ export class PostgresDriver implements Driver {
              FROM u WHERE ${fence} RETURNING j.id),
              logged AS (${logAttempts})
              SELECT id FROM changed`,
-          [runnerId, ...attemptCols(fails)]);
+          [runnerId, ...attemptCols(fails)],
+        );
       }
       if (releases.length) {
-        run(`UPDATE ${s}.jobs j SET state = 'pending', attempt = j.attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL
+        run(
+          `UPDATE ${s}.jobs j SET state = 'pending', attempt = j.attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL
              FROM unnest($2::bigint[], $3::int[]) AS u(id, attempt) WHERE ${fence} RETURNING j.id`,
-          [runnerId, releases.map((c) => c.id), releases.map((c) => c.attempt)]);
+          [runnerId, releases.map((c) => c.id), releases.map((c) => c.attempt)],
+        );
       }
       if (dones.length || retries.length || fails.length || releases.length) {
         pending.push(client.query(this.#q('SELECT pg_notify($1, $2)', [this.#channelFreed, runnerId])).then(() => {}));
@@ -692,7 +935,11 @@ export class PostgresDriver implements Driver {
       const settled = await Promise.allSettled(pending);
       const failed = settled.find((x) => x.status === 'rejected');
       if (failed) throw (failed as PromiseRejectedResult).reason;
-      if (dependants && !noDependants) await this.#releaseDependants(client, dones.filter((c) => ok.has(c.id)).map((c) => c.id));
+      if (dependants && !noDependants)
+        await this.#releaseDependants(
+          client,
+          dones.filter((c) => ok.has(c.id)).map((c) => c.id),
+        );
     });
     return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
   }
@@ -701,48 +948,88 @@ export class PostgresDriver implements Driver {
   async #releaseDependants(client: Queryable, doneIds: readonly number[]): Promise<number[]> {
     if (!doneIds.length) return [];
     await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
-    const r = await client.query(this.#q(
-      `UPDATE ${this.#s}.jobs c SET state = 'pending'
+    const r = await client.query(
+      this.#q(
+        `UPDATE ${this.#s}.jobs c SET state = 'pending'
        WHERE c.state = 'wait_dependencies'
          AND c.id IN (SELECT job_id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[]))
          AND NOT EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs p ON p.id = d.depends_on
                          WHERE d.job_id = c.id AND p.state <> 'done')
-       RETURNING c.id`, [doneIds]));
-    if (r.rows.length) await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
+       RETURNING c.id`,
+        [doneIds],
+      ),
+    );
+    if (r.rows.length) await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
     return (r.rows as RawRow[]).map((x) => Number(x.id));
   }
 
-  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
+  async jobProgress(p: {
+    id: number;
+    attempt: number;
+    runnerId: string;
+    progress: JobProgress;
+  }): Promise<FinishResult> {
     return this.#read('jobProgress', async (db) => {
-      const r = await db.query(this.#q(`UPDATE ${this.#s}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
-        [JSON.stringify(p.progress), p.id, p.attempt, p.runnerId]));
+      const r = await db.query(
+        this.#q(
+          `UPDATE ${this.#s}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+          [JSON.stringify(p.progress), p.id, p.attempt, p.runnerId],
+        ),
+      );
       return r.rowCount ? 'ok' : 'stale';
     });
   }
 
-  async jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult> {
+  async jobCheckpoint(p: {
+    id: number;
+    attempt: number;
+    runnerId: string;
+    checkpoint: string | null;
+  }): Promise<FinishResult> {
     return this.#read('jobCheckpoint', async (db) => {
-      const r = await db.query(this.#q(`UPDATE ${this.#s}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
-        [p.checkpoint, p.id, p.attempt, p.runnerId]));
+      const r = await db.query(
+        this.#q(
+          `UPDATE ${this.#s}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+          [p.checkpoint, p.id, p.attempt, p.runnerId],
+        ),
+      );
       return r.rowCount ? 'ok' : 'stale';
     });
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    if (this.#closed) throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
-    return pgJobTransaction({
-      schema: this.#s, channelFreed: this.#channelFreed, connect: () => this.#pool.connect(), q: (text, values) => this.#q(text, values),
-      releaseDependants: (client, ids) => this.#releaseDependants(client, ids),
-    }, p);
+    if (this.#closed)
+      throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', {
+        details: { operation: 'jobTransaction' },
+      });
+    return pgJobTransaction(
+      {
+        schema: this.#s,
+        channelFreed: this.#channelFreed,
+        connect: () => this.#pool.connect(),
+        q: (text, values) => this.#q(text, values),
+        releaseDependants: (client, ids) => this.#releaseDependants(client, ids),
+      },
+      p,
+    );
   }
 
   // ---------------------------------------------------------------- admin reads
 
   #binder(values: unknown[]): Binder {
     return {
-      value: (v) => { values.push(v); return `$${values.length}`; },
-      inList: (col, list) => { values.push(list); return `${col} = ANY($${values.length})`; },
-      ilike: (expr, pattern) => { values.push(pattern); return `${expr}::text ILIKE $${values.length}`; },
+      value: (v) => {
+        values.push(v);
+        return `$${values.length}`;
+      },
+      inList: (col, list) => {
+        values.push(list);
+        return `${col} = ANY($${values.length})`;
+      },
+      ilike: (expr, pattern) => {
+        values.push(pattern);
+        return `${expr}::text ILIKE $${values.length}`;
+      },
       argsText: 'args',
     };
   }
@@ -750,15 +1037,19 @@ export class PostgresDriver implements Driver {
   /** Filters compare times as ms; rewrite `created_at >= $n` into timestamptz terms. */
   #where(f: JobFilter, values: unknown[], extra: string[] = []): string {
     const where = buildWhere(f, this.#binder(values), extra);
-    return where.replace(/created_at (>=|<) \$(\d+)/g, (_m, op: string, n: string) => `created_at ${op} ${ts(Number(n))}`);
+    return where.replace(
+      /created_at (>=|<) \$(\d+)/g,
+      (_m, op: string, n: string) => `created_at ${op} ${ts(Number(n))}`,
+    );
   }
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
     return this.#read('jobGet', async (db) => {
       if (typeof idOrUuid === 'string' && !/^[0-9a-f-]{36}$/i.test(idOrUuid)) return null;
-      const r = typeof idOrUuid === 'number'
-        ? await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE id = $1`, [idOrUuid]))
-        : await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE uuid = $1`, [idOrUuid]));
+      const r =
+        typeof idOrUuid === 'number'
+          ? await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE id = $1`, [idOrUuid]))
+          : await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE uuid = $1`, [idOrUuid]));
       return r.rows.length ? rowToJob(r.rows[0]) : null;
     });
   }
@@ -768,25 +1059,40 @@ export class PostgresDriver implements Driver {
       const values: unknown[] = [];
       const sort = SORT_COLUMNS[p.sort ?? 'id'];
       const desc = (p.direction ?? 'desc') === 'desc';
-      const sortExpr = sort === 'id' ? 'id' : ['created_at', 'done_at'].includes(sort) ? `coalesce(${ms(sort)}, -1)` : `coalesce(${sort}, -1)`;
+      const sortExpr =
+        sort === 'id'
+          ? 'id'
+          : ['created_at', 'done_at'].includes(sort)
+            ? `coalesce(${ms(sort)}, -1)`
+            : `coalesce(${sort}, -1)`;
       const extra: string[] = [];
       const cursor = decodeCursor(p.cursor);
       if (cursor) {
         const op = desc ? '<' : '>';
         values.push(cursor[1]);
         if (sort === 'id') extra.push(`id ${op} $${values.length}`);
-        else { values.push(cursor[0] ?? -1); extra.push(`(${sortExpr}, id) ${op} ($${values.length}, $${values.length - 1})`); }
+        else {
+          values.push(cursor[0] ?? -1);
+          extra.push(`(${sortExpr}, id) ${op} ($${values.length}, $${values.length - 1})`);
+        }
       }
       const where = this.#where(p, values, extra);
       const dir = desc ? 'DESC' : 'ASC';
       const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
       values.push(p.limit + 1);
-      const r = await db.query(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs ${where} ORDER BY ${order} LIMIT $${values.length}`, values);
+      const r = await db.query(
+        `SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs ${where} ORDER BY ${order} LIMIT $${values.length}`,
+        values,
+      );
       const jobs = (r.rows as RawRow[]).slice(0, p.limit).map(rowToJob);
       const last = jobs.at(-1);
-      const nextCursor = r.rows.length > p.limit && last
-        ? encodeCursor(sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1), last.id)
-        : null;
+      const nextCursor =
+        r.rows.length > p.limit && last
+          ? encodeCursor(
+              sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1),
+              last.id,
+            )
+          : null;
       return { jobs, nextCursor };
     });
   }
@@ -808,30 +1114,59 @@ export class PostgresDriver implements Driver {
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
     return this.#read('jobAttempts', async (db) => {
-      const r = await db.query(this.#q(`SELECT job_id, attempt, runner_id, ${ms('started_at')} AS started_at, ${ms('ended_at')} AS ended_at,
-        outcome, exc_name, exc_message, exc_info FROM ${this.#s}.job_attempts WHERE job_id = $1 ORDER BY attempt, ended_at`, [id]));
+      const r = await db.query(
+        this.#q(
+          `SELECT job_id, attempt, runner_id, ${ms('started_at')} AS started_at, ${ms('ended_at')} AS ended_at,
+        outcome, exc_name, exc_message, exc_info FROM ${this.#s}.job_attempts WHERE job_id = $1 ORDER BY attempt, ended_at`,
+          [id],
+        ),
+      );
       return (r.rows as RawRow[]).map(rowToAttempt);
     });
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
     return this.#read('jobDependencies', async (db) => {
-      const a = await db.query(this.#q(`SELECT depends_on AS id FROM ${this.#s}.job_deps WHERE job_id = $1 ORDER BY depends_on`, [id]));
-      const b = await db.query(this.#q(`SELECT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = $1 ORDER BY job_id`, [id]));
-      return { dependsOn: (a.rows as RawRow[]).map((r) => Number(r.id)), dependants: (b.rows as RawRow[]).map((r) => Number(r.id)) };
+      const a = await db.query(
+        this.#q(`SELECT depends_on AS id FROM ${this.#s}.job_deps WHERE job_id = $1 ORDER BY depends_on`, [id]),
+      );
+      const b = await db.query(
+        this.#q(`SELECT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = $1 ORDER BY job_id`, [id]),
+      );
+      return {
+        dependsOn: (a.rows as RawRow[]).map((r) => Number(r.id)),
+        dependants: (b.rows as RawRow[]).map((r) => Number(r.id)),
+      };
     });
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
     return this.#read('graphGet', async (db) => {
-      const n = await db.query(this.#q(`SELECT id, uuid, model, method, description, state, records FROM ${this.#s}.jobs WHERE graph_uuid = $1 ORDER BY id`, [graphUuid]));
+      const n = await db.query(
+        this.#q(
+          `SELECT id, uuid, model, method, description, state, records FROM ${this.#s}.jobs WHERE graph_uuid = $1 ORDER BY id`,
+          [graphUuid],
+        ),
+      );
       if (!n.rows.length) return null;
-      const e = await db.query(this.#q(`SELECT d.depends_on AS parent, d.job_id AS child FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs j ON j.id = d.job_id
-        WHERE j.graph_uuid = $1 ORDER BY d.depends_on, d.job_id`, [graphUuid]));
+      const e = await db.query(
+        this.#q(
+          `SELECT d.depends_on AS parent, d.job_id AS child FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs j ON j.id = d.job_id
+        WHERE j.graph_uuid = $1 ORDER BY d.depends_on, d.job_id`,
+          [graphUuid],
+        ),
+      );
       return {
         graphUuid,
-        nodes: (n.rows as RawRow[]).map((r) => ({ id: Number(r.id), uuid: r.uuid as string, model: r.model as string, method: r.method as string,
-          description: r.description as string, state: r.state as JobState, records: JSON.parse(r.records as string) as unknown[] })),
+        nodes: (n.rows as RawRow[]).map((r) => ({
+          id: Number(r.id),
+          uuid: r.uuid as string,
+          model: r.model as string,
+          method: r.method as string,
+          description: r.description as string,
+          state: r.state as JobState,
+          records: JSON.parse(r.records as string) as unknown[],
+        })),
         edges: (e.rows as RawRow[]).map((r) => [Number(r.parent), Number(r.child)] as [number, number]),
       };
     });
@@ -839,9 +1174,13 @@ export class PostgresDriver implements Driver {
 
   async jobAhead(id: number, now: number): Promise<number> {
     return this.#read('jobAhead', async (db) => {
-      const r = await db.query(this.#q(
-        `SELECT count(*) AS n FROM ${this.#s}.jobs o, ${this.#s}.jobs j WHERE j.id = $1 AND o.state = 'pending' AND o.channel = j.channel
-           AND (o.eta IS NULL OR o.eta <= ${ts(2)}) AND (o.priority, o.created_at, o.id) < (j.priority, j.created_at, j.id)`, [id, now]));
+      const r = await db.query(
+        this.#q(
+          `SELECT count(*) AS n FROM ${this.#s}.jobs o, ${this.#s}.jobs j WHERE j.id = $1 AND o.state = 'pending' AND o.channel = j.channel
+           AND (o.eta IS NULL OR o.eta <= ${ts(2)}) AND (o.priority, o.created_at, o.id) < (j.priority, j.created_at, j.id)`,
+          [id, now],
+        ),
+      );
       return Number(r.rows[0].n);
     });
   }
@@ -851,15 +1190,18 @@ export class PostgresDriver implements Driver {
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
     const ids = await this.#tx('jobRequeue', async (client) => {
       await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
-      const r = await client.query(this.#q(
-        `UPDATE ${this.#s}.jobs j SET
+      const r = await client.query(
+        this.#q(
+          `UPDATE ${this.#s}.jobs j SET
            state = CASE WHEN EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs pj ON pj.id = d.depends_on
                                      WHERE d.job_id = j.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
            attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
            cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = $1
          WHERE j.id = ANY($2::bigint[]) AND j.state <> 'wait_dependencies' RETURNING j.id`,
-        [p.message === undefined ? null : JSON.stringify(p.message), p.ids]));
-      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
+          [p.message === undefined ? null : JSON.stringify(p.message), p.ids],
+        ),
+      );
+      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
       return (r.rows as RawRow[]).map((x) => Number(x.id));
     });
     return ids;
@@ -867,35 +1209,58 @@ export class PostgresDriver implements Driver {
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
     return this.#tx('jobSetDone', async (client) => {
-      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`));
-      const r = await client.query(this.#q(
-        `UPDATE ${this.#s}.jobs SET state = 'done', done_at = ${ts(1)}, runner_id = NULL, result = $2
+      await client.query(
+        this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`),
+      );
+      const r = await client.query(
+        this.#q(
+          `UPDATE ${this.#s}.jobs SET state = 'done', done_at = ${ts(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
-        [p.now, JSON.stringify(p.message ?? 'Manually set to done'), p.ids]));
+          [p.now, JSON.stringify(p.message ?? 'Manually set to done'), p.ids],
+        ),
+      );
       const ids = (r.rows as RawRow[]).map((x) => Number(x.id));
       await this.#releaseDependants(client, ids);
-      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed]));
+      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelFreed]));
       return ids;
     });
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
     return this.#tx('jobCancel', async (client) => {
-      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`));
-      const cancel = async (ids: readonly number[]) => ((await client.query(this.#q(
-        `UPDATE ${this.#s}.jobs SET state = 'cancelled', cancelled_at = ${ts(1)}, runner_id = NULL, result = $2
+      await client.query(
+        this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`),
+      );
+      const cancel = async (ids: readonly number[]) =>
+        (
+          (
+            await client.query(
+              this.#q(
+                `UPDATE ${this.#s}.jobs SET state = 'cancelled', cancelled_at = ${ts(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
-        [p.now, JSON.stringify(p.message ?? 'Cancelled'), ids]))).rows as RawRow[]).map((x) => Number(x.id));
+                [p.now, JSON.stringify(p.message ?? 'Cancelled'), ids],
+              ),
+            )
+          ).rows as RawRow[]
+        ).map((x) => Number(x.id));
       const all = await cancel(p.ids);
       if (p.cascade) {
         let frontier = all;
         while (frontier.length) {
-          const children = ((await client.query(this.#q(`SELECT DISTINCT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[])`, [frontier]))).rows as RawRow[]).map((x) => Number(x.id));
+          const children = (
+            (
+              await client.query(
+                this.#q(`SELECT DISTINCT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[])`, [
+                  frontier,
+                ]),
+              )
+            ).rows as RawRow[]
+          ).map((x) => Number(x.id));
           frontier = children.length ? await cancel(children) : [];
           all.push(...frontier);
         }
       }
-      await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelFreed]));
+      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelFreed]));
       return all;
     });
   }
@@ -905,11 +1270,15 @@ export class PostgresDriver implements Driver {
     let total = 0;
     for (;;) {
       const n = await this.#tx('jobPrune', async (client) => {
-        const r = await client.query(this.#q(
-          `WITH victims AS (SELECT id FROM ${this.#s}.jobs WHERE state = ANY($1::text[]) AND coalesce(done_at, cancelled_at, created_at) < ${ts(2)} LIMIT $3 FOR UPDATE SKIP LOCKED),
+        const r = await client.query(
+          this.#q(
+            `WITH victims AS (SELECT id FROM ${this.#s}.jobs WHERE state = ANY($1::text[]) AND coalesce(done_at, cancelled_at, created_at) < ${ts(2)} LIMIT $3 FOR UPDATE SKIP LOCKED),
                 d1 AS (DELETE FROM ${this.#s}.job_deps WHERE job_id IN (SELECT id FROM victims) OR depends_on IN (SELECT id FROM victims)),
                 d2 AS (DELETE FROM ${this.#s}.job_attempts WHERE job_id IN (SELECT id FROM victims))
-           DELETE FROM ${this.#s}.jobs WHERE id IN (SELECT id FROM victims)`, [p.states, p.before, batch]));
+           DELETE FROM ${this.#s}.jobs WHERE id IN (SELECT id FROM victims)`,
+            [p.states, p.before, batch],
+          ),
+        );
         return r.rowCount ?? 0;
       });
       total += n;
@@ -922,19 +1291,33 @@ export class PostgresDriver implements Driver {
   async runnerRegister(r: RunnerRegistration): Promise<void> {
     // heartbeat and lease on the database's clock (a fixed `now` only in tests): every runner, on any
     // host, judges expiry against the same clock as the heartbeat that set it
-    await this.#read('runnerRegister', (db) => db.query(this.#q(
-      `INSERT INTO ${this.#s}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
+    await this.#read('runnerRegister', (db) =>
+      db.query(
+        this.#q(
+          `INSERT INTO ${this.#s}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
        SELECT $1, $2, $3, $4, ${ts(5)}, t.now, t.now + $6::bigint * interval '1 millisecond', $7
        FROM (SELECT coalesce(${ts(8)}, clock_timestamp()) AS now) t
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
-      [r.id, r.host, r.pid, r.workers, r.startedAt, Math.round(r.leaseMs), JSON.stringify(r.info), r.now ?? null])));
+          [r.id, r.host, r.pid, r.workers, r.startedAt, Math.round(r.leaseMs), JSON.stringify(r.info), r.now ?? null],
+        ),
+      ),
+    );
   }
 
-  async runnerHeartbeat(p: { id: string; leaseMs: number; info: Record<string, unknown>; now?: number }): Promise<boolean> {
+  async runnerHeartbeat(p: {
+    id: string;
+    leaseMs: number;
+    info: Record<string, unknown>;
+    now?: number;
+  }): Promise<boolean> {
     return this.#read('runnerHeartbeat', async (db) => {
-      const r = await db.query(this.#q(`UPDATE ${this.#s}.runners SET heartbeat_at = t.now, lease_until = t.now + $1::bigint * interval '1 millisecond', info = $2
+      const r = await db.query(
+        this.#q(
+          `UPDATE ${this.#s}.runners SET heartbeat_at = t.now, lease_until = t.now + $1::bigint * interval '1 millisecond', info = $2
         FROM (SELECT coalesce(${ts(4)}, clock_timestamp()) AS now) t WHERE id = $3`,
-        [Math.round(p.leaseMs), JSON.stringify(p.info), p.id, p.now ?? null]));
+          [Math.round(p.leaseMs), JSON.stringify(p.info), p.id, p.now ?? null],
+        ),
+      );
       return (r.rowCount ?? 0) > 0;
     });
   }
@@ -945,26 +1328,42 @@ export class PostgresDriver implements Driver {
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
     return this.#read('oldestPending', async (db) => {
-      const r = await db.query(this.#q(`SELECT channel, ${ms('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#s}.jobs
-        WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`, [p.now]));
+      const r = await db.query(
+        this.#q(
+          `SELECT channel, ${ms('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#s}.jobs
+        WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`,
+          [p.now],
+        ),
+      );
       return (r.rows as RawRow[]).map((x) => ({ channel: x.channel as string, since: Number(x.since) }));
     });
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
     return this.#read('runnerList', async (db) => {
-      const r = await db.query(this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,
-        ${ms('lease_until')} AS lease_until, info FROM ${this.#s}.runners ORDER BY started_at`));
-      return (r.rows as RawRow[]).map((x) => ({ id: x.id as string, host: x.host as string, pid: Number(x.pid), workers: Number(x.workers),
-        startedAt: Number(x.started_at), heartbeatAt: Number(x.heartbeat_at), leaseUntil: Number(x.lease_until), info: JSON.parse(x.info as string) as Record<string, unknown> }));
+      const r = await db.query(
+        this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,
+        ${ms('lease_until')} AS lease_until, info FROM ${this.#s}.runners ORDER BY started_at`),
+      );
+      return (r.rows as RawRow[]).map((x) => ({
+        id: x.id as string,
+        host: x.host as string,
+        pid: Number(x.pid),
+        workers: Number(x.workers),
+        startedAt: Number(x.started_at),
+        heartbeatAt: Number(x.heartbeat_at),
+        leaseUntil: Number(x.lease_until),
+        info: JSON.parse(x.info as string) as Record<string, unknown>,
+      }));
     });
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
     return this.#tx('jobRescue', async (client) => {
       const s = this.#s;
-      const r = await client.query(this.#q(
-        `WITH clock AS (SELECT coalesce(${ts(1)}, clock_timestamp()) AS now),
+      const r = await client.query(
+        this.#q(
+          `WITH clock AS (SELECT coalesce(${ts(1)}, clock_timestamp()) AS now),
          dead AS (
            SELECT id, state AS old_state, runner_id AS old_runner, crash_count + CASE WHEN state = 'started' THEN 1 ELSE 0 END AS crashes
            FROM ${s}.jobs j WHERE state IN ('enqueued','started')
@@ -987,9 +1386,17 @@ export class PostgresDriver implements Driver {
            SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE 'epoch'::timestamptz + started_at * interval '1 millisecond' END,
              (SELECT now FROM clock), 'crashed', 'JobFoundDead', exc_message FROM changed WHERE old_state = 'started'),
          gone AS (DELETE FROM ${s}.runners WHERE lease_until < (SELECT now FROM clock))
-         SELECT id, state, old_state, old_runner FROM changed`, [p.now ?? null, p.maxCrashes]));
-      if (r.rows.length) await client.query(this.#q('SELECT pg_notify($1, \'\')', [this.#channelJobs]));
-      return (r.rows as RawRow[]).map((x) => ({ id: Number(x.id), runnerId: (x.old_runner as string | null) ?? null, state: x.state as JobState, wasStarted: x.old_state === 'started' }));
+         SELECT id, state, old_state, old_runner FROM changed`,
+          [p.now ?? null, p.maxCrashes],
+        ),
+      );
+      if (r.rows.length) await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
+      return (r.rows as RawRow[]).map((x) => ({
+        id: Number(x.id),
+        runnerId: (x.old_runner as string | null) ?? null,
+        state: x.state as JobState,
+        wasStarted: x.old_state === 'started',
+      }));
     });
   }
 
@@ -997,29 +1404,51 @@ export class PostgresDriver implements Driver {
 
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
     const channelsTopic = `${this.schema}:channels`;
-    const topics: Record<string, WakeTopic> = { [this.#channelJobs]: 'jobs', [this.#channelFreed]: 'freed', [channelsTopic]: 'channels' };
+    const topics: Record<string, WakeTopic> = {
+      [this.#channelJobs]: 'jobs',
+      [this.#channelFreed]: 'freed',
+      [channelsTopic]: 'channels',
+    };
     // the payload of a `freed` sent by jobFinishMany is the runner's id
-    return this.#listen('subscribe', [this.#channelJobs, this.#channelFreed, channelsTopic], `conveyor:${this.schema}`, (channel, payload) => {
-      const t = topics[channel];
-      if (t) onWake(t, payload || null);
-    }, () => onWake('jobs', null)); // catch up on what was missed while disconnected
+    return this.#listen(
+      'subscribe',
+      [this.#channelJobs, this.#channelFreed, channelsTopic],
+      `conveyor:${this.schema}`,
+      (channel, payload) => {
+        const t = topics[channel];
+        if (t) onWake(t, payload || null);
+      },
+      () => onWake('jobs', null),
+    ); // catch up on what was missed while disconnected
   }
 
   /**
    * LISTEN on `channels` on a dedicated connection (named `appName`, which {@link eventListeners} looks
    * for) that reconnects with backoff and jitter; `onReconnect` runs once it listens again.
    */
-  async #listen(operation: string, channels: readonly string[], appName: string, onNotify: (channel: string, payload: string) => void,
-    onReconnect: (() => void) | undefined): Promise<{ close(): Promise<void> }> {
+  async #listen(
+    operation: string,
+    channels: readonly string[],
+    appName: string,
+    onNotify: (channel: string, payload: string) => void,
+    onReconnect: (() => void) | undefined,
+  ): Promise<{ close(): Promise<void> }> {
     const pg = this.#pg;
     let client: PgTypes.Client | null = null;
     let closed = false;
     let attempt = 0;
     let timer: NodeJS.Timeout | null = null;
     const connect = async (): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.#connectionString, keepAlive: true, types: this.#types, application_name: appName.slice(0, 63) });
+      const c = new pg.Client({
+        connectionString: this.#connectionString,
+        keepAlive: true,
+        types: this.#types,
+        application_name: appName.slice(0, 63),
+      });
       c.on('notification', (msg) => onNotify(msg.channel, msg.payload ?? ''));
-      c.on('error', () => { /* handled by 'end' */ });
+      c.on('error', () => {
+        /* handled by 'end' */
+      });
       c.on('end', () => {
         if (closed) return;
         client = null;
@@ -1027,7 +1456,10 @@ export class PostgresDriver implements Driver {
       });
       await c.connect();
       await c.query(channels.map((ch) => `LISTEN "${ch}"`).join('; '));
-      if (closed) { await c.end().catch(() => {}); return; }
+      if (closed) {
+        await c.end().catch(() => {});
+        return;
+      }
       client = c;
       if (attempt > 0) onReconnect?.();
       attempt = 0;
@@ -1067,26 +1499,40 @@ export class PostgresDriver implements Driver {
 
   async publishEvents(payloads: readonly string[]): Promise<void> {
     if (!payloads.length) return;
-    await this.#read('publishEvents', (db) => db.query(this.#q('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.#channelEvents, payloads])));
+    await this.#read('publishEvents', (db) =>
+      db.query(this.#q('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.#channelEvents, payloads])),
+    );
   }
 
   async listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }> {
-    return this.#listen('listenEvents', [this.#channelEvents], this.#eventsAppName, (channel, payload) => {
-      if (channel === this.#channelEvents) onPayload(payload);
-    }, onGap);
+    return this.#listen(
+      'listenEvents',
+      [this.#channelEvents],
+      this.#eventsAppName,
+      (channel, payload) => {
+        if (channel === this.#channelEvents) onPayload(payload);
+      },
+      onGap,
+    );
   }
 
   async eventListeners(): Promise<boolean> {
     // a LISTEN of another session cannot be seen, its connection's name can (same role or pg_read_all_stats)
     return this.#read('eventListeners', async (db) => {
-      const r = await db.query(this.#q('SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS e', [this.#eventsAppName]));
+      const r = await db.query(
+        this.#q(
+          'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS e',
+          [this.#eventsAppName],
+        ),
+      );
       return Boolean((r.rows[0] as RawRow | undefined)?.e);
     });
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    const channel = topic === 'jobs' ? this.#channelJobs : topic === 'freed' ? this.#channelFreed : `${this.schema}:channels`;
-    await this.#read('wake', (db) => db.query(this.#q('SELECT pg_notify($1, \'\')', [channel])));
+    const channel =
+      topic === 'jobs' ? this.#channelJobs : topic === 'freed' ? this.#channelFreed : `${this.schema}:channels`;
+    await this.#read('wake', (db) => db.query(this.#q("SELECT pg_notify($1, '')", [channel])));
   }
 
   // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
@@ -1103,50 +1549,108 @@ export class PostgresDriver implements Driver {
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
     return this.#read('jobFunctionList', async (db) => {
-      const r = await db.query(this.#q(`SELECT name, settings, ${ms('updated_at')} AS updated_at FROM ${this.#s}.job_functions ORDER BY name`));
-      return (r.rows as RawRow[]).map((x) => ({ name: x.name as string, settings: x.settings as string, updatedAt: Number(x.updated_at) }));
+      const r = await db.query(
+        this.#q(`SELECT name, settings, ${ms('updated_at')} AS updated_at FROM ${this.#s}.job_functions ORDER BY name`),
+      );
+      return (r.rows as RawRow[]).map((x) => ({
+        name: x.name as string,
+        settings: x.settings as string,
+        updatedAt: Number(x.updated_at),
+      }));
     });
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
-    await this.#read('jobFunctionSet', (db) => p.settings === null
-      ? db.query(this.#q(`DELETE FROM ${this.#s}.job_functions WHERE name = $1`, [p.name]))
-      : db.query(this.#q(`INSERT INTO ${this.#s}.job_functions (name, settings, updated_at) VALUES ($1, $2, ${ts(3)})
-          ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`, [p.name, p.settings, p.now])));
+    await this.#read('jobFunctionSet', (db) =>
+      p.settings === null
+        ? db.query(this.#q(`DELETE FROM ${this.#s}.job_functions WHERE name = $1`, [p.name]))
+        : db.query(
+            this.#q(
+              `INSERT INTO ${this.#s}.job_functions (name, settings, updated_at) VALUES ($1, $2, ${ts(3)})
+          ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
+              [p.name, p.settings, p.now],
+            ),
+          ),
+    );
   }
 
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
     return this.#read('timeoutLogInsert', async (db) => {
-      const r = await db.query(this.#q(
-        `INSERT INTO ${this.#s}.timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+      const r = await db.query(
+        this.#q(
+          `INSERT INTO ${this.#s}.timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
          VALUES (${ts(1)}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-        [e.at, e.operation, e.kind, e.model ?? null, e.method ?? null, e.jobId ?? null, Math.round(e.thresholdMs), Math.round(e.durationMs), e.exceeded, e.error ?? null, e.host]));
+          [
+            e.at,
+            e.operation,
+            e.kind,
+            e.model ?? null,
+            e.method ?? null,
+            e.jobId ?? null,
+            Math.round(e.thresholdMs),
+            Math.round(e.durationMs),
+            e.exceeded,
+            e.error ?? null,
+            e.host,
+          ],
+        ),
+      );
       return Number(r.rows[0].id);
     });
   }
 
-  async timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]> {
+  async timeoutLogList(p: {
+    since?: number;
+    limit: number;
+    model?: string;
+    method?: string;
+    kind?: string;
+    cursor?: number | null;
+  }): Promise<TimeoutLogEntry[]> {
     return this.#read('timeoutLogList', async (db) => {
       const where: string[] = [];
       const values: unknown[] = [];
-      if (p.since !== undefined) { values.push(p.since); where.push(`at >= ${ts(values.length)}`); }
-      if (p.model !== undefined) { values.push(p.model); where.push(`model = $${values.length}`); }
-      if (p.method !== undefined) { values.push(p.method); where.push(`method = $${values.length}`); }
-      if (p.kind !== undefined) { values.push(p.kind); where.push(`kind = $${values.length}`); }
-      if (p.cursor) { values.push(p.cursor); where.push(`id < $${values.length}`); }
+      if (p.since !== undefined) {
+        values.push(p.since);
+        where.push(`at >= ${ts(values.length)}`);
+      }
+      if (p.model !== undefined) {
+        values.push(p.model);
+        where.push(`model = $${values.length}`);
+      }
+      if (p.method !== undefined) {
+        values.push(p.method);
+        where.push(`method = $${values.length}`);
+      }
+      if (p.kind !== undefined) {
+        values.push(p.kind);
+        where.push(`kind = $${values.length}`);
+      }
+      if (p.cursor) {
+        values.push(p.cursor);
+        where.push(`id < $${values.length}`);
+      }
       values.push(p.limit);
-      const r = await db.query(`SELECT id, ${ms('at')} AS at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host
-        FROM ${this.#s}.timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${values.length}`, values);
+      const r = await db.query(
+        `SELECT id, ${ms('at')} AS at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host
+        FROM ${this.#s}.timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${values.length}`,
+        values,
+      );
       return (r.rows as RawRow[]).map(rowToTimeoutEntry);
     });
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
     return this.#read('timeoutLogStatistics', async (db) => {
-      const r = await db.query(this.#q(`SELECT model, method, count(*) AS n, count(*) FILTER (WHERE exceeded) AS exceeded, sum(duration_ms) AS total_ms
-        FROM ${this.#s}.timeout_log WHERE at >= ${ts(1)} GROUP BY model, method`, [p.since]));
+      const r = await db.query(
+        this.#q(
+          `SELECT model, method, count(*) AS n, count(*) FILTER (WHERE exceeded) AS exceeded, sum(duration_ms) AS total_ms
+        FROM ${this.#s}.timeout_log WHERE at >= ${ts(1)} GROUP BY model, method`,
+          [p.since],
+        ),
+      );
       return timeoutStats(r.rows as RawRow[]);
     });
   }
@@ -1167,8 +1671,9 @@ export class PostgresDriver implements Driver {
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
     return this.#read('cronUpsert', async (db) => {
-      const r = await db.query(this.#q(
-        `INSERT INTO ${this.#s}.crons AS c (name, schedule, timezone, model, method, records, args, options, catch_up, next_run_at, created_at, updated_at)
+      const r = await db.query(
+        this.#q(
+          `INSERT INTO ${this.#s}.crons AS c (name, schedule, timezone, model, method, records, args, options, catch_up, next_run_at, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${ts(10)}, ${ts(11)}, ${ts(11)})
          ON CONFLICT (name) DO UPDATE SET
            next_run_at = CASE WHEN c.schedule IS DISTINCT FROM excluded.schedule OR c.timezone IS DISTINCT FROM excluded.timezone
@@ -1177,7 +1682,21 @@ export class PostgresDriver implements Driver {
            records = excluded.records, args = excluded.args, options = excluded.options, catch_up = excluded.catch_up,
            updated_at = excluded.updated_at
          RETURNING ${this.#cronFields()}`,
-        [p.name, p.schedule, p.timezone, p.model, p.method, p.records, p.args, p.options, p.catchUp, p.nextRunAt, p.now]));
+          [
+            p.name,
+            p.schedule,
+            p.timezone,
+            p.model,
+            p.method,
+            p.records,
+            p.args,
+            p.options,
+            p.catchUp,
+            p.nextRunAt,
+            p.now,
+          ],
+        ),
+      );
       return rowToCron(r.rows[0]);
     });
   }
@@ -1198,9 +1717,13 @@ export class PostgresDriver implements Driver {
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
     return this.#read('cronSetPaused', async (db) => {
-      const r = await db.query(this.#q(
-        `UPDATE ${this.#s}.crons SET paused = $2, next_run_at = CASE WHEN $3::boolean THEN ${ts(4)} ELSE next_run_at END, updated_at = ${ts(5)}
-         WHERE name = $1`, [p.name, p.paused, p.nextRunAt !== undefined, p.nextRunAt ?? null, p.now]));
+      const r = await db.query(
+        this.#q(
+          `UPDATE ${this.#s}.crons SET paused = $2, next_run_at = CASE WHEN $3::boolean THEN ${ts(4)} ELSE next_run_at END, updated_at = ${ts(5)}
+         WHERE name = $1`,
+          [p.name, p.paused, p.nextRunAt !== undefined, p.nextRunAt ?? null, p.now],
+        ),
+      );
       return (r.rowCount ?? 0) > 0;
     });
   }
@@ -1209,28 +1732,53 @@ export class PostgresDriver implements Driver {
     return this.#tx('cronFire', async (client): Promise<CronFireResult> => {
       const s = this.#s;
       const cron = await client.query(this.#q(`SELECT paused FROM ${s}.crons WHERE name = $1 FOR UPDATE`, [p.name]));
-      if (!cron.rows.length || (p.slotAt !== null && cron.rows[0].paused === true)) return { fired: false, jobId: null };
+      if (!cron.rows.length || (p.slotAt !== null && cron.rows[0].paused === true))
+        return { fired: false, jobId: null };
       if (p.slotAt !== null) {
-        const ins = await client.query(this.#q(`INSERT INTO ${s}.cron_slots (name, slot_at, fired_at) VALUES ($1, ${ts(2)}, ${ts(3)}) ON CONFLICT DO NOTHING`,
-          [p.name, p.slotAt, p.now]));
+        const ins = await client.query(
+          this.#q(
+            `INSERT INTO ${s}.cron_slots (name, slot_at, fired_at) VALUES ($1, ${ts(2)}, ${ts(3)}) ON CONFLICT DO NOTHING`,
+            [p.name, p.slotAt, p.now],
+          ),
+        );
         if (!ins.rowCount) return { fired: false, jobId: null };
       }
       const [job] = await this.#insert(client, { jobs: [p.job], now: p.now });
       const jobId = job!.id;
       if (p.slotAt !== null) {
-        await client.query(this.#q(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${ts(2)}`, [p.name, p.slotAt, jobId]));
-        await client.query(this.#q(`DELETE FROM ${s}.cron_slots WHERE name = $1 AND slot_at < ${ts(2)}`, [p.name, p.slotAt - CRON_SLOT_RETENTION_MS]));
+        await client.query(
+          this.#q(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${ts(2)}`, [
+            p.name,
+            p.slotAt,
+            jobId,
+          ]),
+        );
+        await client.query(
+          this.#q(`DELETE FROM ${s}.cron_slots WHERE name = $1 AND slot_at < ${ts(2)}`, [
+            p.name,
+            p.slotAt - CRON_SLOT_RETENTION_MS,
+          ]),
+        );
       }
-      await client.query(this.#q(
-        `UPDATE ${s}.crons SET last_run_at = ${ts(2)}, last_job_id = $3, next_run_at = greatest(next_run_at, ${ts(4)}) WHERE name = $1`,
-        [p.name, p.slotAt ?? p.now, jobId, p.nextRunAt]));
+      await client.query(
+        this.#q(
+          `UPDATE ${s}.crons SET last_run_at = ${ts(2)}, last_job_id = $3, next_run_at = greatest(next_run_at, ${ts(4)}) WHERE name = $1`,
+          [p.name, p.slotAt ?? p.now, jobId, p.nextRunAt],
+        ),
+      );
       return { fired: true, jobId };
     });
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    await this.#read('cronAdvance', (db) => db.query(this.#q(
-      `UPDATE ${this.#s}.crons SET next_run_at = greatest(next_run_at, ${ts(2)}) WHERE name = $1`, [p.name, p.nextRunAt])));
+    await this.#read('cronAdvance', (db) =>
+      db.query(
+        this.#q(`UPDATE ${this.#s}.crons SET next_run_at = greatest(next_run_at, ${ts(2)}) WHERE name = $1`, [
+          p.name,
+          p.nextRunAt,
+        ]),
+      ),
+    );
   }
 
   async cronDelete(name: string): Promise<boolean> {

@@ -32,7 +32,10 @@ export interface PgJobTransactionHost {
 }
 
 /** Run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
-export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransactionParams): Promise<JobTransactionResult> {
+export async function pgJobTransaction(
+  host: PgJobTransactionHost,
+  p: JobTransactionParams,
+): Promise<JobTransactionResult> {
   if (p.signal?.aborted) throw asError(p.signal.reason);
   const s = host.schema;
   let client: PgTypes.PoolClient;
@@ -43,13 +46,19 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
   }
   let broken = false;
   // a checked-out client that loses its connection emits 'error': without a listener, an uncaught exception
-  const onError = () => { broken = true; };
+  const onError = () => {
+    broken = true;
+  };
   client.on('error', onError);
   let committing = false;
   let abandoned = false;
   let abort: (reason: Error) => void = () => {};
-  const aborted = new Promise<never>((_, reject) => { abort = reject; });
-  aborted.catch(() => { /* raced below */ });
+  const aborted = new Promise<never>((_, reject) => {
+    abort = reject;
+  });
+  aborted.catch(() => {
+    /* raced below */
+  });
   const onAbort = () => {
     if (committing) return; // the COMMIT is out: its answer decides
     abandoned = true;
@@ -68,9 +77,14 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
     await own(client.query('BEGIN'));
     const job = p.job;
     if (job) {
-      const fence = await own(client.query(host.q(
-        `SELECT id FROM ${s}.jobs WHERE id = $1 AND attempt = $2 AND runner_id = $3 AND state IN ('enqueued','started') FOR UPDATE`,
-        [job.id, job.attempt, job.runnerId])));
+      const fence = await own(
+        client.query(
+          host.q(
+            `SELECT id FROM ${s}.jobs WHERE id = $1 AND attempt = $2 AND runner_id = $3 AND state IN ('enqueued','started') FOR UPDATE`,
+            [job.id, job.attempt, job.runnerId],
+          ),
+        ),
+      );
       if (!fence.rowCount) throw leaseLost(job);
     }
     const value: unknown = await p.fn(client);
@@ -78,13 +92,16 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
     const at = p.now();
     if (job) {
       const result = p.encodeResult(value);
-      const r = await own(client.query({
-        text: doneUpdateSql(s, FINISH_FENCE, 'j.id, j.has_dependants'),
-        values: [job.runnerId, [job.id], [job.attempt], [job.startedAt], [at], [result]],
-      }));
+      const r = await own(
+        client.query({
+          text: doneUpdateSql(s, FINISH_FENCE, 'j.id, j.has_dependants'),
+          values: [job.runnerId, [job.id], [job.attempt], [job.startedAt], [at], [result]],
+        }),
+      );
       // the row is locked since the fence: only a callback that changed it itself gets here
       if (!r.rowCount) throw leaseLost(job);
-      if (job.hasDependants !== false && (r.rows as RawRow[])[0]!.has_dependants) await own(host.releaseDependants(client, [job.id]));
+      if (job.hasDependants !== false && (r.rows as RawRow[])[0]!.has_dependants)
+        await own(host.releaseDependants(client, [job.id]));
       await own(client.query(host.q('SELECT pg_notify($1, $2)', [host.channelFreed, job.runnerId])));
     }
     if (abandoned) throw new Error('job.transaction() was aborted');
@@ -95,9 +112,14 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
   try {
     return await Promise.race([body(), aborted]);
   } catch (err) {
-    if (abandoned) broken = true; // the callback may still hold the client: closing it rolls back on the server
+    if (abandoned)
+      broken = true; // the callback may still hold the client: closing it rolls back on the server
     else {
-      try { await client.query('ROLLBACK'); } catch { broken = true; }
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
     }
     throw err;
   } finally {
@@ -110,12 +132,16 @@ export async function pgJobTransaction(host: PgJobTransactionHost, p: JobTransac
 function leaseLost(job: NonNullable<JobTransactionParams['job']>): JobLeaseLostError {
   return new JobLeaseLostError(
     `job ${job.id} (attempt ${job.attempt}) is no longer held by runner ${job.runnerId} (its lease was lost: rescued, cancelled, requeued or done): its transaction was rolled back`,
-    { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } });
+    { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } },
+  );
 }
 
 function dbError(err: unknown): Error {
   if (err instanceof ConveyorError) return err;
-  return new DatabaseError(`PostgreSQL jobTransaction failed: ${(err as Error).message}`, { cause: err, details: { operation: 'jobTransaction', code: (err as { code?: string }).code } });
+  return new DatabaseError(`PostgreSQL jobTransaction failed: ${(err as Error).message}`, {
+    cause: err,
+    details: { operation: 'jobTransaction', code: (err as { code?: string }).code },
+  });
 }
 
 function asError(reason: unknown): Error {

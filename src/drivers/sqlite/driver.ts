@@ -17,12 +17,45 @@ import type { JobState } from '../../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import { CRON_SLOT_RETENTION_MS } from '../driver.ts';
 import type {
-  CronDef, CronFireParams, CronFireResult, CronRow, Driver, FinishCommand, FinishResult, JobAdminParams, JobClaimParams, JobClaimResult, JobCountKey, JobCountRow,
-  JobFilter, JobGraph, JobInsertParams, JobInsertResult, JobListParams, JobPage, JobTransactionParams, JobTransactionResult, RescuedJob, RunnerInfo, RunnerRegistration,
-  TimeoutStatistics, WakeTopic, ChannelPause,
+  CronDef,
+  CronFireParams,
+  CronFireResult,
+  CronRow,
+  Driver,
+  FinishCommand,
+  FinishResult,
+  JobAdminParams,
+  JobClaimParams,
+  JobClaimResult,
+  JobCountKey,
+  JobCountRow,
+  JobFilter,
+  JobGraph,
+  JobInsertParams,
+  JobInsertResult,
+  JobListParams,
+  JobPage,
+  JobTransactionParams,
+  JobTransactionResult,
+  RescuedJob,
+  RunnerInfo,
+  RunnerRegistration,
+  TimeoutStatistics,
+  WakeTopic,
+  ChannelPause,
 } from '../driver.ts';
 import { buildWhere, type Binder } from '../filter-sql.ts';
-import { COUNT_COLUMNS, SORT_COLUMNS, decodeCursor, encodeCursor, rowToAttempt, rowToCron, rowToJob, rowToTimeoutEntry, type RawRow } from '../rows.ts';
+import {
+  COUNT_COLUMNS,
+  SORT_COLUMNS,
+  decodeCursor,
+  encodeCursor,
+  rowToAttempt,
+  rowToCron,
+  rowToJob,
+  rowToTimeoutEntry,
+  type RawRow,
+} from '../rows.ts';
 import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { DONE_SQL } from './finish-sql.ts';
@@ -61,13 +94,16 @@ async function loadSqlite(): Promise<{ DatabaseSync: new (file: string, opts?: R
   process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
     const text = typeof warning === 'string' ? warning : warning.message;
     const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
-    if ((type === 'ExperimentalWarning' || (warning as Error).name === 'ExperimentalWarning') && /SQLite/i.test(text)) return;
+    if ((type === 'ExperimentalWarning' || (warning as Error).name === 'ExperimentalWarning') && /SQLite/i.test(text))
+      return;
     return (original as (...a: unknown[]) => void).call(process, warning, ...rest);
   }) as typeof process.emitWarning;
   try {
     return (await import('node:sqlite')) as never;
   } catch (err) {
-    throw new DatabaseError(`SQLite needs Node >= 22.13 (node:sqlite); this is Node ${process.versions.node}`, { cause: err });
+    throw new DatabaseError(`SQLite needs Node >= 22.13 (node:sqlite); this is Node ${process.versions.node}`, {
+      cause: err,
+    });
   } finally {
     process.emitWarning = original;
   }
@@ -115,7 +151,10 @@ export class SqliteDriver implements Driver {
       db.exec('PRAGMA cache_size = -65536'); // 64 MiB of page cache: the queue's indexes stay hot
       db.exec('PRAGMA foreign_keys = OFF');
     } catch (err) {
-      throw new DatabaseError(`cannot open SQLite database '${options.filename}': ${(err as Error).message}`, { cause: err, details: { operation: 'open' } });
+      throw new DatabaseError(`cannot open SQLite database '${options.filename}': ${(err as Error).message}`, {
+        cause: err,
+        details: { operation: 'open' },
+      });
     }
     const location = memory ? 'sqlite::memory:' : `sqlite:${options.filename}`;
     return new SqliteDriver(db, location, memory ? `memory:${randomUUID()}` : path.resolve(options.filename));
@@ -148,16 +187,26 @@ export class SqliteDriver implements Driver {
     try {
       this.#db.exec('BEGIN IMMEDIATE');
     } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { operation },
+      });
     }
     try {
       const out = fn();
       this.#db.exec('COMMIT');
       return out;
     } catch (err) {
-      try { this.#db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        /* already rolled back */
+      }
       if (err instanceof ValidationError || err instanceof DatabaseError) throw err;
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { operation },
+      });
     }
   }
 
@@ -166,7 +215,10 @@ export class SqliteDriver implements Driver {
     try {
       return fn();
     } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, { cause: err, details: { operation } });
+      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { operation },
+      });
     }
   }
 
@@ -175,17 +227,26 @@ export class SqliteDriver implements Driver {
     try {
       return this.#migrate(latest);
     } catch (err) {
-      if (err instanceof DatabaseError && (err.cause instanceof SchemaTooNewError || err.cause instanceof MigrationError)) throw err.cause;
+      if (
+        err instanceof DatabaseError &&
+        (err.cause instanceof SchemaTooNewError || err.cause instanceof MigrationError)
+      )
+        throw err.cause;
       throw err;
     }
   }
 
   #migrate(latest: number): number[] {
     return this.#tx('migrate', () => {
-      this.#db.exec('CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT');
+      this.#db.exec(
+        'CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+      );
       const current = Number(this.#get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v);
       if (current > latest) {
-        throw new SchemaTooNewError(`the database at ${this.location} has schema version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`, { details: { current, latest } });
+        throw new SchemaTooNewError(
+          `the database at ${this.location} has schema version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`,
+          { details: { current, latest } },
+        );
       }
       const applied: number[] = [];
       for (const m of SQLITE_MIGRATIONS) {
@@ -193,9 +254,16 @@ export class SqliteDriver implements Driver {
         try {
           this.#db.exec(m.sql);
         } catch (err) {
-          throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, { cause: err });
+          throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
-        this.#run('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)', m.version, m.name, Date.now());
+        this.#run(
+          'INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)',
+          m.version,
+          m.name,
+          Date.now(),
+        );
         applied.push(m.version);
       }
       return applied;
@@ -223,7 +291,9 @@ export class SqliteDriver implements Driver {
 
   async jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]> {
     if (p.tx !== undefined) {
-      throw new ValidationError("the 'tx' option is only supported on PostgreSQL (SQLite has no caller transaction to join)");
+      throw new ValidationError(
+        "the 'tx' option is only supported on PostgreSQL (SQLite has no caller transaction to join)",
+      );
     }
     const out = this.#tx('jobInsertMany', () => this.#insert(p));
     if (out.some((r) => !r.existing)) emitWake(this.#wake, 'jobs');
@@ -263,8 +333,25 @@ export class SqliteDriver implements Driver {
         continue;
       }
       const state: JobState = hasParent.has(i) ? 'wait_dependencies' : 'pending';
-      const r = insert.run(j.uuid, j.graphUuid, j.model, j.method, j.records, j.args, state, j.priority, j.eta, j.channel,
-        j.maxRetries, j.description, j.identityKey, j.context, j.timeLimitMs, p.now, isParent.has(i) ? 1 : 0);
+      const r = insert.run(
+        j.uuid,
+        j.graphUuid,
+        j.model,
+        j.method,
+        j.records,
+        j.args,
+        state,
+        j.priority,
+        j.eta,
+        j.channel,
+        j.maxRetries,
+        j.description,
+        j.identityKey,
+        j.context,
+        j.timeLimitMs,
+        p.now,
+        isParent.has(i) ? 1 : 0,
+      );
       const res: JobInsertResult = { id: Number(r.lastInsertRowid), uuid: j.uuid, state, existing: false };
       if (j.identityKey) seenKeys.set(j.identityKey, res);
       results.push(res);
@@ -287,11 +374,30 @@ export class SqliteDriver implements Driver {
       const chunk = p.jobs.slice(start, start + 64);
       const params: SqlValue[] = [];
       for (const j of chunk) {
-        params.push(j.uuid, j.graphUuid, j.model, j.method, j.records, j.args, 'pending', j.priority, j.eta, j.channel,
-          j.maxRetries, j.description, null, j.context, j.timeLimitMs, p.now, 0);
+        params.push(
+          j.uuid,
+          j.graphUuid,
+          j.model,
+          j.method,
+          j.records,
+          j.args,
+          'pending',
+          j.priority,
+          j.eta,
+          j.channel,
+          j.maxRetries,
+          j.description,
+          null,
+          j.context,
+          j.timeLimitMs,
+          p.now,
+          0,
+        );
       }
       const last = Number(this.#stmt(insertSql(chunk.length)).run(...params).lastInsertRowid);
-      chunk.forEach((j, i) => results.push({ id: last - chunk.length + 1 + i, uuid: j.uuid, state: 'pending', existing: false }));
+      chunk.forEach((j, i) =>
+        results.push({ id: last - chunk.length + 1 + i, uuid: j.uuid, state: 'pending', existing: false }),
+      );
     }
     return results;
   }
@@ -300,14 +406,18 @@ export class SqliteDriver implements Driver {
 
   #snapshot(now: number, sequential: readonly string[], throttled: readonly string[]): ChannelSnapshot {
     const running = new Map<string, number>();
-    for (const r of this.#all("SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ('enqueued','started') GROUP BY channel")) {
+    for (const r of this.#all(
+      "SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ('enqueued','started') GROUP BY channel",
+    )) {
       running.set(r.channel as string, Number(r.n));
     }
     const sequentialFailed = new Map<string, number>();
     for (const ch of sequential) {
       const r = this.#get(
         "SELECT min(id) AS id FROM conveyor_jobs WHERE state = 'failed' AND (channel = ? OR substr(channel, 1, ?) = ?)",
-        ch, ch.length + 1, ch + '.',
+        ch,
+        ch.length + 1,
+        ch + '.',
       );
       if (r && r.id !== null) sequentialFailed.set(ch, Number(r.id));
     }
@@ -320,15 +430,24 @@ export class SqliteDriver implements Driver {
     // loose index scan over the pending index: one seek per distinct channel
     const pendingChannels: string[] = [];
     // (INDEXED BY: the planner would otherwise pick the (state, id) index and sort every pending row)
-    let r = this.#get("SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' ORDER BY channel LIMIT 1");
+    let r = this.#get(
+      "SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' ORDER BY channel LIMIT 1",
+    );
     while (r) {
       pendingChannels.push(r.channel as string);
-      r = this.#get("SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel > ? ORDER BY channel LIMIT 1", r.channel as string);
+      r = this.#get(
+        "SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel > ? ORDER BY channel LIMIT 1",
+        r.channel as string,
+      );
     }
     return { now, running, sequentialFailed, lastStartedAt, pendingChannels };
   }
 
-  async channelSnapshot(p: { now: number; sequentialChannels: readonly string[]; throttledChannels: readonly string[] }): Promise<ChannelSnapshot> {
+  async channelSnapshot(p: {
+    now: number;
+    sequentialChannels: readonly string[];
+    throttledChannels: readonly string[];
+  }): Promise<ChannelSnapshot> {
     return this.#read('channelSnapshot', () => this.#snapshot(p.now, p.sequentialChannels, p.throttledChannels));
   }
 
@@ -339,20 +458,43 @@ export class SqliteDriver implements Driver {
       const candidates: Candidate[] = [];
       for (const plan of plans) {
         const rows = plan.includeNotDue
-          ? this.#all("SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? ORDER BY priority, created_at, id LIMIT ?", plan.channel, plan.limit)
-          : this.#all("SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?) ORDER BY priority, created_at, id LIMIT ?", plan.channel, p.now, plan.limit);
+          ? this.#all(
+              "SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? ORDER BY priority, created_at, id LIMIT ?",
+              plan.channel,
+              plan.limit,
+            )
+          : this.#all(
+              "SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?) ORDER BY priority, created_at, id LIMIT ?",
+              plan.channel,
+              p.now,
+              plan.limit,
+            );
         for (const c of rows) {
-          candidates.push({ id: Number(c.id), channel: c.channel as string, priority: Number(c.priority), createdAt: Number(c.created_at), eta: c.eta === null ? null : Number(c.eta) });
+          candidates.push({
+            id: Number(c.id),
+            channel: c.channel as string,
+            priority: Number(c.priority),
+            createdAt: Number(c.created_at),
+            eta: c.eta === null ? null : Number(c.eta),
+          });
         }
       }
       const pick = p.policy.pickJobs(snap, candidates, p.wanted);
       let wakeAt = pick.wakeAt;
-      const next = this.#get("SELECT min(eta) AS eta FROM conveyor_jobs INDEXED BY conveyor_jobs_eta WHERE state = 'pending' AND eta > ?", p.now);
+      const next = this.#get(
+        "SELECT min(eta) AS eta FROM conveyor_jobs INDEXED BY conveyor_jobs_eta WHERE state = 'pending' AND eta > ?",
+        p.now,
+      );
       if (next && next.eta !== null) wakeAt = wakeAt === null ? Number(next.eta) : Math.min(wakeAt, Number(next.eta));
       for (const [channel, at] of pick.lastStartedAt) {
-        this.#run('INSERT INTO conveyor_channel_state (channel, last_started_at) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at', channel, at);
+        this.#run(
+          'INSERT INTO conveyor_channel_state (channel, last_started_at) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at',
+          channel,
+          at,
+        );
       }
-      if (pick.picked.length === 0) return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
+      if (pick.picked.length === 0)
+        return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
       const ids = JSON.stringify(pick.picked.map((c) => c.id));
       const startIds = JSON.stringify(pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id));
       const rows = this.#all(
@@ -360,7 +502,12 @@ export class SqliteDriver implements Driver {
            state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
            started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
          WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${OPEN_FIELDS}`,
-        p.runnerId, p.now, startIds, startIds, p.now, ids,
+        p.runnerId,
+        p.now,
+        startIds,
+        startIds,
+        p.now,
+        ids,
       );
       const order = new Map(pick.picked.map((c, i) => [c.id, i]));
       const jobs = rows.map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -399,7 +546,13 @@ export class SqliteDriver implements Driver {
     const fence = "id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
     switch (c.kind) {
       case 'start':
-        return this.#run(`UPDATE conveyor_jobs SET state = 'started', started_at = ? WHERE ${fence} AND state = 'enqueued'`, c.at, c.id, c.attempt, runnerId);
+        return this.#run(
+          `UPDATE conveyor_jobs SET state = 'started', started_at = ? WHERE ${fence} AND state = 'enqueued'`,
+          c.at,
+          c.id,
+          c.attempt,
+          runnerId,
+        );
       case 'done':
         throw new Error('done commands are handled in jobFinishMany');
       case 'retry': {
@@ -408,10 +561,22 @@ export class SqliteDriver implements Driver {
              started_at = coalesce(?, started_at), exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END,
              exc_name = ?, exc_message = ?, exc_info = ?, result = ?
            WHERE ${fence}`,
-          c.eta, c.countTry ? 0 : 1, c.startedAt, c.startedAt, c.at, c.startedAt, c.excName, c.excMessage, c.excInfo,
-          c.excMessage === null ? null : JSON.stringify(c.excMessage), c.id, c.attempt, runnerId,
+          c.eta,
+          c.countTry ? 0 : 1,
+          c.startedAt,
+          c.startedAt,
+          c.at,
+          c.startedAt,
+          c.excName,
+          c.excMessage,
+          c.excInfo,
+          c.excMessage === null ? null : JSON.stringify(c.excMessage),
+          c.id,
+          c.attempt,
+          runnerId,
         );
-        if (n) this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
+        if (n)
+          this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
         return n;
       }
       case 'failed': {
@@ -419,24 +584,53 @@ export class SqliteDriver implements Driver {
           `UPDATE conveyor_jobs SET state = 'failed', done_at = NULL, started_at = coalesce(?, started_at),
              exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END, exc_name = ?, exc_message = ?, exc_info = ?
            WHERE ${fence}`,
-          c.startedAt, c.startedAt, c.at, c.startedAt, c.excName, c.excMessage, c.excInfo, c.id, c.attempt, runnerId,
+          c.startedAt,
+          c.startedAt,
+          c.at,
+          c.startedAt,
+          c.excName,
+          c.excMessage,
+          c.excInfo,
+          c.id,
+          c.attempt,
+          runnerId,
         );
-        if (n) this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
+        if (n)
+          this.#attempt(c.id, c.attempt, runnerId, c.startedAt, c.at, c.outcome, c.excName, c.excMessage, c.excInfo);
         return n;
       }
       case 'release':
         return this.#run(
           `UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE ${fence}`,
-          c.id, c.attempt, runnerId,
+          c.id,
+          c.attempt,
+          runnerId,
         );
     }
   }
 
-  #attempt(jobId: number, attempt: number, runnerId: string | null, startedAt: number | null, endedAt: number, outcome: string,
-    excName: string | null, excMessage: string | null, excInfo: string | null): void {
+  #attempt(
+    jobId: number,
+    attempt: number,
+    runnerId: string | null,
+    startedAt: number | null,
+    endedAt: number,
+    outcome: string,
+    excName: string | null,
+    excMessage: string | null,
+    excInfo: string | null,
+  ): void {
     this.#run(
       'INSERT INTO conveyor_job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      jobId, attempt, runnerId, startedAt, endedAt, outcome, excName, excMessage, excInfo,
+      jobId,
+      attempt,
+      runnerId,
+      startedAt,
+      endedAt,
+      outcome,
+      excName,
+      excMessage,
+      excInfo,
     );
   }
 
@@ -456,27 +650,53 @@ export class SqliteDriver implements Driver {
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    if (this.#closed) throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
-    const out = sqliteJobTransaction({
-      db: this.#db, get: (sql, ...params) => this.#get(sql, ...params), releaseDependants: (ids) => this.#releaseDependants(ids),
-    }, p);
+    if (this.#closed)
+      throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+    const out = sqliteJobTransaction(
+      {
+        db: this.#db,
+        get: (sql, ...params) => this.#get(sql, ...params),
+        releaseDependants: (ids) => this.#releaseDependants(ids),
+      },
+      p,
+    );
     if (out.completed) emitWake(this.#wake, 'freed', p.job!.runnerId);
     return out;
   }
 
-  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult> {
-    const n = this.#tx('jobProgress', () => this.#run(
-      "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
-      JSON.stringify(p.progress), p.id, p.attempt, p.runnerId,
-    ));
+  async jobProgress(p: {
+    id: number;
+    attempt: number;
+    runnerId: string;
+    progress: JobProgress;
+  }): Promise<FinishResult> {
+    const n = this.#tx('jobProgress', () =>
+      this.#run(
+        "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+        JSON.stringify(p.progress),
+        p.id,
+        p.attempt,
+        p.runnerId,
+      ),
+    );
     return n ? 'ok' : 'stale';
   }
 
-  async jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult> {
-    const n = this.#tx('jobCheckpoint', () => this.#run(
-      "UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
-      p.checkpoint, p.id, p.attempt, p.runnerId,
-    ));
+  async jobCheckpoint(p: {
+    id: number;
+    attempt: number;
+    runnerId: string;
+    checkpoint: string | null;
+  }): Promise<FinishResult> {
+    const n = this.#tx('jobCheckpoint', () =>
+      this.#run(
+        "UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+        p.checkpoint,
+        p.id,
+        p.attempt,
+        p.runnerId,
+      ),
+    );
     return n ? 'ok' : 'stale';
   }
 
@@ -484,18 +704,28 @@ export class SqliteDriver implements Driver {
 
   #binder(params: SqlValue[]): Binder {
     return {
-      value: (v) => { params.push(v as SqlValue); return '?'; },
-      inList: (col, values) => { params.push(JSON.stringify(values)); return `${col} IN (SELECT value FROM json_each(?))`; },
-      ilike: (expr, pattern) => { params.push(pattern); return `${expr} LIKE ? ESCAPE '\\'`; },
+      value: (v) => {
+        params.push(v as SqlValue);
+        return '?';
+      },
+      inList: (col, values) => {
+        params.push(JSON.stringify(values));
+        return `${col} IN (SELECT value FROM json_each(?))`;
+      },
+      ilike: (expr, pattern) => {
+        params.push(pattern);
+        return `${expr} LIKE ? ESCAPE '\\'`;
+      },
       argsText: 'args',
     };
   }
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
     return this.#read('jobGet', () => {
-      const row = typeof idOrUuid === 'number'
-        ? this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
-        : this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
+      const row =
+        typeof idOrUuid === 'number'
+          ? this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
+          : this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
       return row ? rowToJob(row) : null;
     });
   }
@@ -510,19 +740,30 @@ export class SqliteDriver implements Driver {
       const sortExpr = sort === 'id' ? 'id' : `coalesce(${sort}, -1)`;
       if (cursor) {
         const op = desc ? '<' : '>';
-        if (sort === 'id') { extra.push(`id ${op} ?`); params.push(cursor[1]); }
-        else { extra.push(`(${sortExpr}, id) ${op} (?, ?)`); params.push(cursor[0] ?? -1, cursor[1]); }
+        if (sort === 'id') {
+          extra.push(`id ${op} ?`);
+          params.push(cursor[1]);
+        } else {
+          extra.push(`(${sortExpr}, id) ${op} (?, ?)`);
+          params.push(cursor[0] ?? -1, cursor[1]);
+        }
       }
       const where = buildWhere(p, this.#binder(params), extra);
       const dir = desc ? 'DESC' : 'ASC';
       const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
       params.push(p.limit + 1);
-      const rows = this.#db.prepare(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`).all(...params) as RawRow[];
+      const rows = this.#db
+        .prepare(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`)
+        .all(...params) as RawRow[];
       const jobs = rows.slice(0, p.limit).map(rowToJob);
       const last = jobs.at(-1);
-      const nextCursor = rows.length > p.limit && last
-        ? encodeCursor(sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1), last.id)
-        : null;
+      const nextCursor =
+        rows.length > p.limit && last
+          ? encodeCursor(
+              sort === 'id' ? last.id : ((last as unknown as Record<string, number | null>)[p.sort!] ?? -1),
+              last.id,
+            )
+          : null;
       return { jobs, nextCursor };
     });
   }
@@ -543,28 +784,48 @@ export class SqliteDriver implements Driver {
   }
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
-    return this.#read('jobAttempts', () => this.#all('SELECT * FROM conveyor_job_attempts WHERE job_id = ? ORDER BY attempt, ended_at', id).map(rowToAttempt));
+    return this.#read('jobAttempts', () =>
+      this.#all('SELECT * FROM conveyor_job_attempts WHERE job_id = ? ORDER BY attempt, ended_at', id).map(
+        rowToAttempt,
+      ),
+    );
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
     return this.#read('jobDependencies', () => ({
-      dependsOn: this.#all('SELECT depends_on AS id FROM conveyor_job_deps WHERE job_id = ? ORDER BY depends_on', id).map((r) => Number(r.id)),
-      dependants: this.#all('SELECT job_id AS id FROM conveyor_job_deps WHERE depends_on = ? ORDER BY job_id', id).map((r) => Number(r.id)),
+      dependsOn: this.#all(
+        'SELECT depends_on AS id FROM conveyor_job_deps WHERE job_id = ? ORDER BY depends_on',
+        id,
+      ).map((r) => Number(r.id)),
+      dependants: this.#all('SELECT job_id AS id FROM conveyor_job_deps WHERE depends_on = ? ORDER BY job_id', id).map(
+        (r) => Number(r.id),
+      ),
     }));
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
     return this.#read('graphGet', () => {
-      const nodes = this.#all('SELECT id, uuid, model, method, description, state, records FROM conveyor_jobs WHERE graph_uuid = ? ORDER BY id', graphUuid);
+      const nodes = this.#all(
+        'SELECT id, uuid, model, method, description, state, records FROM conveyor_jobs WHERE graph_uuid = ? ORDER BY id',
+        graphUuid,
+      );
       if (!nodes.length) return null;
       const edges = this.#all(
         `SELECT d.depends_on AS parent, d.job_id AS child FROM conveyor_job_deps d JOIN conveyor_jobs j ON j.id = d.job_id
-         WHERE j.graph_uuid = ? ORDER BY d.depends_on, d.job_id`, graphUuid,
+         WHERE j.graph_uuid = ? ORDER BY d.depends_on, d.job_id`,
+        graphUuid,
       );
       return {
         graphUuid,
-        nodes: nodes.map((n) => ({ id: Number(n.id), uuid: n.uuid as string, model: n.model as string, method: n.method as string,
-          description: n.description as string, state: n.state as JobState, records: JSON.parse(n.records as string) as unknown[] })),
+        nodes: nodes.map((n) => ({
+          id: Number(n.id),
+          uuid: n.uuid as string,
+          model: n.model as string,
+          method: n.method as string,
+          description: n.description as string,
+          state: n.state as JobState,
+          records: JSON.parse(n.records as string) as unknown[],
+        })),
         edges: edges.map((e) => [Number(e.parent), Number(e.child)] as [number, number]),
       };
     });
@@ -577,7 +838,11 @@ export class SqliteDriver implements Driver {
       const r = this.#get(
         `SELECT count(*) AS n FROM conveyor_jobs WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?)
            AND (priority, created_at, id) < (?, ?, ?)`,
-        j.channel as string, now, j.priority as number, j.created_at as number, id,
+        j.channel as string,
+        now,
+        j.priority as number,
+        j.created_at as number,
+        id,
       );
       return Number(r!.n);
     });
@@ -586,15 +851,18 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- admin writes
 
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
-    const ids = this.#tx('jobRequeue', () => this.#all(
-      `UPDATE conveyor_jobs SET
+    const ids = this.#tx('jobRequeue', () =>
+      this.#all(
+        `UPDATE conveyor_jobs SET
          state = CASE WHEN EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs pj ON pj.id = d.depends_on
                                    WHERE d.job_id = conveyor_jobs.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
          attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
          cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = ?
        WHERE id IN (SELECT value FROM json_each(?)) AND state <> 'wait_dependencies' RETURNING id`,
-      p.message === undefined ? null : JSON.stringify(p.message), JSON.stringify(p.ids),
-    ).map((r) => Number(r.id)));
+        p.message === undefined ? null : JSON.stringify(p.message),
+        JSON.stringify(p.ids),
+      ).map((r) => Number(r.id)),
+    );
     if (ids.length) emitWake(this.#wake, 'jobs');
     return ids;
   }
@@ -604,7 +872,9 @@ export class SqliteDriver implements Driver {
       const changed = this.#all(
         `UPDATE conveyor_jobs SET state = 'done', done_at = ?, runner_id = NULL, result = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
-        p.now, JSON.stringify(p.message ?? 'Manually set to done'), JSON.stringify(p.ids),
+        p.now,
+        JSON.stringify(p.message ?? 'Manually set to done'),
+        JSON.stringify(p.ids),
       ).map((r) => Number(r.id));
       if (changed.length) this.#releaseDependants(changed);
       return changed;
@@ -615,16 +885,22 @@ export class SqliteDriver implements Driver {
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
     const ids = this.#tx('jobCancel', () => {
-      const cancel = (ids: readonly number[]) => this.#all(
-        `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
+      const cancel = (ids: readonly number[]) =>
+        this.#all(
+          `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
-        p.now, JSON.stringify(p.message ?? 'Cancelled'), JSON.stringify(ids),
-      ).map((r) => Number(r.id));
+          p.now,
+          JSON.stringify(p.message ?? 'Cancelled'),
+          JSON.stringify(ids),
+        ).map((r) => Number(r.id));
       const all = cancel(p.ids);
       if (p.cascade) {
         let frontier = all;
         while (frontier.length) {
-          const children = this.#all('SELECT DISTINCT job_id AS id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?))', JSON.stringify(frontier)).map((r) => Number(r.id));
+          const children = this.#all(
+            'SELECT DISTINCT job_id AS id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?))',
+            JSON.stringify(frontier),
+          ).map((r) => Number(r.id));
           frontier = children.length ? cancel(children) : [];
           all.push(...frontier);
         }
@@ -642,11 +918,17 @@ export class SqliteDriver implements Driver {
       const n = this.#tx('jobPrune', () => {
         const ids = this.#all(
           `SELECT id FROM conveyor_jobs WHERE state IN (SELECT value FROM json_each(?)) AND coalesce(done_at, cancelled_at, created_at) < ? LIMIT ?`,
-          JSON.stringify(p.states), p.before, batch,
+          JSON.stringify(p.states),
+          p.before,
+          batch,
         ).map((r) => Number(r.id));
         if (!ids.length) return 0;
         const list = JSON.stringify(ids);
-        this.#run('DELETE FROM conveyor_job_deps WHERE job_id IN (SELECT value FROM json_each(?)) OR depends_on IN (SELECT value FROM json_each(?))', list, list);
+        this.#run(
+          'DELETE FROM conveyor_job_deps WHERE job_id IN (SELECT value FROM json_each(?)) OR depends_on IN (SELECT value FROM json_each(?))',
+          list,
+          list,
+        );
         this.#run('DELETE FROM conveyor_job_attempts WHERE job_id IN (SELECT value FROM json_each(?))', list);
         return this.#run('DELETE FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(?))', list);
       });
@@ -660,19 +942,40 @@ export class SqliteDriver implements Driver {
   async runnerRegister(r: RunnerRegistration): Promise<void> {
     // the database's clock of an embedded database is the host's (a fixed `now` only in tests)
     const now = r.now ?? Date.now();
-    this.#tx('runnerRegister', () => this.#run(
-      `INSERT INTO conveyor_runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    this.#tx('runnerRegister', () =>
+      this.#run(
+        `INSERT INTO conveyor_runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
-      r.id, r.host, r.pid, r.workers, r.startedAt, now, now + Math.round(r.leaseMs), JSON.stringify(r.info),
-    ));
+        r.id,
+        r.host,
+        r.pid,
+        r.workers,
+        r.startedAt,
+        now,
+        now + Math.round(r.leaseMs),
+        JSON.stringify(r.info),
+      ),
+    );
   }
 
-  async runnerHeartbeat(p: { id: string; leaseMs: number; info: Record<string, unknown>; now?: number }): Promise<boolean> {
+  async runnerHeartbeat(p: {
+    id: string;
+    leaseMs: number;
+    info: Record<string, unknown>;
+    now?: number;
+  }): Promise<boolean> {
     const now = p.now ?? Date.now();
-    return this.#tx('runnerHeartbeat', () => this.#run(
-      'UPDATE conveyor_runners SET heartbeat_at = ?, lease_until = ?, info = ? WHERE id = ?',
-      now, now + Math.round(p.leaseMs), JSON.stringify(p.info), p.id,
-    ) > 0);
+    return this.#tx(
+      'runnerHeartbeat',
+      () =>
+        this.#run(
+          'UPDATE conveyor_runners SET heartbeat_at = ?, lease_until = ?, info = ? WHERE id = ?',
+          now,
+          now + Math.round(p.leaseMs),
+          JSON.stringify(p.info),
+          p.id,
+        ) > 0,
+    );
   }
 
   async runnerRemove(id: string): Promise<void> {
@@ -680,17 +983,28 @@ export class SqliteDriver implements Driver {
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
-    return this.#read('runnerList', () => this.#all('SELECT * FROM conveyor_runners ORDER BY started_at').map((r) => ({
-      id: r.id as string, host: r.host as string, pid: Number(r.pid), workers: Number(r.workers), startedAt: Number(r.started_at),
-      heartbeatAt: Number(r.heartbeat_at), leaseUntil: Number(r.lease_until), info: JSON.parse(r.info as string) as Record<string, unknown>,
-    })));
+    return this.#read('runnerList', () =>
+      this.#all('SELECT * FROM conveyor_runners ORDER BY started_at').map((r) => ({
+        id: r.id as string,
+        host: r.host as string,
+        pid: Number(r.pid),
+        workers: Number(r.workers),
+        startedAt: Number(r.started_at),
+        heartbeatAt: Number(r.heartbeat_at),
+        leaseUntil: Number(r.lease_until),
+        info: JSON.parse(r.info as string) as Record<string, unknown>,
+      })),
+    );
   }
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
-    return this.#read('oldestPending', () => this.#all(
-      `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
-       FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND (eta IS NULL OR eta <= ?) GROUP BY channel ORDER BY channel`, p.now,
-    ).map((r) => ({ channel: r.channel as string, since: Number(r.since) })));
+    return this.#read('oldestPending', () =>
+      this.#all(
+        `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
+       FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND (eta IS NULL OR eta <= ?) GROUP BY channel ORDER BY channel`,
+        p.now,
+      ).map((r) => ({ channel: r.channel as string, since: Number(r.since) })),
+    );
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
@@ -707,7 +1021,10 @@ export class SqliteDriver implements Driver {
         const id = Number(r.id);
         const runnerId = (r.runner_id as string | null) ?? null;
         if (r.state === 'enqueued') {
-          this.#run("UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL WHERE id = ?", id);
+          this.#run(
+            "UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL WHERE id = ?",
+            id,
+          );
           rescued.push({ id, runnerId, state: 'pending', wasStarted: false });
           continue;
         }
@@ -716,9 +1033,22 @@ export class SqliteDriver implements Driver {
         const msg = `runner ${runnerId ?? '?'} stopped heartbeating while running the job (crash ${crashes} of at most ${p.maxCrashes})`;
         this.#run(
           `UPDATE conveyor_jobs SET state = ?, crash_count = ?, runner_id = NULL, enqueued_at = NULL, exc_name = 'JobFoundDead', exc_message = ?, exc_info = NULL WHERE id = ?`,
-          dead ? 'failed' : 'pending', crashes, msg, id,
+          dead ? 'failed' : 'pending',
+          crashes,
+          msg,
+          id,
         );
-        this.#attempt(id, Number(r.attempt), runnerId, r.started_at === null ? null : Number(r.started_at), now, 'crashed', 'JobFoundDead', msg, null);
+        this.#attempt(
+          id,
+          Number(r.attempt),
+          runnerId,
+          r.started_at === null ? null : Number(r.started_at),
+          now,
+          'crashed',
+          'JobFoundDead',
+          msg,
+          null,
+        );
         rescued.push({ id, runnerId, state: dead ? 'failed' : 'pending', wasStarted: true });
       }
       this.#run('DELETE FROM conveyor_runners WHERE lease_until < ?', now);
@@ -734,7 +1064,11 @@ export class SqliteDriver implements Driver {
     // a listener of its own per subscription, so that closing one removes only it
     const listener = (topic: WakeTopic, origin: string | null) => onWake(topic, origin);
     this.#wake.on('wake', listener);
-    return { close: async () => { this.#wake.off('wake', listener); } };
+    return {
+      close: async () => {
+        this.#wake.off('wake', listener);
+      },
+    };
   }
 
   async wake(topic: WakeTopic): Promise<void> {
@@ -766,7 +1100,11 @@ export class SqliteDriver implements Driver {
   async listenEvents(onPayload: (payload: string) => void): Promise<{ close(): Promise<void> }> {
     const listener = (payload: string) => onPayload(payload);
     this.#wake.on('events', listener);
-    return { close: async () => { this.#wake.off('events', listener); } };
+    return {
+      close: async () => {
+        this.#wake.off('events', listener);
+      },
+    };
   }
 
   async eventListeners(): Promise<boolean> {
@@ -776,47 +1114,104 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
-    return this.#read('jobFunctionList', () => this.#all('SELECT name, settings, updated_at FROM conveyor_job_functions ORDER BY name')
-      .map((r) => ({ name: r.name as string, settings: r.settings as string, updatedAt: Number(r.updated_at) })));
+    return this.#read('jobFunctionList', () =>
+      this.#all('SELECT name, settings, updated_at FROM conveyor_job_functions ORDER BY name').map((r) => ({
+        name: r.name as string,
+        settings: r.settings as string,
+        updatedAt: Number(r.updated_at),
+      })),
+    );
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
     this.#tx('jobFunctionSet', () => {
       if (p.settings === null) this.#run('DELETE FROM conveyor_job_functions WHERE name = ?', p.name);
-      else this.#run('INSERT INTO conveyor_job_functions (name, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at', p.name, p.settings, p.now);
+      else
+        this.#run(
+          'INSERT INTO conveyor_job_functions (name, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at',
+          p.name,
+          p.settings,
+          p.now,
+        );
     });
   }
 
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
-    return this.#tx('timeoutLogInsert', () => Number(this.#stmt(
-      `INSERT INTO conveyor_timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+    return this.#tx('timeoutLogInsert', () =>
+      Number(
+        this.#stmt(
+          `INSERT INTO conveyor_timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(e.at, e.operation, e.kind, e.model ?? null, e.method ?? null, e.jobId ?? null, Math.round(e.thresholdMs), Math.round(e.durationMs),
-      e.exceeded ? 1 : 0, e.error ?? null, e.host).lastInsertRowid));
+        ).run(
+          e.at,
+          e.operation,
+          e.kind,
+          e.model ?? null,
+          e.method ?? null,
+          e.jobId ?? null,
+          Math.round(e.thresholdMs),
+          Math.round(e.durationMs),
+          e.exceeded ? 1 : 0,
+          e.error ?? null,
+          e.host,
+        ).lastInsertRowid,
+      ),
+    );
   }
 
-  async timeoutLogList(p: { since?: number; limit: number; model?: string; method?: string; kind?: string; cursor?: number | null }): Promise<TimeoutLogEntry[]> {
+  async timeoutLogList(p: {
+    since?: number;
+    limit: number;
+    model?: string;
+    method?: string;
+    kind?: string;
+    cursor?: number | null;
+  }): Promise<TimeoutLogEntry[]> {
     return this.#read('timeoutLogList', () => {
       const where: string[] = [];
       const params: SqlValue[] = [];
-      if (p.since !== undefined) { where.push('at >= ?'); params.push(p.since); }
-      if (p.model !== undefined) { where.push('model = ?'); params.push(p.model); }
-      if (p.method !== undefined) { where.push('method = ?'); params.push(p.method); }
-      if (p.kind !== undefined) { where.push('kind = ?'); params.push(p.kind); }
-      if (p.cursor) { where.push('id < ?'); params.push(p.cursor); }
+      if (p.since !== undefined) {
+        where.push('at >= ?');
+        params.push(p.since);
+      }
+      if (p.model !== undefined) {
+        where.push('model = ?');
+        params.push(p.model);
+      }
+      if (p.method !== undefined) {
+        where.push('method = ?');
+        params.push(p.method);
+      }
+      if (p.kind !== undefined) {
+        where.push('kind = ?');
+        params.push(p.kind);
+      }
+      if (p.cursor) {
+        where.push('id < ?');
+        params.push(p.cursor);
+      }
       params.push(p.limit);
-      const rows = this.#db.prepare(`SELECT * FROM conveyor_timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`).all(...params) as RawRow[];
+      const rows = this.#db
+        .prepare(
+          `SELECT * FROM conveyor_timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
+        )
+        .all(...params) as RawRow[];
       return rows.map(rowToTimeoutEntry);
     });
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
-    return this.#read('timeoutLogStatistics', () => timeoutStats(this.#all(
-      `SELECT model, method, count(*) AS n, sum(exceeded) AS exceeded, sum(duration_ms) AS total_ms
-       FROM conveyor_timeout_log WHERE at >= ? GROUP BY model, method`, p.since,
-    )));
+    return this.#read('timeoutLogStatistics', () =>
+      timeoutStats(
+        this.#all(
+          `SELECT model, method, count(*) AS n, sum(exceeded) AS exceeded, sum(duration_ms) AS total_ms
+       FROM conveyor_timeout_log WHERE at >= ? GROUP BY model, method`,
+          p.since,
+        ),
+      ),
+    );
   }
 
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
@@ -826,8 +1221,10 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- scheduled jobs
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
-    return this.#tx('cronUpsert', () => rowToCron(this.#get(
-      `INSERT INTO conveyor_crons (name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, created_at, updated_at)
+    return this.#tx('cronUpsert', () =>
+      rowToCron(
+        this.#get(
+          `INSERT INTO conveyor_crons (name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET
          next_run_at = CASE WHEN conveyor_crons.schedule IS NOT excluded.schedule OR conveyor_crons.timezone IS NOT excluded.timezone
@@ -836,12 +1233,27 @@ export class SqliteDriver implements Driver {
          records = excluded.records, args = excluded.args, options = excluded.options, catch_up = excluded.catch_up,
          updated_at = excluded.updated_at
        RETURNING ${CRON_FIELDS}`,
-      p.name, p.schedule, p.timezone, p.model, p.method, p.records, p.args, p.options, p.catchUp, p.nextRunAt, p.now, p.now,
-    )!));
+          p.name,
+          p.schedule,
+          p.timezone,
+          p.model,
+          p.method,
+          p.records,
+          p.args,
+          p.options,
+          p.catchUp,
+          p.nextRunAt,
+          p.now,
+          p.now,
+        )!,
+      ),
+    );
   }
 
   async cronList(): Promise<CronRow[]> {
-    return this.#read('cronList', () => this.#all(`SELECT ${CRON_FIELDS} FROM conveyor_crons ORDER BY name`).map(rowToCron));
+    return this.#read('cronList', () =>
+      this.#all(`SELECT ${CRON_FIELDS} FROM conveyor_crons ORDER BY name`).map(rowToCron),
+    );
   }
 
   async cronGet(name: string): Promise<CronRow | null> {
@@ -852,27 +1264,51 @@ export class SqliteDriver implements Driver {
   }
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
-    return this.#tx('cronSetPaused', () => this.#run(
-      'UPDATE conveyor_crons SET paused = ?, next_run_at = CASE WHEN ? THEN ? ELSE next_run_at END, updated_at = ? WHERE name = ?',
-      p.paused ? 1 : 0, p.nextRunAt === undefined ? 0 : 1, p.nextRunAt ?? null, p.now, p.name,
-    ) > 0);
+    return this.#tx(
+      'cronSetPaused',
+      () =>
+        this.#run(
+          'UPDATE conveyor_crons SET paused = ?, next_run_at = CASE WHEN ? THEN ? ELSE next_run_at END, updated_at = ? WHERE name = ?',
+          p.paused ? 1 : 0,
+          p.nextRunAt === undefined ? 0 : 1,
+          p.nextRunAt ?? null,
+          p.now,
+          p.name,
+        ) > 0,
+    );
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
     const out = this.#tx('cronFire', (): CronFireResult => {
       const cron = this.#get('SELECT paused FROM conveyor_crons WHERE name = ?', p.name);
       if (!cron || (p.slotAt !== null && Number(cron.paused) === 1)) return { fired: false, jobId: null };
-      if (p.slotAt !== null && this.#run('INSERT OR IGNORE INTO conveyor_cron_slots (name, slot_at, fired_at) VALUES (?, ?, ?)', p.name, p.slotAt, p.now) === 0) {
+      if (
+        p.slotAt !== null &&
+        this.#run(
+          'INSERT OR IGNORE INTO conveyor_cron_slots (name, slot_at, fired_at) VALUES (?, ?, ?)',
+          p.name,
+          p.slotAt,
+          p.now,
+        ) === 0
+      ) {
         return { fired: false, jobId: null };
       }
       const jobId = this.#insert({ jobs: [p.job], now: p.now })[0]!.id;
       if (p.slotAt !== null) {
         this.#run('UPDATE conveyor_cron_slots SET job_id = ? WHERE name = ? AND slot_at = ?', jobId, p.name, p.slotAt);
-        this.#run('DELETE FROM conveyor_cron_slots WHERE name = ? AND slot_at < ?', p.name, p.slotAt - CRON_SLOT_RETENTION_MS);
+        this.#run(
+          'DELETE FROM conveyor_cron_slots WHERE name = ? AND slot_at < ?',
+          p.name,
+          p.slotAt - CRON_SLOT_RETENTION_MS,
+        );
       }
       this.#run(
         'UPDATE conveyor_crons SET last_run_at = ?, last_job_id = ?, next_run_at = coalesce(max(next_run_at, ?), ?, next_run_at) WHERE name = ?',
-        p.slotAt ?? p.now, jobId, p.nextRunAt, p.nextRunAt, p.name,
+        p.slotAt ?? p.now,
+        jobId,
+        p.nextRunAt,
+        p.nextRunAt,
+        p.name,
       );
       return { fired: true, jobId };
     });
@@ -881,9 +1317,14 @@ export class SqliteDriver implements Driver {
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    this.#tx('cronAdvance', () => this.#run(
-      'UPDATE conveyor_crons SET next_run_at = coalesce(max(next_run_at, ?), ?) WHERE name = ?', p.nextRunAt, p.nextRunAt, p.name,
-    ));
+    this.#tx('cronAdvance', () =>
+      this.#run(
+        'UPDATE conveyor_crons SET next_run_at = coalesce(max(next_run_at, ?), ?) WHERE name = ?',
+        p.nextRunAt,
+        p.nextRunAt,
+        p.name,
+      ),
+    );
   }
 
   async cronDelete(name: string): Promise<boolean> {

@@ -26,7 +26,8 @@ export interface SqliteJobTransactionHost {
   releaseDependants(doneIds: readonly number[]): unknown;
 }
 
-const FENCE_SQL = "SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
+const FENCE_SQL =
+  "SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
 
 /** Run {@link JobTransactionParams.fn} and the fenced completion in one `BEGIN IMMEDIATE`, synchronously. */
 export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTransactionParams): JobTransactionResult {
@@ -35,7 +36,10 @@ export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTrans
       return work();
     } catch (err) {
       if (err instanceof ConveyorError) throw err;
-      throw new DatabaseError(`SQLite jobTransaction failed: ${(err as Error).message}`, { cause: err, details: { operation: 'jobTransaction' } });
+      throw new DatabaseError(`SQLite jobTransaction failed: ${(err as Error).message}`, {
+        cause: err,
+        details: { operation: 'jobTransaction' },
+      });
     }
   };
   own(() => host.db.exec('BEGIN IMMEDIATE'));
@@ -44,27 +48,38 @@ export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTrans
     if (job && !own(() => host.get(FENCE_SQL, job.id, job.attempt, job.runnerId))) {
       throw new JobLeaseLostError(
         `job ${job.id} (attempt ${job.attempt}) is no longer held by runner ${job.runnerId} (its lease was lost: rescued, cancelled, requeued or done): its transaction was rolled back`,
-        { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } });
+        { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } },
+      );
     }
     const value = p.fn(host.db);
     if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
       (value as Promise<unknown>).then(undefined, () => {}); // its outcome no longer matters: everything is rolled back
-      throw new TransactionScopeError('job.transaction() on SQLite takes a synchronous callback (it got a promise): a SQLite transaction must not stay open across an await. Do the async work before or after the transaction; its writes were rolled back');
+      throw new TransactionScopeError(
+        'job.transaction() on SQLite takes a synchronous callback (it got a promise): a SQLite transaction must not stay open across an await. Do the async work before or after the transaction; its writes were rolled back',
+      );
     }
     const at = p.now();
     if (job) {
       const result = p.encodeResult(value);
-      const row = own(() => host.get(DONE_SQL, job.startedAt, at, at - job.startedAt, result, job.id, job.attempt, job.runnerId));
+      const row = own(() =>
+        host.get(DONE_SQL, job.startedAt, at, at - job.startedAt, result, job.id, job.attempt, job.runnerId),
+      );
       if (!row) {
-        throw new JobLeaseLostError(`job ${job.id} (attempt ${job.attempt}): the transaction's own writes changed the job row; rolled back`,
-          { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } });
+        throw new JobLeaseLostError(
+          `job ${job.id} (attempt ${job.attempt}): the transaction's own writes changed the job row; rolled back`,
+          { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } },
+        );
       }
       if (Number(row.deps)) own(() => host.releaseDependants([job.id]));
     }
     own(() => host.db.exec('COMMIT'));
     return { value, completed: job !== null, at };
   } catch (err) {
-    try { host.db.exec('ROLLBACK'); } catch { /* already rolled back */ }
+    try {
+      host.db.exec('ROLLBACK');
+    } catch {
+      /* already rolled back */
+    }
     throw err;
   }
 }

@@ -21,7 +21,15 @@ import { encodeJson } from '../../internal/json.ts';
 import type { Logger } from '../../internal/logger.ts';
 import type { ModelDefinition } from '../../model.ts';
 import { encodeTransactionResult, executeJob } from '../executor.ts';
-import { fromWireError, toWireError, toWireOutcome, type FromWorker, type ToWorker, type WireJob, type WorkerCall } from './wire.ts';
+import {
+  fromWireError,
+  toWireError,
+  toWireOutcome,
+  type FromWorker,
+  type ToWorker,
+  type WireJob,
+  type WorkerCall,
+} from './wire.ts';
 
 /** What a worker uses of the module's Conveyor. */
 interface Host {
@@ -45,7 +53,9 @@ function send(msg: FromWorker): Promise<void> {
 
 async function load(url: string): Promise<Host> {
   const mod = (await import(url)) as { default?: unknown };
-  const value = await (typeof mod.default === 'function' && !(mod.default as { runner?: unknown }).runner ? (mod.default as () => unknown)() : mod.default);
+  const value = await (typeof mod.default === 'function' && !(mod.default as { runner?: unknown }).runner
+    ? (mod.default as () => unknown)()
+    : mod.default);
   const host = value as Host | undefined;
   if (!host || typeof (host as unknown as { model?: unknown }).model !== 'function' || !(host.models instanceof Map)) {
     throw new Error(`module '${url}' must export default a Conveyor (or a promise of one), with its models defined`);
@@ -76,7 +86,11 @@ async function run(job: WireJob, tx: JobTransactionJob | undefined): Promise<voi
   current = { job, controller };
   const settings = host.models.get(job.model)?.settings.get(job.method);
   // the parent needs these to decide a run it has to kill; sent before the job can block the process
-  await send({ t: 'started', retryPattern: settings?.retryPattern ?? null, retryOnTimeout: settings?.retryOnTimeout ?? true });
+  await send({
+    t: 'started',
+    retryPattern: settings?.retryPattern ?? null,
+    retryOnTimeout: settings?.retryOnTimeout ?? true,
+  });
   const r = await executeJob({
     job,
     models: host.models,
@@ -91,7 +105,13 @@ async function run(job: WireJob, tx: JobTransactionJob | undefined): Promise<voi
     // the fenced transaction runs here, on this process's own driver; the parent learns the job is done
     // (a parent that never hears it writes the outcome, which the fence then finds stale)
     transaction: async (fn, signal) => {
-      const r = await host.driver.jobTransaction({ job: tx ? { ...tx, id: job.id, attempt: job.attempt } : null, fn, encodeResult: encodeTransactionResult, now: () => host.clock.now(), signal });
+      const r = await host.driver.jobTransaction({
+        job: tx ? { ...tx, id: job.id, attempt: job.attempt } : null,
+        fn,
+        encodeResult: encodeTransactionResult,
+        now: () => host.clock.now(),
+        signal,
+      });
       if (r.completed) await call({ op: 'committed', value: r.at }).catch(() => {});
       return r.value;
     },
@@ -109,7 +129,9 @@ async function run(job: WireJob, tx: JobTransactionJob | undefined): Promise<voi
         error = e;
       }
     }
-    await send({ t: 'result', outcome: { kind: 'failed', reason: 'error', error: toWireError(error) }, exiting }).catch(() => {});
+    await send({ t: 'result', outcome: { kind: 'failed', reason: 'error', error: toWireError(error) }, exiting }).catch(
+      () => {},
+    );
   }
   if (exiting) process.exit(exitCode);
 }
@@ -123,7 +145,15 @@ function stop(reason: Error, code: number): void {
 
 process.on('SIGTERM', () => {
   const job = current?.job;
-  stop(new TimeoutError(job ? `${job.model}.${job.method} (job ${job.id}): worker process ${process.pid} was told to stop (SIGTERM)` : 'SIGTERM', 0), 0);
+  stop(
+    new TimeoutError(
+      job
+        ? `${job.model}.${job.method} (job ${job.id}): worker process ${process.pid} was told to stop (SIGTERM)`
+        : 'SIGTERM',
+      0,
+    ),
+    0,
+  );
 });
 process.on('uncaughtException', (err) => {
   host?.logger.error({ pid: process.pid, err }, 'uncaught exception in a worker process: failing its job and exiting');

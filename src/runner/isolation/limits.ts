@@ -7,7 +7,22 @@
 import fs from 'node:fs';
 import { ConfigurationError, describeValue } from '../../errors.ts';
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tb: 1024 ** 4, tib: 1024 ** 4 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: 1024,
+  kb: 1024,
+  kib: 1024,
+  m: 1024 ** 2,
+  mb: 1024 ** 2,
+  mib: 1024 ** 2,
+  g: 1024 ** 3,
+  gb: 1024 ** 3,
+  gib: 1024 ** 3,
+  t: 1024 ** 4,
+  tb: 1024 ** 4,
+  tib: 1024 ** 4,
+};
 
 /**
  * Parse a memory size: bytes as a number or a digit string (Odoo's `limit_memory_soft = 2147483648`),
@@ -22,7 +37,10 @@ export function parseBytes(value: number | string, what = 'memory size'): number
     const unit = m ? BYTE_UNITS[m[2]!.toLowerCase()] : undefined;
     if (m && unit !== undefined) return Math.round(Number(m[1]) * unit);
   }
-  throw new ConfigurationError(`invalid ${what}: expected bytes (a number >= 0) or a string like '512mb', '2g', got ${describeValue(value)}`, { details: { what } });
+  throw new ConfigurationError(
+    `invalid ${what}: expected bytes (a number >= 0) or a string like '512mb', '2g', got ${describeValue(value)}`,
+    { details: { what } },
+  );
 }
 
 /** Bytes as `'612 MB'` (MiB, for messages). */

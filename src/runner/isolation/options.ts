@@ -11,7 +11,10 @@ import type { ProcessPoolOptions } from './process-pool.ts';
 import type { RunnerOptions } from '../runner.ts';
 
 /** The runner options this module reads. */
-export type IsolationOptions = Pick<RunnerOptions, 'isolation' | 'module' | 'limitTimeCpu' | 'limitMemorySoft' | 'limitMemoryHard' | 'killGrace' | 'limitRequest'>;
+export type IsolationOptions = Pick<
+  RunnerOptions,
+  'isolation' | 'module' | 'limitTimeCpu' | 'limitMemorySoft' | 'limitMemoryHard' | 'killGrace' | 'limitRequest'
+>;
 
 /** Default CPU time of one run: 600 s. */
 export const DEFAULT_LIMIT_TIME_CPU = '600s';
@@ -30,7 +33,8 @@ export const DEFAULT_LIMIT_REQUEST = 65_536;
 /** `limitRequest` from the option (a number) or the environment (a digit string). @throws ConfigurationError */
 function parseLimitRequest(option: unknown, env: string | undefined): number {
   const fromEnv = option === undefined && env !== undefined && env !== '';
-  const value = option !== undefined ? option : fromEnv ? (/^\s*\d+\s*$/.test(env!) ? Number(env) : env) : DEFAULT_LIMIT_REQUEST;
+  const value =
+    option !== undefined ? option : fromEnv ? (/^\s*\d+\s*$/.test(env!) ? Number(env) : env) : DEFAULT_LIMIT_REQUEST;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ConfigurationError(
       `${fromEnv ? 'CONVEYOR_LIMIT_REQUEST (runner option limitRequest)' : 'runner option limitRequest'}: expected an integer >= 0 (jobs a worker process runs before it is recycled; 0 = never), got ${describeValue(fromEnv ? env : option)}`,
@@ -44,7 +48,10 @@ function parseLimitRequest(option: unknown, env: string | undefined): number {
  * The pool options of a runner, or null for inline isolation.
  * @throws ConfigurationError on a bad isolation value, a missing module, or a bad limit
  */
-export function processPoolOptions(options: IsolationOptions, context: { size: number; logger: Logger; now: () => number }): ProcessPoolOptions | null {
+export function processPoolOptions(
+  options: IsolationOptions,
+  context: { size: number; logger: Logger; now: () => number },
+): ProcessPoolOptions | null {
   const env = process.env;
   const isolation = options.isolation ?? (env.CONVEYOR_ISOLATION || undefined) ?? 'inline';
   if (isolation !== 'inline' && isolation !== 'process') {
@@ -52,13 +59,27 @@ export function processPoolOptions(options: IsolationOptions, context: { size: n
   }
   if (isolation === 'inline') return null;
   if (options.module === undefined || options.module === '') {
-    throw new ConfigurationError("runner option isolation: 'process' needs the option module: the path of the module whose default export is the Conveyor with its models (conveyor run <module> passes it)");
+    throw new ConfigurationError(
+      "runner option isolation: 'process' needs the option module: the path of the module whose default export is the Conveyor with its models (conveyor run <module> passes it)",
+    );
   }
-  if (typeof options.module !== 'string') throw new ConfigurationError(`runner option module: expected a path or file URL, got ${describeValue(options.module)}`);
-  const soft = parseBytes(options.limitMemorySoft ?? env.CONVEYOR_LIMIT_MEMORY_SOFT ?? DEFAULT_LIMIT_MEMORY_SOFT, 'runner option limitMemorySoft');
-  const hard = parseBytes(options.limitMemoryHard ?? env.CONVEYOR_LIMIT_MEMORY_HARD ?? DEFAULT_LIMIT_MEMORY_HARD, 'runner option limitMemoryHard');
+  if (typeof options.module !== 'string')
+    throw new ConfigurationError(
+      `runner option module: expected a path or file URL, got ${describeValue(options.module)}`,
+    );
+  const soft = parseBytes(
+    options.limitMemorySoft ?? env.CONVEYOR_LIMIT_MEMORY_SOFT ?? DEFAULT_LIMIT_MEMORY_SOFT,
+    'runner option limitMemorySoft',
+  );
+  const hard = parseBytes(
+    options.limitMemoryHard ?? env.CONVEYOR_LIMIT_MEMORY_HARD ?? DEFAULT_LIMIT_MEMORY_HARD,
+    'runner option limitMemoryHard',
+  );
   if (soft > 0 && hard > 0 && soft > hard) {
-    context.logger.warn({ limitMemorySoft: soft, limitMemoryHard: hard }, 'limitMemorySoft is above limitMemoryHard: workers will be killed before they can be recycled');
+    context.logger.warn(
+      { limitMemorySoft: soft, limitMemoryHard: hard },
+      'limitMemorySoft is above limitMemoryHard: workers will be killed before they can be recycled',
+    );
   }
   return {
     module: options.module,
@@ -66,7 +87,10 @@ export function processPoolOptions(options: IsolationOptions, context: { size: n
     logger: context.logger,
     now: context.now,
     limits: {
-      timeCpuMs: parseDuration(options.limitTimeCpu ?? env.CONVEYOR_LIMIT_TIME_CPU ?? DEFAULT_LIMIT_TIME_CPU, 'runner option limitTimeCpu'),
+      timeCpuMs: parseDuration(
+        options.limitTimeCpu ?? env.CONVEYOR_LIMIT_TIME_CPU ?? DEFAULT_LIMIT_TIME_CPU,
+        'runner option limitTimeCpu',
+      ),
       memorySoftBytes: soft,
       memoryHardBytes: hard,
       graceMs: parseDuration(options.killGrace ?? '1500ms', 'runner option killGrace'),

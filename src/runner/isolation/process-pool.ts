@@ -34,7 +34,9 @@ import { decideFailure, type Outcome } from '../outcome.ts';
 import { HAS_PROC, formatBytes, readCpuMs, readRssBytes } from './limits.ts';
 import { fromWireOutcome, toWireError, type FromWorker, type ToWorker, type WireJob } from './wire.ts';
 
-const CHILD_FILE = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url));
+const CHILD_FILE = fileURLToPath(
+  new URL(import.meta.url.endsWith('.ts') ? './child.ts' : './child.js', import.meta.url),
+);
 
 /** Why the pool stopped a run (the timeout-log kind). */
 export type KillKind = 'timeout' | 'cpu_limit' | 'memory_limit' | 'hard_kill';
@@ -207,14 +209,25 @@ export class ProcessPool {
   #spawnFailures = 0;
 
   constructor(options: ProcessPoolOptions) {
-    if (!options.module || typeof options.module !== 'string') throw new ConfigurationError('process pool: module is required (the module whose default export is the Conveyor)');
-    if (!Number.isInteger(options.size) || options.size < 1) throw new ConfigurationError(`process pool: size must be an integer >= 1, got ${String(options.size)}`);
+    if (!options.module || typeof options.module !== 'string')
+      throw new ConfigurationError(
+        'process pool: module is required (the module whose default export is the Conveyor)',
+      );
+    if (!Number.isInteger(options.size) || options.size < 1)
+      throw new ConfigurationError(`process pool: size must be an integer >= 1, got ${String(options.size)}`);
     this.size = options.size;
     this.#module = options.module;
     this.#url = moduleUrl(options.module);
     this.#logger = options.logger;
     const l = options.limits ?? {};
-    this.#limits = { timeRealMs: l.timeRealMs ?? 0, timeCpuMs: l.timeCpuMs ?? 0, memorySoftBytes: l.memorySoftBytes ?? 0, memoryHardBytes: l.memoryHardBytes ?? 0, graceMs: l.graceMs ?? 1500, requests: l.requests ?? 0 };
+    this.#limits = {
+      timeRealMs: l.timeRealMs ?? 0,
+      timeCpuMs: l.timeCpuMs ?? 0,
+      memorySoftBytes: l.memorySoftBytes ?? 0,
+      memoryHardBytes: l.memoryHardBytes ?? 0,
+      graceMs: l.graceMs ?? 1500,
+      requests: l.requests ?? 0,
+    };
     this.#sampleMs = options.sampleMs ?? 250;
     this.#startTimeoutMs = options.startTimeoutMs ?? 60_000;
     this.#now = options.now ?? Date.now;
@@ -246,7 +259,10 @@ export class ProcessPool {
       await Promise.all(first.map((w) => w.ready));
     } catch (err) {
       await this.close();
-      throw new ConfigurationError(`process isolation: a worker process could not load '${this.#module}': ${(err as Error).message}`, { cause: err });
+      throw new ConfigurationError(
+        `process isolation: a worker process could not load '${this.#module}': ${(err as Error).message}`,
+        { cause: err },
+      );
     }
     this.#accepting = true;
     this.#sampler = setInterval(() => this.#sample(), this.#sampleMs);
@@ -259,18 +275,48 @@ export class ProcessPool {
     return new Promise<PoolExecuteResult>((resolve) => {
       const limitMs = opts.limitMs ?? this.#limits.timeRealMs;
       const run: Run = {
-        job: { id: job.id, uuid: job.uuid, model: job.model, method: job.method, records: job.records, args: job.args, attempt: job.attempt,
-          maxRetries: job.maxRetries, context: job.context, checkpoint: job.checkpoint },
-        opts, resolve, startedAt: this.#now(), limitMs: limitMs > 0 && Number.isFinite(limitMs) ? limitMs : 0,
-        worker: null, t0: 0, cpuBase: null, cpuMs: 0, peakRss: 0, settings: null, limit: null, decided: false, timer: null, onAbort: null,
+        job: {
+          id: job.id,
+          uuid: job.uuid,
+          model: job.model,
+          method: job.method,
+          records: job.records,
+          args: job.args,
+          attempt: job.attempt,
+          maxRetries: job.maxRetries,
+          context: job.context,
+          checkpoint: job.checkpoint,
+        },
+        opts,
+        resolve,
+        startedAt: this.#now(),
+        limitMs: limitMs > 0 && Number.isFinite(limitMs) ? limitMs : 0,
+        worker: null,
+        t0: 0,
+        cpuBase: null,
+        cpuMs: 0,
+        peakRss: 0,
+        settings: null,
+        limit: null,
+        decided: false,
+        timer: null,
+        onAbort: null,
       };
       const signal = opts.signal;
       if (signal?.aborted) {
-        void this.#decide(run, null, failed(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))));
+        void this.#decide(
+          run,
+          null,
+          failed(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))),
+        );
         return;
       }
       if (this.#closed || !this.#started) {
-        void this.#decide(run, null, failed(new ClosedError(this.#closed ? 'the process pool is closed' : 'the process pool is not started')));
+        void this.#decide(
+          run,
+          null,
+          failed(new ClosedError(this.#closed ? 'the process pool is closed' : 'the process pool is not started')),
+        );
         return;
       }
       if (signal) {
@@ -289,7 +335,8 @@ export class ProcessPool {
       this.#accepting = false;
       if (this.#sampler) clearInterval(this.#sampler);
       if (this.#respawnTimer) clearTimeout(this.#respawnTimer);
-      for (const run of this.#queue.splice(0)) void this.#decide(run, null, failed(new ClosedError('the process pool was closed')));
+      for (const run of this.#queue.splice(0))
+        void this.#decide(run, null, failed(new ClosedError('the process pool was closed')));
       for (const w of this.#workers) this.#terminate(w);
       await Promise.all([...this.#workers].map((w) => w.exited));
     })();
@@ -308,13 +355,33 @@ export class ProcessPool {
     });
     let onReady!: () => void;
     let onFailed!: (err: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => { onReady = resolve; onFailed = reject; });
-    ready.catch(() => { /* observed by start() or #spawnFailed */ });
+    const ready = new Promise<void>((resolve, reject) => {
+      onReady = resolve;
+      onFailed = reject;
+    });
+    ready.catch(() => {
+      /* observed by start() or #spawnFailed */
+    });
     let onExited!: () => void;
-    const exited = new Promise<void>((resolve) => { onExited = resolve; });
+    const exited = new Promise<void>((resolve) => {
+      onExited = resolve;
+    });
     const w: Worker = {
-      pid: child.pid ?? 0, state: 'starting', jobs: 0, child, run: null, ready, exited, onReady, onFailed, fatal: null,
-      alive: true, sigkilled: false, killTimer: null, lastCpuMs: null, lastRss: null,
+      pid: child.pid ?? 0,
+      state: 'starting',
+      jobs: 0,
+      child,
+      run: null,
+      ready,
+      exited,
+      onReady,
+      onFailed,
+      fatal: null,
+      alive: true,
+      sigkilled: false,
+      killTimer: null,
+      lastCpuMs: null,
+      lastRss: null,
     };
     this.#workers.add(w);
     const startTimer = setTimeout(() => {
@@ -352,7 +419,8 @@ export class ProcessPool {
         w.fatal = new Error(msg.error.message);
         return;
       case 'started':
-        if (w.run && !w.run.decided) w.run.settings = { retryPattern: msg.retryPattern, retryOnTimeout: msg.retryOnTimeout };
+        if (w.run && !w.run.decided)
+          w.run.settings = { retryPattern: msg.retryPattern, retryOnTimeout: msg.retryOnTimeout };
         return;
       case 'stats':
         w.lastCpuMs = msg.cpuMs;
@@ -362,15 +430,30 @@ export class ProcessPool {
         const run = w.run;
         const reply = (error?: unknown) => {
           if (!w.alive || !w.child.connected) return;
-          const m: ToWorker = error === undefined ? { t: 'reply', id: msg.id } : { t: 'reply', id: msg.id, error: toWireError(error) };
-          w.child.send(m, () => { /* a worker that went away needs no reply */ });
+          const m: ToWorker =
+            error === undefined ? { t: 'reply', id: msg.id } : { t: 'reply', id: msg.id, error: toWireError(error) };
+          w.child.send(m, () => {
+            /* a worker that went away needs no reply */
+          });
         };
         if (!run || run.decided) {
           reply(new Error('the run has already ended'));
           return;
         }
-        const fn = msg.op === 'progress' ? run.opts.onProgress : msg.op === 'checkpoint' ? run.opts.onCheckpoint : msg.op === 'committed' ? run.opts.onCommitted : run.opts.onTimeoutLog;
-        Promise.resolve().then(() => fn?.call(run.opts, msg.value as never)).then(() => reply(), (err: unknown) => reply(err ?? new Error('failed')));
+        const fn =
+          msg.op === 'progress'
+            ? run.opts.onProgress
+            : msg.op === 'checkpoint'
+              ? run.opts.onCheckpoint
+              : msg.op === 'committed'
+                ? run.opts.onCommitted
+                : run.opts.onTimeoutLog;
+        Promise.resolve()
+          .then(() => fn?.call(run.opts, msg.value as never))
+          .then(
+            () => reply(),
+            (err: unknown) => reply(err ?? new Error('failed')),
+          );
         return;
       }
       case 'result': {
@@ -379,7 +462,11 @@ export class ProcessPool {
         const outcome = fromWireOutcome(msg.outcome);
         if (run.limit) {
           // it answered SIGTERM: a run that finished all the same is done, any other ending is the limit's
-          void this.#decide(run, outcome.kind === 'done' ? null : run.limit.kind, outcome.kind === 'done' ? outcome : undefined);
+          void this.#decide(
+            run,
+            outcome.kind === 'done' ? null : run.limit.kind,
+            outcome.kind === 'done' ? outcome : undefined,
+          );
           return;
         }
         if (w.state === 'busy') {
@@ -389,10 +476,16 @@ export class ProcessPool {
           if (msg.exiting) {
             this.#terminate(w); // it is on its way out (an uncaught error in the job)
           } else if (soft > 0 && rss > soft) {
-            this.#logger.info({ pid: w.pid, rss, limit: soft }, `worker process memory ${formatBytes(rss)} is above the ${this.#limits.memorySoftBytes ? 'soft' : 'hard'} limit of ${formatBytes(soft)}: recycling it`);
+            this.#logger.info(
+              { pid: w.pid, rss, limit: soft },
+              `worker process memory ${formatBytes(rss)} is above the ${this.#limits.memorySoftBytes ? 'soft' : 'hard'} limit of ${formatBytes(soft)}: recycling it`,
+            );
             this.#terminate(w);
           } else if (this.#limits.requests > 0 && w.jobs >= this.#limits.requests) {
-            this.#logger.info({ pid: w.pid, jobs: w.jobs, limit: this.#limits.requests }, `worker process ${w.pid} has run ${w.jobs} jobs (limitRequest): recycling it`);
+            this.#logger.info(
+              { pid: w.pid, jobs: w.jobs, limit: this.#limits.requests },
+              `worker process ${w.pid} has run ${w.jobs} jobs (limitRequest): recycling it`,
+            );
             this.#terminate(w);
           } else {
             w.state = 'idle';
@@ -410,7 +503,11 @@ export class ProcessPool {
     this.#workers.delete(w);
     // anything the job started in the worker's process group goes with it
     if (w.pid) {
-      try { process.kill(-w.pid, 'SIGKILL'); } catch { /* nothing left */ }
+      try {
+        process.kill(-w.pid, 'SIGKILL');
+      } catch {
+        /* nothing left */
+      }
     }
     const how = code !== null ? `exited with code ${code}` : `exited on signal ${signal ?? 'unknown'}`;
     if (w.state === 'starting') {
@@ -425,7 +522,9 @@ export class ProcessPool {
       } else if (this.#closed) {
         void this.#decide(run, null, failed(new ClosedError('the process pool was closed while the job ran')));
       } else {
-        const err = new Error(`worker process ${how} while running ${run.job.model}.${run.job.method} (job ${run.job.id}, pid ${w.pid})`);
+        const err = new Error(
+          `worker process ${how} while running ${run.job.model}.${run.job.method} (job ${run.job.id}, pid ${w.pid})`,
+        );
         err.name = 'WorkerExitError';
         this.#logger.error({ jobId: run.job.id, pid: w.pid, code, signal }, err.message);
         void this.#decide(run, null, failed(err));
@@ -441,10 +540,19 @@ export class ProcessPool {
   #spawnFailed(err: Error): void {
     if (!this.#accepting) return; // start() reports it
     this.#spawnFailures++;
-    this.#logger.error({ module: this.#module, err, failures: this.#spawnFailures }, 'a worker process could not start');
+    this.#logger.error(
+      { module: this.#module, err, failures: this.#spawnFailures },
+      'a worker process could not start',
+    );
     // jobs waiting for a worker go back to the queue rather than waiting on a broken module
     for (const run of this.#queue.splice(0)) {
-      void this.#decide(run, null, { kind: 'retry', delayMs: 10_000, countTry: false, reason: 'retryable', error: new Error(`no worker process could start: ${err.message}`) });
+      void this.#decide(run, null, {
+        kind: 'retry',
+        delayMs: 10_000,
+        countTry: false,
+        reason: 'retryable',
+        error: new Error(`no worker process could start: ${err.message}`),
+      });
     }
   }
 
@@ -495,10 +603,15 @@ export class ProcessPool {
 
   #signal(w: Worker, sig: NodeJS.Signals): void {
     try {
-      if (w.pid > 0) process.kill(-w.pid, sig); // never -0: that would be our own group
+      if (w.pid > 0)
+        process.kill(-w.pid, sig); // never -0: that would be our own group
       else w.child.kill(sig);
     } catch {
-      try { w.child.kill(sig); } catch { /* already gone */ }
+      try {
+        w.child.kill(sig);
+      } catch {
+        /* already gone */
+      }
     }
   }
 
@@ -507,7 +620,11 @@ export class ProcessPool {
   #pump(): void {
     while (this.#queue.length) {
       let idle: Worker | undefined;
-      for (const w of this.#workers) if (w.state === 'idle') { idle = w; break; }
+      for (const w of this.#workers)
+        if (w.state === 'idle') {
+          idle = w;
+          break;
+        }
       if (!idle) break;
       this.#dispatch(idle, this.#queue.shift()!);
     }
@@ -520,9 +637,11 @@ export class ProcessPool {
     w.jobs++;
     run.worker = w;
     run.t0 = performance.now();
-    run.cpuBase = HAS_PROC ? readCpuMs(w.pid) : w.lastCpuMs ?? 0;
+    run.cpuBase = HAS_PROC ? readCpuMs(w.pid) : (w.lastCpuMs ?? 0);
     try {
-      w.child.send({ t: 'run', job: run.job, tx: run.opts.transaction } satisfies ToWorker, () => { /* a send that fails ends with the worker's exit */ });
+      w.child.send({ t: 'run', job: run.job, tx: run.opts.transaction } satisfies ToWorker, () => {
+        /* a send that fails ends with the worker's exit */
+      });
     } catch (err) {
       w.run = null;
       w.state = 'idle';
@@ -531,7 +650,12 @@ export class ProcessPool {
     }
     if (run.limitMs) {
       run.timer = setTimeout(() => {
-        this.#limit(run, 'timeout', run.limitMs, `${run.job.model}.${run.job.method} (job ${run.job.id}) ran past its time limit of ${run.limitMs} ms`);
+        this.#limit(
+          run,
+          'timeout',
+          run.limitMs,
+          `${run.job.model}.${run.job.method} (job ${run.job.id}) ran past its time limit of ${run.limitMs} ms`,
+        );
       }, run.limitMs);
     }
   }
@@ -548,9 +672,19 @@ export class ProcessPool {
       if (cpu !== null && run.cpuBase !== null) run.cpuMs = cpu - run.cpuBase;
       const what = `${run.job.model}.${run.job.method} (job ${run.job.id})`;
       if (hard > 0 && rss !== null && rss > hard) {
-        this.#limit(run, 'memory_limit', 0, `${what}: its worker process used ${formatBytes(rss)}, above the hard memory limit of ${formatBytes(hard)}, and was killed`);
+        this.#limit(
+          run,
+          'memory_limit',
+          0,
+          `${what}: its worker process used ${formatBytes(rss)}, above the hard memory limit of ${formatBytes(hard)}, and was killed`,
+        );
       } else if (cpuLimit > 0 && run.cpuMs >= cpuLimit) {
-        this.#limit(run, 'cpu_limit', cpuLimit, `${what} used ${Math.round(run.cpuMs)} ms of CPU time in ${Math.round(performance.now() - run.t0)} ms, past its CPU time limit of ${cpuLimit} ms`);
+        this.#limit(
+          run,
+          'cpu_limit',
+          cpuLimit,
+          `${what} used ${Math.round(run.cpuMs)} ms of CPU time in ${Math.round(performance.now() - run.t0)} ms, past its CPU time limit of ${cpuLimit} ms`,
+        );
       }
     }
   }
@@ -591,23 +725,43 @@ export class ProcessPool {
     const durationMs = run.t0 ? Math.round(performance.now() - run.t0) : 0;
     if (killed) {
       const limit = run.limit!;
-      const message = killed === 'hard_kill'
-        ? `${limit.message}; its worker process did not stop within ${this.#limits.graceMs} ms of SIGTERM and was killed (SIGKILL)`
-        : limit.message;
+      const message =
+        killed === 'hard_kill'
+          ? `${limit.message}; its worker process did not stop within ${this.#limits.graceMs} ms of SIGTERM and was killed (SIGKILL)`
+          : limit.message;
       const error = new TimeoutError(message, limit.thresholdMs);
       (error as TimeoutError & { kind?: KillKind }).kind = killed;
       const settings = run.settings ?? run.opts.settings ?? { retryPattern: null, retryOnTimeout: true };
-      outcome = decideFailure(error, { attempt: run.job.attempt, maxRetries: run.job.maxRetries, retryPattern: settings.retryPattern, retryOnTimeout: settings.retryOnTimeout });
+      outcome = decideFailure(error, {
+        attempt: run.job.attempt,
+        maxRetries: run.job.maxRetries,
+        retryPattern: settings.retryPattern,
+        retryOnTimeout: settings.retryOnTimeout,
+      });
       try {
         await run.opts.onTimeoutLog?.({
-          operation: `${run.job.model}.${run.job.method}`, kind: killed, model: run.job.model, method: run.job.method, jobId: run.job.id || null,
-          thresholdMs: limit.thresholdMs, durationMs: killed === 'cpu_limit' ? Math.round(run.cpuMs) : durationMs, exceeded: true, error: message,
+          operation: `${run.job.model}.${run.job.method}`,
+          kind: killed,
+          model: run.job.model,
+          method: run.job.method,
+          jobId: run.job.id || null,
+          thresholdMs: limit.thresholdMs,
+          durationMs: killed === 'cpu_limit' ? Math.round(run.cpuMs) : durationMs,
+          exceeded: true,
+          error: message,
         });
       } catch (err) {
         this.#logger.error({ jobId: run.job.id, err }, 'could not write the timeout log row');
       }
     }
-    run.resolve({ outcome: outcome!, startedAt: run.startedAt, endedAt: this.#now(), timedOut: killed !== null, killed, pid: w?.pid ?? null });
+    run.resolve({
+      outcome: outcome!,
+      startedAt: run.startedAt,
+      endedAt: this.#now(),
+      timedOut: killed !== null,
+      killed,
+      pid: w?.pid ?? null,
+    });
     this.#pump();
   }
 }

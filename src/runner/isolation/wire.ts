@@ -5,7 +5,14 @@
  * `ignoreRetry`, `TimeoutError.limitMs`, a limit `kind`), rebuilt as the same Conveyor error class.
  * @module
  */
-import { ConveyorError, ErrorCodes, NothingToDoJob, RetryableJobError, TimeoutError, type ErrorCode } from '../../errors.ts';
+import {
+  ConveyorError,
+  ErrorCodes,
+  NothingToDoJob,
+  RetryableJobError,
+  TimeoutError,
+  type ErrorCode,
+} from '../../errors.ts';
 import type { JobTransactionJob } from '../../drivers/driver.ts';
 import type { JobProgress } from '../../job/row.ts';
 import type { TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
@@ -30,7 +37,13 @@ export interface WireError {
 /** An {@link Outcome} as it crosses the process boundary. */
 export type WireOutcome =
   | { kind: 'done'; result: unknown }
-  | { kind: 'retry'; delayMs: number; countTry: boolean; reason: 'retryable' | 'timeout' | 'concurrency'; error: WireError }
+  | {
+      kind: 'retry';
+      delayMs: number;
+      countTry: boolean;
+      reason: 'retryable' | 'timeout' | 'concurrency';
+      error: WireError;
+    }
   | { kind: 'failed'; reason: 'error' | 'max_retries' | 'timeout' | 'setup'; error: WireError };
 
 /** The fields of a job a worker needs to run it. */
@@ -74,7 +87,9 @@ export function toWireError(err: unknown, depth = 0): WireError {
   if (e.details && typeof e.details === 'object') {
     try {
       out.details = structuredClone(e.details as Record<string, unknown>);
-    } catch { /* details that do not clone are left behind */ }
+    } catch {
+      /* details that do not clone are left behind */
+    }
   }
   if (e.cause !== undefined && depth < 3) out.cause = toWireError(e.cause, depth + 1);
   return out;
@@ -85,7 +100,8 @@ export function fromWireError(w: WireError): Error {
   const options = { details: w.details, cause: w.cause ? fromWireError(w.cause) : undefined };
   let e: Error;
   if (w.code === 'TIMEOUT') e = new TimeoutError(w.message, w.limitMs ?? 0, options);
-  else if (w.code === 'RETRYABLE') e = new RetryableJobError(w.message, { ...options, seconds: w.seconds, ignoreRetry: w.ignoreRetry });
+  else if (w.code === 'RETRYABLE')
+    e = new RetryableJobError(w.message, { ...options, seconds: w.seconds, ignoreRetry: w.ignoreRetry });
   else if (w.code === 'NOTHING_TO_DO') e = new NothingToDoJob(w.message, options);
   else if (w.code !== undefined && CODES.has(w.code)) e = new ConveyorError(w.code as ErrorCode, w.message, options);
   else {
