@@ -34,7 +34,7 @@ describe('reconnect after a lost database connection (PostgreSQL)', {
       );
       assert.ok(killed.rowCount! >= 2, 'the pool and the listener connections were terminated');
       // the first call after the loss may meet a dead pooled connection; it fails cleanly and the next works
-      let job;
+      let job: Awaited<ReturnType<ReturnType<typeof m.withDelay>['ping']>> | undefined;
       for (let i = 0; !job && i < 5; i++)
         job = await m
           .withDelay()

@@ -176,7 +176,7 @@ for (const backend of BACKENDS) {
         const quiet = a.runner({ workers: 2, publishEvents: false, lease: '2s', heartbeat: '20ms' });
         await quiet.start();
         const got = collector();
-        let sub;
+        let sub: Awaited<ReturnType<typeof b.events.subscribeRemote>> | undefined;
         try {
           await (await model.withDelay().ok(1)).wait();
           assert.equal(published, 0, 'no subscriber: nothing published');

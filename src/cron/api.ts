@@ -178,6 +178,7 @@ function resolveTarget(
 
 /** Check a scheduled job's name. @throws ConfigurationError */
 export function checkCronName(name: unknown, builtIn = false): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this check rejects
   if (typeof name !== 'string' || !name.trim() || name.length > 200 || /[\u0000-\u001f\u007f]/.test(name)) {
     throw new ConfigurationError(
       `cron(): the name must be a non-empty string of at most 200 printable characters, got ${describeValue(name)}`,

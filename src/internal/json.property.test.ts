@@ -80,6 +80,7 @@ describe('JSON encoding of job values', () => {
 
   it('refuses holes and undefined in arrays, and cycles, naming the path', () => {
     // eslint-disable-next-line no-sparse-arrays
+    // biome-ignore lint/suspicious/noSparseArray: a hole is the bad input under test
     assert.throws(() => encodeJson([1, , 2], 'args'), /args\[1\] must be JSON-serialisable: got undefined/);
     const cyclic: Record<string, unknown> = { a: 1 };
     cyclic.self = cyclic;

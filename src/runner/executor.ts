@@ -187,7 +187,7 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
   const startedAt = p.now();
   const def = p.models.get(p.job.model);
   const settings = def?.settings.get(p.job.method);
-  let fn;
+  let fn: ReturnType<typeof resolveMethod>;
   try {
     fn = resolveMethod(p.models, p.job.model, p.job.method);
   } catch (err) {

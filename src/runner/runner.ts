@@ -521,7 +521,7 @@ export class Runner {
       // of 500, a claim that asked for 500 would read and send hundreds of candidates to start a handful
       const wanted = Math.min(this.workers + this.prefetch - held, this.#rootCapacity - held);
       if (wanted <= 0) return;
-      let res;
+      let res: Awaited<ReturnType<RunnerHost['driver']['jobClaim']>>;
       const seq = this.#wakeSeq;
       try {
         const startCount = Math.max(0, this.workers - this.#running.size - this.#buffer.length);
@@ -1039,7 +1039,7 @@ export class Runner {
       // a start and an end of the same run in one batch: the end carries the start time
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
-      let results;
+      let results: Awaited<ReturnType<RunnerHost['driver']['jobFinishMany']>>;
       for (const w of batch) this.#writesOut.set(w.cmd.id, w.cmd.attempt);
       try {
         results = await this.#host.driver.jobFinishMany(

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Conveyor } from '../../src/index.ts';
 import { createDashboard, type Dashboard } from '../../src/dashboard/index.ts';
-import { Client, unescape, whySentence } from './client.ts';
+import { Client, unescapeHtml, whySentence } from './client.ts';
 import { disposeConveyor, openConveyor, pgUnavailable } from './fixtures.ts';
 
 const pgReason = await pgUnavailable();
@@ -79,7 +79,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await client.get('/channels');
       const bad = await client.post(`/channels/${encodeURIComponent('bad name')}/pause`, {});
       assert.equal(bad.status, 400);
-      assert.match(unescape(bad.html), /invalid channel name 'bad name'/);
+      assert.match(unescapeHtml(bad.html), /invalid channel name 'bad name'/);
       assert.equal((await client.post('/channels/root.mail/delete', {})).status, 404);
       assert.deepEqual(await conveyor.channelPauses.list(), []);
     });

@@ -77,7 +77,7 @@ export function rowIds(html: string): number[] {
 }
 
 /** Decode the few entities `hono/html` produces. */
-export function unescape(s: string): string {
+export function unescapeHtml(s: string): string {
   return s
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
@@ -89,5 +89,5 @@ export function unescape(s: string): string {
 /** The text of the "why" sentence on a job page. */
 export function whySentence(html: string): string | undefined {
   const m = /<span class="sentence">([\s\S]*?)<\/span>/.exec(html);
-  return m ? unescape(m[1]!) : undefined;
+  return m ? unescapeHtml(m[1]!) : undefined;
 }

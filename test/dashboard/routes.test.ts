@@ -12,7 +12,7 @@ import {
   type JobFunctionPatch,
   type ScheduledJobInfo,
 } from '../../src/dashboard/index.ts';
-import { Client, rowIds, unescape, whySentence } from './client.ts';
+import { Client, rowIds, unescapeHtml, whySentence } from './client.ts';
 import { closeDemo, openConveyor, pgUnavailable, seedDemo, type Demo } from './fixtures.ts';
 import type { Conveyor } from '../../src/index.ts';
 import { createFakeClock } from '../../src/testing/index.ts';
@@ -113,7 +113,7 @@ for (const backend of BACKENDS) {
         seen.push(...ids);
         pages++;
         const next = /<a class="button secondary" rel="next" href="([^"]+)"/.exec(page.html)?.[1];
-        path = next ? unescape(next) : null;
+        path = next ? unescapeHtml(next) : null;
         if (path) assert.match(path, /cursor=/);
       }
       assert.equal(pages, 5);

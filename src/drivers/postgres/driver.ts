@@ -63,41 +63,17 @@ import { timeoutStats } from '../timeout-stats.ts';
 import { PG_MIGRATIONS } from './migrations.ts';
 import { FINISH_FENCE, doneUpdateSql } from './finish-sql.ts';
 import { pgJobTransaction } from './job-transaction.ts';
+import { PgContext, type Pg, type PostgresDriverOptions, type Queryable } from './context.ts';
+import { JOB_COLUMNS, columnMs, paramTime } from './sql.ts';
 
-type Pg = typeof PgTypes;
-type Queryable = { query(config: PgTypes.QueryConfig | string, values?: unknown[]): Promise<PgTypes.QueryResult> };
-
-/** Options of {@link PostgresDriver.open}. */
-export interface PostgresDriverOptions {
-  /** `postgres://…` connection string. */
-  connectionString: string;
-  /** Schema holding the tables. @default 'conveyor' */
-  schema?: string;
-  /** Pool size. @default 64 */
-  maxConnections?: number;
-}
-
-/** Parse `timestamptz` text (`2026-11-23 11:08:42.123+00`) to ms since the epoch. */
-function parseTimestamptz(text: string): number {
-  const iso = text.replace(' ', 'T');
-  return Date.parse(/[+-]\d\d$/.test(iso) ? iso + ':00' : iso);
-}
-
-/** `'epoch' + $n ms`: exact ms → timestamptz (to_timestamp(float) can round a ms down). */
-const ts = (n: number) => `('epoch'::timestamptz + $${n}::bigint * interval '1 millisecond')`;
-/** timestamptz → ms (bigint, exact). */
-const ms = (col: string) => `(extract(epoch from ${col}) * 1000)::bigint`;
-
-const FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
-  crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
-  time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
+export type { PostgresDriverOptions } from './context.ts';
 
 /** Sizes of the speculative candidate fetch; a claim uses the smallest that covers what it wants. */
 const SNAPSHOT_LIMITS = [16, 32, 64, 128, 256, 384, 512, 768, 1024, 2048, 4096];
 
 /** What a runner needs of a job it claims (the rest of the row is read on demand). */
 const CLAIM_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, channel, attempt, max_retries, crash_count,
-  description, context, checkpoint, time_limit_ms, ${ms('created_at')} AS created_at, runner_id, has_dependants`;
+  description, context, checkpoint, time_limit_ms, ${columnMs('created_at')} AS created_at, runner_id, has_dependants`;
 
 /**
  * The claim transaction's settings and the claim lock: a prepared statement sent right behind the BEGIN,
@@ -133,14 +109,6 @@ function toCandidate(c: unknown[]): Candidate {
   };
 }
 
-/** Stable 64-bit advisory lock keys, per schema. */
-function lockKey(schema: string, what: string): string {
-  return BigInt.asIntN(
-    64,
-    BigInt('0x' + createHash('sha1').update(`conveyor:${schema}:${what}`).digest('hex').slice(0, 16)),
-  ).toString();
-}
-
 function isUndefinedTable(err: unknown): boolean {
   return (err as { code?: string }).code === '42P01' || (err as { code?: string }).code === '3F000';
 }
@@ -151,64 +119,12 @@ export class PostgresDriver implements Driver {
   readonly crossProcessWakeups = true;
   readonly location: string;
   readonly schema: string;
-  #pg: Pg;
-  #pool: PgTypes.Pool;
-  #s: string;
-  #names = new Map<string, string>();
-  #claimLock: string;
-  #graphLock: string;
-  #migrateLock: string;
-  #channelJobs: string;
-  #channelFreed: string;
-  #channelEvents: string;
-  #closed = false;
-  #listeners = new Set<{ close(): Promise<void> }>();
-  #types: PgTypes.CustomTypesConfig;
-  #connectionString: string;
+  #c: PgContext;
 
-  private constructor(pg: Pg, options: PostgresDriverOptions) {
-    this.#pg = pg;
-    this.schema = options.schema ?? 'conveyor';
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(this.schema)) {
-      throw new ConfigurationError(
-        `invalid schema name '${this.schema}': expected letters, digits and underscores, starting with a letter`,
-      );
-    }
-    this.#s = `"${this.schema}"`;
-    const url = new URL(options.connectionString);
-    this.location = `postgres://${url.host}${url.pathname} (schema ${this.schema})`;
-    this.#connectionString = options.connectionString;
-    const types = pg.types;
-    const parsers: Record<number, (v: string) => unknown> = {
-      20: (v) => Number(v), // int8 → number (ids stay far below 2^53)
-      1184: parseTimestamptz,
-      1114: parseTimestamptz,
-      // json/jsonb stay text: rows.ts decodes them with the Date/bigint extensions
-      114: (v) => v,
-      3802: (v) => v,
-    };
-    this.#types = {
-      getTypeParser: ((oid: number, format?: string) =>
-        parsers[oid] ?? types.getTypeParser(oid, format as 'text')) as PgTypes.CustomTypesConfig['getTypeParser'],
-    };
-    this.#pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.maxConnections ?? 64,
-      types: this.#types,
-      // pipelining: several statements of one transaction go out in one write (pg >= 8.23)
-      ...({ pipeline: true } as object),
-      options: '-c TimeZone=UTC',
-      application_name: `conveyor:${this.schema}`.slice(0, 63),
-    });
-    this.#pool.on('error', () => {
-      /* idle client errors: the next query reconnects */
-    });
-    this.#claimLock = lockKey(this.schema, 'claim');
-    this.#graphLock = lockKey(this.schema, 'graph');
-    this.#migrateLock = lockKey(this.schema, 'migrate');
-    this.#channelJobs = `${this.schema}:jobs`;
-    this.#channelFreed = `${this.schema}:freed`;
-    this.#channelEvents = `${this.schema}:events`;
+  private constructor(c: PgContext) {
+    this.#c = c;
+    this.location = c.location;
+    this.schema = c.schema;
   }
 
   /** Connect (checks the server answers). Does not migrate: call {@link migrate}. */
@@ -219,126 +135,42 @@ export class PostgresDriver implements Driver {
     } catch (err) {
       throw new ConfigurationError("PostgreSQL needs the 'pg' package: npm install pg", { cause: err });
     }
-    let driver: PostgresDriver;
+    let c: PgContext;
     try {
-      driver = new PostgresDriver(pg, options);
+      c = new PgContext(pg, options);
     } catch (err) {
       if (err instanceof ConfigurationError) throw err;
       throw new ConfigurationError(`invalid PostgreSQL URL: ${(err as Error).message}`, { cause: err });
     }
     try {
-      await driver.#pool.query('SELECT 1');
+      await c.pool.query('SELECT 1');
     } catch (err) {
-      await driver.#pool.end().catch(() => {});
-      throw new DatabaseError(`cannot connect to PostgreSQL at ${driver.location}: ${(err as Error).message}`, {
+      await c.pool.end().catch(() => {});
+      throw new DatabaseError(`cannot connect to PostgreSQL at ${c.location}: ${(err as Error).message}`, {
         cause: err,
         details: { operation: 'open' },
       });
     }
-    return driver;
-  }
-
-  /** A named (prepared) query config; the name is derived from the text. */
-  #q(text: string, values: unknown[] = []): PgTypes.QueryConfig {
-    let name = this.#names.get(text);
-    if (!name) {
-      name = 'cv_' + createHash('sha1').update(text).digest('hex').slice(0, 20);
-      this.#names.set(text, name);
-    }
-    return { name, text, values };
-  }
-
-  #wrap(operation: string, err: unknown): never {
-    if (
-      err instanceof ValidationError ||
-      err instanceof DatabaseError ||
-      err instanceof SchemaTooNewError ||
-      err instanceof MigrationError
-    )
-      throw err;
-    throw new DatabaseError(`PostgreSQL ${operation} failed: ${(err as Error).message}`, {
-      cause: err,
-      details: { operation, code: (err as { code?: string }).code },
-    });
-  }
-
-  async #read<T>(operation: string, fn: (db: Queryable) => Promise<T>): Promise<T> {
-    if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
-    try {
-      return await fn(this.#pool);
-    } catch (err) {
-      return this.#wrap(operation, err);
-    }
-  }
-
-  /**
-   * Run `fn` in a transaction on one pooled client. `fn` may call `commitNow()` to pipeline the COMMIT
-   * behind the statements it has sent (if one of them fails, that COMMIT rolls back, and the error surfaces).
-   * `begin` may replace the BEGIN by a list of statements (the BEGIN first) sent back to back before `fn` runs.
-   */
-  async #tx<T>(
-    operation: string,
-    fn: (client: PgTypes.PoolClient, commitNow: () => Promise<unknown>) => Promise<T>,
-    begin: readonly (string | PgTypes.QueryConfig)[] = ['BEGIN'],
-  ): Promise<T> {
-    if (this.#closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
-    let client: PgTypes.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (err) {
-      return this.#wrap(operation, err);
-    }
-    let broken = false;
-    // a checked-out client that loses its connection emits 'error'; without a listener that is an
-    // uncaught exception (the pool only listens on idle clients). The failing query reports it too.
-    const onError = () => {
-      broken = true;
-    };
-    client.on('error', onError);
-    try {
-      for (const q of begin) void client.query(q).catch(() => {});
-      let commit: Promise<unknown> | null = null;
-      const out = await fn(client, () => {
-        if (!commit) {
-          commit = client.query('COMMIT');
-          commit.catch(() => {
-            /* awaited below; a statement that failed first is what gets reported */
-          });
-        }
-        return commit;
-      });
-      await (commit ?? client.query('COMMIT'));
-      return out;
-    } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
-      return this.#wrap(operation, err);
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    return new PostgresDriver(c);
   }
 
   // ---------------------------------------------------------------- schema
 
   async migrate(): Promise<number[]> {
     const latest = PG_MIGRATIONS.at(-1)!.version;
-    const client = await this.#pool.connect().catch((err: unknown) => this.#wrap('migrate', err));
+    const client = await this.#c.pool.connect().catch((err: unknown) => this.#c.wrap('migrate', err));
     client.on('error', () => {
       /* the failing query reports it */
     });
     try {
-      await client.query(`SELECT pg_advisory_lock(${this.#migrateLock})`);
+      await client.query(`SELECT pg_advisory_lock(${this.#c.locks.migrate})`);
       try {
-        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#s}`);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${this.#c.sqlSchema}`);
         await client.query(
-          `CREATE TABLE IF NOT EXISTS ${this.#s}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+          `CREATE TABLE IF NOT EXISTS ${this.#c.sqlSchema}.migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
         );
         const current = Number(
-          (await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`)).rows[0].v,
+          (await client.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#c.sqlSchema}.migrations`)).rows[0].v,
         );
         if (current > latest) {
           throw new SchemaTooNewError(
@@ -351,8 +183,8 @@ export class PostgresDriver implements Driver {
           if (m.version <= current) continue;
           try {
             await client.query('BEGIN');
-            await client.query(m.sql(this.#s));
-            await client.query(`INSERT INTO ${this.#s}.migrations (version, name) VALUES ($1, $2)`, [
+            await client.query(m.sql(this.#c.sqlSchema));
+            await client.query(`INSERT INTO ${this.#c.sqlSchema}.migrations (version, name) VALUES ($1, $2)`, [
               m.version,
               m.name,
             ]);
@@ -367,10 +199,10 @@ export class PostgresDriver implements Driver {
         }
         return applied;
       } finally {
-        await client.query(`SELECT pg_advisory_unlock(${this.#migrateLock})`).catch(() => {});
+        await client.query(`SELECT pg_advisory_unlock(${this.#c.locks.migrate})`).catch(() => {});
       }
     } catch (err) {
-      return this.#wrap('migrate', err);
+      return this.#c.wrap('migrate', err);
     } finally {
       client.release();
     }
@@ -378,9 +210,9 @@ export class PostgresDriver implements Driver {
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
     const latest = PG_MIGRATIONS.at(-1)!.version;
-    return this.#read('schemaVersion', async (db) => {
+    return this.#c.read('schemaVersion', async (db) => {
       try {
-        const r = await db.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#s}.migrations`);
+        const r = await db.query(`SELECT coalesce(max(version), 0) AS v FROM ${this.#c.sqlSchema}.migrations`);
         return { current: Number(r.rows[0].v), latest };
       } catch (err) {
         if (isUndefinedTable(err)) return { current: 0, latest };
@@ -391,14 +223,14 @@ export class PostgresDriver implements Driver {
 
   /** Drop the whole schema (tests and benchmarks). */
   async dropSchema(): Promise<void> {
-    await this.#read('dropSchema', (db) => db.query(`DROP SCHEMA IF EXISTS ${this.#s} CASCADE`));
+    await this.#c.read('dropSchema', (db) => db.query(`DROP SCHEMA IF EXISTS ${this.#c.sqlSchema} CASCADE`));
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const l of [...this.#listeners]) await l.close();
-    await this.#pool.end();
+    if (this.#c.closed) return;
+    this.#c.closed = true;
+    for (const l of [...this.#c.listeners]) await l.close();
+    await this.#c.pool.end();
   }
 
   // ---------------------------------------------------------------- enqueue
@@ -414,15 +246,15 @@ export class PostgresDriver implements Driver {
       try {
         return await this.#insert(tx, p);
       } catch (err) {
-        return this.#wrap('jobInsertMany', err);
+        return this.#c.wrap('jobInsertMany', err);
       }
     }
     const simple = !p.edges?.length && p.jobs.every((j) => j.identityKey === null);
     if (simple) {
       // one autocommit statement: insert + notify, no explicit transaction
-      return this.#read('jobInsertMany', (db) => this.#insert(db, p));
+      return this.#c.read('jobInsertMany', (db) => this.#insert(db, p));
     }
-    return this.#tx('jobInsertMany', (client) => this.#insert(client, p));
+    return this.#c.tx('jobInsertMany', (client) => this.#insert(client, p));
   }
 
   async #insert(db: Queryable, p: JobInsertParams): Promise<JobInsertResult[]> {
@@ -434,14 +266,14 @@ export class PostgresDriver implements Driver {
     if (keys.length) {
       // serialise enqueues of the same identity key (held to the end of the caller's transaction)
       await db.query(
-        this.#q(
+        this.#c.named(
           `SELECT pg_advisory_xact_lock(hashtextextended('conveyor:${this.schema}:identity:' || k, 0)) FROM unnest($1::text[]) AS k ORDER BY k`,
           [keys],
         ),
       );
       const r = await db.query(
-        this.#q(
-          `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${this.#s}.jobs
+        this.#c.named(
+          `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${this.#c.sqlSchema}.jobs
          WHERE identity_key = ANY($1::text[]) AND state IN ('wait_dependencies','pending','enqueued') ORDER BY identity_key, id`,
           [keys],
         ),
@@ -499,19 +331,19 @@ export class PostgresDriver implements Driver {
         })
         .join(',') +
       ']';
-    const insertSql = `INSERT INTO ${this.#s}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
+    const insertSql = `INSERT INTO ${this.#c.sqlSchema}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
         max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
       SELECT (e->>0)::uuid, (e->>1)::uuid, e->>2, e->>3, e->4, e->5, e->>6, (e->>7)::int,
         'epoch'::timestamptz + (e->>8)::bigint * interval '1 millisecond',
-        e->>9, (e->>10)::int, e->>11, e->>12, nullif(e->13, 'null'), (e->>14)::bigint, (e->>15)::bool, ${ts(2)}
+        e->>9, (e->>10)::int, e->>11, e->>12, nullif(e->13, 'null'), (e->>14)::bigint, (e->>15)::bool, ${paramTime(2)}
       FROM jsonb_array_elements($1::jsonb) AS e`;
     const rows = toInsert.length
       ? (
           await db.query(
-            this.#q(
+            this.#c.named(
               `WITH ins AS (${insertSql} RETURNING id, uuid, state)
          SELECT ins.id, ins.uuid, ins.state FROM ins LEFT JOIN (SELECT pg_notify($3, '')) AS n ON true`,
-              [doc, p.now, this.#channelJobs],
+              [doc, p.now, this.#c.notify.jobs],
             ),
           )
         ).rows
@@ -531,8 +363,8 @@ export class PostgresDriver implements Driver {
     });
     if (edges.length) {
       await db.query(
-        this.#q(
-          `INSERT INTO ${this.#s}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
+        this.#c.named(
+          `INSERT INTO ${this.#c.sqlSchema}.job_deps (job_id, depends_on) SELECT * FROM unnest($1::bigint[], $2::bigint[]) ON CONFLICT DO NOTHING`,
           [edges.map((e) => results[e[0]]!.id), edges.map((e) => results[e[1]]!.id)],
         ),
       );
@@ -550,7 +382,7 @@ export class PostgresDriver implements Driver {
    * walking the index, which is ruinous with a million pending jobs.
    */
   #snapshotSql(limit = 0): string {
-    const s = this.#s;
+    const s = this.#c.sqlSchema;
     return `WITH RECURSIVE c AS (
          (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
          UNION ALL
@@ -563,15 +395,15 @@ export class PostgresDriver implements Driver {
       (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
          (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker
           FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
-      (SELECT coalesce(json_agg(json_build_array(channel, ${ms('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
-      (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(3)}) AS next_eta,
+      (SELECT coalesce(json_agg(json_build_array(channel, ${columnMs('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
+      (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(3)}) AS next_eta,
       ${
         limit > 0
           ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
-        (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${ms('j.created_at')}, ${ms('j.eta')})), '[]')
+        (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${columnMs('j.created_at')}, ${columnMs('j.eta')})), '[]')
          FROM pend CROSS JOIN LATERAL (
            SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
-           WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${ts(3)})
+           WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${paramTime(3)})
            ORDER BY priority, created_at, id LIMIT ${limit}) j)
       END`
           : 'NULL'
@@ -595,8 +427,8 @@ export class PostgresDriver implements Driver {
     sequentialChannels: readonly string[];
     throttledChannels: readonly string[];
   }): Promise<ChannelSnapshot> {
-    return this.#read('channelSnapshot', async (db) => {
-      const r = await db.query(this.#q(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
+    return this.#c.read('channelSnapshot', async (db) => {
+      const r = await db.query(this.#c.named(this.#snapshotSql(), [p.sequentialChannels, p.throttledChannels, p.now]));
       return this.#toSnapshot(p.now, r.rows[0]);
     });
   }
@@ -623,16 +455,16 @@ export class PostgresDriver implements Driver {
    * nothing matches, as in every drain (8 ms per claim at 50k jobs). An ordered LIMIT 1 walks the pending index.
    */
   async #claimGuessed(p: JobClaimParams, g: ClaimGuess): Promise<JobClaimResult | null> {
-    const s = this.#s;
+    const s = this.#c.sqlSchema;
     if (g.wanted >= SNAPSHOT_LIMITS.at(-1)!) return null; // beyond the largest bucket: the planned claim pages
     const wanted = g.wanted;
     const bucket = SNAPSHOT_LIMITS.find((b) => b > wanted)!; // one more than wanted: tells whether due jobs are left
     const members = g.bounds.flatMap((b, i) => b.channels.map((c) => [i + 1, c] as const));
-    return this.#tx(
+    return this.#c.tx(
       'jobClaim',
       async (client, commitNow) => {
         const claimed = client.query(
-          this.#q(
+          this.#c.named(
             `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
          lim AS (SELECT NOT ((SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel < $3 ORDER BY channel DESC LIMIT 1) IS NOT NULL
                OR (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > $3 ORDER BY channel LIMIT 1) IS NOT NULL
@@ -641,16 +473,16 @@ export class PostgresDriver implements Driver {
                  ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i)))) AS n),
          pick AS (SELECT id, row_number() OVER (ORDER BY priority, created_at, id) AS rn FROM (
              SELECT id, priority, created_at FROM ${s}.jobs
-             WHERE (SELECT applies FROM lim) AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${ts(2)})
+             WHERE (SELECT applies FROM lim) AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${paramTime(2)})
              ORDER BY priority, created_at, id LIMIT ${bucket}) x),
-         upd AS (UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+         upd AS (UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${paramTime(2)}, attempt = attempt + 1,
            state = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN 'started' ELSE 'enqueued' END,
-           started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${ts(2)} END
+           started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${paramTime(2)} END
          WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}),
          meta AS MATERIALIZED (SELECT lim.applies AS m_applies,
            EXISTS (SELECT 1 FROM pick WHERE rn > lim.n) AS m_left,
            (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM running) AS m_running,
-           (SELECT ${ms('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${ts(2)}) AS m_next_eta
+           (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(2)}) AS m_next_eta
            FROM lim)
          SELECT upd.*, meta.* FROM meta LEFT JOIN upd ON true`,
             [
@@ -697,20 +529,20 @@ export class PostgresDriver implements Driver {
           drained: !left,
         };
       },
-      ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])],
+      ['BEGIN', this.#c.named(CLAIM_SETUP, [this.#c.locks.claim])],
     );
   }
 
   /** The claim in two round trips: snapshot, then the scheduler's pick in Node, then the update. */
   async #claimPlanned(p: JobClaimParams): Promise<JobClaimResult> {
-    return this.#tx(
+    return this.#c.tx(
       'jobClaim',
       async (client, commitNow) => {
         // BEGIN, the lock (CLAIM_SETUP, sent by #tx) and the snapshot go out back to back
         // one more than wanted: planFetch asks for one job past each channel's room (see there)
         const bucket = SNAPSHOT_LIMITS.find((b) => b > p.wanted) ?? SNAPSHOT_LIMITS.at(-1)!;
         const snapRes = await client.query(
-          this.#q(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]),
+          this.#c.named(this.#snapshotSql(bucket), [p.policy.sequentialChannels, p.policy.throttledChannels, p.now]),
         );
         const snap = this.#toSnapshot(p.now, snapRes.rows[0]);
         const plans = p.policy.planFetch(snap, p.wanted);
@@ -729,12 +561,12 @@ export class PostgresDriver implements Driver {
           for (const plan of plans) candidates.push(...(byChannel.get(plan.channel) ?? []).slice(0, plan.limit));
         } else if (plans.length) {
           const r = await client.query(
-            this.#q(
-              `SELECT j.id, j.channel, j.priority, ${ms('j.created_at')} AS created_at, ${ms('j.eta')} AS eta
+            this.#c.named(
+              `SELECT j.id, j.channel, j.priority, ${columnMs('j.created_at')} AS created_at, ${columnMs('j.eta')} AS eta
            FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
            CROSS JOIN LATERAL (
-             SELECT id, channel, priority, created_at, eta FROM ${this.#s}.jobs
-             WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${ts(4)})
+             SELECT id, channel, priority, created_at, eta FROM ${this.#c.sqlSchema}.jobs
+             WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${paramTime(4)})
              ORDER BY priority, created_at, id LIMIT p.lim) j`,
               [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now],
             ),
@@ -749,8 +581,8 @@ export class PostgresDriver implements Driver {
         if (pick.lastStartedAt.size) {
           void client
             .query(
-              this.#q(
-                `INSERT INTO ${this.#s}.channel_state (channel, last_started_at)
+              this.#c.named(
+                `INSERT INTO ${this.#c.sqlSchema}.channel_state (channel, last_started_at)
            SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
            ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
                 [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]],
@@ -763,10 +595,10 @@ export class PostgresDriver implements Driver {
         // No state check here: everything that moves a pending job elsewhere (cancel, set done) takes the
         // claim lock too, and a state qual would lead the planner to scan the whole pending index.
         const update = client.query(
-          this.#q(
-            `UPDATE ${this.#s}.jobs SET runner_id = $1, enqueued_at = ${ts(2)}, attempt = attempt + 1,
+          this.#c.named(
+            `UPDATE ${this.#c.sqlSchema}.jobs SET runner_id = $1, enqueued_at = ${paramTime(2)}, attempt = attempt + 1,
            state = CASE WHEN id = ANY($4::bigint[]) THEN 'started' ELSE 'enqueued' END,
-           started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${ts(2)} END
+           started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${paramTime(2)} END
          WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
             [p.runnerId, p.now, pick.picked.map((c) => c.id), pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id)],
           ),
@@ -777,18 +609,18 @@ export class PostgresDriver implements Driver {
         const jobs = (r.rows as RawRow[]).map(rowToJob).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
         return { jobs, capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
       },
-      ['BEGIN', this.#q(CLAIM_SETUP, [this.#claimLock])],
+      ['BEGIN', this.#c.named(CLAIM_SETUP, [this.#c.locks.claim])],
     );
   }
 
   /** Job columns with timestamps as ms. */
   #fieldsOut(prefix = ''): string {
-    return FIELDS.split(',')
+    return JOB_COLUMNS.split(',')
       .map((f) => f.trim())
       .map((f) => {
         const c = prefix + f;
         return ['eta', 'created_at', 'enqueued_at', 'started_at', 'done_at', 'cancelled_at'].includes(f)
-          ? `${ms(c)} AS ${f}`
+          ? `${columnMs(c)} AS ${f}`
           : c;
       })
       .join(', ');
@@ -797,7 +629,7 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- finish
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
-    const s = this.#s;
+    const s = this.#c.sqlSchema;
     const fence = FINISH_FENCE;
     const by = <K extends FinishCommand['kind']>(k: K) =>
       commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
@@ -828,29 +660,29 @@ export class PostgresDriver implements Driver {
       // make look cheaper. The result is one index lookup per job of the batch, never a scan. BEGIN, the
       // setup, the statement and the COMMIT leave in one write: one round trip, as an autocommit statement
       // would be, without planning each batch (~0.3 ms of server time per batch).
-      const rows = await this.#tx(
+      const rows = await this.#c.tx(
         'jobFinishMany',
         async (client, commitNow) => {
           const r = client.query(
-            this.#q(
+            this.#c.named(
               `WITH d AS (${doneUpdate(
                 `j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
                AND coalesce(j.state, '') IN ('enqueued','started')`,
                 'j.id',
               )})
            SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
-              [...doneValues(), this.#channelFreed],
+              [...doneValues(), this.#c.notify.freed],
             ),
           );
           void commitNow();
           return (await r).rows as RawRow[];
         },
-        ['BEGIN', this.#q(FINISH_SETUP)],
+        ['BEGIN', this.#c.named(FINISH_SETUP)],
       );
       for (const row of rows) ok.add(Number(row.id));
       return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
     }
-    await this.#tx('jobFinishMany', async (client, commitNow) => {
+    await this.#c.tx('jobFinishMany', async (client, commitNow) => {
       const pending: Promise<void>[] = [];
       // unnamed statements: a cached generic plan joins unnest() by a nested loop (quadratic in the batch);
       // a custom plan, made with the batch in hand, hash-joins it (planning costs ~1 ms per batch)
@@ -928,7 +760,9 @@ export class PostgresDriver implements Driver {
         );
       }
       if (dones.length || retries.length || fails.length || releases.length) {
-        pending.push(client.query(this.#q('SELECT pg_notify($1, $2)', [this.#channelFreed, runnerId])).then(() => {}));
+        pending.push(
+          client.query(this.#c.named('SELECT pg_notify($1, $2)', [this.#c.notify.freed, runnerId])).then(() => {}),
+        );
       }
       // then the COMMIT goes out with the statements (one round trip)
       if (noDependants) pending.push(commitNow().then(() => {}));
@@ -947,19 +781,19 @@ export class PostgresDriver implements Driver {
   /** Dependants of `doneIds` whose parents are all done become pending (under the graph lock, see DESIGN §4). */
   async #releaseDependants(client: Queryable, doneIds: readonly number[]): Promise<number[]> {
     if (!doneIds.length) return [];
-    await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+    await client.query(this.#c.named(`SELECT pg_advisory_xact_lock(${this.#c.locks.graph})`));
     const r = await client.query(
-      this.#q(
-        `UPDATE ${this.#s}.jobs c SET state = 'pending'
+      this.#c.named(
+        `UPDATE ${this.#c.sqlSchema}.jobs c SET state = 'pending'
        WHERE c.state = 'wait_dependencies'
-         AND c.id IN (SELECT job_id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[]))
-         AND NOT EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs p ON p.id = d.depends_on
+         AND c.id IN (SELECT job_id FROM ${this.#c.sqlSchema}.job_deps WHERE depends_on = ANY($1::bigint[]))
+         AND NOT EXISTS (SELECT 1 FROM ${this.#c.sqlSchema}.job_deps d JOIN ${this.#c.sqlSchema}.jobs p ON p.id = d.depends_on
                          WHERE d.job_id = c.id AND p.state <> 'done')
        RETURNING c.id`,
         [doneIds],
       ),
     );
-    if (r.rows.length) await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
+    if (r.rows.length) await client.query(this.#c.named("SELECT pg_notify($1, '')", [this.#c.notify.jobs]));
     return (r.rows as RawRow[]).map((x) => Number(x.id));
   }
 
@@ -969,10 +803,10 @@ export class PostgresDriver implements Driver {
     runnerId: string;
     progress: JobProgress;
   }): Promise<FinishResult> {
-    return this.#read('jobProgress', async (db) => {
+    return this.#c.read('jobProgress', async (db) => {
       const r = await db.query(
-        this.#q(
-          `UPDATE ${this.#s}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
           [JSON.stringify(p.progress), p.id, p.attempt, p.runnerId],
         ),
       );
@@ -986,10 +820,10 @@ export class PostgresDriver implements Driver {
     runnerId: string;
     checkpoint: string | null;
   }): Promise<FinishResult> {
-    return this.#read('jobCheckpoint', async (db) => {
+    return this.#c.read('jobCheckpoint', async (db) => {
       const r = await db.query(
-        this.#q(
-          `UPDATE ${this.#s}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
           [p.checkpoint, p.id, p.attempt, p.runnerId],
         ),
       );
@@ -998,16 +832,16 @@ export class PostgresDriver implements Driver {
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    if (this.#closed)
+    if (this.#c.closed)
       throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', {
         details: { operation: 'jobTransaction' },
       });
     return pgJobTransaction(
       {
-        schema: this.#s,
-        channelFreed: this.#channelFreed,
-        connect: () => this.#pool.connect(),
-        q: (text, values) => this.#q(text, values),
+        schema: this.#c.sqlSchema,
+        channelFreed: this.#c.notify.freed,
+        connect: () => this.#c.pool.connect(),
+        q: (text, values) => this.#c.named(text, values),
         releaseDependants: (client, ids) => this.#releaseDependants(client, ids),
       },
       p,
@@ -1039,23 +873,27 @@ export class PostgresDriver implements Driver {
     const where = buildWhere(f, this.#binder(values), extra);
     return where.replace(
       /created_at (>=|<) \$(\d+)/g,
-      (_m, op: string, n: string) => `created_at ${op} ${ts(Number(n))}`,
+      (_m, op: string, n: string) => `created_at ${op} ${paramTime(Number(n))}`,
     );
   }
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
-    return this.#read('jobGet', async (db) => {
+    return this.#c.read('jobGet', async (db) => {
       if (typeof idOrUuid === 'string' && !/^[0-9a-f-]{36}$/i.test(idOrUuid)) return null;
       const r =
         typeof idOrUuid === 'number'
-          ? await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE id = $1`, [idOrUuid]))
-          : await db.query(this.#q(`SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs WHERE uuid = $1`, [idOrUuid]));
+          ? await db.query(
+              this.#c.named(`SELECT ${this.#fieldsOut()} FROM ${this.#c.sqlSchema}.jobs WHERE id = $1`, [idOrUuid]),
+            )
+          : await db.query(
+              this.#c.named(`SELECT ${this.#fieldsOut()} FROM ${this.#c.sqlSchema}.jobs WHERE uuid = $1`, [idOrUuid]),
+            );
       return r.rows.length ? rowToJob(r.rows[0]) : null;
     });
   }
 
   async jobList(p: JobListParams): Promise<JobPage> {
-    return this.#read('jobList', async (db) => {
+    return this.#c.read('jobList', async (db) => {
       const values: unknown[] = [];
       const sort = SORT_COLUMNS[p.sort ?? 'id'];
       const desc = (p.direction ?? 'desc') === 'desc';
@@ -1063,7 +901,7 @@ export class PostgresDriver implements Driver {
         sort === 'id'
           ? 'id'
           : ['created_at', 'done_at'].includes(sort)
-            ? `coalesce(${ms(sort)}, -1)`
+            ? `coalesce(${columnMs(sort)}, -1)`
             : `coalesce(${sort}, -1)`;
       const extra: string[] = [];
       const cursor = decodeCursor(p.cursor);
@@ -1081,7 +919,7 @@ export class PostgresDriver implements Driver {
       const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
       values.push(p.limit + 1);
       const r = await db.query(
-        `SELECT ${this.#fieldsOut()} FROM ${this.#s}.jobs ${where} ORDER BY ${order} LIMIT $${values.length}`,
+        `SELECT ${this.#fieldsOut()} FROM ${this.#c.sqlSchema}.jobs ${where} ORDER BY ${order} LIMIT $${values.length}`,
         values,
       );
       const jobs = (r.rows as RawRow[]).slice(0, p.limit).map(rowToJob);
@@ -1098,13 +936,13 @@ export class PostgresDriver implements Driver {
   }
 
   async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
-    return this.#read('jobCount', async (db) => {
+    return this.#c.read('jobCount', async (db) => {
       const values: unknown[] = [];
       const where = this.#where(p, values);
       const cols = p.groupBy.map((k) => COUNT_COLUMNS[k]);
       const select = cols.length ? `${cols.join(', ')}, count(*) AS n` : 'count(*) AS n';
       const group = cols.length ? `GROUP BY ${cols.join(', ')} ORDER BY ${cols.join(', ')}` : '';
-      const r = await db.query(`SELECT ${select} FROM ${this.#s}.jobs ${where} ${group}`, values);
+      const r = await db.query(`SELECT ${select} FROM ${this.#c.sqlSchema}.jobs ${where} ${group}`, values);
       return (r.rows as RawRow[]).map((row) => ({
         key: Object.fromEntries(p.groupBy.map((k) => [k, (row[COUNT_COLUMNS[k]] as string | null) ?? null])),
         count: Number(row.n),
@@ -1113,11 +951,11 @@ export class PostgresDriver implements Driver {
   }
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
-    return this.#read('jobAttempts', async (db) => {
+    return this.#c.read('jobAttempts', async (db) => {
       const r = await db.query(
-        this.#q(
-          `SELECT job_id, attempt, runner_id, ${ms('started_at')} AS started_at, ${ms('ended_at')} AS ended_at,
-        outcome, exc_name, exc_message, exc_info FROM ${this.#s}.job_attempts WHERE job_id = $1 ORDER BY attempt, ended_at`,
+        this.#c.named(
+          `SELECT job_id, attempt, runner_id, ${columnMs('started_at')} AS started_at, ${columnMs('ended_at')} AS ended_at,
+        outcome, exc_name, exc_message, exc_info FROM ${this.#c.sqlSchema}.job_attempts WHERE job_id = $1 ORDER BY attempt, ended_at`,
           [id],
         ),
       );
@@ -1126,12 +964,17 @@ export class PostgresDriver implements Driver {
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
-    return this.#read('jobDependencies', async (db) => {
+    return this.#c.read('jobDependencies', async (db) => {
       const a = await db.query(
-        this.#q(`SELECT depends_on AS id FROM ${this.#s}.job_deps WHERE job_id = $1 ORDER BY depends_on`, [id]),
+        this.#c.named(
+          `SELECT depends_on AS id FROM ${this.#c.sqlSchema}.job_deps WHERE job_id = $1 ORDER BY depends_on`,
+          [id],
+        ),
       );
       const b = await db.query(
-        this.#q(`SELECT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = $1 ORDER BY job_id`, [id]),
+        this.#c.named(`SELECT job_id AS id FROM ${this.#c.sqlSchema}.job_deps WHERE depends_on = $1 ORDER BY job_id`, [
+          id,
+        ]),
       );
       return {
         dependsOn: (a.rows as RawRow[]).map((r) => Number(r.id)),
@@ -1141,17 +984,17 @@ export class PostgresDriver implements Driver {
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
-    return this.#read('graphGet', async (db) => {
+    return this.#c.read('graphGet', async (db) => {
       const n = await db.query(
-        this.#q(
-          `SELECT id, uuid, model, method, description, state, records FROM ${this.#s}.jobs WHERE graph_uuid = $1 ORDER BY id`,
+        this.#c.named(
+          `SELECT id, uuid, model, method, description, state, records FROM ${this.#c.sqlSchema}.jobs WHERE graph_uuid = $1 ORDER BY id`,
           [graphUuid],
         ),
       );
       if (!n.rows.length) return null;
       const e = await db.query(
-        this.#q(
-          `SELECT d.depends_on AS parent, d.job_id AS child FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs j ON j.id = d.job_id
+        this.#c.named(
+          `SELECT d.depends_on AS parent, d.job_id AS child FROM ${this.#c.sqlSchema}.job_deps d JOIN ${this.#c.sqlSchema}.jobs j ON j.id = d.job_id
         WHERE j.graph_uuid = $1 ORDER BY d.depends_on, d.job_id`,
           [graphUuid],
         ),
@@ -1173,11 +1016,11 @@ export class PostgresDriver implements Driver {
   }
 
   async jobAhead(id: number, now: number): Promise<number> {
-    return this.#read('jobAhead', async (db) => {
+    return this.#c.read('jobAhead', async (db) => {
       const r = await db.query(
-        this.#q(
-          `SELECT count(*) AS n FROM ${this.#s}.jobs o, ${this.#s}.jobs j WHERE j.id = $1 AND o.state = 'pending' AND o.channel = j.channel
-           AND (o.eta IS NULL OR o.eta <= ${ts(2)}) AND (o.priority, o.created_at, o.id) < (j.priority, j.created_at, j.id)`,
+        this.#c.named(
+          `SELECT count(*) AS n FROM ${this.#c.sqlSchema}.jobs o, ${this.#c.sqlSchema}.jobs j WHERE j.id = $1 AND o.state = 'pending' AND o.channel = j.channel
+           AND (o.eta IS NULL OR o.eta <= ${paramTime(2)}) AND (o.priority, o.created_at, o.id) < (j.priority, j.created_at, j.id)`,
           [id, now],
         ),
       );
@@ -1188,12 +1031,12 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- admin writes
 
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
-    const ids = await this.#tx('jobRequeue', async (client) => {
-      await client.query(this.#q(`SELECT pg_advisory_xact_lock(${this.#graphLock})`));
+    const ids = await this.#c.tx('jobRequeue', async (client) => {
+      await client.query(this.#c.named(`SELECT pg_advisory_xact_lock(${this.#c.locks.graph})`));
       const r = await client.query(
-        this.#q(
-          `UPDATE ${this.#s}.jobs j SET
-           state = CASE WHEN EXISTS (SELECT 1 FROM ${this.#s}.job_deps d JOIN ${this.#s}.jobs pj ON pj.id = d.depends_on
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.jobs j SET
+           state = CASE WHEN EXISTS (SELECT 1 FROM ${this.#c.sqlSchema}.job_deps d JOIN ${this.#c.sqlSchema}.jobs pj ON pj.id = d.depends_on
                                      WHERE d.job_id = j.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
            attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
            cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = $1
@@ -1201,42 +1044,46 @@ export class PostgresDriver implements Driver {
           [p.message === undefined ? null : JSON.stringify(p.message), p.ids],
         ),
       );
-      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
+      await client.query(this.#c.named("SELECT pg_notify($1, '')", [this.#c.notify.jobs]));
       return (r.rows as RawRow[]).map((x) => Number(x.id));
     });
     return ids;
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    return this.#tx('jobSetDone', async (client) => {
+    return this.#c.tx('jobSetDone', async (client) => {
       await client.query(
-        this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`),
+        this.#c.named(
+          `SELECT pg_advisory_xact_lock(${this.#c.locks.claim}), pg_advisory_xact_lock(${this.#c.locks.graph})`,
+        ),
       );
       const r = await client.query(
-        this.#q(
-          `UPDATE ${this.#s}.jobs SET state = 'done', done_at = ${ts(1)}, runner_id = NULL, result = $2
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.jobs SET state = 'done', done_at = ${paramTime(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
           [p.now, JSON.stringify(p.message ?? 'Manually set to done'), p.ids],
         ),
       );
       const ids = (r.rows as RawRow[]).map((x) => Number(x.id));
       await this.#releaseDependants(client, ids);
-      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelFreed]));
+      await client.query(this.#c.named("SELECT pg_notify($1, '')", [this.#c.notify.freed]));
       return ids;
     });
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
-    return this.#tx('jobCancel', async (client) => {
+    return this.#c.tx('jobCancel', async (client) => {
       await client.query(
-        this.#q(`SELECT pg_advisory_xact_lock(${this.#claimLock}), pg_advisory_xact_lock(${this.#graphLock})`),
+        this.#c.named(
+          `SELECT pg_advisory_xact_lock(${this.#c.locks.claim}), pg_advisory_xact_lock(${this.#c.locks.graph})`,
+        ),
       );
       const cancel = async (ids: readonly number[]) =>
         (
           (
             await client.query(
-              this.#q(
-                `UPDATE ${this.#s}.jobs SET state = 'cancelled', cancelled_at = ${ts(1)}, runner_id = NULL, result = $2
+              this.#c.named(
+                `UPDATE ${this.#c.sqlSchema}.jobs SET state = 'cancelled', cancelled_at = ${paramTime(1)}, runner_id = NULL, result = $2
          WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
                 [p.now, JSON.stringify(p.message ?? 'Cancelled'), ids],
               ),
@@ -1250,9 +1097,10 @@ export class PostgresDriver implements Driver {
           const children = (
             (
               await client.query(
-                this.#q(`SELECT DISTINCT job_id AS id FROM ${this.#s}.job_deps WHERE depends_on = ANY($1::bigint[])`, [
-                  frontier,
-                ]),
+                this.#c.named(
+                  `SELECT DISTINCT job_id AS id FROM ${this.#c.sqlSchema}.job_deps WHERE depends_on = ANY($1::bigint[])`,
+                  [frontier],
+                ),
               )
             ).rows as RawRow[]
           ).map((x) => Number(x.id));
@@ -1260,7 +1108,7 @@ export class PostgresDriver implements Driver {
           all.push(...frontier);
         }
       }
-      await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelFreed]));
+      await client.query(this.#c.named("SELECT pg_notify($1, '')", [this.#c.notify.freed]));
       return all;
     });
   }
@@ -1269,13 +1117,13 @@ export class PostgresDriver implements Driver {
     const batch = p.batchSize ?? 1000;
     let total = 0;
     for (;;) {
-      const n = await this.#tx('jobPrune', async (client) => {
+      const n = await this.#c.tx('jobPrune', async (client) => {
         const r = await client.query(
-          this.#q(
-            `WITH victims AS (SELECT id FROM ${this.#s}.jobs WHERE state = ANY($1::text[]) AND coalesce(done_at, cancelled_at, created_at) < ${ts(2)} LIMIT $3 FOR UPDATE SKIP LOCKED),
-                d1 AS (DELETE FROM ${this.#s}.job_deps WHERE job_id IN (SELECT id FROM victims) OR depends_on IN (SELECT id FROM victims)),
-                d2 AS (DELETE FROM ${this.#s}.job_attempts WHERE job_id IN (SELECT id FROM victims))
-           DELETE FROM ${this.#s}.jobs WHERE id IN (SELECT id FROM victims)`,
+          this.#c.named(
+            `WITH victims AS (SELECT id FROM ${this.#c.sqlSchema}.jobs WHERE state = ANY($1::text[]) AND coalesce(done_at, cancelled_at, created_at) < ${paramTime(2)} LIMIT $3 FOR UPDATE SKIP LOCKED),
+                d1 AS (DELETE FROM ${this.#c.sqlSchema}.job_deps WHERE job_id IN (SELECT id FROM victims) OR depends_on IN (SELECT id FROM victims)),
+                d2 AS (DELETE FROM ${this.#c.sqlSchema}.job_attempts WHERE job_id IN (SELECT id FROM victims))
+           DELETE FROM ${this.#c.sqlSchema}.jobs WHERE id IN (SELECT id FROM victims)`,
             [p.states, p.before, batch],
           ),
         );
@@ -1291,12 +1139,12 @@ export class PostgresDriver implements Driver {
   async runnerRegister(r: RunnerRegistration): Promise<void> {
     // heartbeat and lease on the database's clock (a fixed `now` only in tests): every runner, on any
     // host, judges expiry against the same clock as the heartbeat that set it
-    await this.#read('runnerRegister', (db) =>
+    await this.#c.read('runnerRegister', (db) =>
       db.query(
-        this.#q(
-          `INSERT INTO ${this.#s}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
-       SELECT $1, $2, $3, $4, ${ts(5)}, t.now, t.now + $6::bigint * interval '1 millisecond', $7
-       FROM (SELECT coalesce(${ts(8)}, clock_timestamp()) AS now) t
+        this.#c.named(
+          `INSERT INTO ${this.#c.sqlSchema}.runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info)
+       SELECT $1, $2, $3, $4, ${paramTime(5)}, t.now, t.now + $6::bigint * interval '1 millisecond', $7
+       FROM (SELECT coalesce(${paramTime(8)}, clock_timestamp()) AS now) t
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
           [r.id, r.host, r.pid, r.workers, r.startedAt, Math.round(r.leaseMs), JSON.stringify(r.info), r.now ?? null],
         ),
@@ -1310,11 +1158,11 @@ export class PostgresDriver implements Driver {
     info: Record<string, unknown>;
     now?: number;
   }): Promise<boolean> {
-    return this.#read('runnerHeartbeat', async (db) => {
+    return this.#c.read('runnerHeartbeat', async (db) => {
       const r = await db.query(
-        this.#q(
-          `UPDATE ${this.#s}.runners SET heartbeat_at = t.now, lease_until = t.now + $1::bigint * interval '1 millisecond', info = $2
-        FROM (SELECT coalesce(${ts(4)}, clock_timestamp()) AS now) t WHERE id = $3`,
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.runners SET heartbeat_at = t.now, lease_until = t.now + $1::bigint * interval '1 millisecond', info = $2
+        FROM (SELECT coalesce(${paramTime(4)}, clock_timestamp()) AS now) t WHERE id = $3`,
           [Math.round(p.leaseMs), JSON.stringify(p.info), p.id, p.now ?? null],
         ),
       );
@@ -1323,14 +1171,16 @@ export class PostgresDriver implements Driver {
   }
 
   async runnerRemove(id: string): Promise<void> {
-    await this.#read('runnerRemove', (db) => db.query(this.#q(`DELETE FROM ${this.#s}.runners WHERE id = $1`, [id])));
+    await this.#c.read('runnerRemove', (db) =>
+      db.query(this.#c.named(`DELETE FROM ${this.#c.sqlSchema}.runners WHERE id = $1`, [id])),
+    );
   }
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
-    return this.#read('oldestPending', async (db) => {
+    return this.#c.read('oldestPending', async (db) => {
       const r = await db.query(
-        this.#q(
-          `SELECT channel, ${ms('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#s}.jobs
+        this.#c.named(
+          `SELECT channel, ${columnMs('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${this.#c.sqlSchema}.jobs
         WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`,
           [p.now],
         ),
@@ -1340,10 +1190,10 @@ export class PostgresDriver implements Driver {
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
-    return this.#read('runnerList', async (db) => {
+    return this.#c.read('runnerList', async (db) => {
       const r = await db.query(
-        this.#q(`SELECT id, host, pid, workers, ${ms('started_at')} AS started_at, ${ms('heartbeat_at')} AS heartbeat_at,
-        ${ms('lease_until')} AS lease_until, info FROM ${this.#s}.runners ORDER BY started_at`),
+        this.#c.named(`SELECT id, host, pid, workers, ${columnMs('started_at')} AS started_at, ${columnMs('heartbeat_at')} AS heartbeat_at,
+        ${columnMs('lease_until')} AS lease_until, info FROM ${this.#c.sqlSchema}.runners ORDER BY started_at`),
       );
       return (r.rows as RawRow[]).map((x) => ({
         id: x.id as string,
@@ -1359,11 +1209,11 @@ export class PostgresDriver implements Driver {
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
-    return this.#tx('jobRescue', async (client) => {
-      const s = this.#s;
+    return this.#c.tx('jobRescue', async (client) => {
+      const s = this.#c.sqlSchema;
       const r = await client.query(
-        this.#q(
-          `WITH clock AS (SELECT coalesce(${ts(1)}, clock_timestamp()) AS now),
+        this.#c.named(
+          `WITH clock AS (SELECT coalesce(${paramTime(1)}, clock_timestamp()) AS now),
          dead AS (
            SELECT id, state AS old_state, runner_id AS old_runner, crash_count + CASE WHEN state = 'started' THEN 1 ELSE 0 END AS crashes
            FROM ${s}.jobs j WHERE state IN ('enqueued','started')
@@ -1380,7 +1230,7 @@ export class PostgresDriver implements Driver {
                ELSE j.exc_message END,
              exc_info = CASE WHEN d.old_state = 'started' THEN NULL ELSE j.exc_info END
            FROM dead d WHERE j.id = d.id
-           RETURNING j.id, j.state, j.attempt, ${ms('j.started_at')} AS started_at, j.exc_message, d.old_state, d.old_runner),
+           RETURNING j.id, j.state, j.attempt, ${columnMs('j.started_at')} AS started_at, j.exc_message, d.old_state, d.old_runner),
          logged AS (
            INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message)
            SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE 'epoch'::timestamptz + started_at * interval '1 millisecond' END,
@@ -1390,7 +1240,7 @@ export class PostgresDriver implements Driver {
           [p.now ?? null, p.maxCrashes],
         ),
       );
-      if (r.rows.length) await client.query(this.#q("SELECT pg_notify($1, '')", [this.#channelJobs]));
+      if (r.rows.length) await client.query(this.#c.named("SELECT pg_notify($1, '')", [this.#c.notify.jobs]));
       return (r.rows as RawRow[]).map((x) => ({
         id: Number(x.id),
         runnerId: (x.old_runner as string | null) ?? null,
@@ -1405,14 +1255,14 @@ export class PostgresDriver implements Driver {
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
     const channelsTopic = `${this.schema}:channels`;
     const topics: Record<string, WakeTopic> = {
-      [this.#channelJobs]: 'jobs',
-      [this.#channelFreed]: 'freed',
+      [this.#c.notify.jobs]: 'jobs',
+      [this.#c.notify.freed]: 'freed',
       [channelsTopic]: 'channels',
     };
     // the payload of a `freed` sent by jobFinishMany is the runner's id
     return this.#listen(
       'subscribe',
-      [this.#channelJobs, this.#channelFreed, channelsTopic],
+      [this.#c.notify.jobs, this.#c.notify.freed, channelsTopic],
       `conveyor:${this.schema}`,
       (channel, payload) => {
         const t = topics[channel];
@@ -1433,16 +1283,16 @@ export class PostgresDriver implements Driver {
     onNotify: (channel: string, payload: string) => void,
     onReconnect: (() => void) | undefined,
   ): Promise<{ close(): Promise<void> }> {
-    const pg = this.#pg;
+    const pg = this.#c.pg;
     let client: PgTypes.Client | null = null;
     let closed = false;
     let attempt = 0;
     let timer: NodeJS.Timeout | null = null;
     const connect = async (): Promise<void> => {
       const c = new pg.Client({
-        connectionString: this.#connectionString,
+        connectionString: this.#c.connectionString,
         keepAlive: true,
-        types: this.#types,
+        types: this.#c.types,
         application_name: appName.slice(0, 63),
       });
       c.on('notification', (msg) => onNotify(msg.channel, msg.payload ?? ''));
@@ -1475,18 +1325,18 @@ export class PostgresDriver implements Driver {
       }, delay);
       timer.unref?.();
     };
-    await connect().catch((err: unknown) => this.#wrap(operation, err));
+    await connect().catch((err: unknown) => this.#c.wrap(operation, err));
     const handle = {
       close: async () => {
         closed = true;
         if (timer) clearTimeout(timer);
-        this.#listeners.delete(handle);
+        this.#c.listeners.delete(handle);
         const c = client;
         client = null;
         if (c) await c.end().catch(() => {});
       },
     };
-    this.#listeners.add(handle);
+    this.#c.listeners.add(handle);
     return handle;
   }
 
@@ -1499,18 +1349,20 @@ export class PostgresDriver implements Driver {
 
   async publishEvents(payloads: readonly string[]): Promise<void> {
     if (!payloads.length) return;
-    await this.#read('publishEvents', (db) =>
-      db.query(this.#q('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.#channelEvents, payloads])),
+    await this.#c.read('publishEvents', (db) =>
+      db.query(
+        this.#c.named('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [this.#c.notify.events, payloads]),
+      ),
     );
   }
 
   async listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }> {
     return this.#listen(
       'listenEvents',
-      [this.#channelEvents],
+      [this.#c.notify.events],
       this.#eventsAppName,
       (channel, payload) => {
-        if (channel === this.#channelEvents) onPayload(payload);
+        if (channel === this.#c.notify.events) onPayload(payload);
       },
       onGap,
     );
@@ -1518,9 +1370,9 @@ export class PostgresDriver implements Driver {
 
   async eventListeners(): Promise<boolean> {
     // a LISTEN of another session cannot be seen, its connection's name can (same role or pg_read_all_stats)
-    return this.#read('eventListeners', async (db) => {
+    return this.#c.read('eventListeners', async (db) => {
       const r = await db.query(
-        this.#q(
+        this.#c.named(
           'SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1) AS e',
           [this.#eventsAppName],
         ),
@@ -1531,26 +1383,30 @@ export class PostgresDriver implements Driver {
 
   async wake(topic: WakeTopic): Promise<void> {
     const channel =
-      topic === 'jobs' ? this.#channelJobs : topic === 'freed' ? this.#channelFreed : `${this.schema}:channels`;
-    await this.#read('wake', (db) => db.query(this.#q("SELECT pg_notify($1, '')", [channel])));
+      topic === 'jobs' ? this.#c.notify.jobs : topic === 'freed' ? this.#c.notify.freed : `${this.schema}:channels`;
+    await this.#c.read('wake', (db) => db.query(this.#c.named("SELECT pg_notify($1, '')", [channel])));
   }
 
   // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
 
   async channelPauseList(): Promise<ChannelPause[]> {
-    return this.#read('channelPauseList', (db) => pgChannelPauseList(db, this.#s));
+    return this.#c.read('channelPauseList', (db) => pgChannelPauseList(db, this.#c.sqlSchema));
   }
 
   async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
-    return this.#read('channelPauseSet', (db) => pgChannelPauseSet(db, this.#s, `${this.schema}:channels`, p));
+    return this.#c.read('channelPauseSet', (db) =>
+      pgChannelPauseSet(db, this.#c.sqlSchema, `${this.schema}:channels`, p),
+    );
   }
 
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
-    return this.#read('jobFunctionList', async (db) => {
+    return this.#c.read('jobFunctionList', async (db) => {
       const r = await db.query(
-        this.#q(`SELECT name, settings, ${ms('updated_at')} AS updated_at FROM ${this.#s}.job_functions ORDER BY name`),
+        this.#c.named(
+          `SELECT name, settings, ${columnMs('updated_at')} AS updated_at FROM ${this.#c.sqlSchema}.job_functions ORDER BY name`,
+        ),
       );
       return (r.rows as RawRow[]).map((x) => ({
         name: x.name as string,
@@ -1561,12 +1417,12 @@ export class PostgresDriver implements Driver {
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
-    await this.#read('jobFunctionSet', (db) =>
+    await this.#c.read('jobFunctionSet', (db) =>
       p.settings === null
-        ? db.query(this.#q(`DELETE FROM ${this.#s}.job_functions WHERE name = $1`, [p.name]))
+        ? db.query(this.#c.named(`DELETE FROM ${this.#c.sqlSchema}.job_functions WHERE name = $1`, [p.name]))
         : db.query(
-            this.#q(
-              `INSERT INTO ${this.#s}.job_functions (name, settings, updated_at) VALUES ($1, $2, ${ts(3)})
+            this.#c.named(
+              `INSERT INTO ${this.#c.sqlSchema}.job_functions (name, settings, updated_at) VALUES ($1, $2, ${paramTime(3)})
           ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at`,
               [p.name, p.settings, p.now],
             ),
@@ -1577,11 +1433,11 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
-    return this.#read('timeoutLogInsert', async (db) => {
+    return this.#c.read('timeoutLogInsert', async (db) => {
       const r = await db.query(
-        this.#q(
-          `INSERT INTO ${this.#s}.timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
-         VALUES (${ts(1)}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+        this.#c.named(
+          `INSERT INTO ${this.#c.sqlSchema}.timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+         VALUES (${paramTime(1)}, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
           [
             e.at,
             e.operation,
@@ -1609,12 +1465,12 @@ export class PostgresDriver implements Driver {
     kind?: string;
     cursor?: number | null;
   }): Promise<TimeoutLogEntry[]> {
-    return this.#read('timeoutLogList', async (db) => {
+    return this.#c.read('timeoutLogList', async (db) => {
       const where: string[] = [];
       const values: unknown[] = [];
       if (p.since !== undefined) {
         values.push(p.since);
-        where.push(`at >= ${ts(values.length)}`);
+        where.push(`at >= ${paramTime(values.length)}`);
       }
       if (p.model !== undefined) {
         values.push(p.model);
@@ -1634,8 +1490,8 @@ export class PostgresDriver implements Driver {
       }
       values.push(p.limit);
       const r = await db.query(
-        `SELECT id, ${ms('at')} AS at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host
-        FROM ${this.#s}.timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${values.length}`,
+        `SELECT id, ${columnMs('at')} AS at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host
+        FROM ${this.#c.sqlSchema}.timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${values.length}`,
         values,
       );
       return (r.rows as RawRow[]).map(rowToTimeoutEntry);
@@ -1643,11 +1499,11 @@ export class PostgresDriver implements Driver {
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
-    return this.#read('timeoutLogStatistics', async (db) => {
+    return this.#c.read('timeoutLogStatistics', async (db) => {
       const r = await db.query(
-        this.#q(
+        this.#c.named(
           `SELECT model, method, count(*) AS n, count(*) FILTER (WHERE exceeded) AS exceeded, sum(duration_ms) AS total_ms
-        FROM ${this.#s}.timeout_log WHERE at >= ${ts(1)} GROUP BY model, method`,
+        FROM ${this.#c.sqlSchema}.timeout_log WHERE at >= ${paramTime(1)} GROUP BY model, method`,
           [p.since],
         ),
       );
@@ -1656,8 +1512,10 @@ export class PostgresDriver implements Driver {
   }
 
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
-    return this.#read('timeoutLogCleanup', async (db) => {
-      const r = await db.query(this.#q(`DELETE FROM ${this.#s}.timeout_log WHERE at < ${ts(1)}`, [p.before]));
+    return this.#c.read('timeoutLogCleanup', async (db) => {
+      const r = await db.query(
+        this.#c.named(`DELETE FROM ${this.#c.sqlSchema}.timeout_log WHERE at < ${paramTime(1)}`, [p.before]),
+      );
       return r.rowCount ?? 0;
     });
   }
@@ -1665,16 +1523,16 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- scheduled jobs
 
   #cronFields(): string {
-    return `name, schedule, timezone, model, method, records, args, options, catch_up, paused, ${ms('next_run_at')} AS next_run_at,
-      ${ms('last_run_at')} AS last_run_at, last_job_id, ${ms('created_at')} AS created_at, ${ms('updated_at')} AS updated_at`;
+    return `name, schedule, timezone, model, method, records, args, options, catch_up, paused, ${columnMs('next_run_at')} AS next_run_at,
+      ${columnMs('last_run_at')} AS last_run_at, last_job_id, ${columnMs('created_at')} AS created_at, ${columnMs('updated_at')} AS updated_at`;
   }
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
-    return this.#read('cronUpsert', async (db) => {
+    return this.#c.read('cronUpsert', async (db) => {
       const r = await db.query(
-        this.#q(
-          `INSERT INTO ${this.#s}.crons AS c (name, schedule, timezone, model, method, records, args, options, catch_up, next_run_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${ts(10)}, ${ts(11)}, ${ts(11)})
+        this.#c.named(
+          `INSERT INTO ${this.#c.sqlSchema}.crons AS c (name, schedule, timezone, model, method, records, args, options, catch_up, next_run_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, ${paramTime(10)}, ${paramTime(11)}, ${paramTime(11)})
          ON CONFLICT (name) DO UPDATE SET
            next_run_at = CASE WHEN c.schedule IS DISTINCT FROM excluded.schedule OR c.timezone IS DISTINCT FROM excluded.timezone
                                 OR c.next_run_at IS NULL THEN excluded.next_run_at ELSE c.next_run_at END,
@@ -1702,24 +1560,28 @@ export class PostgresDriver implements Driver {
   }
 
   async cronList(): Promise<CronRow[]> {
-    return this.#read('cronList', async (db) => {
-      const r = await db.query(this.#q(`SELECT ${this.#cronFields()} FROM ${this.#s}.crons ORDER BY name`));
+    return this.#c.read('cronList', async (db) => {
+      const r = await db.query(
+        this.#c.named(`SELECT ${this.#cronFields()} FROM ${this.#c.sqlSchema}.crons ORDER BY name`),
+      );
       return (r.rows as RawRow[]).map(rowToCron);
     });
   }
 
   async cronGet(name: string): Promise<CronRow | null> {
-    return this.#read('cronGet', async (db) => {
-      const r = await db.query(this.#q(`SELECT ${this.#cronFields()} FROM ${this.#s}.crons WHERE name = $1`, [name]));
+    return this.#c.read('cronGet', async (db) => {
+      const r = await db.query(
+        this.#c.named(`SELECT ${this.#cronFields()} FROM ${this.#c.sqlSchema}.crons WHERE name = $1`, [name]),
+      );
       return r.rows.length ? rowToCron(r.rows[0]) : null;
     });
   }
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
-    return this.#read('cronSetPaused', async (db) => {
+    return this.#c.read('cronSetPaused', async (db) => {
       const r = await db.query(
-        this.#q(
-          `UPDATE ${this.#s}.crons SET paused = $2, next_run_at = CASE WHEN $3::boolean THEN ${ts(4)} ELSE next_run_at END, updated_at = ${ts(5)}
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.crons SET paused = $2, next_run_at = CASE WHEN $3::boolean THEN ${paramTime(4)} ELSE next_run_at END, updated_at = ${paramTime(5)}
          WHERE name = $1`,
           [p.name, p.paused, p.nextRunAt !== undefined, p.nextRunAt ?? null, p.now],
         ),
@@ -1729,15 +1591,17 @@ export class PostgresDriver implements Driver {
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    return this.#tx('cronFire', async (client): Promise<CronFireResult> => {
-      const s = this.#s;
-      const cron = await client.query(this.#q(`SELECT paused FROM ${s}.crons WHERE name = $1 FOR UPDATE`, [p.name]));
+    return this.#c.tx('cronFire', async (client): Promise<CronFireResult> => {
+      const s = this.#c.sqlSchema;
+      const cron = await client.query(
+        this.#c.named(`SELECT paused FROM ${s}.crons WHERE name = $1 FOR UPDATE`, [p.name]),
+      );
       if (!cron.rows.length || (p.slotAt !== null && cron.rows[0].paused === true))
         return { fired: false, jobId: null };
       if (p.slotAt !== null) {
         const ins = await client.query(
-          this.#q(
-            `INSERT INTO ${s}.cron_slots (name, slot_at, fired_at) VALUES ($1, ${ts(2)}, ${ts(3)}) ON CONFLICT DO NOTHING`,
+          this.#c.named(
+            `INSERT INTO ${s}.cron_slots (name, slot_at, fired_at) VALUES ($1, ${paramTime(2)}, ${paramTime(3)}) ON CONFLICT DO NOTHING`,
             [p.name, p.slotAt, p.now],
           ),
         );
@@ -1747,22 +1611,22 @@ export class PostgresDriver implements Driver {
       const jobId = job!.id;
       if (p.slotAt !== null) {
         await client.query(
-          this.#q(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${ts(2)}`, [
+          this.#c.named(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${paramTime(2)}`, [
             p.name,
             p.slotAt,
             jobId,
           ]),
         );
         await client.query(
-          this.#q(`DELETE FROM ${s}.cron_slots WHERE name = $1 AND slot_at < ${ts(2)}`, [
+          this.#c.named(`DELETE FROM ${s}.cron_slots WHERE name = $1 AND slot_at < ${paramTime(2)}`, [
             p.name,
             p.slotAt - CRON_SLOT_RETENTION_MS,
           ]),
         );
       }
       await client.query(
-        this.#q(
-          `UPDATE ${s}.crons SET last_run_at = ${ts(2)}, last_job_id = $3, next_run_at = greatest(next_run_at, ${ts(4)}) WHERE name = $1`,
+        this.#c.named(
+          `UPDATE ${s}.crons SET last_run_at = ${paramTime(2)}, last_job_id = $3, next_run_at = greatest(next_run_at, ${paramTime(4)}) WHERE name = $1`,
           [p.name, p.slotAt ?? p.now, jobId, p.nextRunAt],
         ),
       );
@@ -1771,20 +1635,20 @@ export class PostgresDriver implements Driver {
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    await this.#read('cronAdvance', (db) =>
+    await this.#c.read('cronAdvance', (db) =>
       db.query(
-        this.#q(`UPDATE ${this.#s}.crons SET next_run_at = greatest(next_run_at, ${ts(2)}) WHERE name = $1`, [
-          p.name,
-          p.nextRunAt,
-        ]),
+        this.#c.named(
+          `UPDATE ${this.#c.sqlSchema}.crons SET next_run_at = greatest(next_run_at, ${paramTime(2)}) WHERE name = $1`,
+          [p.name, p.nextRunAt],
+        ),
       ),
     );
   }
 
   async cronDelete(name: string): Promise<boolean> {
-    return this.#tx('cronDelete', async (client) => {
-      await client.query(this.#q(`DELETE FROM ${this.#s}.cron_slots WHERE name = $1`, [name]));
-      const r = await client.query(this.#q(`DELETE FROM ${this.#s}.crons WHERE name = $1`, [name]));
+    return this.#c.tx('cronDelete', async (client) => {
+      await client.query(this.#c.named(`DELETE FROM ${this.#c.sqlSchema}.cron_slots WHERE name = $1`, [name]));
+      const r = await client.query(this.#c.named(`DELETE FROM ${this.#c.sqlSchema}.crons WHERE name = $1`, [name]));
       return (r.rowCount ?? 0) > 0;
     });
   }

@@ -9,7 +9,6 @@
  */
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import { DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
 import type { Candidate, ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../../job/row.ts';
@@ -60,23 +59,8 @@ import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { DONE_SQL } from './finish-sql.ts';
 import { sqliteJobTransaction } from './job-transaction.ts';
-import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
+import { SqliteContext, type Database, type SqlValue } from './context.ts';
 import { sqliteChannelPauseList, sqliteChannelPauseSet, type PauseStatements } from './channel-pauses.ts';
-
-type SqlValue = null | number | bigint | string | Uint8Array;
-
-interface Statement {
-  run(...params: SqlValue[]): { changes: number | bigint; lastInsertRowid: number | bigint };
-  get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
-  all(...params: SqlValue[]): Record<string, SqlValue>[];
-}
-
-interface Database {
-  exec(sql: string): void;
-  prepare(sql: string): Statement;
-  close(): void;
-  readonly isTransaction?: boolean;
-}
 
 /** Options of {@link SqliteDriver.open}. */
 export interface SqliteDriverOptions {
@@ -126,17 +110,11 @@ export class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly crossProcessWakeups = false;
   readonly location: string;
-  #db: Database;
-  #stmts = new Map<string, Statement>();
-  #wakeKey: string;
-  #wake: EventEmitter;
-  #closed = false;
+  #c: SqliteContext;
 
-  private constructor(db: Database, location: string, wakeKey: string) {
-    this.#db = db;
-    this.location = location;
-    this.#wakeKey = wakeKey;
-    this.#wake = acquireWakeEmitter(wakeKey);
+  private constructor(c: SqliteContext) {
+    this.#c = c;
+    this.location = c.location;
   }
 
   /** Open (creating the file if needed). Does not migrate: call {@link migrate}. */
@@ -157,69 +135,9 @@ export class SqliteDriver implements Driver {
       });
     }
     const location = memory ? 'sqlite::memory:' : `sqlite:${options.filename}`;
-    return new SqliteDriver(db, location, memory ? `memory:${randomUUID()}` : path.resolve(options.filename));
-  }
-
-  #stmt(sql: string): Statement {
-    let s = this.#stmts.get(sql);
-    if (!s) {
-      s = this.#db.prepare(sql);
-      this.#stmts.set(sql, s);
-    }
-    return s;
-  }
-
-  #all(sql: string, ...params: SqlValue[]): RawRow[] {
-    return this.#stmt(sql).all(...params) as RawRow[];
-  }
-
-  #get(sql: string, ...params: SqlValue[]): RawRow | undefined {
-    return this.#stmt(sql).get(...params) as RawRow | undefined;
-  }
-
-  #run(sql: string, ...params: SqlValue[]): number {
-    return Number(this.#stmt(sql).run(...params).changes);
-  }
-
-  /** Run `fn` in `BEGIN IMMEDIATE … COMMIT`, synchronously. */
-  #tx<T>(operation: string, fn: () => T): T {
-    if (this.#closed) throw new DatabaseError(`SQLite driver is closed (${operation})`, { details: { operation } });
-    try {
-      this.#db.exec('BEGIN IMMEDIATE');
-    } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
-    }
-    try {
-      const out = fn();
-      this.#db.exec('COMMIT');
-      return out;
-    } catch (err) {
-      try {
-        this.#db.exec('ROLLBACK');
-      } catch {
-        /* already rolled back */
-      }
-      if (err instanceof ValidationError || err instanceof DatabaseError) throw err;
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
-    }
-  }
-
-  #read<T>(operation: string, fn: () => T): T {
-    if (this.#closed) throw new DatabaseError(`SQLite driver is closed (${operation})`, { details: { operation } });
-    try {
-      return fn();
-    } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
-    }
+    return new SqliteDriver(
+      new SqliteContext(db, location, memory ? `memory:${randomUUID()}` : path.resolve(options.filename)),
+    );
   }
 
   async migrate(): Promise<number[]> {
@@ -237,11 +155,11 @@ export class SqliteDriver implements Driver {
   }
 
   #migrate(latest: number): number[] {
-    return this.#tx('migrate', () => {
-      this.#db.exec(
+    return this.#c.tx('migrate', () => {
+      this.#c.db.exec(
         'CREATE TABLE IF NOT EXISTS conveyor_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
       );
-      const current = Number(this.#get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v);
+      const current = Number(this.#c.get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v);
       if (current > latest) {
         throw new SchemaTooNewError(
           `the database at ${this.location} has schema version ${current}, newer than this Conveyor knows (${latest}); upgrade conveyor-queue`,
@@ -252,13 +170,13 @@ export class SqliteDriver implements Driver {
       for (const m of SQLITE_MIGRATIONS) {
         if (m.version <= current) continue;
         try {
-          this.#db.exec(m.sql);
+          this.#c.db.exec(m.sql);
         } catch (err) {
           throw new MigrationError(`migration ${m.version} (${m.name}) failed: ${(err as Error).message}`, {
             cause: err,
           });
         }
-        this.#run(
+        this.#c.run(
           'INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)',
           m.version,
           m.name,
@@ -272,19 +190,15 @@ export class SqliteDriver implements Driver {
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
     const latest = SQLITE_MIGRATIONS.at(-1)!.version;
-    return this.#read('schemaVersion', () => {
-      const t = this.#get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'conveyor_migrations'");
-      const current = t ? Number(this.#get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v) : 0;
+    return this.#c.read('schemaVersion', () => {
+      const t = this.#c.get("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'conveyor_migrations'");
+      const current = t ? Number(this.#c.get('SELECT coalesce(max(version), 0) AS v FROM conveyor_migrations')!.v) : 0;
       return { current, latest };
     });
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    releaseWakeEmitter(this.#wakeKey);
-    this.#stmts.clear();
-    this.#db.close();
+    this.#c.close();
   }
 
   // ---------------------------------------------------------------- enqueue
@@ -295,13 +209,13 @@ export class SqliteDriver implements Driver {
         "the 'tx' option is only supported on PostgreSQL (SQLite has no caller transaction to join)",
       );
     }
-    const out = this.#tx('jobInsertMany', () => this.#insert(p));
-    if (out.some((r) => !r.existing)) emitWake(this.#wake, 'jobs');
+    const out = this.#c.tx('jobInsertMany', () => this.#insert(p));
+    if (out.some((r) => !r.existing)) this.#c.wake('jobs');
     return out;
   }
 
   #findIdentity(key: string): JobInsertResult | null {
-    const row = this.#get(
+    const row = this.#c.get(
       "SELECT id, uuid, state FROM conveyor_jobs WHERE identity_key = ? AND state IN ('wait_dependencies','pending','enqueued') ORDER BY id LIMIT 1",
       key,
     );
@@ -322,7 +236,7 @@ export class SqliteDriver implements Driver {
       twins.fill(null);
     }
     if (!edges.length && p.jobs.every((j) => j.identityKey === null)) return this.#insertPlain(p);
-    const insert = this.#stmt(insertSql(1));
+    const insert = this.#c.statement(insertSql(1));
     const seenKeys = new Map<string, JobInsertResult>();
     const results: JobInsertResult[] = [];
     for (let i = 0; i < p.jobs.length; i++) {
@@ -357,7 +271,7 @@ export class SqliteDriver implements Driver {
       results.push(res);
     }
     if (edges.length) {
-      const dep = this.#stmt('INSERT OR IGNORE INTO conveyor_job_deps (job_id, depends_on) VALUES (?, ?)');
+      const dep = this.#c.statement('INSERT OR IGNORE INTO conveyor_job_deps (job_id, depends_on) VALUES (?, ?)');
       for (const [child, parent] of edges) dep.run(results[child]!.id, results[parent]!.id);
     }
     return results;
@@ -394,7 +308,7 @@ export class SqliteDriver implements Driver {
           0,
         );
       }
-      const last = Number(this.#stmt(insertSql(chunk.length)).run(...params).lastInsertRowid);
+      const last = Number(this.#c.statement(insertSql(chunk.length)).run(...params).lastInsertRowid);
       chunk.forEach((j, i) =>
         results.push({ id: last - chunk.length + 1 + i, uuid: j.uuid, state: 'pending', existing: false }),
       );
@@ -406,14 +320,14 @@ export class SqliteDriver implements Driver {
 
   #snapshot(now: number, sequential: readonly string[], throttled: readonly string[]): ChannelSnapshot {
     const running = new Map<string, number>();
-    for (const r of this.#all(
+    for (const r of this.#c.all(
       "SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ('enqueued','started') GROUP BY channel",
     )) {
       running.set(r.channel as string, Number(r.n));
     }
     const sequentialFailed = new Map<string, number>();
     for (const ch of sequential) {
-      const r = this.#get(
+      const r = this.#c.get(
         "SELECT min(id) AS id FROM conveyor_jobs WHERE state = 'failed' AND (channel = ? OR substr(channel, 1, ?) = ?)",
         ch,
         ch.length + 1,
@@ -423,19 +337,19 @@ export class SqliteDriver implements Driver {
     }
     const lastStartedAt = new Map<string, number>();
     if (throttled.length) {
-      for (const r of this.#all('SELECT channel, last_started_at FROM conveyor_channel_state')) {
+      for (const r of this.#c.all('SELECT channel, last_started_at FROM conveyor_channel_state')) {
         lastStartedAt.set(r.channel as string, Number(r.last_started_at));
       }
     }
     // loose index scan over the pending index: one seek per distinct channel
     const pendingChannels: string[] = [];
     // (INDEXED BY: the planner would otherwise pick the (state, id) index and sort every pending row)
-    let r = this.#get(
+    let r = this.#c.get(
       "SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' ORDER BY channel LIMIT 1",
     );
     while (r) {
       pendingChannels.push(r.channel as string);
-      r = this.#get(
+      r = this.#c.get(
         "SELECT channel FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel > ? ORDER BY channel LIMIT 1",
         r.channel as string,
       );
@@ -448,22 +362,22 @@ export class SqliteDriver implements Driver {
     sequentialChannels: readonly string[];
     throttledChannels: readonly string[];
   }): Promise<ChannelSnapshot> {
-    return this.#read('channelSnapshot', () => this.#snapshot(p.now, p.sequentialChannels, p.throttledChannels));
+    return this.#c.read('channelSnapshot', () => this.#snapshot(p.now, p.sequentialChannels, p.throttledChannels));
   }
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
-    return this.#tx('jobClaim', () => {
+    return this.#c.tx('jobClaim', () => {
       const snap = this.#snapshot(p.now, p.policy.sequentialChannels, p.policy.throttledChannels);
       const plans = p.policy.planFetch(snap, p.wanted);
       const candidates: Candidate[] = [];
       for (const plan of plans) {
         const rows = plan.includeNotDue
-          ? this.#all(
+          ? this.#c.all(
               "SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? ORDER BY priority, created_at, id LIMIT ?",
               plan.channel,
               plan.limit,
             )
-          : this.#all(
+          : this.#c.all(
               "SELECT id, channel, priority, created_at, eta FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?) ORDER BY priority, created_at, id LIMIT ?",
               plan.channel,
               p.now,
@@ -481,13 +395,13 @@ export class SqliteDriver implements Driver {
       }
       const pick = p.policy.pickJobs(snap, candidates, p.wanted);
       let wakeAt = pick.wakeAt;
-      const next = this.#get(
+      const next = this.#c.get(
         "SELECT min(eta) AS eta FROM conveyor_jobs INDEXED BY conveyor_jobs_eta WHERE state = 'pending' AND eta > ?",
         p.now,
       );
       if (next && next.eta !== null) wakeAt = wakeAt === null ? Number(next.eta) : Math.min(wakeAt, Number(next.eta));
       for (const [channel, at] of pick.lastStartedAt) {
-        this.#run(
+        this.#c.run(
           'INSERT INTO conveyor_channel_state (channel, last_started_at) VALUES (?, ?) ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at',
           channel,
           at,
@@ -497,7 +411,7 @@ export class SqliteDriver implements Driver {
         return { jobs: [], capacityBlocked: pick.capacityBlocked, wakeAt, drained: pick.drained };
       const ids = JSON.stringify(pick.picked.map((c) => c.id));
       const startIds = JSON.stringify(pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id));
-      const rows = this.#all(
+      const rows = this.#c.all(
         `UPDATE conveyor_jobs SET runner_id = ?, enqueued_at = ?, attempt = attempt + 1,
            state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
            started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
@@ -519,12 +433,12 @@ export class SqliteDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     let freed = false;
-    const out = this.#tx('jobFinishMany', () => {
+    const out = this.#c.tx('jobFinishMany', () => {
       const released: number[] = [];
       const results = commands.map((c): FinishResult => {
         if (c.kind === 'done') {
           // one prepared statement per job: cheaper here than one UPDATE … FROM json_each (the planner scans)
-          const r = this.#get(DONE_SQL, c.startedAt, c.at, c.at - c.startedAt, c.result, c.id, c.attempt, runnerId);
+          const r = this.#c.get(DONE_SQL, c.startedAt, c.at, c.at - c.startedAt, c.result, c.id, c.attempt, runnerId);
           if (!r) return 'stale';
           freed = true;
           if (Number(r.deps)) released.push(c.id);
@@ -538,7 +452,7 @@ export class SqliteDriver implements Driver {
       if (released.length) this.#releaseDependants(released);
       return results;
     });
-    if (freed) emitWake(this.#wake, 'freed', runnerId);
+    if (freed) this.#c.wake('freed', runnerId);
     return out;
   }
 
@@ -546,7 +460,7 @@ export class SqliteDriver implements Driver {
     const fence = "id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
     switch (c.kind) {
       case 'start':
-        return this.#run(
+        return this.#c.run(
           `UPDATE conveyor_jobs SET state = 'started', started_at = ? WHERE ${fence} AND state = 'enqueued'`,
           c.at,
           c.id,
@@ -556,7 +470,7 @@ export class SqliteDriver implements Driver {
       case 'done':
         throw new Error('done commands are handled in jobFinishMany');
       case 'retry': {
-        const n = this.#run(
+        const n = this.#c.run(
           `UPDATE conveyor_jobs SET state = 'pending', eta = ?, attempt = attempt - ?, runner_id = NULL, enqueued_at = NULL,
              started_at = coalesce(?, started_at), exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END,
              exc_name = ?, exc_message = ?, exc_info = ?, result = ?
@@ -580,7 +494,7 @@ export class SqliteDriver implements Driver {
         return n;
       }
       case 'failed': {
-        const n = this.#run(
+        const n = this.#c.run(
           `UPDATE conveyor_jobs SET state = 'failed', done_at = NULL, started_at = coalesce(?, started_at),
              exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END, exc_name = ?, exc_message = ?, exc_info = ?
            WHERE ${fence}`,
@@ -600,7 +514,7 @@ export class SqliteDriver implements Driver {
         return n;
       }
       case 'release':
-        return this.#run(
+        return this.#c.run(
           `UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL WHERE ${fence}`,
           c.id,
           c.attempt,
@@ -620,7 +534,7 @@ export class SqliteDriver implements Driver {
     excMessage: string | null,
     excInfo: string | null,
   ): void {
-    this.#run(
+    this.#c.run(
       'INSERT INTO conveyor_job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       jobId,
       attempt,
@@ -636,7 +550,7 @@ export class SqliteDriver implements Driver {
 
   /** Dependants of `doneIds` whose parents are all done become pending. */
   #releaseDependants(doneIds: readonly number[]): number[] {
-    const rows = this.#all(
+    const rows = this.#c.all(
       `UPDATE conveyor_jobs SET state = 'pending'
        WHERE state = 'wait_dependencies'
          AND id IN (SELECT job_id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?)))
@@ -645,22 +559,22 @@ export class SqliteDriver implements Driver {
        RETURNING id`,
       JSON.stringify(doneIds),
     );
-    if (rows.length) emitWake(this.#wake, 'jobs');
+    if (rows.length) this.#c.wake('jobs');
     return rows.map((r) => Number(r.id));
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    if (this.#closed)
+    if (this.#c.closed)
       throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
     const out = sqliteJobTransaction(
       {
-        db: this.#db,
-        get: (sql, ...params) => this.#get(sql, ...params),
+        db: this.#c.db,
+        get: (sql, ...params) => this.#c.get(sql, ...params),
         releaseDependants: (ids) => this.#releaseDependants(ids),
       },
       p,
     );
-    if (out.completed) emitWake(this.#wake, 'freed', p.job!.runnerId);
+    if (out.completed) this.#c.wake('freed', p.job!.runnerId);
     return out;
   }
 
@@ -670,8 +584,8 @@ export class SqliteDriver implements Driver {
     runnerId: string;
     progress: JobProgress;
   }): Promise<FinishResult> {
-    const n = this.#tx('jobProgress', () =>
-      this.#run(
+    const n = this.#c.tx('jobProgress', () =>
+      this.#c.run(
         "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
         JSON.stringify(p.progress),
         p.id,
@@ -688,8 +602,8 @@ export class SqliteDriver implements Driver {
     runnerId: string;
     checkpoint: string | null;
   }): Promise<FinishResult> {
-    const n = this.#tx('jobCheckpoint', () =>
-      this.#run(
+    const n = this.#c.tx('jobCheckpoint', () =>
+      this.#c.run(
         "UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
         p.checkpoint,
         p.id,
@@ -721,17 +635,17 @@ export class SqliteDriver implements Driver {
   }
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
-    return this.#read('jobGet', () => {
+    return this.#c.read('jobGet', () => {
       const row =
         typeof idOrUuid === 'number'
-          ? this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
-          : this.#get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
+          ? this.#c.get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
+          : this.#c.get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
       return row ? rowToJob(row) : null;
     });
   }
 
   async jobList(p: JobListParams): Promise<JobPage> {
-    return this.#read('jobList', () => {
+    return this.#c.read('jobList', () => {
       const params: SqlValue[] = [];
       const sort = SORT_COLUMNS[p.sort ?? 'id'];
       const desc = (p.direction ?? 'desc') === 'desc';
@@ -752,7 +666,7 @@ export class SqliteDriver implements Driver {
       const dir = desc ? 'DESC' : 'ASC';
       const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
       params.push(p.limit + 1);
-      const rows = this.#db
+      const rows = this.#c.db
         .prepare(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`)
         .all(...params) as RawRow[];
       const jobs = rows.slice(0, p.limit).map(rowToJob);
@@ -769,13 +683,15 @@ export class SqliteDriver implements Driver {
   }
 
   async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
-    return this.#read('jobCount', () => {
+    return this.#c.read('jobCount', () => {
       const params: SqlValue[] = [];
       const where = buildWhere(p, this.#binder(params));
       const cols = p.groupBy.map((k) => COUNT_COLUMNS[k]);
       const select = cols.length ? `${cols.join(', ')}, count(*) AS n` : 'count(*) AS n';
       const group = cols.length ? `GROUP BY ${cols.join(', ')} ORDER BY ${cols.join(', ')}` : '';
-      const rows = this.#db.prepare(`SELECT ${select} FROM conveyor_jobs ${where} ${group}`).all(...params) as RawRow[];
+      const rows = this.#c.db
+        .prepare(`SELECT ${select} FROM conveyor_jobs ${where} ${group}`)
+        .all(...params) as RawRow[];
       return rows.map((r) => ({
         key: Object.fromEntries(p.groupBy.map((k) => [k, (r[COUNT_COLUMNS[k]] as string | null) ?? null])),
         count: Number(r.n),
@@ -784,33 +700,32 @@ export class SqliteDriver implements Driver {
   }
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
-    return this.#read('jobAttempts', () =>
-      this.#all('SELECT * FROM conveyor_job_attempts WHERE job_id = ? ORDER BY attempt, ended_at', id).map(
-        rowToAttempt,
-      ),
+    return this.#c.read('jobAttempts', () =>
+      this.#c
+        .all('SELECT * FROM conveyor_job_attempts WHERE job_id = ? ORDER BY attempt, ended_at', id)
+        .map(rowToAttempt),
     );
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
-    return this.#read('jobDependencies', () => ({
-      dependsOn: this.#all(
-        'SELECT depends_on AS id FROM conveyor_job_deps WHERE job_id = ? ORDER BY depends_on',
-        id,
-      ).map((r) => Number(r.id)),
-      dependants: this.#all('SELECT job_id AS id FROM conveyor_job_deps WHERE depends_on = ? ORDER BY job_id', id).map(
-        (r) => Number(r.id),
-      ),
+    return this.#c.read('jobDependencies', () => ({
+      dependsOn: this.#c
+        .all('SELECT depends_on AS id FROM conveyor_job_deps WHERE job_id = ? ORDER BY depends_on', id)
+        .map((r) => Number(r.id)),
+      dependants: this.#c
+        .all('SELECT job_id AS id FROM conveyor_job_deps WHERE depends_on = ? ORDER BY job_id', id)
+        .map((r) => Number(r.id)),
     }));
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
-    return this.#read('graphGet', () => {
-      const nodes = this.#all(
+    return this.#c.read('graphGet', () => {
+      const nodes = this.#c.all(
         'SELECT id, uuid, model, method, description, state, records FROM conveyor_jobs WHERE graph_uuid = ? ORDER BY id',
         graphUuid,
       );
       if (!nodes.length) return null;
-      const edges = this.#all(
+      const edges = this.#c.all(
         `SELECT d.depends_on AS parent, d.job_id AS child FROM conveyor_job_deps d JOIN conveyor_jobs j ON j.id = d.job_id
          WHERE j.graph_uuid = ? ORDER BY d.depends_on, d.job_id`,
         graphUuid,
@@ -832,10 +747,10 @@ export class SqliteDriver implements Driver {
   }
 
   async jobAhead(id: number, now: number): Promise<number> {
-    return this.#read('jobAhead', () => {
-      const j = this.#get('SELECT channel, priority, created_at FROM conveyor_jobs WHERE id = ?', id);
+    return this.#c.read('jobAhead', () => {
+      const j = this.#c.get('SELECT channel, priority, created_at FROM conveyor_jobs WHERE id = ?', id);
       if (!j) return 0;
-      const r = this.#get(
+      const r = this.#c.get(
         `SELECT count(*) AS n FROM conveyor_jobs WHERE state = 'pending' AND channel = ? AND (eta IS NULL OR eta <= ?)
            AND (priority, created_at, id) < (?, ?, ?)`,
         j.channel as string,
@@ -851,63 +766,71 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- admin writes
 
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
-    const ids = this.#tx('jobRequeue', () =>
-      this.#all(
-        `UPDATE conveyor_jobs SET
+    const ids = this.#c.tx('jobRequeue', () =>
+      this.#c
+        .all(
+          `UPDATE conveyor_jobs SET
          state = CASE WHEN EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs pj ON pj.id = d.depends_on
                                    WHERE d.job_id = conveyor_jobs.id AND pj.state <> 'done') THEN 'wait_dependencies' ELSE 'pending' END,
          attempt = 0, crash_count = 0, eta = NULL, runner_id = NULL, enqueued_at = NULL, started_at = NULL, done_at = NULL,
          cancelled_at = NULL, exc_name = NULL, exc_message = NULL, exc_info = NULL, result = ?
        WHERE id IN (SELECT value FROM json_each(?)) AND state <> 'wait_dependencies' RETURNING id`,
-        p.message === undefined ? null : JSON.stringify(p.message),
-        JSON.stringify(p.ids),
-      ).map((r) => Number(r.id)),
+          p.message === undefined ? null : JSON.stringify(p.message),
+          JSON.stringify(p.ids),
+        )
+        .map((r) => Number(r.id)),
     );
-    if (ids.length) emitWake(this.#wake, 'jobs');
+    if (ids.length) this.#c.wake('jobs');
     return ids;
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    const ids = this.#tx('jobSetDone', () => {
-      const changed = this.#all(
-        `UPDATE conveyor_jobs SET state = 'done', done_at = ?, runner_id = NULL, result = ?
+    const ids = this.#c.tx('jobSetDone', () => {
+      const changed = this.#c
+        .all(
+          `UPDATE conveyor_jobs SET state = 'done', done_at = ?, runner_id = NULL, result = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
-        p.now,
-        JSON.stringify(p.message ?? 'Manually set to done'),
-        JSON.stringify(p.ids),
-      ).map((r) => Number(r.id));
+          p.now,
+          JSON.stringify(p.message ?? 'Manually set to done'),
+          JSON.stringify(p.ids),
+        )
+        .map((r) => Number(r.id));
       if (changed.length) this.#releaseDependants(changed);
       return changed;
     });
-    if (ids.length) emitWake(this.#wake, 'freed');
+    if (ids.length) this.#c.wake('freed');
     return ids;
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
-    const ids = this.#tx('jobCancel', () => {
+    const ids = this.#c.tx('jobCancel', () => {
       const cancel = (ids: readonly number[]) =>
-        this.#all(
-          `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
+        this.#c
+          .all(
+            `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
          WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
-          p.now,
-          JSON.stringify(p.message ?? 'Cancelled'),
-          JSON.stringify(ids),
-        ).map((r) => Number(r.id));
+            p.now,
+            JSON.stringify(p.message ?? 'Cancelled'),
+            JSON.stringify(ids),
+          )
+          .map((r) => Number(r.id));
       const all = cancel(p.ids);
       if (p.cascade) {
         let frontier = all;
         while (frontier.length) {
-          const children = this.#all(
-            'SELECT DISTINCT job_id AS id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?))',
-            JSON.stringify(frontier),
-          ).map((r) => Number(r.id));
+          const children = this.#c
+            .all(
+              'SELECT DISTINCT job_id AS id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?))',
+              JSON.stringify(frontier),
+            )
+            .map((r) => Number(r.id));
           frontier = children.length ? cancel(children) : [];
           all.push(...frontier);
         }
       }
       return all;
     });
-    if (ids.length) emitWake(this.#wake, 'freed');
+    if (ids.length) this.#c.wake('freed');
     return ids;
   }
 
@@ -915,22 +838,24 @@ export class SqliteDriver implements Driver {
     let total = 0;
     const batch = p.batchSize ?? 1000;
     for (;;) {
-      const n = this.#tx('jobPrune', () => {
-        const ids = this.#all(
-          `SELECT id FROM conveyor_jobs WHERE state IN (SELECT value FROM json_each(?)) AND coalesce(done_at, cancelled_at, created_at) < ? LIMIT ?`,
-          JSON.stringify(p.states),
-          p.before,
-          batch,
-        ).map((r) => Number(r.id));
+      const n = this.#c.tx('jobPrune', () => {
+        const ids = this.#c
+          .all(
+            `SELECT id FROM conveyor_jobs WHERE state IN (SELECT value FROM json_each(?)) AND coalesce(done_at, cancelled_at, created_at) < ? LIMIT ?`,
+            JSON.stringify(p.states),
+            p.before,
+            batch,
+          )
+          .map((r) => Number(r.id));
         if (!ids.length) return 0;
         const list = JSON.stringify(ids);
-        this.#run(
+        this.#c.run(
           'DELETE FROM conveyor_job_deps WHERE job_id IN (SELECT value FROM json_each(?)) OR depends_on IN (SELECT value FROM json_each(?))',
           list,
           list,
         );
-        this.#run('DELETE FROM conveyor_job_attempts WHERE job_id IN (SELECT value FROM json_each(?))', list);
-        return this.#run('DELETE FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(?))', list);
+        this.#c.run('DELETE FROM conveyor_job_attempts WHERE job_id IN (SELECT value FROM json_each(?))', list);
+        return this.#c.run('DELETE FROM conveyor_jobs WHERE id IN (SELECT value FROM json_each(?))', list);
       });
       total += n;
       if (n < batch) return total;
@@ -942,8 +867,8 @@ export class SqliteDriver implements Driver {
   async runnerRegister(r: RunnerRegistration): Promise<void> {
     // the database's clock of an embedded database is the host's (a fixed `now` only in tests)
     const now = r.now ?? Date.now();
-    this.#tx('runnerRegister', () =>
-      this.#run(
+    this.#c.tx('runnerRegister', () =>
+      this.#c.run(
         `INSERT INTO conveyor_runners (id, host, pid, workers, started_at, heartbeat_at, lease_until, info) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, lease_until = excluded.lease_until, info = excluded.info`,
         r.id,
@@ -965,10 +890,10 @@ export class SqliteDriver implements Driver {
     now?: number;
   }): Promise<boolean> {
     const now = p.now ?? Date.now();
-    return this.#tx(
+    return this.#c.tx(
       'runnerHeartbeat',
       () =>
-        this.#run(
+        this.#c.run(
           'UPDATE conveyor_runners SET heartbeat_at = ?, lease_until = ?, info = ? WHERE id = ?',
           now,
           now + Math.round(p.leaseMs),
@@ -979,12 +904,12 @@ export class SqliteDriver implements Driver {
   }
 
   async runnerRemove(id: string): Promise<void> {
-    this.#tx('runnerRemove', () => this.#run('DELETE FROM conveyor_runners WHERE id = ?', id));
+    this.#c.tx('runnerRemove', () => this.#c.run('DELETE FROM conveyor_runners WHERE id = ?', id));
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
-    return this.#read('runnerList', () =>
-      this.#all('SELECT * FROM conveyor_runners ORDER BY started_at').map((r) => ({
+    return this.#c.read('runnerList', () =>
+      this.#c.all('SELECT * FROM conveyor_runners ORDER BY started_at').map((r) => ({
         id: r.id as string,
         host: r.host as string,
         pid: Number(r.pid),
@@ -998,19 +923,21 @@ export class SqliteDriver implements Driver {
   }
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
-    return this.#read('oldestPending', () =>
-      this.#all(
-        `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
+    return this.#c.read('oldestPending', () =>
+      this.#c
+        .all(
+          `SELECT channel, min(CASE WHEN eta IS NULL OR eta < created_at THEN created_at ELSE eta END) AS since
        FROM conveyor_jobs INDEXED BY conveyor_jobs_pending WHERE state = 'pending' AND (eta IS NULL OR eta <= ?) GROUP BY channel ORDER BY channel`,
-        p.now,
-      ).map((r) => ({ channel: r.channel as string, since: Number(r.since) })),
+          p.now,
+        )
+        .map((r) => ({ channel: r.channel as string, since: Number(r.since) })),
     );
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
     const now = p.now ?? Date.now();
-    const out = this.#tx('jobRescue', () => {
-      const rows = this.#all(
+    const out = this.#c.tx('jobRescue', () => {
+      const rows = this.#c.all(
         `SELECT id, runner_id, state, attempt, crash_count, started_at FROM conveyor_jobs
          WHERE state IN ('enqueued','started')
            AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM conveyor_runners WHERE lease_until >= ?))`,
@@ -1021,7 +948,7 @@ export class SqliteDriver implements Driver {
         const id = Number(r.id);
         const runnerId = (r.runner_id as string | null) ?? null;
         if (r.state === 'enqueued') {
-          this.#run(
+          this.#c.run(
             "UPDATE conveyor_jobs SET state = 'pending', attempt = attempt - 1, runner_id = NULL, enqueued_at = NULL WHERE id = ?",
             id,
           );
@@ -1031,7 +958,7 @@ export class SqliteDriver implements Driver {
         const crashes = Number(r.crash_count) + 1;
         const dead = crashes >= p.maxCrashes;
         const msg = `runner ${runnerId ?? '?'} stopped heartbeating while running the job (crash ${crashes} of at most ${p.maxCrashes})`;
-        this.#run(
+        this.#c.run(
           `UPDATE conveyor_jobs SET state = ?, crash_count = ?, runner_id = NULL, enqueued_at = NULL, exc_name = 'JobFoundDead', exc_message = ?, exc_info = NULL WHERE id = ?`,
           dead ? 'failed' : 'pending',
           crashes,
@@ -1051,10 +978,10 @@ export class SqliteDriver implements Driver {
         );
         rescued.push({ id, runnerId, state: dead ? 'failed' : 'pending', wasStarted: true });
       }
-      this.#run('DELETE FROM conveyor_runners WHERE lease_until < ?', now);
+      this.#c.run('DELETE FROM conveyor_runners WHERE lease_until < ?', now);
       return rescued;
     });
-    if (out.length) emitWake(this.#wake, 'jobs');
+    if (out.length) this.#c.wake('jobs');
     return out;
   }
 
@@ -1063,59 +990,59 @@ export class SqliteDriver implements Driver {
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
     // a listener of its own per subscription, so that closing one removes only it
     const listener = (topic: WakeTopic, origin: string | null) => onWake(topic, origin);
-    this.#wake.on('wake', listener);
+    this.#c.wakes.on('wake', listener);
     return {
       close: async () => {
-        this.#wake.off('wake', listener);
+        this.#c.wakes.off('wake', listener);
       },
     };
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    emitWake(this.#wake, topic);
+    this.#c.wake(topic);
   }
 
   // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
 
   #pauseStatements(): PauseStatements {
-    return { all: (sql) => this.#all(sql), run: (sql, ...params) => this.#run(sql, ...params) };
+    return { all: (sql) => this.#c.all(sql), run: (sql, ...params) => this.#c.run(sql, ...params) };
   }
 
   async channelPauseList(): Promise<ChannelPause[]> {
-    return this.#read('channelPauseList', () => sqliteChannelPauseList(this.#pauseStatements()));
+    return this.#c.read('channelPauseList', () => sqliteChannelPauseList(this.#pauseStatements()));
   }
 
   async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
-    const changed = this.#tx('channelPauseSet', () => sqliteChannelPauseSet(this.#pauseStatements(), p));
-    emitWake(this.#wake, 'channels');
+    const changed = this.#c.tx('channelPauseSet', () => sqliteChannelPauseSet(this.#pauseStatements(), p));
+    this.#c.wake('channels');
     return changed;
   }
 
   // ---------------------------------------------------------------- events to other Conveyors (this process)
 
   async publishEvents(payloads: readonly string[]): Promise<void> {
-    for (const p of payloads) queueMicrotask(() => this.#wake.emit('events', p));
+    for (const p of payloads) queueMicrotask(() => this.#c.wakes.emit('events', p));
   }
 
   async listenEvents(onPayload: (payload: string) => void): Promise<{ close(): Promise<void> }> {
     const listener = (payload: string) => onPayload(payload);
-    this.#wake.on('events', listener);
+    this.#c.wakes.on('events', listener);
     return {
       close: async () => {
-        this.#wake.off('events', listener);
+        this.#c.wakes.off('events', listener);
       },
     };
   }
 
   async eventListeners(): Promise<boolean> {
-    return this.#wake.listenerCount('events') > 0;
+    return this.#c.wakes.listenerCount('events') > 0;
   }
 
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
-    return this.#read('jobFunctionList', () =>
-      this.#all('SELECT name, settings, updated_at FROM conveyor_job_functions ORDER BY name').map((r) => ({
+    return this.#c.read('jobFunctionList', () =>
+      this.#c.all('SELECT name, settings, updated_at FROM conveyor_job_functions ORDER BY name').map((r) => ({
         name: r.name as string,
         settings: r.settings as string,
         updatedAt: Number(r.updated_at),
@@ -1124,10 +1051,10 @@ export class SqliteDriver implements Driver {
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
-    this.#tx('jobFunctionSet', () => {
-      if (p.settings === null) this.#run('DELETE FROM conveyor_job_functions WHERE name = ?', p.name);
+    this.#c.tx('jobFunctionSet', () => {
+      if (p.settings === null) this.#c.run('DELETE FROM conveyor_job_functions WHERE name = ?', p.name);
       else
-        this.#run(
+        this.#c.run(
           'INSERT INTO conveyor_job_functions (name, settings, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at',
           p.name,
           p.settings,
@@ -1139,24 +1066,26 @@ export class SqliteDriver implements Driver {
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
-    return this.#tx('timeoutLogInsert', () =>
+    return this.#c.tx('timeoutLogInsert', () =>
       Number(
-        this.#stmt(
-          `INSERT INTO conveyor_timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
+        this.#c
+          .statement(
+            `INSERT INTO conveyor_timeout_log (at, operation, kind, model, method, job_id, threshold_ms, duration_ms, exceeded, error, host)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          e.at,
-          e.operation,
-          e.kind,
-          e.model ?? null,
-          e.method ?? null,
-          e.jobId ?? null,
-          Math.round(e.thresholdMs),
-          Math.round(e.durationMs),
-          e.exceeded ? 1 : 0,
-          e.error ?? null,
-          e.host,
-        ).lastInsertRowid,
+          )
+          .run(
+            e.at,
+            e.operation,
+            e.kind,
+            e.model ?? null,
+            e.method ?? null,
+            e.jobId ?? null,
+            Math.round(e.thresholdMs),
+            Math.round(e.durationMs),
+            e.exceeded ? 1 : 0,
+            e.error ?? null,
+            e.host,
+          ).lastInsertRowid,
       ),
     );
   }
@@ -1169,7 +1098,7 @@ export class SqliteDriver implements Driver {
     kind?: string;
     cursor?: number | null;
   }): Promise<TimeoutLogEntry[]> {
-    return this.#read('timeoutLogList', () => {
+    return this.#c.read('timeoutLogList', () => {
       const where: string[] = [];
       const params: SqlValue[] = [];
       if (p.since !== undefined) {
@@ -1193,7 +1122,7 @@ export class SqliteDriver implements Driver {
         params.push(p.cursor);
       }
       params.push(p.limit);
-      const rows = this.#db
+      const rows = this.#c.db
         .prepare(
           `SELECT * FROM conveyor_timeout_log ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,
         )
@@ -1203,9 +1132,9 @@ export class SqliteDriver implements Driver {
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
-    return this.#read('timeoutLogStatistics', () =>
+    return this.#c.read('timeoutLogStatistics', () =>
       timeoutStats(
-        this.#all(
+        this.#c.all(
           `SELECT model, method, count(*) AS n, sum(exceeded) AS exceeded, sum(duration_ms) AS total_ms
        FROM conveyor_timeout_log WHERE at >= ? GROUP BY model, method`,
           p.since,
@@ -1215,15 +1144,17 @@ export class SqliteDriver implements Driver {
   }
 
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
-    return this.#tx('timeoutLogCleanup', () => this.#run('DELETE FROM conveyor_timeout_log WHERE at < ?', p.before));
+    return this.#c.tx('timeoutLogCleanup', () =>
+      this.#c.run('DELETE FROM conveyor_timeout_log WHERE at < ?', p.before),
+    );
   }
 
   // ---------------------------------------------------------------- scheduled jobs
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
-    return this.#tx('cronUpsert', () =>
+    return this.#c.tx('cronUpsert', () =>
       rowToCron(
-        this.#get(
+        this.#c.get(
           `INSERT INTO conveyor_crons (name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, created_at, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET
@@ -1251,23 +1182,23 @@ export class SqliteDriver implements Driver {
   }
 
   async cronList(): Promise<CronRow[]> {
-    return this.#read('cronList', () =>
-      this.#all(`SELECT ${CRON_FIELDS} FROM conveyor_crons ORDER BY name`).map(rowToCron),
+    return this.#c.read('cronList', () =>
+      this.#c.all(`SELECT ${CRON_FIELDS} FROM conveyor_crons ORDER BY name`).map(rowToCron),
     );
   }
 
   async cronGet(name: string): Promise<CronRow | null> {
-    return this.#read('cronGet', () => {
-      const row = this.#get(`SELECT ${CRON_FIELDS} FROM conveyor_crons WHERE name = ?`, name);
+    return this.#c.read('cronGet', () => {
+      const row = this.#c.get(`SELECT ${CRON_FIELDS} FROM conveyor_crons WHERE name = ?`, name);
       return row ? rowToCron(row) : null;
     });
   }
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
-    return this.#tx(
+    return this.#c.tx(
       'cronSetPaused',
       () =>
-        this.#run(
+        this.#c.run(
           'UPDATE conveyor_crons SET paused = ?, next_run_at = CASE WHEN ? THEN ? ELSE next_run_at END, updated_at = ? WHERE name = ?',
           p.paused ? 1 : 0,
           p.nextRunAt === undefined ? 0 : 1,
@@ -1279,12 +1210,12 @@ export class SqliteDriver implements Driver {
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    const out = this.#tx('cronFire', (): CronFireResult => {
-      const cron = this.#get('SELECT paused FROM conveyor_crons WHERE name = ?', p.name);
+    const out = this.#c.tx('cronFire', (): CronFireResult => {
+      const cron = this.#c.get('SELECT paused FROM conveyor_crons WHERE name = ?', p.name);
       if (!cron || (p.slotAt !== null && Number(cron.paused) === 1)) return { fired: false, jobId: null };
       if (
         p.slotAt !== null &&
-        this.#run(
+        this.#c.run(
           'INSERT OR IGNORE INTO conveyor_cron_slots (name, slot_at, fired_at) VALUES (?, ?, ?)',
           p.name,
           p.slotAt,
@@ -1295,14 +1226,19 @@ export class SqliteDriver implements Driver {
       }
       const jobId = this.#insert({ jobs: [p.job], now: p.now })[0]!.id;
       if (p.slotAt !== null) {
-        this.#run('UPDATE conveyor_cron_slots SET job_id = ? WHERE name = ? AND slot_at = ?', jobId, p.name, p.slotAt);
-        this.#run(
+        this.#c.run(
+          'UPDATE conveyor_cron_slots SET job_id = ? WHERE name = ? AND slot_at = ?',
+          jobId,
+          p.name,
+          p.slotAt,
+        );
+        this.#c.run(
           'DELETE FROM conveyor_cron_slots WHERE name = ? AND slot_at < ?',
           p.name,
           p.slotAt - CRON_SLOT_RETENTION_MS,
         );
       }
-      this.#run(
+      this.#c.run(
         'UPDATE conveyor_crons SET last_run_at = ?, last_job_id = ?, next_run_at = coalesce(max(next_run_at, ?), ?, next_run_at) WHERE name = ?',
         p.slotAt ?? p.now,
         jobId,
@@ -1312,13 +1248,13 @@ export class SqliteDriver implements Driver {
       );
       return { fired: true, jobId };
     });
-    if (out.fired) emitWake(this.#wake, 'jobs');
+    if (out.fired) this.#c.wake('jobs');
     return out;
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    this.#tx('cronAdvance', () =>
-      this.#run(
+    this.#c.tx('cronAdvance', () =>
+      this.#c.run(
         'UPDATE conveyor_crons SET next_run_at = coalesce(max(next_run_at, ?), ?) WHERE name = ?',
         p.nextRunAt,
         p.nextRunAt,
@@ -1328,9 +1264,9 @@ export class SqliteDriver implements Driver {
   }
 
   async cronDelete(name: string): Promise<boolean> {
-    return this.#tx('cronDelete', () => {
-      this.#run('DELETE FROM conveyor_cron_slots WHERE name = ?', name);
-      return this.#run('DELETE FROM conveyor_crons WHERE name = ?', name) > 0;
+    return this.#c.tx('cronDelete', () => {
+      this.#c.run('DELETE FROM conveyor_cron_slots WHERE name = ?', name);
+      return this.#c.run('DELETE FROM conveyor_crons WHERE name = ?', name) > 0;
     });
   }
 }
