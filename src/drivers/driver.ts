@@ -1,7 +1,7 @@
 /**
  * The storage driver interface. A driver stores and performs fenced writes; it never decides what
  * runs: the claim transaction calls the pure channel scheduler through {@link ClaimPolicy}.
- * Both backends (SQLite, PostgreSQL) pass one conformance suite (`test/drivers/conformance.ts`).
+ * Both backends (SQLite, PostgreSQL) pass one conformance suite (`test/drivers/`).
  * Times are ms since the epoch and are always passed in, so tests control the clock.
  * @module
  */

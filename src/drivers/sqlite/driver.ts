@@ -59,6 +59,7 @@ import { timeoutStats } from '../timeout-stats.ts';
 import { SQLITE_MIGRATIONS } from './migrations.ts';
 import { DONE_SQL } from './finish-sql.ts';
 import { sqliteJobTransaction } from './job-transaction.ts';
+import { JOB_COLUMNS } from './sql.ts';
 import { SqliteContext, type Database, type SqlValue } from './context.ts';
 import { sqliteChannelPauseList, sqliteChannelPauseSet, type PauseStatements } from './channel-pauses.ts';
 
@@ -100,10 +101,6 @@ function insertSql(rows: number): string {
     channel, max_retries, description, identity_key, context, time_limit_ms, created_at, has_dependants)
     VALUES ${Array(rows).fill(one).join(', ')}`;
 }
-
-const OPEN_FIELDS = `id, uuid, graph_uuid, model, method, records, args, state, priority, eta, channel, attempt, max_retries,
-  crash_count, result, exc_name, exc_message, exc_info, description, identity_key, context, progress, checkpoint,
-  time_limit_ms, created_at, enqueued_at, started_at, done_at, cancelled_at, exec_time_ms, runner_id, has_dependants`;
 
 /** The SQLite implementation of {@link Driver}. */
 export class SqliteDriver implements Driver {
@@ -415,7 +412,7 @@ export class SqliteDriver implements Driver {
         `UPDATE conveyor_jobs SET runner_id = ?, enqueued_at = ?, attempt = attempt + 1,
            state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
            started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
-         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${OPEN_FIELDS}`,
+         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${JOB_COLUMNS}`,
         p.runnerId,
         p.now,
         startIds,
@@ -638,8 +635,8 @@ export class SqliteDriver implements Driver {
     return this.#c.read('jobGet', () => {
       const row =
         typeof idOrUuid === 'number'
-          ? this.#c.get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
-          : this.#c.get(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
+          ? this.#c.get(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE id = ?`, idOrUuid)
+          : this.#c.get(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs WHERE uuid = ?`, idOrUuid);
       return row ? rowToJob(row) : null;
     });
   }
@@ -667,7 +664,7 @@ export class SqliteDriver implements Driver {
       const order = sort === 'id' ? `id ${dir}` : `${sortExpr} ${dir}, id ${dir}`;
       params.push(p.limit + 1);
       const rows = this.#c.db
-        .prepare(`SELECT ${OPEN_FIELDS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`)
+        .prepare(`SELECT ${JOB_COLUMNS} FROM conveyor_jobs ${where} ORDER BY ${order} LIMIT ?`)
         .all(...params) as RawRow[];
       const jobs = rows.slice(0, p.limit).map(rowToJob);
       const last = jobs.at(-1);
