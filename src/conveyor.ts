@@ -71,14 +71,8 @@ import { resolveRelatedAction, type RelatedActionView } from './job/related-acti
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from './job/timeout-log-entry.ts';
 import { applyOverride, validateOverride, type JobFunctionOverride, type ResolvedJobFunction } from './job/settings.ts';
 import { FINAL_STATES } from './job/states.ts';
-import {
-  defineModel,
-  makeRecordSet,
-  type JobMethods,
-  type Model,
-  type ModelDefinition,
-  type ModelHost,
-} from './model.ts';
+import { defineModel, type JobMethods, type ModelDefinition } from './model/definition.ts';
+import { makeRecordSet, type Model, type ModelHost } from './model/record-set.ts';
 import { executeJob } from './runner/executor.ts';
 import { Runner, type RunnerOptions } from './runner/runner.ts';
 import { bindTimeouts, type BoundTimeouts } from './timeouts/bind.ts';

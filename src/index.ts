@@ -18,7 +18,8 @@ export type { TimeoutLogEntry, TimeoutLogEntryInput, TimeoutKind } from './job/t
 export { Delayable, DelayableGroup, DelayableChain, chain, group, type GraphNode } from './delay/delayable.ts';
 export type { DelayOptions, IdentitySource } from './delay/options.ts';
 export { identityExact } from './delay/identity.ts';
-export type { Model, RecordSet, JobMethods, JobMethod, DelayProxy, DelayableProxy } from './model.ts';
+export type { JobMethods, JobMethod } from './model/definition.ts';
+export type { Model, RecordSet, DelayProxy, DelayableProxy } from './model/record-set.ts';
 export type {
   ConveyorEvents,
   ConveyorEventName,

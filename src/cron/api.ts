@@ -20,7 +20,8 @@ import type { Clock } from '../internal/clock.ts';
 import { decodeJson, encodeJson } from '../internal/json.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';
 import type { Job } from '../job/handle.ts';
-import { METHOD_TAG, type ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
+import { resolveMethodRef, type ResolvedMethodRef } from '../model/method-ref.ts';
 import { cronJobOptions, cronNewJob, type CronJobOptions } from './job.ts';
 import { parseSchedule, type Schedule, type ScheduleSpec } from './schedule.ts';
 
@@ -128,52 +129,14 @@ export interface ResolvedCron {
   schedule: Schedule;
 }
 
-function resolveTarget(
-  models: ReadonlyMap<string, ModelDefinition>,
-  target: unknown,
-  what: string,
-): { model: string; method: string; records: readonly unknown[] } {
-  const check = (model: string, method: string) => {
-    const def = models.get(model);
-    if (!def)
-      throw new UnknownModelError(
-        `${what}: unknown model '${model}' (defined: ${[...models.keys()].join(', ') || 'none'})`,
-        { details: { model } },
-      );
-    if (!def.settings.has(method))
-      throw new UnknownMethodError(
-        `${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`,
-        { details: { model, method } },
-      );
-  };
-  if (typeof target === 'function') {
-    const tag = (
-      target as unknown as Record<symbol, { model: string; method: string; records: readonly unknown[] } | undefined>
-    )[METHOD_TAG];
-    if (tag) {
-      check(tag.model, tag.method);
-      return tag;
-    }
-    for (const def of models.values()) {
-      for (const [name, fn] of Object.entries(def.methods))
-        if (fn === target) return { model: def.name, method: name, records: [] };
-    }
-    throw new ConfigurationError(
-      `${what}: this function is not a job method of a model of this Conveyor (pass e.g. partners.sendNewsletter, or 'res.partner.sendNewsletter')`,
-    );
-  }
-  if (typeof target === 'string') {
-    const dot = target.lastIndexOf('.');
-    if (dot <= 0 || dot === target.length - 1)
-      throw new ConfigurationError(`${what}: expected a target 'model.method', got ${describeValue(target)}`);
-    const model = target.slice(0, dot);
-    const method = target.slice(dot + 1);
-    check(model, method);
-    return { model, method, records: [] };
-  }
-  throw new ConfigurationError(
-    `${what}: expected a job method (partners.sendNewsletter) or 'model.method' as the target, got ${describeValue(target)}`,
-  );
+/** A scheduled job's target as a model, method and records (a definition error is a ConfigurationError). */
+function resolveTarget(models: ReadonlyMap<string, ModelDefinition>, target: unknown, what: string): ResolvedMethodRef {
+  return resolveMethodRef(models, target, {
+    what,
+    noun: 'target',
+    invalid: (message) => new ConfigurationError(message),
+    objects: false,
+  });
 }
 
 /** Check a scheduled job's name. @throws ConfigurationError */

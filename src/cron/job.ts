@@ -9,7 +9,7 @@ import type { ChannelTree } from '../channels/tree.ts';
 import type { CronRow, NewJob } from '../drivers/driver.ts';
 import { decodeJson } from '../internal/json.ts';
 import { parseDuration, type Duration } from '../internal/duration.ts';
-import type { ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
 
 /** The job options a scheduled job stores (`options` column). */
 export interface CronJobOptions {

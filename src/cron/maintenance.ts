@@ -8,7 +8,7 @@ import { ConfigurationError, describeValue } from '../errors.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';
 import type { JobContext } from '../job/context.ts';
 import type { JobFunctionSettings } from '../job/settings.ts';
-import type { ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
 import { resolveCron, type ResolvedCron } from './api.ts';
 
 /** Options of the built-in scheduled jobs (`Conveyor.open({ maintenance })`). */

@@ -20,6 +20,9 @@ export type JobState = (typeof JOB_STATES)[number];
 /** States in which a job occupies channel capacity. */
 export const RUNNING_STATES: readonly JobState[] = ['enqueued', 'started'];
 
+/** States of a job that waits to be claimed: for its dependencies, or for its ETA and a free slot. */
+export const WAITING_STATES: readonly JobState[] = ['wait_dependencies', 'pending'];
+
 /** States in which an identity key blocks a duplicate (queue_job: started jobs do not). */
 export const IDENTITY_STATES: readonly JobState[] = ['wait_dependencies', 'pending', 'enqueued'];
 

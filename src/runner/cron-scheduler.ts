@@ -18,7 +18,7 @@ import { parseSchedule, slotsBetween, type Schedule } from '../cron/schedule.ts'
 import type { CronRow, Driver } from '../drivers/driver.ts';
 import type { Clock } from '../internal/clock.ts';
 import type { Logger } from '../internal/logger.ts';
-import type { ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
 
 /** What the scheduler needs from its runner. */
 export interface CronSchedulerHost {

@@ -12,7 +12,7 @@ import type { JobContext } from '../job/context.ts';
 import { runAsJob, type CurrentJob } from '../job/current.ts';
 import type { JobProgress, JobRow } from '../job/row.ts';
 import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
-import type { ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
 import { decideFailure, type Outcome } from './outcome.ts';
 
 /** What one run needs. */

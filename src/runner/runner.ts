@@ -23,7 +23,7 @@ import type { Logger } from '../internal/logger.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';
 import type { JobProgress, JobRow } from '../job/row.ts';
 import type { TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
-import type { ModelDefinition } from '../model.ts';
+import type { ModelDefinition } from '../model/definition.ts';
 import { CronScheduler } from './cron-scheduler.ts';
 import { resolveLimitTimeRealCron } from '../cron/job.ts';
 import { encodeTransactionResult, executeJob, RunAbort, type ExecuteResult } from './executor.ts';

@@ -5,16 +5,9 @@
  * import { trapJobs, createFakeClock, advanceAndWake } from 'conveyor-queue/testing';
  * @module
  */
-export {
-  trapJobs,
-  JobsTrap,
-  TrappedJob,
-  PROPERTY_KEYS,
-  type TrappedCall,
-  type JobProperties,
-  type ExpectedProperties,
-  type ExpectedJob,
-  type CountOptions,
-  type MethodRef,
-} from './trap.ts';
+export { trapJobs, JobsTrap } from './trap.ts';
+export { TrappedJob, type TrappedCall } from './trapped-job.ts';
+export { PROPERTY_KEYS, type JobProperties, type ExpectedProperties } from './properties.ts';
+export type { ExpectedJob, CountOptions } from './assertions.ts';
+export type { MethodRef } from '../model/method-ref.ts';
 export { createFakeClock, isFakeClock, advanceAndWake, type FakeClock } from './clock.ts';

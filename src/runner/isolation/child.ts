@@ -19,7 +19,7 @@ import type { Driver, JobTransactionJob } from '../../drivers/driver.ts';
 import type { Clock } from '../../internal/clock.ts';
 import { encodeJson } from '../../internal/json.ts';
 import type { Logger } from '../../internal/logger.ts';
-import type { ModelDefinition } from '../../model.ts';
+import type { ModelDefinition } from '../../model/definition.ts';
 import { encodeTransactionResult, executeJob } from '../executor.ts';
 import {
   fromWireError,
