@@ -15,7 +15,7 @@ import type { TrappedJob } from './trapped-job.ts';
  * they run are recorded and wait for the next call.
  * @throws the first job's error; the jobs not run yet stay enqueued
  */
-export async function performEnqueuedJobs(conveyor: Conveyor, ledger: TrapLedger): Promise<void> {
+export async function performEnqueued(conveyor: Conveyor, ledger: TrapLedger): Promise<void> {
   const order = planOrder(ledger.enqueued.splice(0));
   const held: TrappedJob[] = [];
   for (let i = 0; i < order.length; i++) {

@@ -7,9 +7,10 @@
 import type { Conveyor } from '../conveyor.ts';
 import { ValidationError, describeValue } from '../errors.ts';
 import type { MethodRef } from '../model/method-ref.ts';
-import { assertEnqueuedJob, assertJobsCount, selectJobs, type CountOptions, type ExpectedJob } from './assertions.ts';
+import * as assertions from './assertions.ts';
+import type { CountOptions, ExpectedJob } from './assertions.ts';
 import { TrapLedger } from './ledger.ts';
-import { performEnqueuedJobs } from './perform-jobs.ts';
+import { performEnqueued } from './perform-jobs.ts';
 import { recordCalls } from './record-calls.ts';
 import type { TrappedCall, TrappedJob } from './trapped-job.ts';
 
@@ -57,12 +58,12 @@ export class JobsTrap {
 
   /** Count the enqueued jobs (not performed yet), of one method with `only`. */
   jobsCount(options: CountOptions = {}): number {
-    return selectJobs(this.#conveyor, this.#ledger, options, 'jobsCount()').jobs.length;
+    return assertions.selectJobs(this.#conveyor, this.#ledger, options, 'jobsCount()').jobs.length;
   }
 
   /** @throws AssertionError listing the enqueued jobs when the count differs */
   assertJobsCount(expected: number, options: CountOptions = {}): void {
-    assertJobsCount(this.#conveyor, this.#ledger, expected, options, this.assertJobsCount);
+    assertions.assertJobsCount(this.#conveyor, this.#ledger, expected, options, this.assertJobsCount);
   }
 
   /**
@@ -71,7 +72,7 @@ export class JobsTrap {
    * @throws AssertionError listing every call when none matches
    */
   assertEnqueuedJob(method: MethodRef, expected: ExpectedJob = {}): void {
-    assertEnqueuedJob(this.#conveyor, this.#ledger, method, expected, this.assertEnqueuedJob);
+    assertions.assertEnqueuedJob(this.#conveyor, this.#ledger, method, expected, this.assertEnqueuedJob);
   }
 
   /**
@@ -81,7 +82,7 @@ export class JobsTrap {
    * call. The first error propagates; the jobs not run yet stay in {@link enqueuedJobs}.
    */
   async performEnqueuedJobs(): Promise<void> {
-    await performEnqueuedJobs(this.#conveyor, this.#ledger);
+    await performEnqueued(this.#conveyor, this.#ledger);
   }
 }
 
