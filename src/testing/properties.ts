@@ -7,13 +7,17 @@ import { isDeepStrictEqual } from 'node:util';
 
 /** The properties of a trapped job, resolved as the real enqueue would (job function defaults applied). */
 export interface JobProperties {
+  /** Lower runs first. */
   priority: number;
   /** Not before (ms since the epoch), or null. */
   eta: number | null;
+  /** At most this many runs; 0 = infinite. */
   maxRetries: number;
+  /** Shown in lists: the call's, else the job function's, else `model.method`. */
   description: string;
   /** Full channel name, e.g. `root.mail`. */
   channel: string;
+  /** The key that deduplicates the job against the open jobs, or null. */
   identityKey: string | null;
 }
 

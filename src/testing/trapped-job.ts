@@ -13,10 +13,15 @@ import type { JobProperties } from './properties.ts';
 
 /** One delayed call, as recorded (identity duplicates included). */
 export interface TrappedCall {
+  /** The model name, e.g. `res.partner`. */
   readonly model: string;
+  /** The job method's name. */
   readonly method: string;
+  /** The record ids the call was made on. */
   readonly records: readonly unknown[];
+  /** The method's arguments, after the job context. */
   readonly args: readonly unknown[];
+  /** The job's properties, resolved as the real enqueue resolves them. */
   readonly properties: Readonly<JobProperties>;
   /** Shared by the jobs of one graph (a graph with edges); null for a lone job. */
   readonly graphUuid: string | null;
@@ -42,12 +47,19 @@ export interface TrappedJobActions {
 
 /** A job recorded by the trap: what would have been stored. */
 export class TrappedJob {
+  /** A fresh uuid, as the stored job would have. */
   readonly uuid = randomUUID();
+  /** The model name, e.g. `res.partner`. */
   readonly model: string;
+  /** The job method's name. */
   readonly method: string;
+  /** The record ids the call was made on. */
   readonly records: readonly unknown[];
+  /** The method's arguments, after the job context. */
   readonly args: readonly unknown[];
+  /** The job's properties, resolved as the real enqueue resolves them. */
   readonly properties: Readonly<JobProperties>;
+  /** Shared by the jobs of one graph (a graph with edges); null for a lone job. */
   readonly graphUuid: string | null;
   /** Context captured at the call (allow-listed keys), restored when performed. */
   readonly context: Readonly<Record<string, unknown>> | null;
