@@ -9,13 +9,7 @@ import type { ChannelTree } from '../channels/tree.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
 import type { ScheduledJobsSource } from '../dashboard/options.ts';
 import type { CronCatchUp, CronDef, CronRow, Driver } from '../drivers/driver.ts';
-import {
-  ConfigurationError,
-  UnknownMethodError,
-  UnknownModelError,
-  ValidationError,
-  describeValue,
-} from '../errors.ts';
+import { ConfigurationError, ValidationError, describeValue } from '../errors.ts';
 import type { Clock } from '../internal/clock.ts';
 import { decodeJson, encodeJson } from '../internal/json.ts';
 import { checkInt, checkOptions } from '../internal/options.ts';

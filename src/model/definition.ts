@@ -8,7 +8,7 @@ import type { JobContext } from '../job/context.ts';
 import { resolveJobFunction, type JobFunctionSettings, type ResolvedJobFunction } from '../job/settings.ts';
 
 /** A job method: gets the job context first, then its arguments. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a method's own parameter types are what MethodArgs infers, so any is needed here
 export type JobMethod = (job: JobContext, ...args: any[]) => unknown;
 
 /** A model's methods. */
