@@ -62,7 +62,7 @@ export function planIdentityKeys(
   if (isGraph) {
     const keyed = jobs.filter((j) => j.identityKey).length;
     if (keyed > 0 && jobs.every((j, i) => !j.identityKey || twins[i]))
-      return { kind: 'skip', results: twins.map((t) => t ?? { ...NOT_INSERTED }) };
+      return { kind: 'skip', results: twins.map((t) => ({ ...(t ?? NOT_INSERTED) })) };
     twins.fill(null);
   }
   const repeatOf: number[] = [];
@@ -95,7 +95,7 @@ export function identityResults(
   const results: JobInsertResult[] = [];
   for (let i = 0; i < plan.twins.length; i++) {
     const twin = plan.twins[i];
-    if (twin) results.push(twin);
+    if (twin) results.push({ ...twin });
     else if (plan.repeatOf[i]! >= 0) results.push({ ...results[plan.repeatOf[i]!]!, existing: true });
     else results.push(inserted(i));
   }
