@@ -94,25 +94,25 @@ export async function claimGuessed(ctx: PgContext, p: JobClaimParams, g: ClaimGu
       const claimed = client.query(
         ctx.named(
           `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
-       lim AS (SELECT NOT ((SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel < $3 ORDER BY channel DESC LIMIT 1) IS NOT NULL
-             OR (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > $3 ORDER BY channel LIMIT 1) IS NOT NULL
-             OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[]))) AS applies,
-           greatest(0, least($4, (SELECT min(b.cap - (SELECT coalesce(sum(r.n), 0) FROM running r JOIN unnest($8::int[], $9::text[]) AS m(i, ch)
-               ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i)))) AS n),
-       pick AS (SELECT id, row_number() OVER (ORDER BY ${CLAIM_ORDER_SQL}) AS rn FROM (
-           SELECT id, priority, created_at FROM ${s}.jobs
-           WHERE (SELECT applies FROM lim) AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${paramTime(2)})
-           ORDER BY ${CLAIM_ORDER_SQL} LIMIT ${bucket}) x),
-       upd AS (UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${paramTime(2)}, attempt = attempt + 1,
-         state = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN 'started' ELSE 'enqueued' END,
-         started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${paramTime(2)} END
-       WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}),
-       meta AS MATERIALIZED (SELECT lim.applies AS m_applies,
-         EXISTS (SELECT 1 FROM pick WHERE rn > lim.n) AS m_left,
-         (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM running) AS m_running,
-         (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(2)}) AS m_next_eta
-         FROM lim)
-       SELECT upd.*, meta.* FROM meta LEFT JOIN upd ON true`,
+         lim AS (SELECT NOT ((SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel < $3 ORDER BY channel DESC LIMIT 1) IS NOT NULL
+               OR (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > $3 ORDER BY channel LIMIT 1) IS NOT NULL
+               OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[]))) AS applies,
+             greatest(0, least($4, (SELECT min(b.cap - (SELECT coalesce(sum(r.n), 0) FROM running r JOIN unnest($8::int[], $9::text[]) AS m(i, ch)
+                 ON m.ch = r.channel WHERE m.i = b.i)) FROM unnest($7::int[]) WITH ORDINALITY AS b(cap, i)))) AS n),
+         pick AS (SELECT id, row_number() OVER (ORDER BY ${CLAIM_ORDER_SQL}) AS rn FROM (
+             SELECT id, priority, created_at FROM ${s}.jobs
+             WHERE (SELECT applies FROM lim) AND state = 'pending' AND channel = $3 AND (eta IS NULL OR eta <= ${paramTime(2)})
+             ORDER BY ${CLAIM_ORDER_SQL} LIMIT ${bucket}) x),
+         upd AS (UPDATE ${s}.jobs SET runner_id = $1, enqueued_at = ${paramTime(2)}, attempt = attempt + 1,
+           state = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= $5)) THEN ${paramTime(2)} END
+         WHERE id = ANY(ARRAY(SELECT id FROM pick WHERE rn <= (SELECT n FROM lim))) RETURNING ${CLAIM_FIELDS}),
+         meta AS MATERIALIZED (SELECT lim.applies AS m_applies,
+           EXISTS (SELECT 1 FROM pick WHERE rn > lim.n) AS m_left,
+           (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM running) AS m_running,
+           (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(2)}) AS m_next_eta
+           FROM lim)
+         SELECT upd.*, meta.* FROM meta LEFT JOIN upd ON true`,
           [
             p.runnerId,
             p.now,
@@ -191,11 +191,11 @@ export async function claimPlanned(ctx: PgContext, p: JobClaimParams): Promise<J
         const r = await client.query(
           ctx.named(
             `SELECT j.id, j.channel, j.priority, ${columnMs('j.created_at')} AS created_at, ${columnMs('j.eta')} AS eta
-         FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
-         CROSS JOIN LATERAL (
-           SELECT id, channel, priority, created_at, eta FROM ${ctx.sqlSchema}.jobs
-           WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${paramTime(4)})
-           ORDER BY ${CLAIM_ORDER_SQL} LIMIT p.lim) j`,
+           FROM unnest($1::text[], $2::int[], $3::bool[]) AS p(ch, lim, nd)
+           CROSS JOIN LATERAL (
+             SELECT id, channel, priority, created_at, eta FROM ${ctx.sqlSchema}.jobs
+             WHERE state = 'pending' AND channel = p.ch AND (p.nd OR eta IS NULL OR eta <= ${paramTime(4)})
+             ORDER BY ${CLAIM_ORDER_SQL} LIMIT p.lim) j`,
             [plans.map((x) => x.channel), plans.map((x) => x.limit), plans.map((x) => x.includeNotDue), p.now],
           ),
         );
@@ -211,8 +211,8 @@ export async function claimPlanned(ctx: PgContext, p: JobClaimParams): Promise<J
           .query(
             ctx.named(
               `INSERT INTO ${ctx.sqlSchema}.channel_state (channel, last_started_at)
-         SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
-         ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
+           SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
+           ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
               [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]],
             ),
           )
@@ -225,9 +225,9 @@ export async function claimPlanned(ctx: PgContext, p: JobClaimParams): Promise<J
       const update = client.query(
         ctx.named(
           `UPDATE ${ctx.sqlSchema}.jobs SET runner_id = $1, enqueued_at = ${paramTime(2)}, attempt = attempt + 1,
-         state = CASE WHEN id = ANY($4::bigint[]) THEN 'started' ELSE 'enqueued' END,
-         started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${paramTime(2)} END
-       WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
+           state = CASE WHEN id = ANY($4::bigint[]) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id = ANY($4::bigint[]) THEN ${paramTime(2)} END
+         WHERE id = ANY($3::bigint[]) RETURNING ${CLAIM_FIELDS}`,
           [p.runnerId, p.now, pick.picked.map((c) => c.id), pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id)],
         ),
       );

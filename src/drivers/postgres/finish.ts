@@ -86,10 +86,10 @@ export async function jobFinishMany(
           ctx.named(
             `WITH d AS (${doneUpdate(
               `j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
-             AND coalesce(j.state, '') IN ('enqueued','started')`,
+               AND coalesce(j.state, '') IN ('enqueued','started')`,
               'j.id',
             )})
-         SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
+           SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
             [...doneValues(), ctx.notify.freed],
           ),
         );
@@ -118,7 +118,7 @@ export async function jobFinishMany(
     if (starts.length) {
       run(
         `UPDATE ${s}.jobs j SET state = '${STATE_AFTER.start}', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
-           FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
+             FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
         [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)],
       );
     }
@@ -140,41 +140,41 @@ export async function jobFinishMany(
       more = '',
       moreCols = '',
     ) => `unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]${more})
-      AS u(id, attempt, started, at, outcome, exc_name, exc_message, exc_info${moreCols})`;
+        AS u(id, attempt, started, at, outcome, exc_name, exc_message, exc_info${moreCols})`;
     const logAttempts = `INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info)
-      SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.started * interval '1 millisecond' END,
-        'epoch'::timestamptz + u.at * interval '1 millisecond', u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
+        SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.started * interval '1 millisecond' END,
+          'epoch'::timestamptz + u.at * interval '1 millisecond', u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
     if (retries.length) {
       run(
         `WITH u AS (SELECT * FROM ${unnestAttempts(', $10::bigint[], $11::bool[]', ', eta, count_try')}),
-           changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.retry}', eta = 'epoch'::timestamptz + u.eta * interval '1 millisecond',
-             attempt = j.attempt - CASE WHEN u.count_try THEN 0 ELSE 1 END, runner_id = NULL, enqueued_at = NULL,
-             started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
-             exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
-             exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info, result = to_jsonb(u.exc_message)
-           FROM u WHERE ${fence} RETURNING j.id),
-           logged AS (${logAttempts})
-           SELECT id FROM changed`,
+             changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.retry}', eta = 'epoch'::timestamptz + u.eta * interval '1 millisecond',
+               attempt = j.attempt - CASE WHEN u.count_try THEN 0 ELSE 1 END, runner_id = NULL, enqueued_at = NULL,
+               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
+               exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info, result = to_jsonb(u.exc_message)
+             FROM u WHERE ${fence} RETURNING j.id),
+             logged AS (${logAttempts})
+             SELECT id FROM changed`,
         [runnerId, ...attemptCols(retries), retries.map((c) => c.eta), retries.map((c) => c.countTry)],
       );
     }
     if (fails.length) {
       run(
         `WITH u AS (SELECT * FROM ${unnestAttempts()}),
-           changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.failed}', done_at = NULL,
-             started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
-             exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
-             exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info
-           FROM u WHERE ${fence} RETURNING j.id),
-           logged AS (${logAttempts})
-           SELECT id FROM changed`,
+             changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.failed}', done_at = NULL,
+               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
+               exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info
+             FROM u WHERE ${fence} RETURNING j.id),
+             logged AS (${logAttempts})
+             SELECT id FROM changed`,
         [runnerId, ...attemptCols(fails)],
       );
     }
     if (releases.length) {
       run(
         `UPDATE ${s}.jobs j SET state = '${STATE_AFTER.release}', attempt = j.attempt - 1, runner_id = NULL, enqueued_at = NULL, started_at = NULL
-           FROM unnest($2::bigint[], $3::int[]) AS u(id, attempt) WHERE ${fence} RETURNING j.id`,
+             FROM unnest($2::bigint[], $3::int[]) AS u(id, attempt) WHERE ${fence} RETURNING j.id`,
         [runnerId, releases.map((c) => c.id), releases.map((c) => c.attempt)],
       );
     }
@@ -207,11 +207,11 @@ export async function releaseDependants(
   const r = await client.query(
     ctx.named(
       `UPDATE ${ctx.sqlSchema}.jobs c SET state = '${DEPENDANTS_RELEASE.to}'
-     WHERE c.state = '${DEPENDANTS_RELEASE.from}'
-       AND c.id IN (SELECT job_id FROM ${ctx.sqlSchema}.job_deps WHERE depends_on = ANY($1::bigint[]))
-       AND NOT EXISTS (SELECT 1 FROM ${ctx.sqlSchema}.job_deps d JOIN ${ctx.sqlSchema}.jobs p ON p.id = d.depends_on
-                       WHERE d.job_id = c.id AND p.state <> '${DEPENDANTS_RELEASE.parentsIn}')
-     RETURNING c.id`,
+       WHERE c.state = '${DEPENDANTS_RELEASE.from}'
+         AND c.id IN (SELECT job_id FROM ${ctx.sqlSchema}.job_deps WHERE depends_on = ANY($1::bigint[]))
+         AND NOT EXISTS (SELECT 1 FROM ${ctx.sqlSchema}.job_deps d JOIN ${ctx.sqlSchema}.jobs p ON p.id = d.depends_on
+                         WHERE d.job_id = c.id AND p.state <> '${DEPENDANTS_RELEASE.parentsIn}')
+       RETURNING c.id`,
       [doneIds],
     ),
   );

@@ -17,35 +17,35 @@ import { columnMs, paramTime } from './sql.ts';
  * saves the claim a round trip while it holds the lock. The limit is a literal (a few buckets), not a
  * parameter: with `LIMIT $n` the cached generic plan may sort the whole pending set instead of
  * walking the index, which is ruinous with a million pending jobs.
+ * Parameters: `$1` sequential channels, `$2` throttled channels, `$3` now (ms).
  */
-/** The snapshot statement (parameters: sequential channels, throttled channels, now). */
 export function snapshotSql(ctx: PgContext, limit = 0): string {
   const s = ctx.sqlSchema;
   return `WITH RECURSIVE c AS (
-       (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
-       UNION ALL
-       SELECT (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > c.channel ORDER BY channel LIMIT 1) FROM c WHERE c.channel IS NOT NULL
-     ), pend AS (SELECT channel FROM c WHERE channel IS NOT NULL)
-    SELECT
-    (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
-       (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
-    (SELECT coalesce(json_agg(channel), '[]') FROM pend) AS pending,
-    (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
-       (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker
-        FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
-    (SELECT coalesce(json_agg(json_build_array(channel, ${columnMs('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
-    (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(3)}) AS next_eta,
-    ${
-      limit > 0
-        ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
-      (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${columnMs('j.created_at')}, ${columnMs('j.eta')})), '[]')
-       FROM pend CROSS JOIN LATERAL (
-         SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
-         WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${paramTime(3)})
-         ORDER BY ${CLAIM_ORDER_SQL} LIMIT ${limit}) j)
-    END`
-        : 'NULL'
-    } AS cands`;
+         (SELECT channel FROM ${s}.jobs WHERE state = 'pending' ORDER BY channel LIMIT 1)
+         UNION ALL
+         SELECT (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > c.channel ORDER BY channel LIMIT 1) FROM c WHERE c.channel IS NOT NULL
+       ), pend AS (SELECT channel FROM c WHERE channel IS NOT NULL)
+      SELECT
+      (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
+         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
+      (SELECT coalesce(json_agg(channel), '[]') FROM pend) AS pending,
+      (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
+         (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker
+          FROM unnest($1::text[]) AS ch) f WHERE blocker IS NOT NULL) AS seq,
+      (SELECT coalesce(json_agg(json_build_array(channel, ${columnMs('last_started_at')})), '[]') FROM ${s}.channel_state WHERE channel = ANY($2::text[])) AS throttle,
+      (SELECT ${columnMs('min(eta)')} FROM ${s}.jobs WHERE state = 'pending' AND eta > ${paramTime(3)}) AS next_eta,
+      ${
+        limit > 0
+          ? `CASE WHEN (SELECT count(*) FROM pend) <= 4 THEN
+        (SELECT coalesce(json_agg(json_build_array(j.id, j.channel, j.priority, ${columnMs('j.created_at')}, ${columnMs('j.eta')})), '[]')
+         FROM pend CROSS JOIN LATERAL (
+           SELECT id, channel, priority, created_at, eta FROM ${s}.jobs
+           WHERE state = 'pending' AND channel = pend.channel AND (eta IS NULL OR eta <= ${paramTime(3)})
+           ORDER BY ${CLAIM_ORDER_SQL} LIMIT ${limit}) j)
+      END`
+          : 'NULL'
+      } AS cands`;
 }
 
 /** The snapshot from the statement's row (`nextEta`: the earliest future ETA of a pending job, or null). */

@@ -69,9 +69,9 @@ export async function jobClaim(ctx: SqliteContext, p: JobClaimParams): Promise<J
     const startIds = JSON.stringify(pick.picked.slice(0, p.startCount ?? 0).map((c) => c.id));
     const rows = ctx.all(
       `UPDATE conveyor_jobs SET runner_id = ?, enqueued_at = ?, attempt = attempt + 1,
-         state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
-         started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
-       WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${JOB_COLUMNS}`,
+           state = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN 'started' ELSE 'enqueued' END,
+           started_at = CASE WHEN id IN (SELECT value FROM json_each(?)) THEN ? ELSE NULL END
+         WHERE id IN (SELECT value FROM json_each(?)) AND state = 'pending' RETURNING ${JOB_COLUMNS}`,
       p.runnerId,
       p.now,
       startIds,

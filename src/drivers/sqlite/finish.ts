@@ -68,9 +68,9 @@ function finishOne(ctx: SqliteContext, runnerId: string, c: FinishCommand): numb
     case 'retry': {
       const n = ctx.run(
         `UPDATE conveyor_jobs SET state = '${STATE_AFTER.retry}', eta = ?, attempt = attempt - ?, runner_id = NULL, enqueued_at = NULL,
-           started_at = coalesce(?, started_at), exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END,
-           exc_name = ?, exc_message = ?, exc_info = ?, result = ?
-         WHERE ${fence}`,
+             started_at = coalesce(?, started_at), exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END,
+             exc_name = ?, exc_message = ?, exc_info = ?, result = ?
+           WHERE ${fence}`,
         c.eta,
         c.countTry ? 0 : 1,
         c.startedAt,
@@ -92,8 +92,8 @@ function finishOne(ctx: SqliteContext, runnerId: string, c: FinishCommand): numb
     case 'failed': {
       const n = ctx.run(
         `UPDATE conveyor_jobs SET state = '${STATE_AFTER.failed}', done_at = NULL, started_at = coalesce(?, started_at),
-           exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END, exc_name = ?, exc_message = ?, exc_info = ?
-         WHERE ${fence}`,
+             exec_time_ms = CASE WHEN ? IS NULL THEN exec_time_ms ELSE ? - ? END, exc_name = ?, exc_message = ?, exc_info = ?
+           WHERE ${fence}`,
         c.startedAt,
         c.startedAt,
         c.at,
@@ -150,11 +150,11 @@ export function recordAttempt(
 export function releaseDependants(ctx: SqliteContext, doneIds: readonly number[]): number[] {
   const rows = ctx.all(
     `UPDATE conveyor_jobs SET state = '${DEPENDANTS_RELEASE.to}'
-     WHERE state = '${DEPENDANTS_RELEASE.from}'
-       AND id IN (SELECT job_id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?)))
-       AND NOT EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs p ON p.id = d.depends_on
-                       WHERE d.job_id = conveyor_jobs.id AND p.state <> '${DEPENDANTS_RELEASE.parentsIn}')
-     RETURNING id`,
+       WHERE state = '${DEPENDANTS_RELEASE.from}'
+         AND id IN (SELECT job_id FROM conveyor_job_deps WHERE depends_on IN (SELECT value FROM json_each(?)))
+         AND NOT EXISTS (SELECT 1 FROM conveyor_job_deps d JOIN conveyor_jobs p ON p.id = d.depends_on
+                         WHERE d.job_id = conveyor_jobs.id AND p.state <> '${DEPENDANTS_RELEASE.parentsIn}')
+       RETURNING id`,
     JSON.stringify(doneIds),
   );
   if (rows.length) ctx.wake('jobs');
