@@ -14,33 +14,21 @@ import type * as PgTypes from 'pg';
 import { ConveyorError, DatabaseError, JobLeaseLostError } from '../../errors.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
-import { FINISH_FENCE, doneUpdateSql } from './finish-sql.ts';
+import { mayHaveDependants } from '../shared/finish-rules.ts';
+import type { PgContext } from './context.ts';
+import { FINISH_FENCE, doneUpdateSql, releaseDependants } from './finish.ts';
 
-type Queryable = { query(config: PgTypes.QueryConfig | string, values?: unknown[]): Promise<PgTypes.QueryResult> };
-
-/** What the transaction needs of its driver. */
-export interface PgJobTransactionHost {
-  /** The quoted schema. */
-  readonly schema: string;
-  /** The NOTIFY channel of `freed`. */
-  readonly channelFreed: string;
-  connect(): Promise<PgTypes.PoolClient>;
-  /** A named (prepared) query config. */
-  q(text: string, values: unknown[]): PgTypes.QueryConfig;
-  /** Release the dependants of jobs now done (inside this transaction). */
-  releaseDependants(client: Queryable, doneIds: readonly number[]): Promise<unknown>;
-}
-
-/** Run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
-export async function pgJobTransaction(
-  host: PgJobTransactionHost,
-  p: JobTransactionParams,
-): Promise<JobTransactionResult> {
+/** `Driver.jobTransaction`: run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
+export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams): Promise<JobTransactionResult> {
+  if (ctx.closed)
+    throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', {
+      details: { operation: 'jobTransaction' },
+    });
   if (p.signal?.aborted) throw asError(p.signal.reason);
-  const s = host.schema;
+  const s = ctx.sqlSchema;
   let client: PgTypes.PoolClient;
   try {
-    client = await host.connect();
+    client = await ctx.pool.connect();
   } catch (err) {
     throw dbError(err);
   }
@@ -79,7 +67,7 @@ export async function pgJobTransaction(
     if (job) {
       const fence = await own(
         client.query(
-          host.q(
+          ctx.named(
             `SELECT id FROM ${s}.jobs WHERE id = $1 AND attempt = $2 AND runner_id = $3 AND state IN ('enqueued','started') FOR UPDATE`,
             [job.id, job.attempt, job.runnerId],
           ),
@@ -100,9 +88,9 @@ export async function pgJobTransaction(
       );
       // the row is locked since the fence: only a callback that changed it itself gets here
       if (!r.rowCount) throw leaseLost(job);
-      if (job.hasDependants !== false && (r.rows as RawRow[])[0]!.has_dependants)
-        await own(host.releaseDependants(client, [job.id]));
-      await own(client.query(host.q('SELECT pg_notify($1, $2)', [host.channelFreed, job.runnerId])));
+      if (mayHaveDependants(job) && (r.rows as RawRow[])[0]!.has_dependants)
+        await own(releaseDependants(ctx, client, [job.id]));
+      await own(client.query(ctx.named('SELECT pg_notify($1, $2)', [ctx.notify.freed, job.runnerId])));
     }
     if (abandoned) throw new Error('job.transaction() was aborted');
     committing = true;

@@ -11,26 +11,23 @@
  */
 import { ConveyorError, DatabaseError, JobLeaseLostError, TransactionScopeError } from '../../errors.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
-import type { RawRow } from '../rows.ts';
-import { DONE_SQL } from './finish-sql.ts';
-
-type SqlValue = null | number | bigint | string | Uint8Array;
-
-/** What the transaction needs of its driver. */
-export interface SqliteJobTransactionHost {
-  /** The `DatabaseSync` handle (given to the callback as it is). */
-  readonly db: { exec(sql: string): void };
-  /** One row of a cached prepared statement. */
-  get(sql: string, ...params: SqlValue[]): RawRow | undefined;
-  /** Release the dependants of jobs now done (inside this transaction). */
-  releaseDependants(doneIds: readonly number[]): unknown;
-}
+import type { SqliteContext } from './context.ts';
+import { DONE_SQL, releaseDependants } from './finish.ts';
 
 const FENCE_SQL =
   "SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
 
+/** `Driver.jobTransaction`: the transaction, then a wake-up for the capacity the completed job freed. */
+export async function runJobTransaction(ctx: SqliteContext, p: JobTransactionParams): Promise<JobTransactionResult> {
+  if (ctx.closed)
+    throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+  const out = jobTransaction(ctx, p);
+  if (out.completed) ctx.wake('freed', p.job!.runnerId);
+  return out;
+}
+
 /** Run {@link JobTransactionParams.fn} and the fenced completion in one `BEGIN IMMEDIATE`, synchronously. */
-export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTransactionParams): JobTransactionResult {
+function jobTransaction(ctx: SqliteContext, p: JobTransactionParams): JobTransactionResult {
   const own = <T>(work: () => T): T => {
     try {
       return work();
@@ -42,16 +39,16 @@ export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTrans
       });
     }
   };
-  own(() => host.db.exec('BEGIN IMMEDIATE'));
+  own(() => ctx.db.exec('BEGIN IMMEDIATE'));
   try {
     const job = p.job;
-    if (job && !own(() => host.get(FENCE_SQL, job.id, job.attempt, job.runnerId))) {
+    if (job && !own(() => ctx.get(FENCE_SQL, job.id, job.attempt, job.runnerId))) {
       throw new JobLeaseLostError(
         `job ${job.id} (attempt ${job.attempt}) is no longer held by runner ${job.runnerId} (its lease was lost: rescued, cancelled, requeued or done): its transaction was rolled back`,
         { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } },
       );
     }
-    const value = p.fn(host.db);
+    const value = p.fn(ctx.db);
     if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
       (value as Promise<unknown>).then(undefined, () => {}); // its outcome no longer matters: everything is rolled back
       throw new TransactionScopeError(
@@ -62,7 +59,7 @@ export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTrans
     if (job) {
       const result = p.encodeResult(value);
       const row = own(() =>
-        host.get(DONE_SQL, job.startedAt, at, at - job.startedAt, result, job.id, job.attempt, job.runnerId),
+        ctx.get(DONE_SQL, job.startedAt, at, at - job.startedAt, result, job.id, job.attempt, job.runnerId),
       );
       if (!row) {
         throw new JobLeaseLostError(
@@ -70,13 +67,13 @@ export function sqliteJobTransaction(host: SqliteJobTransactionHost, p: JobTrans
           { details: { jobId: job.id, attempt: job.attempt, runnerId: job.runnerId } },
         );
       }
-      if (Number(row.deps)) own(() => host.releaseDependants([job.id]));
+      if (Number(row.deps)) own(() => releaseDependants(ctx, [job.id]));
     }
-    own(() => host.db.exec('COMMIT'));
+    own(() => ctx.db.exec('COMMIT'));
     return { value, completed: job !== null, at };
   } catch (err) {
     try {
-      host.db.exec('ROLLBACK');
+      ctx.db.exec('ROLLBACK');
     } catch {
       /* already rolled back */
     }
