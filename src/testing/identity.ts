@@ -2,6 +2,7 @@
  * The identity-key rule for the jobs of one enqueue, as the trap applies it to the jobs it records.
  * @module
  */
+import { identityKeysToCheck, planIdentityKeys } from '../drivers/shared/identity-keys.ts';
 
 /** What becomes of one job of an enqueue under the identity-key rule. */
 export type IdentityDecision<T> =
@@ -15,14 +16,10 @@ export type IdentityDecision<T> =
   | { readonly kind: 'none' };
 
 /**
- * Decide, for each job of one enqueue, whether it is added or which job it duplicates. Lone jobs are
- * deduplicated one by one, against the open jobs (`openTwin`) and against the earlier jobs of the same
- * enqueue. A graph (`isGraph`: the enqueue has edges) is all or nothing: it is skipped only when it has a
- * keyed job and every keyed job has an open twin; otherwise every job of it is added, keys repeated
- * inside the graph included.
- *
- * This mirrors the rule the drivers apply when they insert jobs (SQLite's and PostgreSQL's `#insert`),
- * so that a trapped enqueue dedups exactly as a stored one would.
+ * Decide, for each job of one enqueue, whether it is added or which job it duplicates, by the drivers' own rule
+ * ({@link planIdentityKeys}, `drivers/shared/identity-keys.ts`), so that a trapped enqueue dedups exactly as a stored
+ * one would: lone jobs one by one, against the open jobs (`openTwin`) and the earlier jobs of the same enqueue; a
+ * graph (`isGraph`: the enqueue has edges) all or nothing. An empty key deduplicates nothing.
  * @param keys each job's identity key, or null
  * @param openTwin the open job (a state in `IDENTITY_STATES`) that has `key`, or null
  */
@@ -31,23 +28,19 @@ export function planIdentity<T>(
   isGraph: boolean,
   openTwin: (key: string) => T | null,
 ): IdentityDecision<T>[] {
-  const twins = keys.map((key) => (key === null ? null : openTwin(key)));
-  if (isGraph) {
-    const skipped = keys.some((key) => key !== null) && keys.every((key, i) => key === null || twins[i] !== null);
-    return keys.map((_, i): IdentityDecision<T> => {
-      const twin = twins[i] ?? null;
-      if (!skipped) return { kind: 'add' };
-      return twin === null ? { kind: 'none' } : { kind: 'twin', twin };
-    });
+  const jobs = keys.map((identityKey) => ({ identityKey }));
+  const stored = new Map<string, T>();
+  for (const key of identityKeysToCheck(jobs)) {
+    const twin = openTwin(key);
+    if (twin !== null) stored.set(key, twin);
   }
-  const firstOfKey = new Map<string, number>();
-  return keys.map((key, i): IdentityDecision<T> => {
-    const twin = twins[i] ?? null;
-    if (key === null) return { kind: 'add' };
-    if (twin !== null) return { kind: 'twin', twin };
-    const first = firstOfKey.get(key);
-    if (first !== undefined) return { kind: 'repeat', of: first };
-    firstOfKey.set(key, i);
-    return { kind: 'add' };
+  const plan = planIdentityKeys(jobs, isGraph, stored);
+  if (plan.kind === 'skip')
+    return plan.twins.map((twin): IdentityDecision<T> => (twin === null ? { kind: 'none' } : { kind: 'twin', twin }));
+  return keys.map((_, i): IdentityDecision<T> => {
+    const twin = plan.twins[i];
+    if (twin != null) return { kind: 'twin', twin };
+    const of = plan.repeatOf[i]!;
+    return of >= 0 ? { kind: 'repeat', of } : { kind: 'add' };
   });
 }

@@ -9,7 +9,7 @@ import type { JobState } from '../../job/states.ts';
 import type { JobInsertParams, JobInsertResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
 import { graphRoles } from '../shared/graph-roles.ts';
-import { identityKeysToCheck, identityResults, planIdentityKeys } from '../shared/identity-keys.ts';
+import { identityKeysToCheck, identityResults, planIdentityKeys, skippedResults } from '../shared/identity-keys.ts';
 import type { PgContext, Queryable } from './context.ts';
 import { paramTime } from './sql.ts';
 
@@ -72,7 +72,7 @@ export async function insertJobs(ctx: PgContext, db: Queryable, p: JobInsertPara
     }
   }
   const plan = planIdentityKeys(p.jobs, edges.length > 0, stored);
-  if (plan.kind === 'skip') return plan.results;
+  if (plan.kind === 'skip') return skippedResults(plan);
   const toInsert = plan.toInsert;
   const roles = graphRoles(edges);
   // One JSON document for the whole batch, a row per job as an array: V8's JSON.stringify and PostgreSQL's

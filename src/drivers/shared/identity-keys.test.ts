@@ -2,7 +2,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { JobInsertResult } from '../driver.ts';
-import { identityKeysToCheck, identityResults, planIdentityKeys, type KeyedJob } from './identity-keys.ts';
+import {
+  identityKeysToCheck,
+  identityResults,
+  planIdentityKeys,
+  skippedResults,
+  type KeyedJob,
+} from './identity-keys.ts';
 
 fc.configureGlobal({ seed: Number(process.env.FAST_CHECK_SEED ?? 42), numRuns: 300 });
 
@@ -12,7 +18,7 @@ const own = (i: number): JobInsertResult => ({ id: 1000 + i, uuid: `new-${i}`, s
 /** Plan, then resolve with `own(i)` for each inserted job: the batch's results, or the skipped graph's. */
 function resolve(jobs: KeyedJob[], isGraph: boolean, stored: Map<string, JobInsertResult>) {
   const plan = planIdentityKeys(jobs, isGraph, stored);
-  if (plan.kind === 'skip') return { inserted: [] as number[], results: plan.results };
+  if (plan.kind === 'skip') return { inserted: [] as number[], results: skippedResults(plan) };
   return { inserted: [...plan.toInsert], results: identityResults(plan, own) };
 }
 

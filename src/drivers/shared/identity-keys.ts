@@ -17,17 +17,21 @@ export interface KeyedJob {
   readonly identityKey: string | null;
 }
 
-/** What to do with a batch, given the stored twins of its keys. */
-export type IdentityPlan =
+/**
+ * What to do with a batch, given the stored twins of its keys. `T` is what a twin is: a stored row's
+ * {@link JobInsertResult} in the drivers, a recorded job in the test kit's trap (`testing/record-calls.ts`).
+ */
+export type IdentityPlan<T = JobInsertResult> =
   | {
-      /** Every keyed job of the graph has a stored twin: insert nothing, return `results`. */
+      /** Every keyed job of the graph has a stored twin: insert nothing. */
       readonly kind: 'skip';
-      readonly results: JobInsertResult[];
+      /** Per job: its stored twin, or null for a job without a key (it stands for no job). */
+      readonly twins: readonly (T | null)[];
     }
   | {
       readonly kind: 'insert';
       /** Per job: its stored twin (returned instead of inserting it), else null. */
-      readonly twins: readonly (JobInsertResult | null)[];
+      readonly twins: readonly (T | null)[];
       /** Per job: the index of the earlier job of the batch whose key it repeats (lone jobs only), else -1. */
       readonly repeatOf: readonly number[];
       /** The jobs to insert, in batch order. */
@@ -47,22 +51,27 @@ export function identityKeysToCheck(jobs: readonly KeyedJob[]): string[] {
 /** What a skipped graph returns for its jobs without a key: they have no stored counterpart. */
 const NOT_INSERTED: JobInsertResult = { id: 0, uuid: '', state: 'cancelled', existing: true };
 
+/** The results of a skipped graph: each job's stored twin, and a "not inserted" result for a job without a key. */
+export function skippedResults(plan: Extract<IdentityPlan, { kind: 'skip' }>): JobInsertResult[] {
+  return plan.twins.map((t) => ({ ...(t ?? NOT_INSERTED) }));
+}
+
 /**
  * Decide which jobs of the batch to insert.
  * @param jobs The batch.
  * @param isGraph Whether the batch has dependency edges (then it is all or nothing).
- * @param stored Identity key → the oldest stored job with that key in an identity state (`existing: true`).
+ * @param stored Identity key → the oldest stored job with that key in an identity state (`existing: true`); only
+ *   the keys that have one.
  */
-export function planIdentityKeys(
+export function planIdentityKeys<T = JobInsertResult>(
   jobs: readonly KeyedJob[],
   isGraph: boolean,
-  stored: ReadonlyMap<string, JobInsertResult>,
-): IdentityPlan {
+  stored: ReadonlyMap<string, T>,
+): IdentityPlan<T> {
   const twins = jobs.map((j) => (j.identityKey ? (stored.get(j.identityKey) ?? null) : null));
   if (isGraph) {
     const keyed = jobs.filter((j) => j.identityKey).length;
-    if (keyed > 0 && jobs.every((j, i) => !j.identityKey || twins[i]))
-      return { kind: 'skip', results: twins.map((t) => ({ ...(t ?? NOT_INSERTED) })) };
+    if (keyed > 0 && jobs.every((j, i) => !j.identityKey || twins[i])) return { kind: 'skip', twins };
     twins.fill(null);
   }
   const repeatOf: number[] = [];

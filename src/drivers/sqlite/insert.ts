@@ -9,7 +9,7 @@ import { ValidationError } from '../../errors.ts';
 import type { JobState } from '../../job/states.ts';
 import type { JobInsertParams, JobInsertResult } from '../driver.ts';
 import { graphRoles } from '../shared/graph-roles.ts';
-import { identityKeysToCheck, identityResults, planIdentityKeys } from '../shared/identity-keys.ts';
+import { identityKeysToCheck, identityResults, planIdentityKeys, skippedResults } from '../shared/identity-keys.ts';
 import type { SqliteContext, SqlValue } from './context.ts';
 
 /** `INSERT INTO conveyor_jobs … VALUES (…), (…)` for `rows` rows. */
@@ -51,7 +51,7 @@ export function insertJobs(ctx: SqliteContext, p: JobInsertParams): JobInsertRes
     if (twin) stored.set(key, twin);
   }
   const plan = planIdentityKeys(p.jobs, edges.length > 0, stored);
-  if (plan.kind === 'skip') return plan.results;
+  if (plan.kind === 'skip') return skippedResults(plan);
   const roles = graphRoles(edges);
   const insert = ctx.statement(insertSql(1));
   const inserted: JobInsertResult[] = [];
