@@ -29,8 +29,8 @@ export type {
   RemoteSubscription,
 } from './events.ts';
 export { REMOTE_EVENT_NAMES } from './events.ts';
-export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics.ts';
-export { METRIC_FAMILIES, renderPrometheus } from './metrics.ts';
+export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics/index.ts';
+export { METRIC_FAMILIES, renderPrometheus } from './metrics/index.ts';
 export type { Logger, LogLevel } from './internal/logger.ts';
 export { createLogger } from './internal/logger.ts';
 export type { Clock } from './internal/clock.ts';
@@ -44,6 +44,8 @@ export type { CronOptions, CronTarget, CronInfo, CronHandle, CronsApi } from './
 export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';
 export type { MaintenanceOptions } from './cron/maintenance.ts';
 export type { JobFunctionInfo, JobFunctionsApi, ResolvedCall } from './conveyor.ts';
+export type { AdminApi, HealthStatus } from './admin/api.ts';
+export type { ChannelLoad, ChannelLoadRow } from './admin/channel-load.ts';
 export type { JobFunctionOverride, ResolvedJobFunction } from './job/settings.ts';
 export type {
   Driver,
