@@ -61,7 +61,7 @@ export async function withConveyor<T>(cmd: Command, fn: (ctx: CommandContext) =>
 }
 
 /** Open the configured database for `cmd` as {@link withConveyor} does; the caller closes it. */
-export async function openConveyor(cmd: Command): Promise<CommandContext> {
+async function openConveyor(cmd: Command): Promise<CommandContext> {
   const config = resolveOptions(cmd, cmd.name());
   const conveyor = await Conveyor.open({
     database: config.database,
