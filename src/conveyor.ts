@@ -7,6 +7,7 @@
  */
 import { readChannelLoad, type ChannelLoad } from './admin/channel-load.ts';
 import type { HealthStatus } from './admin/api.ts';
+import { readHealth } from './admin/health.ts';
 import { explainJob } from './admin/explain.ts';
 import { JobFunctionOverrides, createJobFunctionsApi, type JobFunctionsApi } from './admin/job-functions.ts';
 import { createJobsApi, type JobsApi } from './admin/jobs-api.ts';
@@ -29,13 +30,11 @@ import {
 import { resolveLimitTimeRealCron } from './cron/job.ts';
 import { MAINTENANCE_MODEL, MAINTENANCE_SETTINGS, maintenanceCrons, maintenanceMethods } from './cron/maintenance.ts';
 import type { ScheduleSpec } from './cron/schedule.ts';
-import { ChannelChecker } from './delay/channel-check.ts';
-import { Delayable } from './delay/delayable.ts';
-import { resolveCall, type ResolvedCall } from './delay/resolve-call.ts';
-import { runGraphInline, runInline } from './delay/run-inline.ts';
-import { JobStore } from './delay/store.ts';
+import { DelayedCalls, checkLoneDelayables, type Trap } from './delay/calls.ts';
+import type { Delayable } from './delay/delayable.ts';
+import type { ResolvedCall } from './delay/resolve-call.ts';
 import type { Driver, RunnerInfo } from './drivers/driver.ts';
-import { ClosedError, ConfigurationError, GraphError, ValidationError, describeValue } from './errors.ts';
+import { ClosedError, ConfigurationError } from './errors.ts';
 import { EventHub, type ConveyorEventName, type ConveyorEvents } from './events.ts';
 import { systemClock, type Clock } from './internal/clock.ts';
 import type { Logger } from './internal/logger.ts';
@@ -58,13 +57,6 @@ import { Runner, type RunnerOptions } from './runner/runner.ts';
 import { bindTimeouts, type BoundTimeouts } from './timeouts/bind.ts';
 
 export type { ConveyorOptions } from './conveyor-options.ts';
-export type { JobsApi } from './admin/jobs-api.ts';
-export type { TimeoutLogApi } from './admin/timeout-log-api.ts';
-export type { JobFunctionInfo, JobFunctionsApi } from './admin/job-functions.ts';
-export type { ResolvedCall } from './delay/resolve-call.ts';
-
-/** A trap recording delayed calls instead of storing them (`trapJobs`). */
-type Trap = (nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]) => Job[];
 
 /** A durable job queue on SQLite or PostgreSQL. */
 export class Conveyor implements ModelHost, JobHandleHost {
@@ -100,14 +92,11 @@ export class Conveyor implements ModelHost, JobHandleHost {
   readonly #models = new Map<string, ModelDefinition>();
   readonly #overrides: JobFunctionOverrides;
   readonly #events: EventHub;
-  readonly #noDelay: boolean;
   readonly #runners = new Set<Runner>();
-  readonly #store: JobStore;
-  readonly #channelChecker: ChannelChecker;
+  readonly #calls: DelayedCalls;
   readonly #cronHost: CronHost;
   #closed = false;
   #telemetry: Telemetry | null = null;
-  #traps: Trap[] = [];
 
   private constructor(
     driver: Driver,
@@ -124,18 +113,19 @@ export class Conveyor implements ModelHost, JobHandleHost {
     this.#events = new EventHub(logger, {
       listenEvents: (onPayload, onGap) => this.driver.listenEvents(onPayload, onGap),
     });
-    this.#noDelay = resolved.noDelay;
-    if (this.#noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
+    if (resolved.noDelay) logger.warn('no-delay mode: delayed calls run at once, inline; not for production');
     const core = { driver, clock: this.clock, logger, channels: this.channels, models: this.#models };
-    this.#channelChecker = new ChannelChecker(core, options.unknownChannels ?? 'warn');
-    this.#store = new JobStore({
-      ...core,
-      context: this.context,
-      events: this.#events,
-      jobHost: this,
-      telemetry: () => this.#telemetry,
-      resolveCall: (d, now) => this.resolveCall(d, now),
-    });
+    this.#calls = new DelayedCalls(
+      {
+        ...core,
+        context: this.context,
+        events: this.#events,
+        jobHost: this,
+        telemetry: () => this.#telemetry,
+        recordTimeout: (e) => this.recordTimeout(e),
+      },
+      { noDelay: resolved.noDelay, unknownChannels: options.unknownChannels ?? 'warn' },
+    );
     const hasLocalRunners = () => this.#runners.size > 0;
     this.jobs = createJobsApi({
       ...core,
@@ -220,26 +210,13 @@ export class Conveyor implements ModelHost, JobHandleHost {
 
   /** Bulk enqueue: one multi-row insert for the array (same as `group(...).delay()` with no edges). */
   async delayMany(delayables: readonly Delayable[]): Promise<Job[]> {
-    if (!Array.isArray(delayables))
-      throw new ValidationError(`delayMany() takes an array of delayables, got ${describeValue(delayables)}`);
-    for (const d of delayables) {
-      if (!(d instanceof Delayable))
-        throw new ValidationError(
-          `delayMany() takes delayables (model.delayable().method(...)), got ${describeValue(d)}`,
-        );
-      if (d.parents.size || d.children.size)
-        throw new GraphError('delayMany() takes lone delayables; use chain()/group() for graphs');
-    }
-    return this.storeGraph(delayables, []);
+    return this.storeGraph(checkLoneDelayables(delayables), []);
   }
 
   /** @internal Store nodes and edges (called by `delay()`): trapped, run inline, or stored. */
   async storeGraph(nodes: readonly Delayable[], edges: readonly (readonly [number, number])[]): Promise<Job[]> {
     this.#assertOpen();
-    const trap = this.#traps.at(-1);
-    if (trap) return trap(nodes, edges);
-    if (this.noDelay) return runGraphInline(this.#inlineHost(), nodes);
-    return this.#store.store(nodes, edges);
+    return this.#calls.store(nodes, edges);
   }
 
   /**
@@ -247,12 +224,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * applied (also used by `trapJobs`). @throws UnknownModelError, UnknownMethodError, ConfigurationError
    */
   resolveCall(d: Delayable, now: number): ResolvedCall {
-    const host = {
-      models: this.#models,
-      channels: this.channels,
-      checkChannel: (channel: string, job: string) => this.#channelChecker.check(channel, job),
-    };
-    return resolveCall(host, d, now);
+    return this.#calls.resolve(d, now);
   }
 
   /** @internal A direct call: run the method now, inline; its errors propagate. */
@@ -263,19 +235,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
     args: readonly unknown[],
     maxRetries = 1,
   ): Promise<unknown> {
-    return runInline(this.#inlineHost(), model, method, records, args, maxRetries);
-  }
-
-  #inlineHost() {
-    return {
-      driver: this.driver,
-      clock: this.clock,
-      logger: this.logger,
-      context: this.context,
-      models: this.#models,
-      jobHost: this,
-      recordTimeout: (e: TimeoutLogEntryInput) => this.recordTimeout(e),
-    };
+    return this.#calls.runInline(model, method, records, args, maxRetries);
   }
 
   /**
@@ -283,15 +243,12 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * Returns a function that removes the trap.
    */
   installTrap(trap: Trap): () => void {
-    this.#traps.push(trap);
-    return () => {
-      this.#traps = this.#traps.filter((t) => t !== trap);
-    };
+    return this.#calls.installTrap(trap);
   }
 
   /** @internal Whether no-delay mode is on (option, env or context). */
   get noDelay(): boolean {
-    return this.#noDelay || this.context.get().noDelay === true;
+    return this.#calls.noDelay;
   }
 
   /** @internal */
@@ -398,14 +355,8 @@ export class Conveyor implements ModelHost, JobHandleHost {
    * Whether this Conveyor is open and its database answers, with the dialect and the stored schema
    * version (the dashboard's `/healthz`). Never throws: a failure is `{ status: 'error', error }`.
    */
-  async health(): Promise<HealthStatus> {
-    try {
-      if (this.#closed) throw new Error('the Conveyor is closed');
-      const v = await this.driver.schemaVersion();
-      return { status: 'ok', database: this.driver.dialect, schemaVersion: v.current };
-    } catch (err) {
-      return { status: 'error', error: (err as Error).message };
-    }
+  health(): Promise<HealthStatus> {
+    return readHealth({ driver: this.driver, closed: () => this.#closed });
   }
 
   /** Stop this Conveyor's runners (gracefully) and close the database. */
