@@ -9,6 +9,7 @@ import { ConfigurationError, describeValue } from './errors.ts';
 import type { Clock } from './internal/clock.ts';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './internal/logger.ts';
 import { checkInt, checkOptions } from './internal/options.ts';
+import type { StorageOptions } from './open-storage.ts';
 import type { RunnerOptions } from './runner/runner.ts';
 
 /** Options of {@link Conveyor.open}. Unknown keys are an error. */
@@ -76,12 +77,8 @@ const OPTION_KEYS = [
 
 /** The options once checked and resolved with the environment and the defaults. */
 export interface ResolvedConveyorOptions {
-  /** Where the database is (`sqlite:…` or `postgres://…`). */
-  database: string;
-  /** The PostgreSQL schema, when one is set. */
-  schema: string | undefined;
-  /** The PostgreSQL pool size. */
-  dbMaxconn: number;
+  /** Where and how to open the database. */
+  storage: StorageOptions;
   /** The logger to use. */
   logger: Logger;
   /** The parsed channel configuration. */
@@ -131,9 +128,14 @@ export function resolveConveyorOptions(options: ConveyorOptions): ResolvedConvey
     );
   }
   return {
-    database: options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db',
-    schema: options.schema ?? (process.env.CONVEYOR_SCHEMA || undefined),
-    dbMaxconn,
+    storage: {
+      database: options.database ?? process.env.CONVEYOR_DATABASE ?? 'sqlite:./conveyor.db',
+      schema: options.schema ?? (process.env.CONVEYOR_SCHEMA || undefined),
+      maxConnections: dbMaxconn,
+      synchronous: options.synchronous,
+      create: options.create !== false,
+      migrate: options.migrate !== false,
+    },
     logger,
     channels,
     maintenance,

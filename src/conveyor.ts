@@ -156,14 +156,7 @@ export class Conveyor implements ModelHost, JobHandleHost {
    */
   static async open(options: ConveyorOptions = {}): Promise<Conveyor> {
     const resolved = resolveConveyorOptions(options);
-    const driver = await openStorage({
-      database: resolved.database,
-      schema: resolved.schema,
-      maxConnections: resolved.dbMaxconn,
-      synchronous: options.synchronous,
-      create: options.create !== false,
-      migrate: options.migrate !== false,
-    });
+    const driver = await openStorage(resolved.storage);
     const conveyor = new Conveyor(driver, options, resolved);
     conveyor.#telemetry = await loadTelemetry();
     try {
