@@ -100,11 +100,10 @@ export async function startDashboard(
   options: { port?: number; host?: string; token?: string; readOnly?: boolean },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const { serveDashboard } = await import('../dashboard/index.ts');
-  const { cronDashboardSource } = await import('../cron/api.ts');
+  // the Scheduled jobs page reads conveyor.crons: the dashboard's default source
   const server = await serveDashboard(conveyor, {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8790,
-    scheduledJobs: cronDashboardSource(conveyor.crons),
     token: options.token,
     readOnly: options.readOnly,
   });
