@@ -6,7 +6,9 @@
  * await partners.browse([1, 2]).withDelay({ priority: 5 }).sendNewsletter('welcome');
  * @module
  */
-export { Conveyor, type ConveyorOptions, type JobsApi, type TimeoutLogApi } from './conveyor.ts';
+export { Conveyor, type ConveyorOptions } from './conveyor.ts';
+export type { JobsApi } from './admin/jobs-api.ts';
+export type { TimeoutLogApi } from './admin/timeout-log-api.ts';
 export { Runner, type RunnerOptions } from './runner/runner.ts';
 export { Job } from './job/handle.ts';
 export type { JobRow, JobAttempt, JobProgress } from './job/row.ts';
@@ -30,8 +32,8 @@ export type {
   RemoteSubscription,
 } from './events.ts';
 export { REMOTE_EVENT_NAMES } from './events.ts';
-export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics.ts';
-export { METRIC_FAMILIES, renderPrometheus } from './metrics.ts';
+export type { MetricsApi, MetricFamily, MetricSample, PromRegistryLike } from './metrics/index.ts';
+export { METRIC_FAMILIES, renderPrometheus } from './metrics/index.ts';
 export type { Logger, LogLevel } from './internal/logger.ts';
 export { createLogger } from './internal/logger.ts';
 export type { Clock } from './internal/clock.ts';
@@ -44,7 +46,10 @@ export type { RetryPattern } from './retry/pattern.ts';
 export type { CronOptions, CronTarget, CronInfo, CronHandle, CronsApi } from './cron/api.ts';
 export type { ScheduleSpec, IntervalSpec } from './cron/schedule.ts';
 export type { MaintenanceOptions } from './cron/maintenance.ts';
-export type { JobFunctionInfo, JobFunctionsApi, ResolvedCall } from './conveyor.ts';
+export type { JobFunctionInfo, JobFunctionsApi } from './admin/job-functions.ts';
+export type { ResolvedCall } from './delay/resolve-call.ts';
+export type { AdminApi, HealthStatus } from './admin/api.ts';
+export type { ChannelLoad, ChannelLoadRow } from './admin/channel-load.ts';
 export type { JobFunctionOverride, ResolvedJobFunction } from './job/settings.ts';
 export type {
   Driver,

@@ -15,16 +15,10 @@ import { registerMigrate } from './commands/migrate.ts';
 import { registerRun } from './commands/run.ts';
 import { registerStats } from './commands/stats.ts';
 import { registerTimeouts } from './commands/timeouts.ts';
-import { addChannelPauseCommands } from './channel-pauses.ts';
+import { registerChannelPauses } from './commands/channel-pauses.ts';
 import { addOptions } from './config.ts';
-import { openConveyor } from './shared.ts';
 
 export { loadConveyorModule } from './shared.ts';
-
-/** `channels pause|resume|paused` (channel-pauses.ts), under the `channels` command that registerStats adds. */
-function registerChannelPauses(program: Command): void {
-  addChannelPauseCommands(program, () => openConveyor(program));
-}
 
 /** The command groups, in help order; a new group is one file in `commands/` and one entry here. */
 const COMMANDS: readonly ((program: Command) => void)[] = [

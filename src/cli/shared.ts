@@ -61,7 +61,7 @@ export async function withConveyor<T>(cmd: Command, fn: (ctx: CommandContext) =>
 }
 
 /** Open the configured database for `cmd` as {@link withConveyor} does; the caller closes it. */
-export async function openConveyor(cmd: Command): Promise<CommandContext> {
+async function openConveyor(cmd: Command): Promise<CommandContext> {
   const config = resolveOptions(cmd, cmd.name());
   const conveyor = await Conveyor.open({
     database: config.database,
@@ -100,11 +100,10 @@ export async function startDashboard(
   options: { port?: number; host?: string; token?: string; readOnly?: boolean },
 ): Promise<{ url: string; close(): Promise<void> }> {
   const { serveDashboard } = await import('../dashboard/index.ts');
-  const { cronDashboardSource } = await import('../cron/api.ts');
+  // the Scheduled jobs page reads conveyor.crons: the dashboard's default source
   const server = await serveDashboard(conveyor, {
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 8790,
-    scheduledJobs: cronDashboardSource(conveyor.crons),
     token: options.token,
     readOnly: options.readOnly,
   });

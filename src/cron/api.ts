@@ -7,7 +7,7 @@
  */
 import type { ChannelTree } from '../channels/tree.ts';
 import { normalizeChannelName } from '../channels/parse.ts';
-import type { ScheduledJobsSource } from '../dashboard/options.ts';
+import type { ScheduledJobsSource } from '../admin/sources.ts';
 import type { CronCatchUp, CronDef, CronRow, Driver } from '../drivers/driver.ts';
 import { ConfigurationError, ValidationError, describeValue } from '../errors.ts';
 import type { Clock } from '../internal/clock.ts';

@@ -14,24 +14,27 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import type { Conveyor } from '../conveyor.ts';
+import type { AdminApi } from '../admin/api.ts';
+import { cronDashboardSource } from '../cron/api.ts';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import { buildApp, normalizeBasePath } from './app.ts';
 import type { DashboardOptions, ServeDashboardOptions } from './options.ts';
-import { cronDashboardSource } from '../cron/api.ts';
 import { BEARER_TOKEN_RE, isLoopbackHost } from './security.ts';
 
+export type { AdminApi, HealthStatus } from '../admin/api.ts';
+export type { ChannelLoad, ChannelLoadRow } from '../admin/channel-load.ts';
 export type {
   BasicAuthCredentials,
   DashboardOptions,
   JobFunctionInfo,
   JobFunctionPatch,
   JobFunctionsSource,
+  JobFunctionView,
   ScheduledJobInfo,
   ScheduledJobsSource,
   ServeDashboardOptions,
 } from './options.ts';
-export { jobFunctionsFromModels } from './options.ts';
+export { jobFunctionsFromModels } from './job-functions-source.ts';
 export { isLoopbackHost } from './security.ts';
 
 /** A mounted dashboard: a web-standard request handler. */
@@ -115,11 +118,11 @@ function checkOptions(options: DashboardOptions, extra: readonly string[], what:
 }
 
 /**
- * Create the dashboard's request handler. It reads and acts through `conveyor.jobs`, `conveyor.channels`,
- * `conveyor.runners()` and `conveyor.timeoutLog` only.
+ * Create the dashboard's request handler over a Conveyor (or anything else that implements the admin
+ * API, {@link AdminApi}): it reads and acts through that interface only.
  * @throws ConfigurationError on bad options
  */
-export function createDashboard(conveyor: Conveyor, options: DashboardOptions = {}): Dashboard {
+export function createDashboard(conveyor: AdminApi, options: DashboardOptions = {}): Dashboard {
   checkOptions(options, [], 'createDashboard()');
   let basePath: string;
   try {
@@ -146,7 +149,7 @@ export function createDashboard(conveyor: Conveyor, options: DashboardOptions = 
  *   is given (nothing listens then), or on bad options.
  */
 export async function serveDashboard(
-  conveyor: Conveyor,
+  conveyor: AdminApi,
   options: ServeDashboardOptions = {},
 ): Promise<DashboardServer> {
   const { host = '127.0.0.1', port = 0, ...rest } = options;

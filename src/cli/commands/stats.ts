@@ -1,5 +1,6 @@
 /**
- * `conveyor stats` (job counts by channel and state) and `conveyor channels` (the channel tree with its load).
+ * `conveyor stats` (job counts by channel and state) and `conveyor channels` (the channel tree with its
+ * load, from `conveyor.channelLoad()`: the rows the dashboard's Channels page shows).
  * @module
  */
 import type { Command } from 'commander';
@@ -29,38 +30,31 @@ export function registerStats(program: Command): void {
   addOptions(channels, 'channels');
   channels.action((_opts: unknown, cmd: Command) =>
     withConveyor(cmd, async ({ conveyor }) => {
-      const tree = await conveyor.channelPauses.tree();
-      const snap = await conveyor.driver.channelSnapshot({
-        now: Date.now(),
-        sequentialChannels: tree.sequentialChannels(),
-        throttledChannels: tree.throttledChannels(),
-      });
-      const pending = await conveyor.jobs.count({ state: 'pending', groupBy: ['channel'] });
-      const within = (node: string, ch: string) => ch === node || ch.startsWith(node + '.');
-      const rows = tree.nodes().map((n) => {
-        const running = [...snap.running].filter(([ch]) => within(n.name, ch)).reduce((a, [, v]) => a + v, 0);
-        const pend = pending.filter((r) => within(n.name, r.key.channel!)).reduce((a, r) => a + r.count, 0);
+      const { tree, snapshot, pending, rows } = await conveyor.channelLoad();
+      const table = rows.map(({ node: n, depth, running, pending: pend }) => {
         const flagsText = [
           n.sequential ? 'sequential' : '',
           n.throttleMs ? `throttle=${n.throttleMs / 1000}s` : '',
           n.paused ? (n.pausedSince === undefined ? 'paused' : `paused since ${formatTime(n.pausedSince)}`) : '',
-          snap.sequentialFailed.has(n.name) ? `blocked by job ${snap.sequentialFailed.get(n.name)}` : '',
+          snapshot.sequentialFailed.has(n.name) ? `blocked by job ${snapshot.sequentialFailed.get(n.name)}` : '',
         ]
           .filter(Boolean)
           .join(' ');
         return [
-          '  '.repeat(n.name.split('.').length - 1) + n.name,
+          '  '.repeat(depth) + n.name,
           n.capacity === null ? '∞' : String(n.capacity),
           String(running),
           String(pend),
           flagsText,
         ];
       });
-      out(
-        cmd,
-        { config: tree.toString(), nodes: tree.nodes(), running: Object.fromEntries(snap.running), pending },
-        () => renderTable(['channel', 'capacity', 'running', 'pending', 'flags'], rows),
-      );
+      const json = {
+        config: tree.toString(),
+        nodes: tree.nodes(),
+        running: Object.fromEntries(snapshot.running),
+        pending: [...pending].map(([channel, count]) => ({ key: { channel }, count })),
+      };
+      out(cmd, json, () => renderTable(['channel', 'capacity', 'running', 'pending', 'flags'], table));
     }),
   );
 }

@@ -3,69 +3,16 @@
  * over the sub-tree as the scheduler counts it), pending and failed jobs, sequential and throttle state.
  * @module
  */
-import type { ChannelSnapshot } from '../../channels/scheduler.ts';
-import type { ChannelNode, ChannelTree } from '../../channels/tree.ts';
+import type { ChannelLoad, ChannelLoadRow } from '../../admin/channel-load.ts';
+import type { ChannelNode } from '../../channels/tree.ts';
 import { formatInterval } from '../../channels/explain.ts';
 import { csrfField, fmtInt, h, href, live, nothing, timeCell, type Html, type ViewContext } from './html.ts';
 
-/** Everything the Channels page shows. */
-export interface ChannelsData {
-  tree: ChannelTree;
-  snapshot: ChannelSnapshot;
-  /** Stored channel name → pending jobs. */
-  pending: Map<string, number>;
-  /** Stored channel name → failed jobs. */
-  failed: Map<string, number>;
-}
+/** Everything the Channels page shows: the load of every channel (`conveyor.channelLoad()`). */
+export type ChannelsData = ChannelLoad;
 
 /** One row of the tree, with its counts over the sub-tree and its own. */
-export interface ChannelRow {
-  node: ChannelNode;
-  depth: number;
-  running: number;
-  pending: number;
-  failed: number;
-  ownPending: number;
-}
-
-/** The rows of the tree: configured, intermediate and auto-created channels that hold jobs. */
-export function channelRows(d: ChannelsData): ChannelRow[] {
-  const nodes = new Map<string, ChannelNode>();
-  for (const n of d.tree.nodes()) nodes.set(n.name, n);
-  const stored = new Set<string>([...d.snapshot.running.keys(), ...d.pending.keys(), ...d.failed.keys()]);
-  const rows = new Map<string, ChannelRow>();
-  const ensure = (n: ChannelNode) => {
-    let r = rows.get(n.name);
-    if (!r) {
-      r = { node: n, depth: n.name.split('.').length - 1, running: 0, pending: 0, failed: 0, ownPending: 0 };
-      rows.set(n.name, r);
-    }
-    return r;
-  };
-  for (const n of nodes.values()) ensure(n);
-  for (const name of stored) {
-    let path: readonly ChannelNode[];
-    try {
-      path = d.tree.path(name);
-    } catch {
-      continue;
-    }
-    const leaf = path[path.length - 1]!;
-    for (const n of path) {
-      const r = ensure(n);
-      r.running += d.snapshot.running.get(name) ?? 0;
-      r.pending += d.pending.get(name) ?? 0;
-      r.failed += d.failed.get(name) ?? 0;
-    }
-    ensure(leaf).ownPending += d.pending.get(name) ?? 0;
-  }
-  return [...rows.values()].sort((a, b) => {
-    const sa = a.node.name.split('.');
-    const sb = b.node.name.split('.');
-    for (let i = 0; i < Math.min(sa.length, sb.length); i++) if (sa[i] !== sb[i]) return sa[i]! < sb[i]! ? -1 : 1;
-    return sa.length - sb.length;
-  });
-}
+export type ChannelRow = ChannelLoadRow;
 
 function state(ctx: ViewContext, d: ChannelsData, r: ChannelRow): Html {
   const n = r.node;
@@ -113,7 +60,7 @@ function pauseButton(ctx: ViewContext, n: ChannelNode): Html {
 
 /** The live channel table. */
 export function channelsTable(ctx: ViewContext, d: ChannelsData): Html {
-  const rows = channelRows(d);
+  const rows = d.rows;
   return h`<section id="channels-live"${live(ctx, href(ctx, '/channels', { fragment: 'live' }))}>
 <table class="channels">
 <thead><tr><th>Channel</th><th class="num">Capacity</th><th>Load (running / capacity)</th><th class="num">Pending</th><th class="num">Failed</th><th>State</th>${ctx.readOnly ? nothing : h`<th></th>`}</tr></thead>

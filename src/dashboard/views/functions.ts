@@ -3,16 +3,16 @@
  * Scheduled jobs page (next/last run, pause/resume, run now when the source allows it).
  * @module
  */
-import type { JobFunctionInfo, ScheduledJobInfo } from '../options.ts';
+import type { JobFunctionView, ScheduledJobInfo } from '../../admin/sources.ts';
 import { csrfField, fmtDuration, h, href, nothing, timeCell, type Html, type ViewContext } from './html.ts';
 
-function pattern(p: JobFunctionInfo['retryPattern']): string {
+function pattern(p: JobFunctionView['retryPattern']): string {
   if (!p) return '';
   return JSON.stringify(p);
 }
 
 /** The Job functions page body. */
-export function functionsBody(ctx: ViewContext, fns: readonly JobFunctionInfo[], editable: boolean): Html {
+export function functionsBody(ctx: ViewContext, fns: readonly JobFunctionView[], editable: boolean): Html {
   const canEdit = editable && !ctx.readOnly;
   return h`<h1>Job functions</h1>
 <p class="muted">Settings of every job method defined on this Conveyor (queue_job's job functions).${canEdit ? '' : ' Read-only: they come from the model definitions in code.'}</p>
@@ -37,14 +37,14 @@ ${
 }`;
 }
 
-function related(f: JobFunctionInfo): Html {
+function related(f: JobFunctionView): Html {
   if (!f.relatedAction.enable) return h`<span class="muted">disabled</span>`;
   if (f.relatedAction.url) return h`<code>${f.relatedAction.url}</code>`;
   if (f.relatedAction.custom) return h`custom (function)`;
   return h`<span class="muted">the job's records</span>`;
 }
 
-function editRow(ctx: ViewContext, f: JobFunctionInfo): Html {
+function editRow(ctx: ViewContext, f: JobFunctionView): Html {
   const id = `fn-${f.model}-${f.method}`.replace(/[^\w-]/g, '_');
   return h`<tr data-function="${f.model}.${f.method}">
 <td><a href="${href(ctx, '/jobs', { model: f.model, method: f.method })}">${f.model}.${f.method}</a></td>
