@@ -5,7 +5,7 @@
  */
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import { rowToTimeoutEntry, type RawRow } from '../rows.ts';
-import { timeoutStats } from '../timeout-stats.ts';
+import { timeoutStats } from '../shared/timeout-stats.ts';
 import type { TimeoutStatistics } from '../types/timeout-log.ts';
 import type { PgContext } from './context.ts';
 import { columnMs, paramTime } from './sql.ts';

@@ -5,7 +5,7 @@
  */
 import type { JobAttempt, JobRow } from '../../job/row.ts';
 import type { JobState } from '../../job/states.ts';
-import { buildWhere, COUNT_COLUMNS, type Binder } from '../filter-sql.ts';
+import { buildWhere, COUNT_COLUMNS, type Binder } from '../shared/filter-sql.ts';
 import { rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
 import { keysetOrder, keysetPage, keysetPlan } from '../shared/keyset-page.ts';
 import type { JobCountKey, JobCountRow, JobFilter, JobGraph, JobListParams, JobPage } from '../types/job-reads.ts';

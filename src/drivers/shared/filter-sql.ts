@@ -3,7 +3,7 @@
  * parameter is written and how arrays are passed).
  * @module
  */
-import type { JobCountKey, JobFilter } from './types/job-reads.ts';
+import type { JobCountKey, JobFilter } from '../types/job-reads.ts';
 
 /** How a dialect binds values. */
 export interface Binder {
