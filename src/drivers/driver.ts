@@ -18,7 +18,7 @@ import type { JobAdminParams } from './types/job-admin.ts';
 import type { JobCountKey, JobCountRow, JobFilter, JobGraph, JobListParams, JobPage } from './types/job-reads.ts';
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from './types/runners.ts';
 import type { TimeoutStatistics } from './types/timeout-log.ts';
-import type { ChannelPause, WakeTopic } from './types/wake.ts';
+import type { ChannelPause, Listening, WakeTopic } from './types/wake.ts';
 
 export { CRON_SLOT_RETENTION_MS } from './shared/cron-fire.ts';
 export type { ClaimPolicy, JobClaimParams, JobClaimResult } from './types/claim.ts';
@@ -123,7 +123,7 @@ export interface Driver {
    * whose finished jobs freed the capacity (`freed` sent by {@link Driver.jobFinishMany}), else null: a
    * runner ignores its own, since it claims again after its own writes anyway.
    */
-  subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }>;
+  subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<Listening>;
   /** Send a wake-up (used after admin changes). */
   wake(topic: WakeTopic): Promise<void>;
 
@@ -144,7 +144,7 @@ export interface Driver {
    * Receive published events. PostgreSQL: a dedicated LISTEN connection that reconnects with backoff and
    * calls `onGap` once it is back (what was sent meanwhile is lost). SQLite: this process only.
    */
-  listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }>;
+  listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<Listening>;
   /** Whether any process listens to events now (runners ask on every heartbeat; cheap). */
   eventListeners(): Promise<boolean>;
 
