@@ -3,6 +3,7 @@
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
+
 /** A fenced state change by the runner holding the job. */
 export type FinishCommand =
   | { kind: 'start'; id: number; attempt: number; at: number }

@@ -3,6 +3,7 @@
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
+
 /** An admin state change. */
 export interface JobAdminParams {
   ids: readonly number[];

@@ -3,6 +3,7 @@
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
+
 /** Statistics of the timeout log. */
 export interface TimeoutStatistics {
   totalCount: number;

@@ -3,6 +3,7 @@
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
+
 /** Wake-up topics. `jobs`: new runnable work; `freed`: capacity was freed; `channels`: a channel was paused or resumed. */
 export type WakeTopic = 'jobs' | 'freed' | 'channels';
 
