@@ -6,7 +6,7 @@ import { fromJsonTree, decodeJson } from '../internal/json.ts';
 import type { JobAttempt, JobProgress, JobRow } from '../job/row.ts';
 import type { JobState } from '../job/states.ts';
 import type { TimeoutLogEntry } from '../job/timeout-log-entry.ts';
-import type { CronRow } from './driver.ts';
+import type { CronRow } from './types/cron.ts';
 
 /** A raw row as a driver reads it; JSON columns are text (SQLite) or parsed values (PostgreSQL jsonb). */
 export type RawRow = Record<string, unknown>;
@@ -74,38 +74,6 @@ export function rowToAttempt(r: RawRow): JobAttempt {
     excInfo: (r.exc_info as string | null) ?? null,
   };
 }
-
-/** Encode a keyset cursor. */
-export function encodeCursor(value: number | null, id: number): string {
-  return Buffer.from(JSON.stringify([value, id])).toString('base64url');
-}
-
-/** Decode a keyset cursor; null when absent. @throws Error on a malformed cursor (mapped by callers). */
-export function decodeCursor(cursor: string | null | undefined): [number | null, number] | null {
-  if (!cursor) return null;
-  const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-  if (!Array.isArray(parsed) || parsed.length !== 2 || typeof parsed[1] !== 'number')
-    throw new Error('malformed cursor');
-  return [parsed[0] as number | null, parsed[1]];
-}
-
-/** Column of each sort key. */
-export const SORT_COLUMNS = {
-  id: 'id',
-  priority: 'priority',
-  createdAt: 'created_at',
-  doneAt: 'done_at',
-  execTimeMs: 'exec_time_ms',
-} as const;
-
-/** Column of each count group key. */
-export const COUNT_COLUMNS = {
-  state: 'state',
-  channel: 'channel',
-  model: 'model',
-  method: 'method',
-  excName: 'exc_name',
-} as const;
 
 /** Convert a raw timeout log row (both dialects). */
 export function rowToTimeoutEntry(r: RawRow): TimeoutLogEntry {

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type * as PgTypes from 'pg';
 import { ConfigurationError, DatabaseError, MigrationError, SchemaTooNewError, ValidationError } from '../../errors.ts';
+import { closedError, operationError } from '../shared/guards.ts';
 
 /** The `pg` module's namespace. */
 export type Pg = typeof PgTypes;
@@ -129,15 +130,12 @@ export class PgContext {
       err instanceof MigrationError
     )
       throw err;
-    throw new DatabaseError(`PostgreSQL ${operation} failed: ${(err as Error).message}`, {
-      cause: err,
-      details: { operation, code: (err as { code?: string }).code },
-    });
+    throw operationError('PostgreSQL', operation, err, { code: (err as { code?: string }).code });
   }
 
   /** Fail with a {@link DatabaseError} once the driver is closed. */
   assertOpen(operation: string): void {
-    if (this.closed) throw new DatabaseError(`PostgreSQL driver is closed (${operation})`, { details: { operation } });
+    if (this.closed) throw closedError('PostgreSQL', operation);
   }
 
   /** Run `fn` on the pool outside a transaction (reads and single statements). */

@@ -6,6 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { DatabaseError, ValidationError } from '../../errors.ts';
+import { closedError, operationError } from '../shared/guards.ts';
 import type { RawRow } from '../rows.ts';
 import { acquireWakeEmitter, emitWake, releaseWakeEmitter } from './wake.ts';
 import type { WakeTopic } from '../driver.ts';
@@ -80,7 +81,7 @@ export class SqliteContext {
 
   /** Fail with a {@link DatabaseError} once the driver is closed. */
   assertOpen(operation: string): void {
-    if (this.closed) throw new DatabaseError(`SQLite driver is closed (${operation})`, { details: { operation } });
+    if (this.closed) throw closedError('SQLite', operation);
   }
 
   /** Run `fn` in `BEGIN IMMEDIATE … COMMIT`, synchronously. */
@@ -89,10 +90,7 @@ export class SqliteContext {
     try {
       this.db.exec('BEGIN IMMEDIATE');
     } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
+      throw operationError('SQLite', operation, err);
     }
     try {
       const out = fn();
@@ -105,10 +103,7 @@ export class SqliteContext {
         /* already rolled back */
       }
       if (err instanceof ValidationError || err instanceof DatabaseError) throw err;
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
+      throw operationError('SQLite', operation, err);
     }
   }
 
@@ -118,10 +113,7 @@ export class SqliteContext {
     try {
       return fn();
     } catch (err) {
-      throw new DatabaseError(`SQLite ${operation} failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation },
-      });
+      throw operationError('SQLite', operation, err);
     }
   }
 

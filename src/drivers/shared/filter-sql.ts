@@ -3,7 +3,7 @@
  * parameter is written and how arrays are passed).
  * @module
  */
-import type { JobFilter } from './driver.ts';
+import type { JobCountKey, JobFilter } from '../types/job-reads.ts';
 
 /** How a dialect binds values. */
 export interface Binder {
@@ -40,3 +40,12 @@ export function buildWhere(f: JobFilter, b: Binder, extra: string[] = []): strin
   }
   return parts.length ? `WHERE ${parts.join(' AND ')}` : '';
 }
+
+/** Column of each count group key. */
+export const COUNT_COLUMNS = {
+  state: 'state',
+  channel: 'channel',
+  model: 'model',
+  method: 'method',
+  excName: 'exc_name',
+} as const satisfies Record<JobCountKey, string>;

@@ -2,8 +2,8 @@
  * Folding grouped timeout-log rows into {@link TimeoutStatistics}, shared by both drivers.
  * @module
  */
-import type { TimeoutStatistics } from './driver.ts';
-import type { RawRow } from './rows.ts';
+import type { TimeoutStatistics } from '../types/timeout-log.ts';
+import type { RawRow } from '../rows.ts';
 
 /** Fold rows of `(model, method, n, exceeded, total_ms)` into statistics. */
 export function timeoutStats(rows: readonly RawRow[]): TimeoutStatistics {
