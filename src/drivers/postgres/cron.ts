@@ -7,8 +7,8 @@ import { type RawRow, rowToCron } from '../rows.ts';
 import { cronFireSequence } from '../shared/cron-fire.ts';
 import { runStepsAsync } from '../shared/steps.ts';
 import type { CronDef, CronFireParams, CronFireResult, CronRow } from '../types/cron.ts';
-import type { JobInsertParams, JobInsertResult } from '../types/insert.ts';
-import type { PgContext, Queryable } from './context.ts';
+import type { PgContext } from './context.ts';
+import { insertJobs } from './insert.ts';
 import { columnMs, paramTime } from './sql.ts';
 
 /** The crons table's columns, times as ms. */
@@ -83,11 +83,8 @@ export async function pgCronSetPaused(
   });
 }
 
-/** Inserts jobs inside the caller's transaction (the driver's enqueue, so identity keys and wake-ups apply). */
-export type PgInsertJobs = (client: Queryable, p: JobInsertParams) => Promise<JobInsertResult[]>;
-
 /** Fire one slot exactly once across all runners (shared/cron-fire.ts), in one transaction. */
-export async function pgCronFire(c: PgContext, p: CronFireParams, insert: PgInsertJobs): Promise<CronFireResult> {
+export async function pgCronFire(c: PgContext, p: CronFireParams): Promise<CronFireResult> {
   return c.tx('cronFire', async (client): Promise<CronFireResult> => {
     const s = c.sqlSchema;
     return runStepsAsync(cronFireSequence(p), {
@@ -104,7 +101,7 @@ export async function pgCronFire(c: PgContext, p: CronFireParams, insert: PgInse
         );
         return Boolean(ins.rowCount);
       },
-      insertJob: async (job) => (await insert(client, { jobs: [job], now: p.now }))[0]!.id,
+      insertJob: async (job) => (await insertJobs(c, client, { jobs: [job], now: p.now }))[0]!.id,
       linkSlot: async ({ slotAt, jobId }) => {
         await client.query(
           c.named(`UPDATE ${s}.cron_slots SET job_id = $3 WHERE name = $1 AND slot_at = ${paramTime(2)}`, [

@@ -45,13 +45,12 @@ import type {
 } from '../driver.ts';
 import { pgChannelPauseList, pgChannelPauseSet } from './channel-pauses.ts';
 import { runJobTransaction } from './job-transaction.ts';
-import { insertJobs, jobInsertMany } from './insert.ts';
+import { jobInsertMany } from './insert.ts';
 import { channelSnapshot } from './snapshot.ts';
 import { jobClaim } from './claim.ts';
-import { jobFinishMany, releaseDependants } from './finish.ts';
+import { jobFinishMany } from './finish.ts';
 import { jobCheckpoint, jobProgress } from './progress.ts';
-import { PgContext, type Pg, type PostgresDriverOptions, type Queryable } from './context.ts';
-import { JOB_COLUMNS, columnMs } from './sql.ts';
+import { PgContext, type Pg, type PostgresDriverOptions } from './context.ts';
 import {
   pgCronAdvance,
   pgCronDelete,
@@ -154,11 +153,6 @@ export class PostgresDriver implements Driver {
     return jobInsertMany(this.#c, p);
   }
 
-  /** Insert a batch on `db` (see insert.ts). */
-  #insert(db: Queryable, p: JobInsertParams): Promise<JobInsertResult[]> {
-    return insertJobs(this.#c, db, p);
-  }
-
   // ---------------------------------------------------------------- claim
 
   async channelSnapshot(p: {
@@ -173,28 +167,10 @@ export class PostgresDriver implements Driver {
     return jobClaim(this.#c, p);
   }
 
-  /** Job columns with timestamps as ms. */
-  #fieldsOut(prefix = ''): string {
-    return JOB_COLUMNS.split(',')
-      .map((f) => f.trim())
-      .map((f) => {
-        const c = prefix + f;
-        return ['eta', 'created_at', 'enqueued_at', 'started_at', 'done_at', 'cancelled_at'].includes(f)
-          ? `${columnMs(c)} AS ${f}`
-          : c;
-      })
-      .join(', ');
-  }
-
   // ---------------------------------------------------------------- finish
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     return jobFinishMany(this.#c, runnerId, commands);
-  }
-
-  /** Dependants of `doneIds` whose parents are all done become pending (see finish.ts). */
-  #releaseDependants(client: Queryable, doneIds: readonly number[]): Promise<number[]> {
-    return releaseDependants(this.#c, client, doneIds);
   }
 
   async jobProgress(p: {
@@ -222,11 +198,11 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- admin reads
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
-    return pgJobGet(this.#c, this.#fieldsOut(), idOrUuid);
+    return pgJobGet(this.#c, idOrUuid);
   }
 
   async jobList(p: JobListParams): Promise<JobPage> {
-    return pgJobList(this.#c, this.#fieldsOut(), p);
+    return pgJobList(this.#c, p);
   }
 
   async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
@@ -256,7 +232,7 @@ export class PostgresDriver implements Driver {
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    return pgJobSetDone(this.#c, p, (client, ids) => this.#releaseDependants(client, ids));
+    return pgJobSetDone(this.#c, p);
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
@@ -386,7 +362,7 @@ export class PostgresDriver implements Driver {
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    return pgCronFire(this.#c, p, (client, q) => this.#insert(client, q));
+    return pgCronFire(this.#c, p);
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {

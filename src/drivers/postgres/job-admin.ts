@@ -9,11 +9,9 @@ import type { RawRow } from '../rows.ts';
 import { cancelResult, cancelSequence, pruneSequence, requeueResult, setDoneResult } from '../shared/job-admin.ts';
 import { runStepsAsync } from '../shared/steps.ts';
 import type { JobAdminParams } from '../types/job-admin.ts';
-import type { PgContext, Queryable } from './context.ts';
+import type { PgContext } from './context.ts';
+import { releaseDependants } from './finish.ts';
 import { paramTime } from './sql.ts';
-
-/** Releases the dependants of jobs just done, in the caller's transaction (the driver's, shared with completions). */
-export type PgReleaseDependants = (client: Queryable, doneIds: readonly number[]) => Promise<number[]>;
 
 /** Back to `pending` (or `wait_dependencies` when a parent is not done), tries reset; returns the ids changed. */
 export async function pgJobRequeue(c: PgContext, p: JobAdminParams): Promise<number[]> {
@@ -36,11 +34,7 @@ export async function pgJobRequeue(c: PgContext, p: JobAdminParams): Promise<num
 }
 
 /** Set `done` by hand and release the dependants that were waiting only on these; returns the ids changed. */
-export async function pgJobSetDone(
-  c: PgContext,
-  p: JobAdminParams,
-  releaseDependants: PgReleaseDependants,
-): Promise<number[]> {
+export async function pgJobSetDone(c: PgContext, p: JobAdminParams): Promise<number[]> {
   return c.tx('jobSetDone', async (client) => {
     await client.query(
       c.named(`SELECT pg_advisory_xact_lock(${c.locks.claim}), pg_advisory_xact_lock(${c.locks.graph})`),
@@ -53,7 +47,7 @@ export async function pgJobSetDone(
       ),
     );
     const ids = (r.rows as RawRow[]).map((x) => Number(x.id));
-    await releaseDependants(client, ids);
+    await releaseDependants(c, client, ids);
     await client.query(c.named("SELECT pg_notify($1, '')", [c.notify.freed]));
     return ids;
   });

@@ -10,7 +10,7 @@ import { rowToAttempt, rowToJob, type RawRow } from '../rows.ts';
 import { keysetOrder, keysetPage, keysetPlan } from '../shared/keyset-page.ts';
 import type { JobCountKey, JobCountRow, JobFilter, JobGraph, JobListParams, JobPage } from '../types/job-reads.ts';
 import type { PgContext } from './context.ts';
-import { columnMs, paramTime } from './sql.ts';
+import { JOB_COLUMNS_MS, columnMs, paramTime } from './sql.ts';
 
 /** Binds values as `$n` parameters, lists as arrays. */
 function binder(values: unknown[]): Binder {
@@ -42,24 +42,22 @@ function where(f: JobFilter, values: unknown[], extra: string[] = []): string {
 
 /**
  * One job by id or uuid; null when there is none (or the text is not a uuid).
- * @param fields the job columns to select, timestamps as ms
  */
-export async function pgJobGet(c: PgContext, fields: string, idOrUuid: number | string): Promise<JobRow | null> {
+export async function pgJobGet(c: PgContext, idOrUuid: number | string): Promise<JobRow | null> {
   return c.read('jobGet', async (db) => {
     if (typeof idOrUuid === 'string' && !/^[0-9a-f-]{36}$/i.test(idOrUuid)) return null;
     const r =
       typeof idOrUuid === 'number'
-        ? await db.query(c.named(`SELECT ${fields} FROM ${c.sqlSchema}.jobs WHERE id = $1`, [idOrUuid]))
-        : await db.query(c.named(`SELECT ${fields} FROM ${c.sqlSchema}.jobs WHERE uuid = $1`, [idOrUuid]));
+        ? await db.query(c.named(`SELECT ${JOB_COLUMNS_MS} FROM ${c.sqlSchema}.jobs WHERE id = $1`, [idOrUuid]))
+        : await db.query(c.named(`SELECT ${JOB_COLUMNS_MS} FROM ${c.sqlSchema}.jobs WHERE uuid = $1`, [idOrUuid]));
     return r.rows.length ? rowToJob(r.rows[0]) : null;
   });
 }
 
 /**
  * A page of jobs matching a filter, in keyset order (shared/keyset-page.ts).
- * @param fields the job columns to select, timestamps as ms
  */
-export async function pgJobList(c: PgContext, fields: string, p: JobListParams): Promise<JobPage> {
+export async function pgJobList(c: PgContext, p: JobListParams): Promise<JobPage> {
   return c.read('jobList', async (db) => {
     const values: unknown[] = [];
     const plan = keysetPlan(p);
@@ -82,7 +80,7 @@ export async function pgJobList(c: PgContext, fields: string, p: JobListParams):
     const clause = where(p, values, extra);
     values.push(p.limit + 1);
     const r = await db.query(
-      `SELECT ${fields} FROM ${c.sqlSchema}.jobs ${clause} ORDER BY ${keysetOrder(plan, sortExpr)} LIMIT $${values.length}`,
+      `SELECT ${JOB_COLUMNS_MS} FROM ${c.sqlSchema}.jobs ${clause} ORDER BY ${keysetOrder(plan, sortExpr)} LIMIT $${values.length}`,
       values,
     );
     return keysetPage(r.rows as RawRow[], p, rowToJob);

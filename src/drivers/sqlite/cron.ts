@@ -7,8 +7,8 @@ import { rowToCron } from '../rows.ts';
 import { cronFireSequence } from '../shared/cron-fire.ts';
 import { runSteps } from '../shared/steps.ts';
 import type { CronDef, CronFireParams, CronFireResult, CronRow } from '../types/cron.ts';
-import type { JobInsertParams, JobInsertResult } from '../types/insert.ts';
 import type { SqliteContext } from './context.ts';
+import { insertJobs } from './insert.ts';
 
 /** The crons table's columns. */
 const CRON_FIELDS = `name, schedule, timezone, model, method, records, args, options, catch_up, paused, next_run_at, last_run_at,
@@ -77,15 +77,8 @@ export async function sqliteCronSetPaused(
   );
 }
 
-/** Inserts jobs inside the caller's transaction (the driver's enqueue, so identity keys apply). */
-export type SqliteInsertJobs = (p: JobInsertParams) => JobInsertResult[];
-
 /** Fire one slot exactly once across all runners (shared/cron-fire.ts), in one transaction. */
-export async function sqliteCronFire(
-  c: SqliteContext,
-  p: CronFireParams,
-  insert: SqliteInsertJobs,
-): Promise<CronFireResult> {
+export async function sqliteCronFire(c: SqliteContext, p: CronFireParams): Promise<CronFireResult> {
   const out = c.tx('cronFire', () =>
     runSteps(cronFireSequence(p), {
       lock: (name) => {
@@ -99,7 +92,7 @@ export async function sqliteCronFire(
           slotAt,
           p.now,
         ) > 0,
-      insertJob: (job) => insert({ jobs: [job], now: p.now })[0]!.id,
+      insertJob: (job) => insertJobs(c, { jobs: [job], now: p.now })[0]!.id,
       linkSlot: ({ slotAt, jobId }) => {
         c.run('UPDATE conveyor_cron_slots SET job_id = ? WHERE name = ? AND slot_at = ?', jobId, p.name, slotAt);
       },

@@ -43,10 +43,10 @@ import type {
   ChannelPause,
 } from '../driver.ts';
 import { runJobTransaction } from './job-transaction.ts';
-import { insertJobs, jobInsertMany } from './insert.ts';
+import { jobInsertMany } from './insert.ts';
 import { channelSnapshot } from './snapshot.ts';
 import { jobClaim } from './claim.ts';
-import { jobFinishMany, recordAttempt, releaseDependants } from './finish.ts';
+import { jobFinishMany } from './finish.ts';
 import { jobCheckpoint, jobProgress } from './progress.ts';
 import { SqliteContext, type Database } from './context.ts';
 import { sqliteChannelPauseList, sqliteChannelPauseSet } from './channel-pauses.ts';
@@ -177,11 +177,6 @@ export class SqliteDriver implements Driver {
     return jobInsertMany(this.#c, p);
   }
 
-  /** Insert a batch inside the caller's transaction (see insert.ts). */
-  #insert(p: JobInsertParams): JobInsertResult[] {
-    return insertJobs(this.#c, p);
-  }
-
   // ---------------------------------------------------------------- claim
 
   async channelSnapshot(p: {
@@ -200,26 +195,6 @@ export class SqliteDriver implements Driver {
 
   async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
     return jobFinishMany(this.#c, runnerId, commands);
-  }
-
-  /** Log one ended attempt (see finish.ts). */
-  #attempt(
-    jobId: number,
-    attempt: number,
-    runnerId: string | null,
-    startedAt: number | null,
-    endedAt: number,
-    outcome: string,
-    excName: string | null,
-    excMessage: string | null,
-    excInfo: string | null,
-  ): void {
-    recordAttempt(this.#c, jobId, attempt, runnerId, startedAt, endedAt, outcome, excName, excMessage, excInfo);
-  }
-
-  /** Dependants of `doneIds` whose parents are all done become pending (see finish.ts). */
-  #releaseDependants(doneIds: readonly number[]): number[] {
-    return releaseDependants(this.#c, doneIds);
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
@@ -281,7 +256,7 @@ export class SqliteDriver implements Driver {
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    return sqliteJobSetDone(this.#c, p, (ids) => this.#releaseDependants(ids));
+    return sqliteJobSetDone(this.#c, p);
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
@@ -320,7 +295,7 @@ export class SqliteDriver implements Driver {
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
-    return sqliteJobRescue(this.#c, p, (...entry) => this.#attempt(...entry));
+    return sqliteJobRescue(this.#c, p);
   }
 
   // ---------------------------------------------------------------- wake-ups
@@ -411,7 +386,7 @@ export class SqliteDriver implements Driver {
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    return sqliteCronFire(this.#c, p, (q) => this.#insert(q));
+    return sqliteCronFire(this.#c, p);
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {

@@ -8,9 +8,7 @@ import { cancelResult, cancelSequence, pruneSequence, requeueResult, setDoneResu
 import { runSteps } from '../shared/steps.ts';
 import type { JobAdminParams } from '../types/job-admin.ts';
 import type { SqliteContext } from './context.ts';
-
-/** Releases the dependants of jobs just done, inside the caller's transaction (the driver's, shared with completions). */
-export type SqliteReleaseDependants = (doneIds: readonly number[]) => number[];
+import { releaseDependants } from './finish.ts';
 
 /** Back to `pending` (or `wait_dependencies` when a parent is not done), tries reset; returns the ids changed. */
 export async function sqliteJobRequeue(c: SqliteContext, p: JobAdminParams): Promise<number[]> {
@@ -33,11 +31,7 @@ export async function sqliteJobRequeue(c: SqliteContext, p: JobAdminParams): Pro
 }
 
 /** Set `done` by hand and release the dependants that were waiting only on these; returns the ids changed. */
-export async function sqliteJobSetDone(
-  c: SqliteContext,
-  p: JobAdminParams,
-  releaseDependants: SqliteReleaseDependants,
-): Promise<number[]> {
+export async function sqliteJobSetDone(c: SqliteContext, p: JobAdminParams): Promise<number[]> {
   const ids = c.tx('jobSetDone', () => {
     const changed = c
       .all(
@@ -48,7 +42,7 @@ export async function sqliteJobSetDone(
         JSON.stringify(p.ids),
       )
       .map((r) => Number(r.id));
-    if (changed.length) releaseDependants(changed);
+    if (changed.length) releaseDependants(c, changed);
     return changed;
   });
   if (ids.length) c.wake('freed');

@@ -6,6 +6,7 @@
 import { RESCUE_EXC_NAME, RESCUE_OUTCOME, rescueDecision, rescueMessage } from '../shared/rescue.ts';
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from '../types/runners.ts';
 import type { SqliteContext } from './context.ts';
+import { recordAttempt } from './finish.ts';
 
 /** Register (or re-register) a runner; its lease runs from the host's clock. */
 export async function sqliteRunnerRegister(c: SqliteContext, r: RunnerRegistration): Promise<void> {
@@ -88,19 +89,6 @@ export async function sqliteOldestPending(
   );
 }
 
-/** Logs one ended attempt of a job, inside the caller's transaction (the driver's, shared with completions). */
-export type SqliteLogAttempt = (
-  jobId: number,
-  attempt: number,
-  runnerId: string | null,
-  startedAt: number | null,
-  endedAt: number,
-  outcome: string,
-  excName: string | null,
-  excMessage: string | null,
-  excInfo: string | null,
-) => void;
-
 /**
  * Requeue (or fail after `maxCrashes`, see shared/rescue.ts) the jobs held by runners whose lease expired
  * on the host's clock (`now` replaces it in tests); drops those runners.
@@ -108,7 +96,6 @@ export type SqliteLogAttempt = (
 export async function sqliteJobRescue(
   c: SqliteContext,
   p: { maxCrashes: number; now?: number },
-  logAttempt: SqliteLogAttempt,
 ): Promise<RescuedJob[]> {
   const now = p.now ?? Date.now();
   const out = c.tx('jobRescue', () => {
@@ -142,7 +129,8 @@ export async function sqliteJobRescue(
         msg,
         id,
       );
-      logAttempt(
+      recordAttempt(
+        c,
         id,
         Number(r.attempt),
         runnerId,
