@@ -8,6 +8,7 @@ import type { RawRow } from '../rows.ts';
 import type { ChannelPause } from '../types/wake.ts';
 import type { PgContext } from './context.ts';
 import { pgWakeChannel } from './listen.ts';
+import { paramTime } from './sql.ts';
 
 /** Every runtime pause, by channel name. */
 export async function pgChannelPauseList(c: PgContext): Promise<ChannelPause[]> {
@@ -34,7 +35,7 @@ export async function pgChannelPauseSet(
     const r = p.paused
       ? await db.query(
           `WITH c AS (INSERT INTO ${s}.channel_pauses (channel, paused_at, paused_by)
-        VALUES ($1, 'epoch'::timestamptz + $3::bigint * interval '1 millisecond', $4) ON CONFLICT (channel) DO NOTHING RETURNING 1)
+        VALUES ($1, ${paramTime(3)}, $4) ON CONFLICT (channel) DO NOTHING RETURNING 1)
         SELECT (SELECT count(*) FROM c) AS n, pg_notify($2, '') AS sent`,
           [p.channel, notifyChannel, p.now, p.by ?? null],
         )

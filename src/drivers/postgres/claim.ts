@@ -21,10 +21,10 @@
 import { compareCandidates, type Candidate, type ClaimGuess } from '../../channels/scheduler.ts';
 import type { JobClaimParams, JobClaimResult } from '../driver.ts';
 import { rowToJob, type RawRow } from '../rows.ts';
-import { CLAIM_ORDER_SQL } from '../shared/sql.ts';
+import { CLAIM_ORDER_SQL, RUNNING_STATES_SQL } from '../shared/sql.ts';
 import type { PgContext } from './context.ts';
 import { snapshotSql, toSnapshot } from './snapshot.ts';
-import { columnMs, paramTime } from './sql.ts';
+import { columnMs, msTime, paramTime } from './sql.ts';
 
 /** Sizes of the speculative candidate fetch; a claim uses the smallest that covers what it wants. */
 const SNAPSHOT_LIMITS = [16, 32, 64, 128, 256, 384, 512, 768, 1024, 2048, 4096];
@@ -93,7 +93,7 @@ export async function claimGuessed(ctx: PgContext, p: JobClaimParams, g: ClaimGu
     async (client, commitNow) => {
       const claimed = client.query(
         ctx.named(
-          `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel),
+          `WITH running AS (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ${RUNNING_STATES_SQL} GROUP BY channel),
          lim AS (SELECT NOT ((SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel < $3 ORDER BY channel DESC LIMIT 1) IS NOT NULL
                OR (SELECT channel FROM ${s}.jobs WHERE state = 'pending' AND channel > $3 ORDER BY channel LIMIT 1) IS NOT NULL
                OR EXISTS (SELECT 1 FROM running WHERE channel <> ALL($6::text[]))) AS applies,
@@ -211,7 +211,7 @@ export async function claimPlanned(ctx: PgContext, p: JobClaimParams): Promise<J
           .query(
             ctx.named(
               `INSERT INTO ${ctx.sqlSchema}.channel_state (channel, last_started_at)
-           SELECT c, 'epoch'::timestamptz + t * interval '1 millisecond' FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
+           SELECT c, ${msTime('t')} FROM unnest($1::text[], $2::bigint[]) AS u(c, t)
            ON CONFLICT (channel) DO UPDATE SET last_started_at = excluded.last_started_at`,
               [[...pick.lastStartedAt.keys()], [...pick.lastStartedAt.values()]],
             ),

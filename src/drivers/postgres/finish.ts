@@ -9,6 +9,8 @@ import type { FinishCommand, FinishResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
 import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity, mayHaveDependants } from '../shared/finish-rules.ts';
 import type { PgContext, Queryable } from './context.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
+import { msTime } from './sql.ts';
 
 /**
  * Settings for the prepared completion statement's transaction (see jobFinishMany): a generic plan, made
@@ -22,7 +24,7 @@ const FINISH_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_conf
  * to walk (a join on unnest() alone was planned as a scan of the whole table). `$1` is the runner id,
  * `u` the unnested commands.
  */
-export const FINISH_FENCE = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ('enqueued','started')`;
+export const FINISH_FENCE = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ${RUNNING_STATES_SQL}`;
 
 /**
  * The completion update of `done` commands, fenced by `where`. Parameters: `$1` runner id, then arrays
@@ -31,8 +33,8 @@ export const FINISH_FENCE = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.atte
  */
 export function doneUpdateSql(s: string, where: string, returning: string): string {
   return `UPDATE ${s}.jobs j SET state = '${STATE_AFTER.done}',
-               started_at = 'epoch'::timestamptz + u.started * interval '1 millisecond',
-               done_at = 'epoch'::timestamptz + u.at * interval '1 millisecond', exec_time_ms = u.at - u.started, result = u.result,
+               started_at = ${msTime('u.started')},
+               done_at = ${msTime('u.at')}, exec_time_ms = u.at - u.started, result = u.result,
                exc_name = NULL, exc_message = NULL, exc_info = NULL
              FROM unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::jsonb[]) AS u(id, attempt, started, at, result)
              WHERE ${where} RETURNING ${returning}`;
@@ -86,7 +88,7 @@ export async function jobFinishMany(
           ctx.named(
             `WITH d AS (${doneUpdate(
               `j.id = u.id AND j.attempt = u.attempt AND coalesce(j.runner_id, '') = $1
-               AND coalesce(j.state, '') IN ('enqueued','started')`,
+               AND coalesce(j.state, '') IN ${RUNNING_STATES_SQL}`,
               'j.id',
             )})
            SELECT d.id FROM d LEFT JOIN (SELECT pg_notify($7, $1)) AS n ON true`,
@@ -117,7 +119,7 @@ export async function jobFinishMany(
     };
     if (starts.length) {
       run(
-        `UPDATE ${s}.jobs j SET state = '${STATE_AFTER.start}', started_at = 'epoch'::timestamptz + u.at * interval '1 millisecond'
+        `UPDATE ${s}.jobs j SET state = '${STATE_AFTER.start}', started_at = ${msTime('u.at')}
              FROM unnest($2::bigint[], $3::int[], $4::bigint[]) AS u(id, attempt, at) WHERE ${fence} AND j.state = 'enqueued' RETURNING j.id`,
         [runnerId, starts.map((c) => c.id), starts.map((c) => c.attempt), starts.map((c) => c.at)],
       );
@@ -142,14 +144,14 @@ export async function jobFinishMany(
     ) => `unnest($2::bigint[], $3::int[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[]${more})
         AS u(id, attempt, started, at, outcome, exc_name, exc_message, exc_info${moreCols})`;
     const logAttempts = `INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message, exc_info)
-        SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE 'epoch'::timestamptz + u.started * interval '1 millisecond' END,
-          'epoch'::timestamptz + u.at * interval '1 millisecond', u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
+        SELECT u.id, u.attempt, $1, CASE WHEN u.started IS NULL THEN NULL ELSE ${msTime('u.started')} END,
+          ${msTime('u.at')}, u.outcome, u.exc_name, u.exc_message, u.exc_info FROM changed c JOIN u ON u.id = c.id`;
     if (retries.length) {
       run(
         `WITH u AS (SELECT * FROM ${unnestAttempts(', $10::bigint[], $11::bool[]', ', eta, count_try')}),
-             changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.retry}', eta = 'epoch'::timestamptz + u.eta * interval '1 millisecond',
+             changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.retry}', eta = ${msTime('u.eta')},
                attempt = j.attempt - CASE WHEN u.count_try THEN 0 ELSE 1 END, runner_id = NULL, enqueued_at = NULL,
-               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               started_at = coalesce(${msTime('u.started')}, j.started_at),
                exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
                exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info, result = to_jsonb(u.exc_message)
              FROM u WHERE ${fence} RETURNING j.id),
@@ -162,7 +164,7 @@ export async function jobFinishMany(
       run(
         `WITH u AS (SELECT * FROM ${unnestAttempts()}),
              changed AS (UPDATE ${s}.jobs j SET state = '${STATE_AFTER.failed}', done_at = NULL,
-               started_at = coalesce('epoch'::timestamptz + u.started * interval '1 millisecond', j.started_at),
+               started_at = coalesce(${msTime('u.started')}, j.started_at),
                exec_time_ms = coalesce(u.at - u.started, j.exec_time_ms),
                exc_name = u.exc_name, exc_message = u.exc_message, exc_info = u.exc_info
              FROM u WHERE ${fence} RETURNING j.id),

@@ -11,7 +11,8 @@ import type { RawRow } from '../rows.ts';
 import { graphRoles } from '../shared/graph-roles.ts';
 import { identityKeysToCheck, identityResults, planIdentityKeys, skippedResults } from '../shared/identity-keys.ts';
 import type { PgContext, Queryable } from './context.ts';
-import { paramTime } from './sql.ts';
+import { msTime, paramTime } from './sql.ts';
+import { IDENTITY_STATES_SQL } from '../shared/sql.ts';
 
 /**
  * `Driver.jobInsertMany`: in the caller's transaction when it gives one (`tx`); a batch of plain jobs
@@ -58,7 +59,7 @@ export async function insertJobs(ctx: PgContext, db: Queryable, p: JobInsertPara
     const r = await db.query(
       ctx.named(
         `SELECT DISTINCT ON (identity_key) identity_key, id, uuid, state FROM ${ctx.sqlSchema}.jobs
-         WHERE identity_key = ANY($1::text[]) AND state IN ('wait_dependencies','pending','enqueued') ORDER BY identity_key, id`,
+         WHERE identity_key = ANY($1::text[]) AND state IN ${IDENTITY_STATES_SQL} ORDER BY identity_key, id`,
         [keys],
       ),
     );
@@ -104,7 +105,7 @@ export async function insertJobs(ctx: PgContext, db: Queryable, p: JobInsertPara
   const insertSql = `INSERT INTO ${ctx.sqlSchema}.jobs (uuid, graph_uuid, model, method, records, args, state, priority, eta, channel,
         max_retries, description, identity_key, context, time_limit_ms, has_dependants, created_at)
       SELECT (e->>0)::uuid, (e->>1)::uuid, e->>2, e->>3, e->4, e->5, e->>6, (e->>7)::int,
-        'epoch'::timestamptz + (e->>8)::bigint * interval '1 millisecond',
+        ${msTime('(e->>8)::bigint')},
         e->>9, (e->>10)::int, e->>11, e->>12, nullif(e->13, 'null'), (e->>14)::bigint, (e->>15)::bool, ${paramTime(2)}
       FROM jsonb_array_elements($1::jsonb) AS e`;
   const rows = toInsert.length

@@ -12,6 +12,7 @@ import type { JobAdminParams } from '../types/job-admin.ts';
 import type { PgContext } from './context.ts';
 import { releaseDependants } from './finish.ts';
 import { paramTime } from './sql.ts';
+import { CANCEL_FROM_SQL, SET_DONE_FROM_SQL } from '../shared/sql.ts';
 
 /** Back to `pending` (or `wait_dependencies` when a parent is not done), tries reset; returns the ids changed. */
 export async function pgJobRequeue(c: PgContext, p: JobAdminParams): Promise<number[]> {
@@ -42,7 +43,7 @@ export async function pgJobSetDone(c: PgContext, p: JobAdminParams): Promise<num
     const r = await client.query(
       c.named(
         `UPDATE ${c.sqlSchema}.jobs SET state = 'done', done_at = ${paramTime(1)}, runner_id = NULL, result = $2
-         WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
+         WHERE id = ANY($3::bigint[]) AND state IN ${SET_DONE_FROM_SQL} RETURNING id`,
         [p.now, setDoneResult(p), p.ids],
       ),
     );
@@ -66,7 +67,7 @@ export async function pgJobCancel(c: PgContext, p: JobAdminParams): Promise<numb
             await client.query(
               c.named(
                 `UPDATE ${c.sqlSchema}.jobs SET state = 'cancelled', cancelled_at = ${paramTime(1)}, runner_id = NULL, result = $2
-         WHERE id = ANY($3::bigint[]) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
+         WHERE id = ANY($3::bigint[]) AND state IN ${CANCEL_FROM_SQL} RETURNING id`,
                 [p.now, cancelResult(p), ids],
               ),
             )

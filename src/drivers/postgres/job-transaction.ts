@@ -17,6 +17,7 @@ import type { RawRow } from '../rows.ts';
 import { mayHaveDependants } from '../shared/finish-rules.ts';
 import type { PgContext } from './context.ts';
 import { FINISH_FENCE, doneUpdateSql, releaseDependants } from './finish.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** `Driver.jobTransaction`: run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
 export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams): Promise<JobTransactionResult> {
@@ -68,7 +69,7 @@ export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams)
       const fence = await own(
         client.query(
           ctx.named(
-            `SELECT id FROM ${s}.jobs WHERE id = $1 AND attempt = $2 AND runner_id = $3 AND state IN ('enqueued','started') FOR UPDATE`,
+            `SELECT id FROM ${s}.jobs WHERE id = $1 AND attempt = $2 AND runner_id = $3 AND state IN ${RUNNING_STATES_SQL} FOR UPDATE`,
             [job.id, job.attempt, job.runnerId],
           ),
         ),

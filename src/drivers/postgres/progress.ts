@@ -6,6 +6,7 @@
 import type { JobProgress } from '../../job/row.ts';
 import type { FinishResult } from '../driver.ts';
 import type { PgContext } from './context.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** `Driver.jobProgress`: store the progress the job reported, fenced (`stale` once the runner lost the job). */
 export async function jobProgress(
@@ -20,7 +21,7 @@ export async function jobProgress(
   return ctx.read('jobProgress', async (db) => {
     const r = await db.query(
       ctx.named(
-        `UPDATE ${ctx.sqlSchema}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        `UPDATE ${ctx.sqlSchema}.jobs SET progress = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ${RUNNING_STATES_SQL}`,
         [JSON.stringify(p.progress), p.id, p.attempt, p.runnerId],
       ),
     );
@@ -41,7 +42,7 @@ export async function jobCheckpoint(
   return ctx.read('jobCheckpoint', async (db) => {
     const r = await db.query(
       ctx.named(
-        `UPDATE ${ctx.sqlSchema}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ('enqueued','started')`,
+        `UPDATE ${ctx.sqlSchema}.jobs SET checkpoint = $1 WHERE id = $2 AND attempt = $3 AND runner_id = $4 AND state IN ${RUNNING_STATES_SQL}`,
         [p.checkpoint, p.id, p.attempt, p.runnerId],
       ),
     );

@@ -8,7 +8,8 @@ import type { RawRow } from '../rows.ts';
 import { RESCUE_EXC_NAME, RESCUE_OUTCOME, rescueMessageSql } from '../shared/rescue.ts';
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from '../types/runners.ts';
 import type { PgContext } from './context.ts';
-import { columnMs, paramTime } from './sql.ts';
+import { columnMs, msTime, paramTime } from './sql.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** Register (or re-register) a runner; its lease runs from the database's clock. */
 export async function pgRunnerRegister(c: PgContext, r: RunnerRegistration): Promise<void> {
@@ -60,7 +61,7 @@ export async function pgOldestPending(c: PgContext, p: { now: number }): Promise
     const r = await db.query(
       c.named(
         `SELECT channel, ${columnMs('min(greatest(coalesce(eta, created_at), created_at))')} AS since FROM ${c.sqlSchema}.jobs
-      WHERE state = 'pending' AND (eta IS NULL OR eta <= 'epoch'::timestamptz + $1 * interval '1 millisecond') GROUP BY channel ORDER BY channel`,
+      WHERE state = 'pending' AND (eta IS NULL OR eta <= ${msTime('$1')}) GROUP BY channel ORDER BY channel`,
         [p.now],
       ),
     );
@@ -101,7 +102,7 @@ export async function pgJobRescue(c: PgContext, p: { maxCrashes: number; now?: n
         `WITH clock AS (SELECT coalesce(${paramTime(1)}, clock_timestamp()) AS now),
        dead AS (
          SELECT id, state AS old_state, runner_id AS old_runner, crash_count + CASE WHEN state = 'started' THEN 1 ELSE 0 END AS crashes
-         FROM ${s}.jobs j WHERE state IN ('enqueued','started')
+         FROM ${s}.jobs j WHERE state IN ${RUNNING_STATES_SQL}
            AND NOT EXISTS (SELECT 1 FROM ${s}.runners r WHERE r.id = j.runner_id AND r.lease_until >= (SELECT now FROM clock))
          FOR UPDATE OF j SKIP LOCKED),
        changed AS (
@@ -118,7 +119,7 @@ export async function pgJobRescue(c: PgContext, p: { maxCrashes: number; now?: n
          RETURNING j.id, j.state, j.attempt, ${columnMs('j.started_at')} AS started_at, j.exc_message, d.old_state, d.old_runner),
        logged AS (
          INSERT INTO ${s}.job_attempts (job_id, attempt, runner_id, started_at, ended_at, outcome, exc_name, exc_message)
-         SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE 'epoch'::timestamptz + started_at * interval '1 millisecond' END,
+         SELECT id, attempt, old_runner, CASE WHEN started_at IS NULL THEN NULL ELSE ${msTime('started_at')} END,
            (SELECT now FROM clock), '${RESCUE_OUTCOME}', '${RESCUE_EXC_NAME}', exc_message FROM changed WHERE old_state = 'started'),
        gone AS (DELETE FROM ${s}.runners WHERE lease_until < (SELECT now FROM clock))
        SELECT id, state, old_state, old_runner FROM changed`,

@@ -7,7 +7,7 @@
  */
 import type { ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { RawRow } from '../rows.ts';
-import { CLAIM_ORDER_SQL } from '../shared/sql.ts';
+import { CLAIM_ORDER_SQL, RUNNING_STATES_SQL } from '../shared/sql.ts';
 import type { PgContext } from './context.ts';
 import { columnMs, paramTime } from './sql.ts';
 
@@ -28,7 +28,7 @@ export function snapshotSql(ctx: PgContext, limit = 0): string {
        ), pend AS (SELECT channel FROM c WHERE channel IS NOT NULL)
       SELECT
       (SELECT coalesce(json_agg(json_build_array(channel, n)), '[]') FROM
-         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ('enqueued','started') GROUP BY channel) r) AS running,
+         (SELECT channel, count(*) AS n FROM ${s}.jobs WHERE state IN ${RUNNING_STATES_SQL} GROUP BY channel) r) AS running,
       (SELECT coalesce(json_agg(channel), '[]') FROM pend) AS pending,
       (SELECT coalesce(json_agg(json_build_array(ch, blocker)), '[]') FROM
          (SELECT ch, (SELECT min(id) FROM ${s}.jobs WHERE state = 'failed' AND (channel = ch OR left(channel, length(ch) + 1) = ch || '.')) AS blocker

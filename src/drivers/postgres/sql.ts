@@ -3,8 +3,14 @@
  * @module
  */
 
-/** `'epoch' + $n ms`: the parameter `$n` (ms since the epoch) as an exact timestamptz (to_timestamp(float) can round a ms down). */
-export const paramTime = (n: number): string => `('epoch'::timestamptz + $${n}::bigint * interval '1 millisecond')`;
+/**
+ * `'epoch' + expr ms`: an SQL expression holding ms since the epoch as an exact timestamptz (to_timestamp(float) can
+ * round a ms down).
+ */
+export const msTime = (expr: string): string => `('epoch'::timestamptz + ${expr} * interval '1 millisecond')`;
+
+/** {@link msTime} of the parameter `$n`. */
+export const paramTime = (n: number): string => msTime(`$${n}::bigint`);
 
 /** A timestamptz column or expression as exact ms since the epoch (bigint). */
 export const columnMs = (col: string): string => `(extract(epoch from ${col}) * 1000)::bigint`;

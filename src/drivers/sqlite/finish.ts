@@ -8,6 +8,7 @@
 import type { FinishCommand, FinishResult } from '../driver.ts';
 import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity } from '../shared/finish-rules.ts';
 import type { SqliteContext } from './context.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /**
  * Record one job as done, fenced. Parameters: started_at, done_at, exec_time_ms, result (JSON text), id,
@@ -15,7 +16,7 @@ import type { SqliteContext } from './context.ts';
  */
 export const DONE_SQL = `UPDATE conveyor_jobs SET state = '${STATE_AFTER.done}', started_at = ?, done_at = ?, exec_time_ms = ?, result = ?,
   exc_name = NULL, exc_message = NULL, exc_info = NULL
-  WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started') RETURNING has_dependants AS deps`;
+  WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL} RETURNING has_dependants AS deps`;
 
 /**
  * `Driver.jobFinishMany`: a batch of fenced commands of one runner, in one transaction. Each command
@@ -53,7 +54,7 @@ export async function jobFinishMany(
 
 /** Apply one command other than `done`, fenced; the number of rows it changed (0: stale). */
 function finishOne(ctx: SqliteContext, runnerId: string, c: FinishCommand): number {
-  const fence = "id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
+  const fence = `id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`;
   switch (c.kind) {
     case 'start':
       return ctx.run(

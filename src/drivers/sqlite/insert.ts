@@ -11,6 +11,7 @@ import type { JobInsertParams, JobInsertResult } from '../driver.ts';
 import { graphRoles } from '../shared/graph-roles.ts';
 import { identityKeysToCheck, identityResults, planIdentityKeys, skippedResults } from '../shared/identity-keys.ts';
 import type { SqliteContext, SqlValue } from './context.ts';
+import { IDENTITY_STATES_SQL } from '../shared/sql.ts';
 
 /** `INSERT INTO conveyor_jobs … VALUES (…), (…)` for `rows` rows. */
 function insertSql(rows: number): string {
@@ -35,7 +36,7 @@ export async function jobInsertMany(ctx: SqliteContext, p: JobInsertParams): Pro
 /** The oldest stored job with identity key `key` in an identity state, if any. */
 function findIdentity(ctx: SqliteContext, key: string): JobInsertResult | null {
   const row = ctx.get(
-    "SELECT id, uuid, state FROM conveyor_jobs WHERE identity_key = ? AND state IN ('wait_dependencies','pending','enqueued') ORDER BY id LIMIT 1",
+    `SELECT id, uuid, state FROM conveyor_jobs WHERE identity_key = ? AND state IN ${IDENTITY_STATES_SQL} ORDER BY id LIMIT 1`,
     key,
   );
   return row ? { id: Number(row.id), uuid: row.uuid as string, state: row.state as JobState, existing: true } : null;

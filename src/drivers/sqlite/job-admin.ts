@@ -9,6 +9,7 @@ import { runSteps } from '../shared/steps.ts';
 import type { JobAdminParams } from '../types/job-admin.ts';
 import type { SqliteContext } from './context.ts';
 import { releaseDependants } from './finish.ts';
+import { CANCEL_FROM_SQL, SET_DONE_FROM_SQL } from '../shared/sql.ts';
 
 /** Back to `pending` (or `wait_dependencies` when a parent is not done), tries reset; returns the ids changed. */
 export async function sqliteJobRequeue(c: SqliteContext, p: JobAdminParams): Promise<number[]> {
@@ -36,7 +37,7 @@ export async function sqliteJobSetDone(c: SqliteContext, p: JobAdminParams): Pro
     const changed = c
       .all(
         `UPDATE conveyor_jobs SET state = 'done', done_at = ?, runner_id = NULL, result = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','failed') RETURNING id`,
+         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ${SET_DONE_FROM_SQL} RETURNING id`,
         p.now,
         setDoneResult(p),
         JSON.stringify(p.ids),
@@ -57,7 +58,7 @@ export async function sqliteJobCancel(c: SqliteContext, p: JobAdminParams): Prom
         c
           .all(
             `UPDATE conveyor_jobs SET state = 'cancelled', cancelled_at = ?, runner_id = NULL, result = ?
-         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ('wait_dependencies','pending','enqueued','started','failed') RETURNING id`,
+         WHERE id IN (SELECT value FROM json_each(?)) AND state IN ${CANCEL_FROM_SQL} RETURNING id`,
             p.now,
             cancelResult(p),
             JSON.stringify(ids),

@@ -13,9 +13,9 @@ import { ConveyorError, DatabaseError, JobLeaseLostError, TransactionScopeError 
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { SqliteContext } from './context.ts';
 import { DONE_SQL, releaseDependants } from './finish.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
-const FENCE_SQL =
-  "SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')";
+const FENCE_SQL = `SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`;
 
 /** `Driver.jobTransaction`: the transaction, then a wake-up for the capacity the completed job freed. */
 export async function runJobTransaction(ctx: SqliteContext, p: JobTransactionParams): Promise<JobTransactionResult> {

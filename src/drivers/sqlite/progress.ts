@@ -6,6 +6,7 @@
 import type { JobProgress } from '../../job/row.ts';
 import type { FinishResult } from '../driver.ts';
 import type { SqliteContext } from './context.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** `Driver.jobProgress`: store the progress the job reported, fenced (`stale` once the runner lost the job). */
 export async function jobProgress(
@@ -19,7 +20,7 @@ export async function jobProgress(
 ): Promise<FinishResult> {
   const n = ctx.tx('jobProgress', () =>
     ctx.run(
-      "UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+      `UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`,
       JSON.stringify(p.progress),
       p.id,
       p.attempt,
@@ -41,7 +42,7 @@ export async function jobCheckpoint(
 ): Promise<FinishResult> {
   const n = ctx.tx('jobCheckpoint', () =>
     ctx.run(
-      "UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ('enqueued','started')",
+      `UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`,
       p.checkpoint,
       p.id,
       p.attempt,

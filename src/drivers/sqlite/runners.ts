@@ -7,6 +7,7 @@ import { RESCUE_EXC_NAME, RESCUE_OUTCOME, rescueDecision, rescueMessage } from '
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from '../types/runners.ts';
 import type { SqliteContext } from './context.ts';
 import { recordAttempt } from './finish.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** Register (or re-register) a runner; its lease runs from the host's clock. */
 export async function sqliteRunnerRegister(c: SqliteContext, r: RunnerRegistration): Promise<void> {
@@ -101,7 +102,7 @@ export async function sqliteJobRescue(
   const out = c.tx('jobRescue', () => {
     const rows = c.all(
       `SELECT id, runner_id, state, attempt, crash_count, started_at FROM conveyor_jobs
-       WHERE state IN ('enqueued','started')
+       WHERE state IN ${RUNNING_STATES_SQL}
          AND (runner_id IS NULL OR runner_id NOT IN (SELECT id FROM conveyor_runners WHERE lease_until >= ?))`,
       now,
     );

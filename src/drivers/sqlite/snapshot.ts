@@ -6,6 +6,7 @@
  */
 import type { ChannelSnapshot } from '../../channels/scheduler.ts';
 import type { SqliteContext } from './context.ts';
+import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** The snapshot, read with one statement per question (inside the claim's transaction, or alone). */
 export function readSnapshot(
@@ -16,7 +17,7 @@ export function readSnapshot(
 ): ChannelSnapshot {
   const running = new Map<string, number>();
   for (const r of ctx.all(
-    "SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ('enqueued','started') GROUP BY channel",
+    `SELECT channel, count(*) AS n FROM conveyor_jobs WHERE state IN ${RUNNING_STATES_SQL} GROUP BY channel`,
   )) {
     running.set(r.channel as string, Number(r.n));
   }
