@@ -3,7 +3,7 @@
  * is dropped or clamped: a URL typed by hand never produces a server error.
  * @module
  */
-import type { JobCountKey, JobFilter, JobSortKey } from '../drivers/driver.ts';
+import type { JobCountKey, JobFilter, JobSortKey } from '../drivers/types/job-reads.ts';
 import { isJobState, type JobState } from '../job/states.ts';
 
 /** The Jobs page's parameters. */

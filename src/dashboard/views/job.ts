@@ -4,7 +4,7 @@
  * changes while the job runs refreshes live; the action buttons stay put.
  * @module
  */
-import type { JobGraph } from '../../drivers/driver.ts';
+import type { JobGraph } from '../../drivers/types/job-reads.ts';
 import type { JobAttempt, JobRow } from '../../job/row.ts';
 import {
   compactJson,

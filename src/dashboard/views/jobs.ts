@@ -3,7 +3,7 @@
  * table and the bulk actions.
  * @module
  */
-import type { JobCountKey, JobCountRow, JobPage } from '../../drivers/driver.ts';
+import type { JobCountKey, JobCountRow, JobPage } from '../../drivers/types/job-reads.ts';
 import { JOB_STATES } from '../../job/states.ts';
 import { jobsParams, type JobsQuery } from '../query.ts';
 import {

@@ -3,7 +3,7 @@
  * heartbeat, slots in use and memory.
  * @module
  */
-import type { RunnerInfo } from '../../drivers/driver.ts';
+import type { RunnerInfo } from '../../drivers/types/runners.ts';
 import {
   fmtBytes,
   fmtDuration,

@@ -4,7 +4,7 @@
  * hover text in `<title>`. All text is escaped by the `h` tag.
  * @module
  */
-import type { JobGraph } from '../../drivers/driver.ts';
+import type { JobGraph } from '../../drivers/types/job-reads.ts';
 import type { JobState } from '../../job/states.ts';
 import { h, href, nothing, STATE_COLOURS, truncate, type Html, type ViewContext } from './html.ts';
 

@@ -3,7 +3,7 @@
  * group-by counts, and the entries with filters and paging.
  * @module
  */
-import type { TimeoutStatistics } from '../../drivers/driver.ts';
+import type { TimeoutStatistics } from '../../drivers/types/timeout-log.ts';
 import type { TimeoutLogEntry } from '../../job/timeout-log-entry.ts';
 import { fmtDuration, fmtInt, h, href, nothing, timeCell, truncate, type Html, type ViewContext } from './html.ts';
 import { timeoutChartSvg, type ChartBucket } from './svg.ts';
