@@ -152,7 +152,7 @@ const claimWith = (d: Driver, policy: ReturnType<typeof claimPolicy>, runnerId: 
 // a policy that has seen the channels (as after an earlier claim) offers the driver a guess; PostgreSQL applies
 // it in its one-round-trip claim and falls back to the planned claim when it does not hold
 conformance('claim shaped ahead', (it) => {
-  /** Five root jobs (the second best, then the first) and the shaped claim of three of them, the first started. */
+  /** Five root jobs (priorities 5, 1, 10, 10, 10) and r1's shaped claim of three, the first of them started. */
   async function claimThreeOfFive(d: Driver) {
     const ins = await d.jobInsertMany({
       jobs: [job({ priority: 5 }), job({ priority: 1 }), job(), job(), job()],
@@ -162,7 +162,7 @@ conformance('claim shaped ahead', (it) => {
     return { ins, first };
   }
 
-  it('applies within the capacity, best first, the first ones started', async ({ d }) => {
+  it('applies within the capacity, best first, the first one started', async ({ d }) => {
     const { ins, first } = await claimThreeOfFive(d);
     assert.deepEqual(
       first.jobs.map((j) => j.id),
