@@ -1,6 +1,6 @@
 /**
  * The scheduled-jobs driver verbs (cronUpsert/List/Get/SetPaused/Fire/Advance/Delete) on SQLite
- * (memory and file) and PostgreSQL: the same cases, like test/drivers/conformance.test.ts.
+ * (memory and file) and PostgreSQL: the same cases, like the driver conformance suite (test/drivers/suite.ts).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';

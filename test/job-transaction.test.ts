@@ -28,6 +28,7 @@ interface PgClient {
 }
 interface SqliteDb {
   prepare(sql: string): { run(...values: unknown[]): unknown; all(...values: unknown[]): Record<string, unknown>[] };
+  exec(sql: string): void;
 }
 
 function deferred<T = void>() {
@@ -51,6 +52,45 @@ function capturingLogger(warnings: string[]): Logger {
     child: () => logger,
   };
   return logger;
+}
+
+/**
+ * The application's effect table beside Conveyor's tables (in its PostgreSQL schema), created in a direct
+ * call's transaction (no job row to complete); `effects(key)` reads, the same way, the attempts that wrote `key`.
+ */
+async function effectTable(
+  c: Conveyor,
+  name: string,
+): Promise<{ table: string; effects(key: string): Promise<number[]> }> {
+  const pg = c.driver.dialect === 'postgres';
+  const table = pg ? `"${(c.driver as unknown as { schema: string }).schema}".${name}` : name;
+  const model = c.model(`${name}_table`, {
+    async create(job: JobContext) {
+      if (pg)
+        return job.transaction(async (client: PgClient) => {
+          await client.query(`CREATE TABLE ${table} (key text NOT NULL, attempt int NOT NULL)`);
+        });
+      return job.transaction((db: SqliteDb) =>
+        db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`),
+      );
+    },
+    async rows(job: JobContext, key: string) {
+      if (pg)
+        return job.transaction(async (client: PgClient) =>
+          (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map((r) =>
+            Number(r.attempt),
+          ),
+        );
+      return job.transaction((db: SqliteDb) =>
+        db
+          .prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`)
+          .all(key)
+          .map((r) => Number(r.attempt)),
+      );
+    },
+  });
+  await model.create();
+  return { table, effects: async (key) => (await model.rows(key)) as number[] };
 }
 
 for (const backend of BACKENDS) {
@@ -80,26 +120,7 @@ for (const backend of BACKENDS) {
       }) as Promise<T>;
     }
 
-    async function effects(key: string): Promise<number[]> {
-      if (c.driver.dialect === 'postgres') {
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        try {
-          return (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map(
-            (r) => Number(r.attempt),
-          );
-        } finally {
-          await client.end();
-        }
-      }
-      let rows: number[] = [];
-      // SQLite: a direct call's transaction reads the same in-memory database
-      await c.runInline('acct', 'read', [], [key]).then((r) => {
-        rows = r as number[];
-      });
-      return rows;
-    }
+    let effects: (key: string) => Promise<number[]>;
 
     let models: ReturnType<typeof define>;
     function define(conveyor: Conveyor) {
@@ -179,14 +200,6 @@ for (const backend of BACKENDS) {
             }
             gates.get(key)!.resolve(undefined);
           },
-          async read(job: JobContext, key: string) {
-            return job.transaction((db: SqliteDb) =>
-              db
-                .prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`)
-                .all(key)
-                .map((r) => Number(r.attempt)),
-            );
-          },
         },
         {
           payOrThrow: { maxRetries: 3 },
@@ -200,27 +213,7 @@ for (const backend of BACKENDS) {
     before(async () => {
       c = await backend.open({ channels: 'root:4', logger: capturingLogger(warnings) });
       models = define(c);
-      if (c.driver.dialect === 'postgres') {
-        table = `"${(c.driver as unknown as { schema: string }).schema}".app_effects`;
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        await client.query(`CREATE TABLE ${table} (key text NOT NULL, attempt int NOT NULL)`);
-        await client.end();
-      } else {
-        table = 'app_effects';
-        // a direct call's transaction has no job row to complete: it just runs the callback in a transaction
-        const conveyor = c;
-        await conveyor
-          .model('setup', {
-            async create(job: JobContext) {
-              return job.transaction((db: { exec(sql: string): void }) =>
-                db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`),
-              );
-            },
-          })
-          .create();
-      }
+      ({ table, effects } = await effectTable(c, 'app_effects'));
     });
     after(async () => {
       await backend.dispose(c);
@@ -491,7 +484,6 @@ function runner(store: Store, args: string[]): Proc {
     },
   );
   const out = childLines(child, `runner ${child.pid}`);
-  const { lines } = out;
   const exited = new Promise((resolve) => child.on('exit', resolve));
   return {
     child,
@@ -503,7 +495,7 @@ function runner(store: Store, args: string[]): Proc {
 for (const store of stores()) {
   describe(`job.transaction() with runners killed by SIGKILL (${store.name})`, () => {
     let c: Conveyor;
-    let table: string;
+    let effects: (key: string) => Promise<number[]>;
     let tx: ReturnType<typeof defineTx>;
     const defineTx = (conveyor: Conveyor) =>
       conveyor.model('tx', {
@@ -514,52 +506,12 @@ for (const store of stores()) {
     before(async () => {
       c = await Conveyor.open({ database: store.database, schema: store.schema, logger: 'silent' });
       tx = defineTx(c);
-      // the effect table, read in a direct call's transaction (no job row to complete)
-      c.model('read', {
-        async rows(job: JobContext, key: string) {
-          if (c.driver.dialect === 'postgres') {
-            return job.transaction(async (client: PgClient) =>
-              (await client.query(`SELECT attempt FROM ${table} WHERE key = $1 ORDER BY attempt`, [key])).rows.map(
-                (r) => Number(r.attempt),
-              ),
-            );
-          }
-          return job.transaction((db: SqliteDb) =>
-            db
-              .prepare(`SELECT attempt FROM ${table} WHERE key = ? ORDER BY attempt`)
-              .all(key)
-              .map((r) => Number(r.attempt)),
-          );
-        },
-      });
-      if (store.schema) {
-        table = `"${store.schema}".tx_effects`;
-        const { default: pg } = await import('pg');
-        const client = new pg.Client({ connectionString: PG_URL });
-        await client.connect();
-        await client.query(`CREATE TABLE ${table} (key text NOT NULL, attempt int NOT NULL)`);
-        await client.end();
-      } else {
-        table = 'tx_effects';
-        await c
-          .model('setup', {
-            async create(job: JobContext) {
-              return job.transaction((db: { exec(sql: string): void }) =>
-                db.exec(`CREATE TABLE ${table} (key TEXT NOT NULL, attempt INTEGER NOT NULL)`),
-              );
-            },
-          })
-          .create();
-      }
+      ({ effects } = await effectTable(c, 'tx_effects'));
     });
     after(async () => {
       if (store.schema) await (c.driver as unknown as { dropSchema(): Promise<void> }).dropSchema();
       await c.close();
     });
-
-    async function effects(key: string): Promise<number[]> {
-      return (await c.runInline('read', 'rows', [], [key])) as number[];
-    }
 
     for (const mode of ['inside', 'after'] as const) {
       it(`kill -9 ${mode === 'inside' ? 'inside the transaction (effect written, not committed)' : 'right after the commit'}: the effect is applied exactly once`, async () => {
