@@ -7,7 +7,7 @@ import { ConfigurationError, describeValue } from '../../errors.ts';
 import { parseDuration } from '../../internal/duration.ts';
 import type { Logger } from '../../internal/logger.ts';
 import { parseBytes } from './limits.ts';
-import type { ProcessPoolOptions } from './process-pool.ts';
+import type { ProcessPoolOptions } from './pool-options.ts';
 import type { RunnerOptions } from '../options.ts';
 
 /** The runner options this module reads. */
