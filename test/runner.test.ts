@@ -11,6 +11,7 @@ import {
   DatabaseError,
   NothingToDoJob,
   RetryableJobError,
+  Runner,
   UnknownMethodError,
   UnknownModelError,
   ValidationError,
@@ -18,7 +19,6 @@ import {
 } from '../src/index.ts';
 import { BACKENDS, PG_URL } from './helpers/backends.ts';
 import { runnerHost, spyDriver, type SpyDriver } from './helpers/spy-driver.ts';
-import { Runner } from '../src/runner/runner.ts';
 import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {

@@ -3,6 +3,7 @@
  * now, after a claim that took nothing.
  * @module
  */
+import { RUNNING_STATES } from '../job/states.ts';
 import type { RunnerContext } from './runner-context.ts';
 import type { WriteQueue } from './write-queue.ts';
 
@@ -65,7 +66,7 @@ export class IdleCheck {
         const throttle = Math.max(0, ...ctx.policy.throttledChannels.map((ch) => ctx.tree.node(ch)?.throttleMs ?? 0));
         if (wakeAt !== null && wakeAt <= ctx.now() + throttle) return;
         // capacity taken by jobs in progress frees up when they end (their writes wake or the poll claims)
-        const inProgress = await ctx.host.driver.jobCount({ state: ['enqueued', 'started'], groupBy: [] });
+        const inProgress = await ctx.host.driver.jobCount({ state: RUNNING_STATES, groupBy: [] });
         if (inProgress.reduce((n, r) => n + r.count, 0) > 0) {
           if (!ctx.host.driver.crossProcessWakeups) claims.wakeAt(ctx.now() + Math.min(this.#pollMs, 250));
           return;

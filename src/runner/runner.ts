@@ -33,7 +33,6 @@ import { WriteQueue } from './write-queue.ts';
 // import RunnerOptions from here
 export { claimPolicy } from './claim-policy.ts';
 export type { RunnerOptions } from './options.ts';
-export type { RunnerHost } from './runner-host.ts';
 
 /** An in-process runner. Create it with `conveyor.runner(options)`. */
 export class Runner {

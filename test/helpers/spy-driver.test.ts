@@ -3,8 +3,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Conveyor } from '../../src/index.ts';
-import { Runner } from '../../src/runner/runner.ts';
+import { Conveyor, Runner } from '../../src/index.ts';
 import { runnerHost, spyDriver } from './spy-driver.ts';
 
 describe('spy driver', () => {
