@@ -10,7 +10,7 @@ import type { Clock } from './internal/clock.ts';
 import { createLogger, silentLogger, type Logger, type LogLevel } from './internal/logger.ts';
 import { checkInt, checkOptions } from './internal/options.ts';
 import type { StorageOptions } from './open-storage.ts';
-import type { RunnerOptions } from './runner/runner.ts';
+import type { RunnerOptions } from './runner/options.ts';
 
 /** Options of {@link Conveyor.open}. Unknown keys are an error. */
 export interface ConveyorOptions {

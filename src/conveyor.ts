@@ -47,7 +47,8 @@ import { createMetricsApi, type MetricsApi } from './metrics/api.ts';
 import { defineModel, type JobMethods, type ModelDefinition } from './model/definition.ts';
 import { makeRecordSet, type Model, type ModelHost } from './model/record-set.ts';
 import { openStorage } from './open-storage.ts';
-import { Runner, type RunnerOptions } from './runner/runner.ts';
+import { Runner } from './runner/runner.ts';
+import type { RunnerOptions } from './runner/options.ts';
 import { bindTimeouts, type BoundTimeouts } from './timeouts/bind.ts';
 
 export type { ConveyorOptions } from './conveyor-options.ts';

@@ -9,7 +9,8 @@
 export { Conveyor, type ConveyorOptions } from './conveyor.ts';
 export type { JobsApi } from './admin/jobs-api.ts';
 export type { TimeoutLogApi } from './admin/timeout-log-api.ts';
-export { Runner, type RunnerOptions } from './runner/runner.ts';
+export { Runner } from './runner/runner.ts';
+export type { RunnerOptions } from './runner/options.ts';
 export { Job } from './job/handle.ts';
 export type { JobRow, JobAttempt, JobProgress } from './job/row.ts';
 export type { JobContext } from './job/context.ts';

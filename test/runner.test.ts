@@ -11,12 +11,14 @@ import {
   DatabaseError,
   NothingToDoJob,
   RetryableJobError,
+  Runner,
   UnknownMethodError,
   UnknownModelError,
   ValidationError,
   type JobContext,
 } from '../src/index.ts';
 import { BACKENDS, PG_URL } from './helpers/backends.ts';
+import { runnerHost, spyDriver, type SpyDriver } from './helpers/spy-driver.ts';
 import { until } from './dashboard/fixtures.ts';
 
 function deferred<T = void>() {
@@ -33,7 +35,6 @@ for (const backend of BACKENDS) {
     const started = new Map<string, ReturnType<typeof deferred<void>>>();
     const gate = deferred();
     const holds = new Map<string, ReturnType<typeof deferred<void>>>();
-    let flakyRuns = 0;
     let models: ReturnType<typeof define>;
 
     function define(conveyor: Conveyor) {
@@ -51,7 +52,6 @@ for (const backend of BACKENDS) {
             };
           },
           async flaky(job: JobContext) {
-            flakyRuns++;
             if (job.attempt < 3) throw new RetryableJobError(`not yet (${job.attempt})`, { seconds: 0 });
             return job.attempt;
           },
@@ -117,20 +117,24 @@ for (const backend of BACKENDS) {
       }
     }
 
-    /** Run a runner as {@link withRunner} does, recording what each claim asked the driver for. */
-    async function withClaimsSeen<T>(fn: (wanted: readonly number[]) => Promise<T>, options = {}): Promise<T> {
-      const driver = c.driver;
-      const original = driver.jobClaim;
-      const wanted: number[] = [];
-      driver.jobClaim = function (p) {
-        wanted.push(p.wanted);
-        return original.call(this, p);
-      };
+    /** Run `fn` with a started runner (as {@link withRunner}) whose driver calls go through a spy. */
+    async function withSpiedRunner<T>(spy: SpyDriver, fn: () => Promise<T>, options = {}): Promise<T> {
+      const r = new Runner(runnerHost(c, spy.driver), { workers: 4, ...options });
+      await r.start();
       try {
-        return await withRunner(() => fn(wanted), options);
+        return await fn();
       } finally {
-        driver.jobClaim = original;
+        await r.stop();
       }
+    }
+
+    /**
+     * Run a runner as {@link withRunner} does, with its driver calls going through a spy; `fn` gets what
+     * each claim so far asked the driver for.
+     */
+    async function withClaimsSeen<T>(fn: (wanted: () => number[]) => Promise<T>, options = {}): Promise<T> {
+      const spy = spyDriver(c.driver);
+      return withSpiedRunner(spy, () => fn(() => spy.callsOf('jobClaim').map(([p]) => p.wanted)), options);
     }
 
     /** Claims per job for `jobs` enqueued one after the other on an idle queue, each awaited to its end. */
@@ -139,9 +143,9 @@ for (const backend of BACKENDS) {
       options = {},
     ): Promise<number> {
       return withClaimsSeen(async (wanted) => {
-        const before = wanted.length;
+        const before = wanted().length;
         for (const enqueue of jobs) await (await enqueue()).result();
-        return (wanted.length - before) / jobs.length;
+        return (wanted().length - before) / jobs.length;
       }, options);
     }
 
@@ -287,40 +291,32 @@ for (const backend of BACKENDS) {
       const first = await models.withDelay().held('first');
       const second = await models.withDelay().held('second');
       const short = await models.withDelay().hello('short', new Date(0), 1n);
-      const driver = c.driver;
-      const original = driver.jobFinishMany;
-      const writes: [string, number][] = [];
-      driver.jobFinishMany = function (runnerId, cmds) {
-        for (const cmd of cmds) writes.push([cmd.kind, cmd.id]);
-        return original.call(this, runnerId, cmds);
-      };
-      try {
-        await withRunner(
-          async () => {
-            await started.get('first')!.promise;
-            assert.equal((await first.refresh()).state, 'started', 'started straight from the claim');
-            assert.equal((await second.refresh()).state, 'enqueued', 'waits in the buffer');
-            const handedOver = Date.now();
-            holds.get('first')!.resolve();
-            await started.get('second')!.promise;
-            // a buffered job gets its start write once it has run for a moment
-            await until(async () => (await second.refresh()).state === 'started', 'the deferred start write');
-            const running = await second.refresh();
-            assert.equal(running.state, 'started');
-            assert.ok(running.startedAt! >= handedOver, 'with the time it really started');
-            holds.get('second')!.resolve();
-            assert.equal((await short.wait()).state, 'done');
-            const row = await second.wait();
-            assert.ok(
-              row.startedAt! >= running.startedAt! && row.startedAt! <= row.doneAt!,
-              'the end write keeps a start no earlier than the handover',
-            );
-          },
-          { workers: 1, prefetch: 2 },
-        );
-      } finally {
-        driver.jobFinishMany = original;
-      }
+      const spy = spyDriver(c.driver);
+      await withSpiedRunner(
+        spy,
+        async () => {
+          await started.get('first')!.promise;
+          assert.equal((await first.refresh()).state, 'started', 'started straight from the claim');
+          assert.equal((await second.refresh()).state, 'enqueued', 'waits in the buffer');
+          const handedOver = Date.now();
+          holds.get('first')!.resolve();
+          await started.get('second')!.promise;
+          // a buffered job gets its start write once it has run for a moment
+          await until(async () => (await second.refresh()).state === 'started', 'the deferred start write');
+          const running = await second.refresh();
+          assert.equal(running.state, 'started');
+          assert.ok(running.startedAt! >= handedOver, 'with the time it really started');
+          holds.get('second')!.resolve();
+          assert.equal((await short.wait()).state, 'done');
+          const row = await second.wait();
+          assert.ok(
+            row.startedAt! >= running.startedAt! && row.startedAt! <= row.doneAt!,
+            'the end write keeps a start no earlier than the handover',
+          );
+        },
+        { workers: 1, prefetch: 2 },
+      );
+      const writes = spy.callsOf('jobFinishMany').flatMap(([, cmds]) => cmds.map((cmd) => [cmd.kind, cmd.id] as const));
       const kinds = (id: number) => writes.filter((w) => w[1] === id).map((w) => w[0]);
       assert.deepEqual(kinds(first.id), ['done']);
       assert.deepEqual(kinds(second.id), ['start', 'done']);
@@ -336,9 +332,9 @@ for (const backend of BACKENDS) {
         async (wanted) => {
           // a retry puts the job back to pending: the runner claims again at once, the poll is an hour away
           assert.equal(await (await models.withDelay().flaky()).result(), 3);
-          const before = wanted.length;
+          const before = wanted().length;
           for (let i = 0; i < 5; i++) await (await models.withDelay().hello(`idle ${i}`, new Date(0), 1n)).result();
-          return (wanted.length - before) / 5;
+          return (wanted().length - before) / 5;
         },
         { pollInterval: '1h' },
       );
@@ -387,7 +383,7 @@ for (const backend of BACKENDS) {
       const asked = await withClaimsSeen(
         async (wanted) => {
           for (const job of jobs) assert.equal((await job.wait()).state, 'done');
-          return [...wanted];
+          return wanted();
         },
         { workers: 2, prefetch: 500, channels: 'root:3' },
       );

@@ -11,7 +11,7 @@ import { Option, type Command } from 'commander';
 import { ConfigurationError, describeValue } from '../errors.ts';
 import { parseDuration } from '../internal/duration.ts';
 import { didYouMean } from '../internal/options.ts';
-import type { RunnerOptions } from '../runner/runner.ts';
+import type { RunnerOptions } from '../runner/options.ts';
 import { parseBytes } from '../runner/isolation/limits.ts';
 
 /** Settings the CLI understands, by config-file key (values as written: durations and sizes keep their text). */

@@ -111,7 +111,8 @@ class RunContext implements JobContext, CurrentJob {
   readonly maxRetries: number;
   readonly context: Readonly<Record<string, unknown>>;
   readonly signal: AbortSignal;
-  readonly #p: ExecuteParams;
+  /** What the run was given: the job, its callbacks, the clock. */
+  readonly #params: ExecuteParams;
   #logger: Logger | undefined;
   #value: unknown;
   #checkpoint: JobContext['checkpoint'] | undefined;
@@ -128,20 +129,20 @@ class RunContext implements JobContext, CurrentJob {
     this.maxRetries = job.maxRetries;
     this.context = job.context ?? {};
     this.signal = signal;
-    this.#p = p;
+    this.#params = p;
     this.#value = job.checkpoint;
   }
 
   // made on first use: most jobs never log
   get logger(): Logger {
-    return (this.#logger ??= this.#p.logger.child({ jobId: this.id, job: `${this.model}.${this.method}` }));
+    return (this.#logger ??= this.#params.logger.child({ jobId: this.id, job: `${this.model}.${this.method}` }));
   }
 
   get checkpoint(): JobContext['checkpoint'] {
     return (this.#checkpoint ??= {
       get: <T>() => this.#value as T | undefined,
       set: async (value: unknown) => {
-        await this.#p.persistCheckpoint(value);
+        await this.#params.persistCheckpoint(value);
         this.#value = value;
       },
     });
@@ -151,8 +152,8 @@ class RunContext implements JobContext, CurrentJob {
   #progressWrite: Promise<void> = Promise.resolve();
 
   progress(done: number, total?: number, message?: string): Promise<void> {
-    const progress = { done, total: total ?? null, message: message ?? null, at: this.#p.now() };
-    const write = this.#progressWrite.then(() => this.#p.persistProgress(progress));
+    const progress = { done, total: total ?? null, message: message ?? null, at: this.#params.now() };
+    const write = this.#progressWrite.then(() => this.#params.persistProgress(progress));
     this.#progressWrite = write.catch(() => {});
     return write;
   }
@@ -163,7 +164,7 @@ class RunContext implements JobContext, CurrentJob {
   }
 
   recordTimeout(entry: TimeoutLogEntryInput): Promise<void> {
-    return this.#p.recordTimeout({ model: this.model, method: this.method, jobId: this.id || null, ...entry });
+    return this.#params.recordTimeout({ model: this.model, method: this.method, jobId: this.id || null, ...entry });
   }
 
   async transaction<T, Db = unknown>(fn: (db: Db) => T): Promise<Awaited<T>> {
@@ -178,7 +179,7 @@ class RunContext implements JobContext, CurrentJob {
     this.#transacted = true;
     // a run already ended (time limit, cancel, shutdown) must not commit its job as done behind the runner's back
     if (this.signal.aborted) throw asError(this.signal.reason);
-    return (await this.#p.transaction(fn as (db: unknown) => unknown, this.signal)) as Awaited<T>;
+    return (await this.#params.transaction(fn as (db: unknown) => unknown, this.signal)) as Awaited<T>;
   }
 }
 

@@ -3,7 +3,7 @@
  * @module
  */
 import { NothingToDoJob, RetryableJobError, TimeoutError } from '../errors.ts';
-import { DEFAULT_RETRY_SECONDS, retryDelaySeconds, type RetryPattern } from '../retry/pattern.ts';
+import { retryDelaySeconds, type RetryPattern } from '../retry/pattern.ts';
 
 /** What happens to a job after one run. */
 export type Outcome =
@@ -14,7 +14,7 @@ export type Outcome =
 /** PostgreSQL errors that mean "try again": serialization failure, deadlock, lock not available. */
 const CONCURRENCY_CODES = new Set(['40001', '40P01', '55P03']);
 
-/** Inputs of {@link decideOutcome}. */
+/** Inputs of {@link decideFailure}. */
 export interface OutcomeInput {
   /** The run's number (1 = first run). */
   attempt: number;
@@ -61,6 +61,3 @@ export function decideFailure(err: unknown, input: OutcomeInput): Outcome {
   }
   return { kind: 'failed', reason: 'error', error };
 }
-
-/** The default retry delay, ms. */
-export const DEFAULT_RETRY_MS = DEFAULT_RETRY_SECONDS * 1000;

@@ -9,6 +9,11 @@
  * @module
  */
 
+/** The shortest retry delay of the claim and write loops after a database error (ms). */
+export const RETRY_MIN_MS = 50;
+/** The longest one: doubling from 50 ms reaches it after five failures (cut short by {@link Recovery}). */
+export const RETRY_MAX_MS = 1_000;
+
 /** A per-loop retry delay: doubles from `minMs` up to `maxMs` with jitter; `reset()` after a success. */
 export class Backoff {
   readonly #minMs: number;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { ChannelTree } from '../../src/channels/tree.ts';
 import type { Driver } from '../../src/drivers/driver.ts';
-import { claimPolicy } from '../../src/runner/runner.ts';
+import { claimPolicy } from '../../src/runner/claim-policy.ts';
 import { conformance, job, T0 } from './suite.ts';
 
 /** The number of running (enqueued or started) jobs, all channels together. */

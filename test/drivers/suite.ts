@@ -19,7 +19,7 @@ import type pg from 'pg';
 import { ChannelTree } from '../../src/channels/tree.ts';
 import type { Driver, NewJob } from '../../src/drivers/driver.ts';
 import { openDriver } from '../../src/drivers/open.ts';
-import { claimPolicy } from '../../src/runner/runner.ts';
+import { claimPolicy } from '../../src/runner/claim-policy.ts';
 import { PG_URL, pgUnavailable, uniqueSchema } from '../helpers/backends.ts';
 
 /** The suite's clock: every case passes `now` explicitly. */

@@ -7,8 +7,8 @@ import { ConfigurationError, describeValue } from '../../errors.ts';
 import { parseDuration } from '../../internal/duration.ts';
 import type { Logger } from '../../internal/logger.ts';
 import { parseBytes } from './limits.ts';
-import type { ProcessPoolOptions } from './process-pool.ts';
-import type { RunnerOptions } from '../runner.ts';
+import type { ProcessPoolOptions } from './pool-options.ts';
+import type { RunnerOptions } from '../options.ts';
 
 /** The runner options this module reads. */
 export type IsolationOptions = Pick<
