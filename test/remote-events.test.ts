@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { BACKENDS, uniqueSchema, type Backend } from './helpers/backends.ts';
-import { Conveyor, RetryableJobError, ValidationError, type JobContext, type RemoteEvent } from '../src/index.ts';
+import { type Conveyor, RetryableJobError, ValidationError, type JobContext, type RemoteEvent } from '../src/index.ts';
 import { REMOTE_ERROR_MAX, REMOTE_PAYLOAD_MAX, packRemoteEvents, unpackRemoteEvents } from '../src/events.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-events-'));

@@ -343,9 +343,9 @@ for (const backend of BACKENDS) {
       // the completion of the run goes out and waits (a slow or failing database) while the claim is lost
       const held = deferred();
       const sent = deferred();
-      const finish = a.driver.jobFinishMany;
+      const finish = a.driver.jobWriteMany;
       let jobId = -1;
-      a.driver.jobFinishMany = async function (runnerId, cmds) {
+      a.driver.jobWriteMany = async function (runnerId, cmds) {
         if (cmds.some((c) => c.id === jobId && c.kind === 'done')) {
           sent.resolve();
           await held.promise;
@@ -367,7 +367,7 @@ for (const backend of BACKENDS) {
         assert.equal(await job.result(), 'run 1');
         assert.equal(runs, 1, 'the handler ran once');
       } finally {
-        a.driver.jobFinishMany = finish;
+        a.driver.jobWriteMany = finish;
         claims.restore();
         await runner.stop();
         await dispose();

@@ -316,7 +316,7 @@ for (const backend of BACKENDS) {
         },
         { workers: 1, prefetch: 2 },
       );
-      const writes = spy.callsOf('jobFinishMany').flatMap(([, cmds]) => cmds.map((cmd) => [cmd.kind, cmd.id] as const));
+      const writes = spy.callsOf('jobWriteMany').flatMap(([, cmds]) => cmds.map((cmd) => [cmd.kind, cmd.id] as const));
       const kinds = (id: number) => writes.filter((w) => w[1] === id).map((w) => w[0]);
       assert.deepEqual(kinds(first.id), ['done']);
       assert.deepEqual(kinds(second.id), ['start', 'done']);

@@ -10,7 +10,7 @@ if (db.startsWith('postgres')) {
 }
 const d: any = c.driver;
 const stats: Record<string, { n: number; items: number; ms: number }> = {};
-for (const name of ['jobClaim', 'jobFinishMany']) {
+for (const name of ['jobClaim', 'jobWriteMany']) {
   const orig = d[name].bind(d);
   stats[name] = { n: 0, items: 0, ms: 0 };
   d[name] = async (...a: any[]) => {

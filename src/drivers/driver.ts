@@ -12,7 +12,7 @@ import type { JobState } from '../job/states.ts';
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../job/timeout-log-entry.ts';
 import type { JobClaimParams, JobClaimResult } from './types/claim.ts';
 import type { CronDef, CronFireParams, CronFireResult, CronRow } from './types/cron.ts';
-import type { FinishCommand, FinishResult, JobTransactionParams, JobTransactionResult } from './types/finish.ts';
+import type { JobWrite, FenceResult, JobTransactionParams, JobTransactionResult } from './types/job-writes.ts';
 import type { JobInsertParams, JobInsertResult } from './types/insert.ts';
 import type { JobAdminParams } from './types/job-admin.ts';
 import type { JobCountKey, JobCountRow, JobFilter, JobGraph, JobListParams, JobPage } from './types/job-reads.ts';
@@ -24,12 +24,12 @@ export { CRON_SLOT_RETENTION_MS } from './shared/cron-fire.ts';
 export type { ClaimPolicy, JobClaimParams, JobClaimResult } from './types/claim.ts';
 export type { CronCatchUp, CronDef, CronFireParams, CronFireResult, CronRow } from './types/cron.ts';
 export type {
-  FinishCommand,
-  FinishResult,
+  JobWrite,
+  FenceResult,
   JobTransactionJob,
   JobTransactionParams,
   JobTransactionResult,
-} from './types/finish.ts';
+} from './types/job-writes.ts';
 export type { JobInsertParams, JobInsertResult, NewJob } from './types/insert.ts';
 export type { JobAdminParams } from './types/job-admin.ts';
 export type {
@@ -62,13 +62,13 @@ export interface Driver {
 
   jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]>;
   jobClaim(p: JobClaimParams): Promise<JobClaimResult>;
-  jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]>;
-  jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FinishResult>;
-  jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FinishResult>;
+  jobWriteMany(runnerId: string, commands: readonly JobWrite[]): Promise<FenceResult[]>;
+  jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FenceResult>;
+  jobCheckpoint(p: { id: number; attempt: number; runnerId: string; checkpoint: string | null }): Promise<FenceResult>;
   /**
    * The job's own transaction (`job.transaction()`): in ONE transaction, lock the job row by its fence,
    * run `fn` with the database handle, and record the job as done with `fn`'s value as its result (like a
-   * `done` of {@link jobFinishMany}: dependants released, `freed` sent on commit). A lost fence rolls back
+   * `done` of {@link jobWriteMany}: dependants released, `freed` sent on commit). A lost fence rolls back
    * and throws `JobLeaseLostError`; a throw from `fn` rolls back and is rethrown as it is.
    */
   jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult>;
@@ -120,7 +120,7 @@ export interface Driver {
 
   /**
    * Wake-ups: NOTIFY on PostgreSQL, an in-process emitter on SQLite. `origin` is the id of the runner
-   * whose finished jobs freed the capacity (`freed` sent by {@link Driver.jobFinishMany}), else null: a
+   * whose finished jobs freed the capacity (`freed` sent by {@link Driver.jobWriteMany}), else null: a
    * runner ignores its own, since it claims again after its own writes anyway.
    */
   subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<Listening>;

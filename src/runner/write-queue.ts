@@ -1,18 +1,18 @@
 /**
  * The runner's outcome writes, batched: every start, end and release queued in one turn of the event
- * loop goes to the database in one `jobFinishMany` call, sent while the previous one is in flight
+ * loop goes to the database in one `jobWriteMany` call, sent while the previous one is in flight
  * (group commit). A failed batch is retried on its own backoff, and at once when any call of the
  * runner succeeds again (see recovery.ts).
  * @module
  */
 import type { RemoteEvent } from '../events.ts';
-import type { FinishResult } from '../drivers/driver.ts';
+import type { FenceResult } from '../drivers/driver.ts';
 import type { JobEvents } from './job-events.ts';
 import type { QueuedWrite } from './queued-write.ts';
 import { Backoff, RETRY_MAX_MS, RETRY_MIN_MS } from './recovery.ts';
 import type { RunnerContext } from './runner-context.ts';
 
-/** Commands per `jobFinishMany` call. */
+/** Commands per `jobWriteMany` call. */
 const BATCH_MAX = 2000;
 
 /** The queue of outcome writes and its flush loop (see the module comment). */
@@ -71,10 +71,10 @@ export class WriteQueue {
       // a start and an end of the same run in one batch: the end carries the start time
       const ending = new Set(batch.filter((w) => w.cmd.kind !== 'start').map((w) => w.cmd.id));
       batch = batch.filter((w) => w.cmd.kind !== 'start' || !ending.has(w.cmd.id));
-      let results: FinishResult[];
+      let results: FenceResult[];
       for (const w of batch) this.sent.set(w.cmd.id, w.cmd.attempt);
       try {
-        results = await ctx.host.driver.jobFinishMany(
+        results = await ctx.host.driver.jobWriteMany(
           ctx.id,
           batch.map((w) => w.cmd),
         );
@@ -85,7 +85,7 @@ export class WriteQueue {
       } catch (err) {
         for (const w of batch) this.sent.delete(w.cmd.id);
         this.failing = true;
-        ctx.error('jobFinishMany', err);
+        ctx.error('jobWriteMany', err);
         this.queued.unshift(...batch);
         if (ctx.phase === 'stopped') return;
         // finished jobs hold their channel capacity until this lands: retry on this loop's own short

@@ -39,7 +39,7 @@ export function backoffDelay(
   random: () => number = Math.random,
 ): number {
   const cap = Math.min(settings.maxDelayMs ?? MAX_DELAY_MS, MAX_DELAY_MS);
-  const raw = settings.delayMs * Math.pow(settings.backoff, Math.max(0, failedAttempt - 1));
+  const raw = settings.delayMs * settings.backoff ** Math.max(0, failedAttempt - 1);
   const capped = Number.isFinite(raw) ? Math.min(raw, cap) : cap;
   const jitter = settings.jitter ?? 0;
   const r = Math.min(Math.max(random(), 0), 1);

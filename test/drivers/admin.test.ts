@@ -90,7 +90,7 @@ conformance('reads', (it) => {
   it("lists and counts by a failed job's exception", async ({ d, claim }) => {
     await twentyFive(d);
     const [one] = (await claim(1)).jobs;
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'failed',
         id: one!.id,

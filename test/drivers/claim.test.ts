@@ -58,7 +58,7 @@ conformance('claim', (it) => {
     assert.equal(first.capacityBlocked, true);
     const second = await claim(10, cfg, T0, 'r2');
     assert.equal(second.jobs.length, 0);
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       { kind: 'done', id: first.jobs[0]!.id, attempt: 1, startedAt: T0, at: T0 + 1, result: null },
     ]);
     const third = await claim(10, cfg, T0, 'r2');
@@ -93,7 +93,7 @@ conformance('claim', (it) => {
       ['root.s'],
     );
     const s = a.jobs[0]!;
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'failed',
         id: s.id,
@@ -180,7 +180,7 @@ conformance('claim shaped ahead', (it) => {
     // a stale view (nothing running): root is full
     const second = await claimWith(d, shaped('root:3', ['root']), 'r2');
     assert.deepEqual(second.jobs, []);
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       { kind: 'done', id: first.jobs[0]!.id, attempt: 1, startedAt: T0, at: T0 + 1, result: null },
     ]);
     const third = await claimWith(d, shaped('root:3', ['root']), 'r2');

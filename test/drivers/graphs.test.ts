@@ -32,9 +32,9 @@ conformance('graphs', (it) => {
     const { r } = await diamond(d);
     const got = (await claim(10)).jobs;
     assert.equal(got.length, 2);
-    await d.jobFinishMany('r1', [{ kind: 'done', id: r[0]!.id, attempt: 1, startedAt: T0, at: T0, result: null }]);
+    await d.jobWriteMany('r1', [{ kind: 'done', id: r[0]!.id, attempt: 1, startedAt: T0, at: T0, result: null }]);
     assert.equal((await d.jobGet(r[2]!.id))!.state, 'wait_dependencies');
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'failed',
         id: r[1]!.id,
@@ -82,7 +82,7 @@ conformance('graphs', (it) => {
     const got = (await claim(10)).jobs;
     await Promise.all(
       got.map((j) =>
-        d.jobFinishMany('r1', [{ kind: 'done', id: j.id, attempt: 1, startedAt: T0, at: T0, result: null }]),
+        d.jobWriteMany('r1', [{ kind: 'done', id: j.id, attempt: 1, startedAt: T0, at: T0, result: null }]),
       ),
     );
     assert.equal((await d.jobGet(r[6]!.id))!.state, 'pending');

@@ -57,7 +57,7 @@ conformance('identity keys', (it) => {
   it('lets a started job no longer block its key (queue_job)', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job({ identityKey: 'k1' })], now: T0 });
     const got = await claim(10);
-    await d.jobFinishMany(
+    await d.jobWriteMany(
       'r1',
       got.jobs.map((j) => ({ kind: 'start' as const, id: j.id, attempt: j.attempt, at: T0 })),
     );

@@ -114,7 +114,7 @@ conformance('job transaction', (it) => {
       (err: Error & { code?: string }) => err.code === 'JOB_LEASE_LOST',
     );
     assert.deepEqual(
-      await d.jobFinishMany('r1', [{ kind: 'done', id: parent.id, attempt: 1, startedAt: T0, at: T0, result: null }]),
+      await d.jobWriteMany('r1', [{ kind: 'done', id: parent.id, attempt: 1, startedAt: T0, at: T0, result: null }]),
       ['stale'],
     );
   });

@@ -37,7 +37,7 @@ conformance('listen', (it) => {
     });
     try {
       const [a, b, c] = got.jobs;
-      await d.jobFinishMany('r1', [
+      await d.jobWriteMany('r1', [
         { kind: 'done', id: a!.id, attempt: a!.attempt, startedAt: T0, at: T0 + 1, result: null },
       ]);
       await woke;
@@ -45,7 +45,7 @@ conformance('listen', (it) => {
       woke = new Promise<void>((r) => {
         resolve = r;
       });
-      await d.jobFinishMany('r1', [
+      await d.jobWriteMany('r1', [
         { kind: 'release', id: b!.id, attempt: b!.attempt, at: T0 + 2 },
         { kind: 'done', id: c!.id, attempt: c!.attempt, startedAt: T0, at: T0 + 2, result: null },
       ]);

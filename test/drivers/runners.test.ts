@@ -81,7 +81,7 @@ async function deadAndAlive({ d, claim }: Case) {
   await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
   const [a, b] = (await claim(2, 'root:10', T0, 'dead')).jobs;
   const [c] = (await claim(1, 'root:10', T0, 'alive')).jobs;
-  await d.jobFinishMany('dead', [{ kind: 'start', id: a!.id, attempt: 1, at: T0 }]);
+  await d.jobWriteMany('dead', [{ kind: 'start', id: a!.id, attempt: 1, at: T0 }]);
   return { a: a!, b: b!, c: c! };
 }
 
@@ -135,7 +135,7 @@ conformance('rescue', (it) => {
       info: {},
     });
     const again = (await claim(5, 'root:10', T0 + 2000, 'dead2')).jobs.find((j) => j.id === a.id)!;
-    await d.jobFinishMany('dead2', [{ kind: 'start', id: again.id, attempt: again.attempt, at: T0 }]);
+    await d.jobWriteMany('dead2', [{ kind: 'start', id: again.id, attempt: again.attempt, at: T0 }]);
     await d.jobRescue({ now: T0 + 5000, maxCrashes: 2 });
     const failed = (await d.jobGet(a.id))!;
     assert.equal(failed.state, 'failed');

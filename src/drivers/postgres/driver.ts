@@ -21,8 +21,8 @@ import type {
   CronFireResult,
   CronRow,
   Driver,
-  FinishCommand,
-  FinishResult,
+  JobWrite,
+  FenceResult,
   JobAdminParams,
   JobClaimParams,
   JobClaimResult,
@@ -48,7 +48,7 @@ import { runJobTransaction } from './job-transaction.ts';
 import { jobInsertMany } from './insert.ts';
 import { channelSnapshot } from './snapshot.ts';
 import { jobClaim } from './claim.ts';
-import { jobFinishMany } from './finish.ts';
+import { jobWriteMany } from './job-writes.ts';
 import { jobCheckpoint, jobProgress } from './progress.ts';
 import { PgContext, type Pg, type PostgresDriverOptions } from './context.ts';
 import {
@@ -169,16 +169,11 @@ export class PostgresDriver implements Driver {
 
   // ---------------------------------------------------------------- finish
 
-  async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
-    return jobFinishMany(this.#c, runnerId, commands);
+  async jobWriteMany(runnerId: string, commands: readonly JobWrite[]): Promise<FenceResult[]> {
+    return jobWriteMany(this.#c, runnerId, commands);
   }
 
-  async jobProgress(p: {
-    id: number;
-    attempt: number;
-    runnerId: string;
-    progress: JobProgress;
-  }): Promise<FinishResult> {
+  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FenceResult> {
     return jobProgress(this.#c, p);
   }
 
@@ -187,7 +182,7 @@ export class PostgresDriver implements Driver {
     attempt: number;
     runnerId: string;
     checkpoint: string | null;
-  }): Promise<FinishResult> {
+  }): Promise<FenceResult> {
     return jobCheckpoint(this.#c, p);
   }
 

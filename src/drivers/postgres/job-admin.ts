@@ -10,7 +10,7 @@ import { cancelResult, cancelSequence, pruneSequence, requeueResult, setDoneResu
 import { runStepsAsync } from '../shared/steps.ts';
 import type { JobAdminParams } from '../types/job-admin.ts';
 import type { PgContext } from './context.ts';
-import { releaseDependants } from './finish.ts';
+import { releaseDependants } from './job-writes.ts';
 import { paramTime } from './sql.ts';
 import { CANCEL_FROM_SQL, SET_DONE_FROM_SQL } from '../shared/sql.ts';
 

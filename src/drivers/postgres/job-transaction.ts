@@ -14,9 +14,9 @@ import type * as PgTypes from 'pg';
 import { ConveyorError, DatabaseError, JobLeaseLostError } from '../../errors.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
-import { mayHaveDependants } from '../shared/finish-rules.ts';
+import { mayHaveDependants } from '../shared/write-rules.ts';
 import type { PgContext } from './context.ts';
-import { FINISH_FENCE, doneUpdateSql, releaseDependants } from './finish.ts';
+import { WRITE_FENCE, doneUpdateSql, releaseDependants } from './job-writes.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** `Driver.jobTransaction`: run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
@@ -83,7 +83,7 @@ export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams)
       const result = p.encodeResult(value);
       const r = await own(
         client.query({
-          text: doneUpdateSql(s, FINISH_FENCE, 'j.id, j.has_dependants'),
+          text: doneUpdateSql(s, WRITE_FENCE, 'j.id, j.has_dependants'),
           values: [job.runnerId, [job.id], [job.attempt], [job.startedAt], [at], [result]],
         }),
       );

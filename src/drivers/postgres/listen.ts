@@ -24,7 +24,7 @@ export async function pgSubscribe(
     [c.notify.freed]: 'freed',
     [channelsTopic]: 'channels',
   };
-  // the payload of a `freed` sent by jobFinishMany is the runner's id
+  // the payload of a `freed` sent by jobWriteMany is the runner's id
   return listen(
     c,
     'subscribe',

@@ -4,7 +4,7 @@
  * @module
  */
 import type { JobProgress } from '../../job/row.ts';
-import type { FinishResult } from '../driver.ts';
+import type { FenceResult } from '../driver.ts';
 import type { PgContext } from './context.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
@@ -17,7 +17,7 @@ export async function jobProgress(
     runnerId: string;
     progress: JobProgress;
   },
-): Promise<FinishResult> {
+): Promise<FenceResult> {
   return ctx.read('jobProgress', async (db) => {
     const r = await db.query(
       ctx.named(
@@ -38,7 +38,7 @@ export async function jobCheckpoint(
     runnerId: string;
     checkpoint: string | null;
   },
-): Promise<FinishResult> {
+): Promise<FenceResult> {
   return ctx.read('jobCheckpoint', async (db) => {
     const r = await db.query(
       ctx.named(

@@ -20,8 +20,8 @@ import type {
   CronFireResult,
   CronRow,
   Driver,
-  FinishCommand,
-  FinishResult,
+  JobWrite,
+  FenceResult,
   JobAdminParams,
   JobClaimParams,
   JobClaimResult,
@@ -46,7 +46,7 @@ import { runJobTransaction } from './job-transaction.ts';
 import { jobInsertMany } from './insert.ts';
 import { channelSnapshot } from './snapshot.ts';
 import { jobClaim } from './claim.ts';
-import { jobFinishMany } from './finish.ts';
+import { jobWriteMany } from './job-writes.ts';
 import { jobCheckpoint, jobProgress } from './progress.ts';
 import { SqliteContext, type Database } from './context.ts';
 import { sqliteChannelPauseList, sqliteChannelPauseSet } from './channel-pauses.ts';
@@ -193,20 +193,15 @@ export class SqliteDriver implements Driver {
 
   // ---------------------------------------------------------------- finish
 
-  async jobFinishMany(runnerId: string, commands: readonly FinishCommand[]): Promise<FinishResult[]> {
-    return jobFinishMany(this.#c, runnerId, commands);
+  async jobWriteMany(runnerId: string, commands: readonly JobWrite[]): Promise<FenceResult[]> {
+    return jobWriteMany(this.#c, runnerId, commands);
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
     return runJobTransaction(this.#c, p);
   }
 
-  async jobProgress(p: {
-    id: number;
-    attempt: number;
-    runnerId: string;
-    progress: JobProgress;
-  }): Promise<FinishResult> {
+  async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FenceResult> {
     return jobProgress(this.#c, p);
   }
 
@@ -215,7 +210,7 @@ export class SqliteDriver implements Driver {
     attempt: number;
     runnerId: string;
     checkpoint: string | null;
-  }): Promise<FinishResult> {
+  }): Promise<FenceResult> {
     return jobCheckpoint(this.#c, p);
   }
 

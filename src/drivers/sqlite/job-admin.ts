@@ -8,7 +8,7 @@ import { cancelResult, cancelSequence, pruneSequence, requeueResult, setDoneResu
 import { runSteps } from '../shared/steps.ts';
 import type { JobAdminParams } from '../types/job-admin.ts';
 import type { SqliteContext } from './context.ts';
-import { releaseDependants } from './finish.ts';
+import { releaseDependants } from './job-writes.ts';
 import { CANCEL_FROM_SQL, SET_DONE_FROM_SQL } from '../shared/sql.ts';
 
 /** Back to `pending` (or `wait_dependencies` when a parent is not done), tries reset; returns the ids changed. */

@@ -12,7 +12,7 @@
 import { ConveyorError, DatabaseError, JobLeaseLostError, TransactionScopeError } from '../../errors.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { SqliteContext } from './context.ts';
-import { DONE_SQL, releaseDependants } from './finish.ts';
+import { DONE_SQL, releaseDependants } from './job-writes.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 const FENCE_SQL = `SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`;

@@ -4,7 +4,7 @@
  * @module
  */
 import type { JobProgress } from '../../job/row.ts';
-import type { FinishResult } from '../driver.ts';
+import type { FenceResult } from '../driver.ts';
 import type { SqliteContext } from './context.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
@@ -17,7 +17,7 @@ export async function jobProgress(
     runnerId: string;
     progress: JobProgress;
   },
-): Promise<FinishResult> {
+): Promise<FenceResult> {
   const n = ctx.tx('jobProgress', () =>
     ctx.run(
       `UPDATE conveyor_jobs SET progress = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`,
@@ -39,7 +39,7 @@ export async function jobCheckpoint(
     runnerId: string;
     checkpoint: string | null;
   },
-): Promise<FinishResult> {
+): Promise<FenceResult> {
   const n = ctx.tx('jobCheckpoint', () =>
     ctx.run(
       `UPDATE conveyor_jobs SET checkpoint = ? WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`,

@@ -6,7 +6,7 @@
 import { RESCUE_EXC_NAME, RESCUE_OUTCOME, rescueDecision, rescueMessage } from '../shared/rescue.ts';
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from '../types/runners.ts';
 import type { SqliteContext } from './context.ts';
-import { recordAttempt } from './finish.ts';
+import { recordAttempt } from './job-writes.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** Register (or re-register) a runner; its lease runs from the host's clock. */

@@ -1,11 +1,11 @@
 /**
- * Types of the runner's fenced writes: `Driver.jobFinishMany` commands and `Driver.jobTransaction`.
+ * Types of the runner's fenced writes: `Driver.jobWriteMany` commands and `Driver.jobTransaction`.
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
 
 /** A fenced state change by the runner holding the job. */
-export type FinishCommand =
+export type JobWrite =
   | { kind: 'start'; id: number; attempt: number; at: number }
   | {
       kind: 'done';
@@ -84,4 +84,4 @@ export interface JobTransactionResult {
 }
 
 /** Per command: `ok`, or `stale` when the fence no longer matched (the job was rescued, requeued, cancelled…). */
-export type FinishResult = 'ok' | 'stale';
+export type FenceResult = 'ok' | 'stale';

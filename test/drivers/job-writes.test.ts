@@ -1,4 +1,4 @@
-/** Driver conformance, finishing jobs (the batched writes of `jobFinishMany`), fenced, and their progress. */
+/** Driver conformance, finishing jobs (the batched writes of `jobWriteMany`), fenced, and their progress. */
 import assert from 'node:assert/strict';
 import { conformance, job, T0 } from './suite.ts';
 
@@ -6,7 +6,7 @@ conformance('fence', (it) => {
   it('fences every write by (id, attempt, runner): a write for another attempt is stale', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job(), job()], now: T0 });
     const [a, b] = (await claim(10)).jobs;
-    const res = await d.jobFinishMany('r1', [
+    const res = await d.jobWriteMany('r1', [
       { kind: 'start', id: a!.id, attempt: 1, at: T0 },
       { kind: 'done', id: b!.id, attempt: 2, startedAt: T0, at: T0 + 5, result: null },
     ]);
@@ -17,9 +17,7 @@ conformance('fence', (it) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [a] = (await claim(10)).jobs;
     assert.deepEqual(
-      await d.jobFinishMany('other', [
-        { kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null },
-      ]),
+      await d.jobWriteMany('other', [{ kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null }]),
       ['stale'],
     );
   });
@@ -27,9 +25,9 @@ conformance('fence', (it) => {
   it('records a job done with its result and run time, once: a second write is stale', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [a] = (await claim(10)).jobs;
-    await d.jobFinishMany('r1', [{ kind: 'start', id: a!.id, attempt: 1, at: T0 }]);
+    await d.jobWriteMany('r1', [{ kind: 'start', id: a!.id, attempt: 1, at: T0 }]);
     assert.deepEqual(
-      await d.jobFinishMany('r1', [
+      await d.jobWriteMany('r1', [
         { kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: '{"ok":true}' },
       ]),
       ['ok'],
@@ -39,7 +37,7 @@ conformance('fence', (it) => {
     assert.deepEqual(done.result, { ok: true });
     assert.equal(done.execTimeMs, 5);
     assert.deepEqual(
-      await d.jobFinishMany('r1', [{ kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null }]),
+      await d.jobWriteMany('r1', [{ kind: 'done', id: a!.id, attempt: 1, startedAt: T0, at: T0 + 5, result: null }]),
       ['stale'],
     );
   });
@@ -52,7 +50,7 @@ conformance('finish', (it) => {
     await d.jobInsertMany({ jobs: [job(), job(), job()], now: T0 });
     const [a, b, c] = (await claim(10)).jobs;
     assert.deepEqual(
-      await d.jobFinishMany('r1', [
+      await d.jobWriteMany('r1', [
         {
           kind: 'retry',
           id: a!.id,
@@ -84,7 +82,7 @@ conformance('finish', (it) => {
   it('retries with an ETA and keeps the attempt in the history', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [a] = (await claim(10)).jobs;
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'retry',
         id: a!.id,
@@ -112,7 +110,7 @@ conformance('finish', (it) => {
   it('gives the try back on a retry that does not count', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [a] = (await claim(10)).jobs;
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'retry',
         id: a!.id,
@@ -127,7 +125,7 @@ conformance('finish', (it) => {
     ]);
     const again = (await claim(10, 'root:100', T0 + 60_000)).jobs.find((j) => j.id === a!.id)!;
     assert.equal(again.attempt, 2);
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'retry',
         id: a!.id,
@@ -146,7 +144,7 @@ conformance('finish', (it) => {
   it('fails a job with its exception', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [b] = (await claim(10)).jobs;
-    await d.jobFinishMany('r1', [
+    await d.jobWriteMany('r1', [
       {
         kind: 'failed',
         id: b!.id,
@@ -167,7 +165,7 @@ conformance('finish', (it) => {
   it('releases a job back to pending without counting the try', async ({ d, claim }) => {
     await d.jobInsertMany({ jobs: [job()], now: T0 });
     const [c] = (await claim(10)).jobs;
-    await d.jobFinishMany('r1', [{ kind: 'release', id: c!.id, attempt: 1, at: T0 }]);
+    await d.jobWriteMany('r1', [{ kind: 'release', id: c!.id, attempt: 1, at: T0 }]);
     const rc = (await d.jobGet(c!.id))!;
     assert.equal(rc.state, 'pending');
     assert.equal(rc.attempt, 0);

@@ -5,7 +5,7 @@
  * @module
  */
 import type { JobState } from '../../job/states.ts';
-import type { FinishCommand } from '../driver.ts';
+import type { JobWrite } from '../driver.ts';
 
 /** The state a job is in after each fenced command of its runner. */
 export const STATE_AFTER = {
@@ -18,13 +18,13 @@ export const STATE_AFTER = {
   failed: 'failed',
   /** Given back untried (shutdown, a buffered job the runner will not run). */
   release: 'pending',
-} as const satisfies Record<FinishCommand['kind'], JobState>;
+} as const satisfies Record<JobWrite['kind'], JobState>;
 
 /**
  * Whether a command frees channel capacity, so runners waiting for room should claim again: every
  * command but `start` (a started job still holds its slot, as an enqueued one did).
  */
-export function freesCapacity(kind: FinishCommand['kind']): boolean {
+export function freesCapacity(kind: JobWrite['kind']): boolean {
   return kind !== 'start';
 }
 

@@ -1,12 +1,12 @@
 /**
  * The runner's fenced writes on SQLite: start, done, retry, failed and release commands, batched
- * (`jobFinishMany`), and the release of the dependants of completed jobs. The completion SQL is shared
+ * (`jobWriteMany`), and the release of the dependants of completed jobs. The completion SQL is shared
  * with the job's own transaction (`job-transaction.ts`), so that a job recorded as done looks the same
  * whichever path wrote it.
  * @module
  */
-import type { FinishCommand, FinishResult } from '../driver.ts';
-import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity } from '../shared/finish-rules.ts';
+import type { JobWrite, FenceResult } from '../driver.ts';
+import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity } from '../shared/write-rules.ts';
 import type { SqliteContext } from './context.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
@@ -19,19 +19,19 @@ export const DONE_SQL = `UPDATE conveyor_jobs SET state = '${STATE_AFTER.done}',
   WHERE id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL} RETURNING has_dependants AS deps`;
 
 /**
- * `Driver.jobFinishMany`: a batch of fenced commands of one runner, in one transaction. Each command
+ * `Driver.jobWriteMany`: a batch of fenced commands of one runner, in one transaction. Each command
  * applies only while the runner still holds the job (same attempt, its runner id, running state); the
  * others are `stale`.
  */
-export async function jobFinishMany(
+export async function jobWriteMany(
   ctx: SqliteContext,
   runnerId: string,
-  commands: readonly FinishCommand[],
-): Promise<FinishResult[]> {
+  commands: readonly JobWrite[],
+): Promise<FenceResult[]> {
   let freed = false;
-  const out = ctx.tx('jobFinishMany', () => {
+  const out = ctx.tx('jobWriteMany', () => {
     const released: number[] = [];
-    const results = commands.map((c): FinishResult => {
+    const results = commands.map((c): FenceResult => {
       if (c.kind === 'done') {
         // one prepared statement per job: cheaper here than one UPDATE … FROM json_each (the planner scans)
         const r = ctx.get(DONE_SQL, c.startedAt, c.at, c.at - c.startedAt, c.result, c.id, c.attempt, runnerId);
@@ -53,7 +53,7 @@ export async function jobFinishMany(
 }
 
 /** Apply one command other than `done`, fenced; the number of rows it changed (0: stale). */
-function finishOne(ctx: SqliteContext, runnerId: string, c: FinishCommand): number {
+function finishOne(ctx: SqliteContext, runnerId: string, c: JobWrite): number {
   const fence = `id = ? AND attempt = ? AND runner_id = ? AND state IN ${RUNNING_STATES_SQL}`;
   switch (c.kind) {
     case 'start':
@@ -65,7 +65,7 @@ function finishOne(ctx: SqliteContext, runnerId: string, c: FinishCommand): numb
         runnerId,
       );
     case 'done':
-      throw new Error('done commands are handled in jobFinishMany');
+      throw new Error('done commands are handled in jobWriteMany');
     case 'retry': {
       const n = ctx.run(
         `UPDATE conveyor_jobs SET state = '${STATE_AFTER.retry}', eta = ?, attempt = attempt - ?, runner_id = NULL, enqueued_at = NULL,

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FINAL_STATES, RUNNING_STATES } from '../../job/states.ts';
-import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity, mayHaveDependants } from './finish-rules.ts';
+import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity, mayHaveDependants } from './write-rules.ts';
 
 describe('finish rules', () => {
   it('a started job still holds its slot; every other command leaves the running states', () => {

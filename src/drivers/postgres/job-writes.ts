@@ -1,22 +1,22 @@
 /**
  * The runner's fenced writes on PostgreSQL: start, done, retry, failed and release commands, batched
- * (`jobFinishMany`), and the release of the dependants of completed jobs. The completion SQL is shared
+ * (`jobWriteMany`), and the release of the dependants of completed jobs. The completion SQL is shared
  * with the job's own transaction (`job-transaction.ts`), so that a job recorded as done looks the same
  * whichever path wrote it.
  * @module
  */
-import type { FinishCommand, FinishResult } from '../driver.ts';
+import type { JobWrite, FenceResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
-import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity, mayHaveDependants } from '../shared/finish-rules.ts';
+import { DEPENDANTS_RELEASE, STATE_AFTER, freesCapacity, mayHaveDependants } from '../shared/write-rules.ts';
 import type { PgContext, Queryable } from './context.ts';
 import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 import { msTime } from './sql.ts';
 
 /**
- * Settings for the prepared completion statement's transaction (see jobFinishMany): a generic plan, made
+ * Settings for the prepared completion statement's transaction (see jobWriteMany): a generic plan, made
  * with sequential and bitmap scans off, so that it is the same index lookup per job on any table.
  */
-const FINISH_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
+const WRITE_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true),
   set_config('plan_cache_mode', 'force_generic_plan', true)`;
 
 /**
@@ -24,7 +24,7 @@ const FINISH_SETUP = `SELECT set_config('enable_seqscan', 'off', true), set_conf
  * to walk (a join on unnest() alone was planned as a scan of the whole table). `$1` is the runner id,
  * `u` the unnested commands.
  */
-export const FINISH_FENCE = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ${RUNNING_STATES_SQL}`;
+export const WRITE_FENCE = `j.id = ANY($2::bigint[]) AND j.id = u.id AND j.attempt = u.attempt AND j.runner_id = $1 AND j.state IN ${RUNNING_STATES_SQL}`;
 
 /**
  * The completion update of `done` commands, fenced by `where`. Parameters: `$1` runner id, then arrays
@@ -41,19 +41,19 @@ export function doneUpdateSql(s: string, where: string, returning: string): stri
 }
 
 /**
- * `Driver.jobFinishMany`: a batch of fenced commands of one runner, in one transaction. Each command
+ * `Driver.jobWriteMany`: a batch of fenced commands of one runner, in one transaction. Each command
  * applies only while the runner still holds the job (same attempt, its runner id, running state); the
  * others are `stale`.
  */
-export async function jobFinishMany(
+export async function jobWriteMany(
   ctx: PgContext,
   runnerId: string,
-  commands: readonly FinishCommand[],
-): Promise<FinishResult[]> {
+  commands: readonly JobWrite[],
+): Promise<FenceResult[]> {
   const s = ctx.sqlSchema;
-  const fence = FINISH_FENCE;
-  const by = <K extends FinishCommand['kind']>(k: K) =>
-    commands.filter((c): c is Extract<FinishCommand, { kind: K }> => c.kind === k);
+  const fence = WRITE_FENCE;
+  const by = <K extends JobWrite['kind']>(k: K) =>
+    commands.filter((c): c is Extract<JobWrite, { kind: K }> => c.kind === k);
   const starts = by('start'),
     dones = by('done'),
     retries = by('retry'),
@@ -77,12 +77,12 @@ export async function jobFinishMany(
     // The common batch (jobs that ended well, none with dependants): one prepared statement with the
     // wake-up in it, planned once per connection. Its generic plan must look each job up by primary key
     // whatever the table held when it was planned: the runner and state checks go through coalesce() so
-    // that no other index can serve them, and FINISH_SETUP turns off the scans that a small table would
+    // that no other index can serve them, and WRITE_SETUP turns off the scans that a small table would
     // make look cheaper. The result is one index lookup per job of the batch, never a scan. BEGIN, the
     // setup, the statement and the COMMIT leave in one write: one round trip, as an autocommit statement
     // would be, without planning each batch (~0.3 ms of server time per batch).
     const rows = await ctx.tx(
-      'jobFinishMany',
+      'jobWriteMany',
       async (client, commitNow) => {
         const r = client.query(
           ctx.named(
@@ -98,12 +98,12 @@ export async function jobFinishMany(
         void commitNow();
         return (await r).rows as RawRow[];
       },
-      ['BEGIN', ctx.named(FINISH_SETUP)],
+      ['BEGIN', ctx.named(WRITE_SETUP)],
     );
     for (const row of rows) ok.add(Number(row.id));
     return commands.map((c) => (ok.has(c.id) ? 'ok' : 'stale'));
   }
-  await ctx.tx('jobFinishMany', async (client, commitNow) => {
+  await ctx.tx('jobWriteMany', async (client, commitNow) => {
     const pending: Promise<void>[] = [];
     // unnamed statements: a cached generic plan joins unnest() by a nested loop (quadratic in the batch);
     // a custom plan, made with the batch in hand, hash-joins it (planning costs ~1 ms per batch)
@@ -128,7 +128,7 @@ export async function jobFinishMany(
       run(doneUpdate(fence, 'j.id, j.has_dependants'), doneValues(), (row) => {
         if (row.has_dependants) dependants = true;
       });
-    const attemptCols = (list: readonly Extract<FinishCommand, { kind: 'retry' | 'failed' }>[]) => [
+    const attemptCols = (list: readonly Extract<JobWrite, { kind: 'retry' | 'failed' }>[]) => [
       list.map((c) => c.id),
       list.map((c) => c.attempt),
       list.map((c) => c.startedAt),
