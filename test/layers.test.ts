@@ -88,6 +88,10 @@ describe('layers (docs/architecture.md, Layout)', () => {
     assert.deepEqual(found, []);
   });
 
+  it('the admin API imports the layers below it only: never the dashboard, the runner, the CLI or the facade', () => {
+    assert.deepEqual(crossing('src/admin/', ['src/dashboard/', 'src/runner/', 'src/cli/', 'src/conveyor.ts']), []);
+  });
+
   it('the runner does not import the facade, the admin API, the dashboard or the enqueue path', () => {
     const forbidden = ['src/conveyor.ts', 'src/admin/', 'src/dashboard/', 'src/delay/', 'src/cli/', 'src/testing/'];
     assert.deepEqual(crossing('src/runner/', forbidden), []);
