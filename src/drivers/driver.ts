@@ -17,7 +17,7 @@ import type { JobInsertParams, JobInsertResult } from './types/insert.ts';
 import type { JobAdminParams } from './types/job-admin.ts';
 import type { JobCountKey, JobCountRow, JobFilter, JobGraph, JobListParams, JobPage } from './types/job-reads.ts';
 import type { RescuedJob, RunnerInfo, RunnerRegistration } from './types/runners.ts';
-import type { TimeoutStatistics } from './types/timeout-log.ts';
+import type { TimeoutLogListParams, TimeoutStatistics } from './types/timeout-log.ts';
 import type { ChannelPause, Listening, WakeTopic } from './types/wake.ts';
 
 export { CRON_SLOT_RETENTION_MS } from './shared/cron-fire.ts';
@@ -42,7 +42,7 @@ export type {
   JobSortKey,
 } from './types/job-reads.ts';
 export type { RescuedJob, RunnerInfo, RunnerRegistration } from './types/runners.ts';
-export type { TimeoutStatistics } from './types/timeout-log.ts';
+export type { TimeoutLogListParams, TimeoutStatistics } from './types/timeout-log.ts';
 export type { ChannelPause, Listening, WakeTopic } from './types/wake.ts';
 
 /** The storage driver. */
@@ -154,14 +154,7 @@ export interface Driver {
   jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void>;
 
   timeoutLogInsert(entry: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number>;
-  timeoutLogList(p: {
-    since?: number;
-    limit: number;
-    model?: string;
-    method?: string;
-    kind?: string;
-    cursor?: number | null;
-  }): Promise<TimeoutLogEntry[]>;
+  timeoutLogList(p: TimeoutLogListParams): Promise<TimeoutLogEntry[]>;
   timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics>;
   timeoutLogCleanup(p: { before: number }): Promise<number>;
 

@@ -18,7 +18,7 @@ export const RETRY_MAX_MS = 1_000;
 export class Backoff {
   readonly #minMs: number;
   readonly #maxMs: number;
-  #ms = 0;
+  #delayMs = 0;
 
   constructor(minMs: number, maxMs: number) {
     this.#minMs = minMs;
@@ -27,13 +27,13 @@ export class Backoff {
 
   /** The next delay (ms): the previous one doubled, between min and max, times a jitter in [0.5, 1). */
   next(): number {
-    this.#ms = Math.min(this.#maxMs, Math.max(this.#minMs, this.#ms * 2));
-    return this.#ms * (0.5 + Math.random() / 2);
+    this.#delayMs = Math.min(this.#maxMs, Math.max(this.#minMs, this.#delayMs * 2));
+    return this.#delayMs * (0.5 + Math.random() / 2);
   }
 
   /** Back to the shortest delay. */
   reset(): void {
-    this.#ms = 0;
+    this.#delayMs = 0;
   }
 }
 

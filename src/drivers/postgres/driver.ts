@@ -39,6 +39,7 @@ import type {
   RescuedJob,
   RunnerInfo,
   RunnerRegistration,
+  TimeoutLogListParams,
   TimeoutStatistics,
   WakeTopic,
   ChannelPause,
@@ -91,10 +92,10 @@ export class PostgresDriver implements Driver {
   readonly crossProcessWakeups = true;
   readonly location: string;
   readonly schema: string;
-  #c: PgContext;
+  #ctx: PgContext;
 
   private constructor(c: PgContext) {
-    this.#c = c;
+    this.#ctx = c;
     this.location = c.location;
     this.schema = c.schema;
   }
@@ -129,28 +130,28 @@ export class PostgresDriver implements Driver {
   // ---------------------------------------------------------------- schema
 
   async migrate(): Promise<number[]> {
-    return pgMigrate(this.#c);
+    return pgMigrate(this.#ctx);
   }
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
-    return pgSchemaVersion(this.#c);
+    return pgSchemaVersion(this.#ctx);
   }
 
   async dropSchema(): Promise<void> {
-    return pgDropSchema(this.#c);
+    return pgDropSchema(this.#ctx);
   }
 
   async close(): Promise<void> {
-    if (this.#c.closed) return;
-    this.#c.closed = true;
-    for (const l of [...this.#c.listeners]) await l.close();
-    await this.#c.pool.end();
+    if (this.#ctx.closed) return;
+    this.#ctx.closed = true;
+    for (const l of [...this.#ctx.listeners]) await l.close();
+    await this.#ctx.pool.end();
   }
 
   // ---------------------------------------------------------------- enqueue
 
   async jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]> {
-    return jobInsertMany(this.#c, p);
+    return jobInsertMany(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- claim
@@ -160,21 +161,21 @@ export class PostgresDriver implements Driver {
     sequentialChannels: readonly string[];
     throttledChannels: readonly string[];
   }): Promise<ChannelSnapshot> {
-    return channelSnapshot(this.#c, p);
+    return channelSnapshot(this.#ctx, p);
   }
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
-    return jobClaim(this.#c, p);
+    return jobClaim(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- finish
 
   async jobWriteMany(runnerId: string, commands: readonly JobWrite[]): Promise<FenceResult[]> {
-    return jobWriteMany(this.#c, runnerId, commands);
+    return jobWriteMany(this.#ctx, runnerId, commands);
   }
 
   async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FenceResult> {
-    return jobProgress(this.#c, p);
+    return jobProgress(this.#ctx, p);
   }
 
   async jobCheckpoint(p: {
@@ -183,65 +184,65 @@ export class PostgresDriver implements Driver {
     runnerId: string;
     checkpoint: string | null;
   }): Promise<FenceResult> {
-    return jobCheckpoint(this.#c, p);
+    return jobCheckpoint(this.#ctx, p);
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    return runJobTransaction(this.#c, p);
+    return runJobTransaction(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- admin reads
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
-    return pgJobGet(this.#c, idOrUuid);
+    return pgJobGet(this.#ctx, idOrUuid);
   }
 
   async jobList(p: JobListParams): Promise<JobPage> {
-    return pgJobList(this.#c, p);
+    return pgJobList(this.#ctx, p);
   }
 
   async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
-    return pgJobCount(this.#c, p);
+    return pgJobCount(this.#ctx, p);
   }
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
-    return pgJobAttempts(this.#c, id);
+    return pgJobAttempts(this.#ctx, id);
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
-    return pgJobDependencies(this.#c, id);
+    return pgJobDependencies(this.#ctx, id);
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
-    return pgGraphGet(this.#c, graphUuid);
+    return pgGraphGet(this.#ctx, graphUuid);
   }
 
   async jobAhead(id: number, now: number): Promise<number> {
-    return pgJobAhead(this.#c, id, now);
+    return pgJobAhead(this.#ctx, id, now);
   }
 
   // ---------------------------------------------------------------- admin writes
 
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
-    return pgJobRequeue(this.#c, p);
+    return pgJobRequeue(this.#ctx, p);
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    return pgJobSetDone(this.#c, p);
+    return pgJobSetDone(this.#ctx, p);
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
-    return pgJobCancel(this.#c, p);
+    return pgJobCancel(this.#ctx, p);
   }
 
   async jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number> {
-    return pgJobPrune(this.#c, p);
+    return pgJobPrune(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- runners
 
   async runnerRegister(r: RunnerRegistration): Promise<void> {
-    return pgRunnerRegister(this.#c, r);
+    return pgRunnerRegister(this.#ctx, r);
   }
 
   async runnerHeartbeat(p: {
@@ -250,121 +251,114 @@ export class PostgresDriver implements Driver {
     info: Record<string, unknown>;
     now?: number;
   }): Promise<boolean> {
-    return pgRunnerHeartbeat(this.#c, p);
+    return pgRunnerHeartbeat(this.#ctx, p);
   }
 
   async runnerRemove(id: string): Promise<void> {
-    return pgRunnerRemove(this.#c, id);
+    return pgRunnerRemove(this.#ctx, id);
   }
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
-    return pgOldestPending(this.#c, p);
+    return pgOldestPending(this.#ctx, p);
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
-    return pgRunnerList(this.#c);
+    return pgRunnerList(this.#ctx);
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
-    return pgJobRescue(this.#c, p);
+    return pgJobRescue(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- wake-ups
 
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
-    return pgSubscribe(this.#c, onWake);
+    return pgSubscribe(this.#ctx, onWake);
   }
 
   // ---------------------------------------------------------------- events to other processes
 
   async publishEvents(payloads: readonly string[]): Promise<void> {
-    return pgPublishEvents(this.#c, payloads);
+    return pgPublishEvents(this.#ctx, payloads);
   }
 
   async listenEvents(onPayload: (payload: string) => void, onGap?: () => void): Promise<{ close(): Promise<void> }> {
-    return pgListenEvents(this.#c, onPayload, onGap);
+    return pgListenEvents(this.#ctx, onPayload, onGap);
   }
 
   async eventListeners(): Promise<boolean> {
-    return pgEventListeners(this.#c);
+    return pgEventListeners(this.#ctx);
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    return pgWake(this.#c, topic);
+    return pgWake(this.#ctx, topic);
   }
 
   // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
 
   async channelPauseList(): Promise<ChannelPause[]> {
-    return pgChannelPauseList(this.#c);
+    return pgChannelPauseList(this.#ctx);
   }
 
   async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
-    return pgChannelPauseSet(this.#c, p);
+    return pgChannelPauseSet(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
-    return pgJobFunctionList(this.#c);
+    return pgJobFunctionList(this.#ctx);
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
-    return pgJobFunctionSet(this.#c, p);
+    return pgJobFunctionSet(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
-    return pgTimeoutLogInsert(this.#c, e);
+    return pgTimeoutLogInsert(this.#ctx, e);
   }
 
-  async timeoutLogList(p: {
-    since?: number;
-    limit: number;
-    model?: string;
-    method?: string;
-    kind?: string;
-    cursor?: number | null;
-  }): Promise<TimeoutLogEntry[]> {
-    return pgTimeoutLogList(this.#c, p);
+  async timeoutLogList(p: TimeoutLogListParams): Promise<TimeoutLogEntry[]> {
+    return pgTimeoutLogList(this.#ctx, p);
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
-    return pgTimeoutLogStatistics(this.#c, p);
+    return pgTimeoutLogStatistics(this.#ctx, p);
   }
 
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
-    return pgTimeoutLogCleanup(this.#c, p);
+    return pgTimeoutLogCleanup(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- scheduled jobs
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
-    return pgCronUpsert(this.#c, p);
+    return pgCronUpsert(this.#ctx, p);
   }
 
   async cronList(): Promise<CronRow[]> {
-    return pgCronList(this.#c);
+    return pgCronList(this.#ctx);
   }
 
   async cronGet(name: string): Promise<CronRow | null> {
-    return pgCronGet(this.#c, name);
+    return pgCronGet(this.#ctx, name);
   }
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
-    return pgCronSetPaused(this.#c, p);
+    return pgCronSetPaused(this.#ctx, p);
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    return pgCronFire(this.#c, p);
+    return pgCronFire(this.#ctx, p);
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    return pgCronAdvance(this.#c, p);
+    return pgCronAdvance(this.#ctx, p);
   }
 
   async cronDelete(name: string): Promise<boolean> {
-    return pgCronDelete(this.#c, name);
+    return pgCronDelete(this.#ctx, name);
   }
 }

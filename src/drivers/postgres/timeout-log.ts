@@ -6,7 +6,7 @@
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import { rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../shared/timeout-stats.ts';
-import type { TimeoutStatistics } from '../types/timeout-log.ts';
+import type { TimeoutLogListParams, TimeoutStatistics } from '../types/timeout-log.ts';
 import type { PgContext } from './context.ts';
 import { columnMs, paramTime } from './sql.ts';
 
@@ -40,17 +40,7 @@ export async function pgTimeoutLogInsert(
 }
 
 /** Entries, newest first, filtered; `cursor` is the last id of the previous page. */
-export async function pgTimeoutLogList(
-  c: PgContext,
-  p: {
-    since?: number;
-    limit: number;
-    model?: string;
-    method?: string;
-    kind?: string;
-    cursor?: number | null;
-  },
-): Promise<TimeoutLogEntry[]> {
+export async function pgTimeoutLogList(c: PgContext, p: TimeoutLogListParams): Promise<TimeoutLogEntry[]> {
   return c.read('timeoutLogList', async (db) => {
     const where: string[] = [];
     const values: unknown[] = [];

@@ -38,6 +38,7 @@ import type {
   RescuedJob,
   RunnerInfo,
   RunnerRegistration,
+  TimeoutLogListParams,
   TimeoutStatistics,
   WakeTopic,
   ChannelPause,
@@ -129,10 +130,10 @@ export class SqliteDriver implements Driver {
   readonly dialect = 'sqlite' as const;
   readonly crossProcessWakeups = false;
   readonly location: string;
-  #c: SqliteContext;
+  #ctx: SqliteContext;
 
   private constructor(c: SqliteContext) {
-    this.#c = c;
+    this.#ctx = c;
     this.location = c.location;
   }
 
@@ -160,21 +161,21 @@ export class SqliteDriver implements Driver {
   }
 
   async migrate(): Promise<number[]> {
-    return sqliteMigrate(this.#c);
+    return sqliteMigrate(this.#ctx);
   }
 
   async schemaVersion(): Promise<{ current: number; latest: number }> {
-    return sqliteSchemaVersion(this.#c);
+    return sqliteSchemaVersion(this.#ctx);
   }
 
   async close(): Promise<void> {
-    this.#c.close();
+    this.#ctx.close();
   }
 
   // ---------------------------------------------------------------- enqueue
 
   async jobInsertMany(p: JobInsertParams): Promise<JobInsertResult[]> {
-    return jobInsertMany(this.#c, p);
+    return jobInsertMany(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- claim
@@ -184,25 +185,25 @@ export class SqliteDriver implements Driver {
     sequentialChannels: readonly string[];
     throttledChannels: readonly string[];
   }): Promise<ChannelSnapshot> {
-    return channelSnapshot(this.#c, p);
+    return channelSnapshot(this.#ctx, p);
   }
 
   async jobClaim(p: JobClaimParams): Promise<JobClaimResult> {
-    return jobClaim(this.#c, p);
+    return jobClaim(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- finish
 
   async jobWriteMany(runnerId: string, commands: readonly JobWrite[]): Promise<FenceResult[]> {
-    return jobWriteMany(this.#c, runnerId, commands);
+    return jobWriteMany(this.#ctx, runnerId, commands);
   }
 
   async jobTransaction(p: JobTransactionParams): Promise<JobTransactionResult> {
-    return runJobTransaction(this.#c, p);
+    return runJobTransaction(this.#ctx, p);
   }
 
   async jobProgress(p: { id: number; attempt: number; runnerId: string; progress: JobProgress }): Promise<FenceResult> {
-    return jobProgress(this.#c, p);
+    return jobProgress(this.#ctx, p);
   }
 
   async jobCheckpoint(p: {
@@ -211,61 +212,61 @@ export class SqliteDriver implements Driver {
     runnerId: string;
     checkpoint: string | null;
   }): Promise<FenceResult> {
-    return jobCheckpoint(this.#c, p);
+    return jobCheckpoint(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- admin reads
 
   async jobGet(idOrUuid: number | string): Promise<JobRow | null> {
-    return sqliteJobGet(this.#c, idOrUuid);
+    return sqliteJobGet(this.#ctx, idOrUuid);
   }
 
   async jobList(p: JobListParams): Promise<JobPage> {
-    return sqliteJobList(this.#c, p);
+    return sqliteJobList(this.#ctx, p);
   }
 
   async jobCount(p: JobFilter & { groupBy: readonly JobCountKey[] }): Promise<JobCountRow[]> {
-    return sqliteJobCount(this.#c, p);
+    return sqliteJobCount(this.#ctx, p);
   }
 
   async jobAttempts(id: number): Promise<JobAttempt[]> {
-    return sqliteJobAttempts(this.#c, id);
+    return sqliteJobAttempts(this.#ctx, id);
   }
 
   async jobDependencies(id: number): Promise<{ dependsOn: number[]; dependants: number[] }> {
-    return sqliteJobDependencies(this.#c, id);
+    return sqliteJobDependencies(this.#ctx, id);
   }
 
   async graphGet(graphUuid: string): Promise<JobGraph | null> {
-    return sqliteGraphGet(this.#c, graphUuid);
+    return sqliteGraphGet(this.#ctx, graphUuid);
   }
 
   async jobAhead(id: number, now: number): Promise<number> {
-    return sqliteJobAhead(this.#c, id, now);
+    return sqliteJobAhead(this.#ctx, id, now);
   }
 
   // ---------------------------------------------------------------- admin writes
 
   async jobRequeue(p: JobAdminParams): Promise<number[]> {
-    return sqliteJobRequeue(this.#c, p);
+    return sqliteJobRequeue(this.#ctx, p);
   }
 
   async jobSetDone(p: JobAdminParams): Promise<number[]> {
-    return sqliteJobSetDone(this.#c, p);
+    return sqliteJobSetDone(this.#ctx, p);
   }
 
   async jobCancel(p: JobAdminParams): Promise<number[]> {
-    return sqliteJobCancel(this.#c, p);
+    return sqliteJobCancel(this.#ctx, p);
   }
 
   async jobPrune(p: { before: number; states: readonly JobState[]; batchSize?: number }): Promise<number> {
-    return sqliteJobPrune(this.#c, p);
+    return sqliteJobPrune(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- runners
 
   async runnerRegister(r: RunnerRegistration): Promise<void> {
-    return sqliteRunnerRegister(this.#c, r);
+    return sqliteRunnerRegister(this.#ctx, r);
   }
 
   async runnerHeartbeat(p: {
@@ -274,121 +275,114 @@ export class SqliteDriver implements Driver {
     info: Record<string, unknown>;
     now?: number;
   }): Promise<boolean> {
-    return sqliteRunnerHeartbeat(this.#c, p);
+    return sqliteRunnerHeartbeat(this.#ctx, p);
   }
 
   async runnerRemove(id: string): Promise<void> {
-    return sqliteRunnerRemove(this.#c, id);
+    return sqliteRunnerRemove(this.#ctx, id);
   }
 
   async runnerList(): Promise<RunnerInfo[]> {
-    return sqliteRunnerList(this.#c);
+    return sqliteRunnerList(this.#ctx);
   }
 
   async oldestPending(p: { now: number }): Promise<{ channel: string; since: number }[]> {
-    return sqliteOldestPending(this.#c, p);
+    return sqliteOldestPending(this.#ctx, p);
   }
 
   async jobRescue(p: { maxCrashes: number; now?: number }): Promise<RescuedJob[]> {
-    return sqliteJobRescue(this.#c, p);
+    return sqliteJobRescue(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- wake-ups
 
   async subscribe(onWake: (topic: WakeTopic, origin: string | null) => void): Promise<{ close(): Promise<void> }> {
-    return sqliteSubscribe(this.#c, onWake);
+    return sqliteSubscribe(this.#ctx, onWake);
   }
 
   async wake(topic: WakeTopic): Promise<void> {
-    return sqliteWake(this.#c, topic);
+    return sqliteWake(this.#ctx, topic);
   }
 
   // ---------------------------------------------------------------- channel pauses (channel-pauses.ts)
 
   async channelPauseList(): Promise<ChannelPause[]> {
-    return sqliteChannelPauseList(this.#c);
+    return sqliteChannelPauseList(this.#ctx);
   }
 
   async channelPauseSet(p: { channel: string; paused: boolean; now: number; by?: string | null }): Promise<boolean> {
-    return sqliteChannelPauseSet(this.#c, p);
+    return sqliteChannelPauseSet(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- events to other Conveyors (this process)
 
   async publishEvents(payloads: readonly string[]): Promise<void> {
-    return sqlitePublishEvents(this.#c, payloads);
+    return sqlitePublishEvents(this.#ctx, payloads);
   }
 
   async listenEvents(onPayload: (payload: string) => void): Promise<{ close(): Promise<void> }> {
-    return sqliteListenEvents(this.#c, onPayload);
+    return sqliteListenEvents(this.#ctx, onPayload);
   }
 
   async eventListeners(): Promise<boolean> {
-    return sqliteEventListeners(this.#c);
+    return sqliteEventListeners(this.#ctx);
   }
 
   // ---------------------------------------------------------------- job functions
 
   async jobFunctionList(): Promise<{ name: string; settings: string; updatedAt: number }[]> {
-    return sqliteJobFunctionList(this.#c);
+    return sqliteJobFunctionList(this.#ctx);
   }
 
   async jobFunctionSet(p: { name: string; settings: string | null; now: number }): Promise<void> {
-    return sqliteJobFunctionSet(this.#c, p);
+    return sqliteJobFunctionSet(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- timeout log
 
   async timeoutLogInsert(e: TimeoutLogEntryInput & { at: number; host: string | null }): Promise<number> {
-    return sqliteTimeoutLogInsert(this.#c, e);
+    return sqliteTimeoutLogInsert(this.#ctx, e);
   }
 
-  async timeoutLogList(p: {
-    since?: number;
-    limit: number;
-    model?: string;
-    method?: string;
-    kind?: string;
-    cursor?: number | null;
-  }): Promise<TimeoutLogEntry[]> {
-    return sqliteTimeoutLogList(this.#c, p);
+  async timeoutLogList(p: TimeoutLogListParams): Promise<TimeoutLogEntry[]> {
+    return sqliteTimeoutLogList(this.#ctx, p);
   }
 
   async timeoutLogStatistics(p: { since: number }): Promise<TimeoutStatistics> {
-    return sqliteTimeoutLogStatistics(this.#c, p);
+    return sqliteTimeoutLogStatistics(this.#ctx, p);
   }
 
   async timeoutLogCleanup(p: { before: number }): Promise<number> {
-    return sqliteTimeoutLogCleanup(this.#c, p);
+    return sqliteTimeoutLogCleanup(this.#ctx, p);
   }
 
   // ---------------------------------------------------------------- scheduled jobs
 
   async cronUpsert(p: CronDef & { now: number }): Promise<CronRow> {
-    return sqliteCronUpsert(this.#c, p);
+    return sqliteCronUpsert(this.#ctx, p);
   }
 
   async cronList(): Promise<CronRow[]> {
-    return sqliteCronList(this.#c);
+    return sqliteCronList(this.#ctx);
   }
 
   async cronGet(name: string): Promise<CronRow | null> {
-    return sqliteCronGet(this.#c, name);
+    return sqliteCronGet(this.#ctx, name);
   }
 
   async cronSetPaused(p: { name: string; paused: boolean; nextRunAt?: number | null; now: number }): Promise<boolean> {
-    return sqliteCronSetPaused(this.#c, p);
+    return sqliteCronSetPaused(this.#ctx, p);
   }
 
   async cronFire(p: CronFireParams): Promise<CronFireResult> {
-    return sqliteCronFire(this.#c, p);
+    return sqliteCronFire(this.#ctx, p);
   }
 
   async cronAdvance(p: { name: string; nextRunAt: number; now: number }): Promise<void> {
-    return sqliteCronAdvance(this.#c, p);
+    return sqliteCronAdvance(this.#ctx, p);
   }
 
   async cronDelete(name: string): Promise<boolean> {
-    return sqliteCronDelete(this.#c, name);
+    return sqliteCronDelete(this.#ctx, name);
   }
 }

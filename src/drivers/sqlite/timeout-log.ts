@@ -6,7 +6,7 @@
 import type { TimeoutLogEntry, TimeoutLogEntryInput } from '../../job/timeout-log-entry.ts';
 import { rowToTimeoutEntry, type RawRow } from '../rows.ts';
 import { timeoutStats } from '../shared/timeout-stats.ts';
-import type { TimeoutStatistics } from '../types/timeout-log.ts';
+import type { TimeoutLogListParams, TimeoutStatistics } from '../types/timeout-log.ts';
 import type { SqliteContext, SqlValue } from './context.ts';
 
 /** Record one timed operation; returns the entry's id. */
@@ -39,17 +39,7 @@ export async function sqliteTimeoutLogInsert(
 }
 
 /** Entries, newest first, filtered; `cursor` is the last id of the previous page. */
-export async function sqliteTimeoutLogList(
-  c: SqliteContext,
-  p: {
-    since?: number;
-    limit: number;
-    model?: string;
-    method?: string;
-    kind?: string;
-    cursor?: number | null;
-  },
-): Promise<TimeoutLogEntry[]> {
+export async function sqliteTimeoutLogList(c: SqliteContext, p: TimeoutLogListParams): Promise<TimeoutLogEntry[]> {
   return c.read('timeoutLogList', () => {
     const where: string[] = [];
     const params: SqlValue[] = [];

@@ -1,5 +1,5 @@
 /**
- * Types of the timeout log's statistics.
+ * Types of the timeout log: the list's parameters and the statistics.
  * Re-exported by `drivers/driver.ts`.
  * @module
  */
@@ -11,4 +11,14 @@ export interface TimeoutStatistics {
   avgDurationMs: number;
   byModel: Record<string, { count: number; exceeded: number; avgDurationMs: number }>;
   byMethod: Record<string, { count: number; exceeded: number; avgDurationMs: number }>;
+}
+
+/** Parameters of `Driver.timeoutLogList`: newest first, `cursor` = the last id of the previous page. */
+export interface TimeoutLogListParams {
+  since?: number;
+  limit: number;
+  model?: string;
+  method?: string;
+  kind?: string;
+  cursor?: number | null;
 }
