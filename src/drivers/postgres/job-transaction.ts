@@ -11,7 +11,8 @@
  * @module
  */
 import type * as PgTypes from 'pg';
-import { ConveyorError, DatabaseError, JobLeaseLostError } from '../../errors.ts';
+import { ConveyorError, JobLeaseLostError } from '../../errors.ts';
+import { operationError } from '../shared/guards.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
 import { mayHaveDependants } from '../shared/write-rules.ts';
@@ -21,10 +22,7 @@ import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 
 /** `Driver.jobTransaction`: run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
 export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams): Promise<JobTransactionResult> {
-  if (ctx.closed)
-    throw new DatabaseError('PostgreSQL driver is closed (jobTransaction)', {
-      details: { operation: 'jobTransaction' },
-    });
+  ctx.assertOpen('jobTransaction');
   if (p.signal?.aborted) throw asError(p.signal.reason);
   const s = ctx.sqlSchema;
   let client: PgTypes.PoolClient;
@@ -127,10 +125,7 @@ function leaseLost(job: NonNullable<JobTransactionParams['job']>): JobLeaseLostE
 
 function dbError(err: unknown): Error {
   if (err instanceof ConveyorError) return err;
-  return new DatabaseError(`PostgreSQL jobTransaction failed: ${(err as Error).message}`, {
-    cause: err,
-    details: { operation: 'jobTransaction', code: (err as { code?: string }).code },
-  });
+  return operationError('PostgreSQL', 'jobTransaction', err, { code: (err as { code?: string }).code });
 }
 
 function asError(reason: unknown): Error {

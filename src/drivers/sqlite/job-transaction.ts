@@ -9,7 +9,8 @@
  * done (the same UPDATE as a batched completion) and release its dependants; COMMIT.
  * @module
  */
-import { ConveyorError, DatabaseError, JobLeaseLostError, TransactionScopeError } from '../../errors.ts';
+import { ConveyorError, JobLeaseLostError, TransactionScopeError } from '../../errors.ts';
+import { operationError } from '../shared/guards.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { SqliteContext } from './context.ts';
 import { DONE_SQL, releaseDependants } from './job-writes.ts';
@@ -19,8 +20,7 @@ const FENCE_SQL = `SELECT id FROM conveyor_jobs WHERE id = ? AND attempt = ? AND
 
 /** `Driver.jobTransaction`: the transaction, then a wake-up for the capacity the completed job freed. */
 export async function runJobTransaction(ctx: SqliteContext, p: JobTransactionParams): Promise<JobTransactionResult> {
-  if (ctx.closed)
-    throw new DatabaseError('SQLite driver is closed (jobTransaction)', { details: { operation: 'jobTransaction' } });
+  ctx.assertOpen('jobTransaction');
   const out = jobTransaction(ctx, p);
   if (out.completed) ctx.wake('freed', p.job!.runnerId);
   return out;
@@ -33,10 +33,7 @@ function jobTransaction(ctx: SqliteContext, p: JobTransactionParams): JobTransac
       return work();
     } catch (err) {
       if (err instanceof ConveyorError) throw err;
-      throw new DatabaseError(`SQLite jobTransaction failed: ${(err as Error).message}`, {
-        cause: err,
-        details: { operation: 'jobTransaction' },
-      });
+      throw operationError('SQLite', 'jobTransaction', err);
     }
   };
   own(() => ctx.db.exec('BEGIN IMMEDIATE'));
