@@ -12,37 +12,33 @@ conformance('migrations', (it, kind) => {
     assert.ok(v.latest >= 1);
   });
 
-  it(
-    'refuses a database written by a newer version',
-    async ({ d, store }) => {
-      const v = await d.schemaVersion();
-      // simulate a newer writer, from outside this driver
-      if (store.kind === 'postgres') {
-        const { default: pg } = await import('pg');
-        const c = new pg.Client({ connectionString: PG_URL });
-        await c.connect();
-        try {
-          await c.query(`INSERT INTO "${store.schema}".migrations (version, name) VALUES ($1, 'future')`, [
-            v.latest + 1,
-          ]);
-        } finally {
-          await c.end();
-        }
-      } else {
-        const { DatabaseSync } = await import('node:sqlite');
-        const db = new DatabaseSync(store.file!);
-        db.prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-          v.latest + 1,
-          'future',
-          0,
-        );
-        db.close();
+  // another connection to a memory database sees another, empty database: the case needs a shared store
+  if (kind === 'sqlite memory') return;
+  it('refuses a database written by a newer version', async ({ d, store }) => {
+    const v = await d.schemaVersion();
+    // simulate a newer writer, from outside this driver
+    if (store.kind === 'postgres') {
+      const { default: pg } = await import('pg');
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      try {
+        await c.query(`INSERT INTO "${store.schema}".migrations (version, name) VALUES ($1, 'future')`, [v.latest + 1]);
+      } finally {
+        await c.end();
       }
-      await assert.rejects(
-        d.migrate(),
-        (err: unknown) => err instanceof SchemaTooNewError && /newer than this Conveyor knows/.test(err.message),
+    } else {
+      const { DatabaseSync } = await import('node:sqlite');
+      const db = new DatabaseSync(store.file!);
+      db.prepare('INSERT INTO conveyor_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
+        v.latest + 1,
+        'future',
+        0,
       );
-    },
-    { skip: kind === 'sqlite memory' && 'another connection to a memory database sees another, empty database' },
-  );
+      db.close();
+    }
+    await assert.rejects(
+      d.migrate(),
+      (err: unknown) => err instanceof SchemaTooNewError && /newer than this Conveyor knows/.test(err.message),
+    );
+  });
 });
