@@ -73,6 +73,11 @@ export class JobEvents {
         'the job ended with an error after its job.transaction() committed: it stays done (its transaction recorded it)',
       );
     }
+    this.#done(job, entry.committedAt! - entry.startedAt);
+  }
+
+  /** `job_done`, built only when someone listens (it is emitted for every job). */
+  #done(job: JobRow, durationMs: number): void {
     const ev = this.#ctx.host.events;
     if (ev.has('job_done'))
       ev.emit('job_done', {
@@ -81,7 +86,7 @@ export class JobEvents {
         method: job.method,
         channel: job.channel,
         attempt: job.attempt,
-        durationMs: entry.committedAt! - entry.startedAt,
+        durationMs,
       });
   }
 
@@ -96,15 +101,7 @@ export class JobEvents {
     const ev = this.#ctx.host.events;
     const { job, cmd } = w;
     if (cmd.kind === 'done') {
-      if (ev.has('job_done'))
-        ev.emit('job_done', {
-          id: job.id,
-          model: job.model,
-          method: job.method,
-          channel: job.channel,
-          attempt: job.attempt,
-          durationMs: cmd.at - cmd.startedAt,
-        });
+      this.#done(job, cmd.at - cmd.startedAt);
     } else if (cmd.kind === 'retry') {
       ev.emit('job_retried', {
         id: job.id,
