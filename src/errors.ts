@@ -247,3 +247,8 @@ export function describeValue(value: unknown): string {
   const ctor = (value as object).constructor?.name;
   return ctor && ctor !== 'Object' ? `an instance of ${ctor}` : 'an object';
 }
+
+/** `value` as an Error: itself when it is one, else an Error of its text (a thrown string, an abort reason…). */
+export function toError(value: unknown): Error {
+  return value instanceof Error ? value : new Error(String(value));
+}

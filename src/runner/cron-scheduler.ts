@@ -19,6 +19,7 @@ import type { CronRow, Driver } from '../drivers/driver.ts';
 import type { Clock } from '../internal/clock.ts';
 import type { Logger } from '../internal/logger.ts';
 import type { ModelDefinition } from '../model/definition.ts';
+import { toError } from '../errors.ts';
 
 /** What the scheduler needs from its runner. */
 export interface CronSchedulerHost {
@@ -280,7 +281,7 @@ export class CronScheduler {
   }
 
   #error(name: string | null, err: unknown): Error {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = toError(err);
     this.#host.logger.error(
       { cron: name, runnerId: this.#runnerId, err: error },
       name ? `scheduled job ${name}: ${error.message}` : `scheduled jobs: ${error.message}`,

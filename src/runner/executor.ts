@@ -4,7 +4,7 @@
  * freeing its slot even if the code ignores the signal.
  * @module
  */
-import { InvalidStateError, TimeoutError, UnknownMethodError, UnknownModelError } from '../errors.ts';
+import { InvalidStateError, TimeoutError, UnknownMethodError, UnknownModelError, toError } from '../errors.ts';
 import { encodeJson } from '../internal/json.ts';
 import type { ContextApi } from '../context.ts';
 import type { Logger } from '../internal/logger.ts';
@@ -178,7 +178,7 @@ class RunContext implements JobContext, CurrentJob {
     }
     this.#transacted = true;
     // a run already ended (time limit, cancel, shutdown) must not commit its job as done behind the runner's back
-    if (this.signal.aborted) throw asError(this.signal.reason);
+    if (this.signal.aborted) throw toError(this.signal.reason);
     return (await this.#params.transaction(fn as (db: unknown) => unknown, this.signal)) as Awaited<T>;
   }
 }
@@ -200,7 +200,7 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     };
   }
   const handle = p.abort ?? new RunAbort();
-  const onOuterAbort = () => handle.abort(asError(p.signal!.reason));
+  const onOuterAbort = () => handle.abort(toError(p.signal!.reason));
   if (p.signal) {
     if (p.signal.aborted) onOuterAbort();
     else p.signal.addEventListener('abort', onOuterAbort, { once: true });
@@ -218,7 +218,7 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     // One guard for every early end (time limit, cancel, shutdown): the slot is freed even if the code ignores its signal.
     const guard = new Promise<never>((_, reject) => {
       const signal = handle.controller.signal;
-      if (signal.aborted) reject(asError(signal.reason));
+      if (signal.aborted) reject(toError(signal.reason));
       else handle.bind(reject);
       if (limit) {
         timer = setTimeout(() => {
@@ -272,8 +272,4 @@ export async function executeJob(p: ExecuteParams): Promise<ExecuteResult> {
     handle.bind(null);
     p.signal?.removeEventListener('abort', onOuterAbort);
   }
-}
-
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
 }

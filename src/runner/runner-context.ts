@@ -12,6 +12,7 @@ import { AdaptivePrefetch } from './prefetch.ts';
 import { Recovery } from './recovery.ts';
 import type { RunnerHost } from './runner-host.ts';
 import type { RunningJob } from './running-job.ts';
+import { toError } from '../errors.ts';
 
 /** A runner's lifecycle: `new` until started, `stopping` during its graceful stop. */
 export type RunnerPhase = 'new' | 'running' | 'stopping' | 'stopped';
@@ -112,7 +113,7 @@ export class RunnerContext {
 
   /** Report a failed operation (a `runner_error` event and an error log line). */
   error(operation: string, err: unknown): void {
-    const error = err instanceof Error ? err : new Error(String(err));
+    const error = toError(err);
     this.host.events.emit('runner_error', { runnerId: this.id, error, operation });
     this.host.logger.error({ runnerId: this.id, operation, err: error }, 'runner error');
   }

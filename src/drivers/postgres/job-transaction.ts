@@ -11,7 +11,7 @@
  * @module
  */
 import type * as PgTypes from 'pg';
-import { ConveyorError, JobLeaseLostError } from '../../errors.ts';
+import { ConveyorError, JobLeaseLostError, toError } from '../../errors.ts';
 import { operationError } from '../shared/guards.ts';
 import type { JobTransactionParams, JobTransactionResult } from '../driver.ts';
 import type { RawRow } from '../rows.ts';
@@ -23,7 +23,7 @@ import { RUNNING_STATES_SQL } from '../shared/sql.ts';
 /** `Driver.jobTransaction`: run {@link JobTransactionParams.fn} and the fenced completion in one transaction. */
 export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams): Promise<JobTransactionResult> {
   ctx.assertOpen('jobTransaction');
-  if (p.signal?.aborted) throw asError(p.signal.reason);
+  if (p.signal?.aborted) throw toError(p.signal.reason);
   const s = ctx.sqlSchema;
   let client: PgTypes.PoolClient;
   try {
@@ -49,7 +49,7 @@ export async function runJobTransaction(ctx: PgContext, p: JobTransactionParams)
   const onAbort = () => {
     if (committing) return; // the COMMIT is out: its answer decides
     abandoned = true;
-    abort(asError(p.signal!.reason));
+    abort(toError(p.signal!.reason));
   };
   p.signal?.addEventListener('abort', onAbort, { once: true });
   if (p.signal?.aborted) onAbort(); // aborted while connecting
@@ -126,8 +126,4 @@ function leaseLost(job: NonNullable<JobTransactionParams['job']>): JobLeaseLostE
 function dbError(err: unknown): Error {
   if (err instanceof ConveyorError) return err;
   return operationError('PostgreSQL', 'jobTransaction', err, { code: (err as { code?: string }).code });
-}
-
-function asError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason));
 }

@@ -22,7 +22,7 @@
  * (forked by worker-process.ts), the limit checks are in run-limits.ts.
  * @module
  */
-import { ClosedError, ConfigurationError } from '../../errors.ts';
+import { ClosedError, ConfigurationError, toError } from '../../errors.ts';
 import type { Logger } from '../../internal/logger.ts';
 import type { Outcome } from '../outcome.ts';
 import { HAS_PROC, readCpuMs } from './limits.ts';
@@ -133,11 +133,7 @@ export class ProcessPool {
       const run = newRun(job, opts, resolve, this.#now(), opts.limitMs ?? this.#limits.timeRealMs);
       const signal = opts.signal;
       if (signal?.aborted) {
-        void this.#decide(
-          run,
-          null,
-          failed(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason))),
-        );
+        void this.#decide(run, null, failed(toError(signal.reason)));
         return;
       }
       const closed = this.#workers.closed;
@@ -326,7 +322,7 @@ export class ProcessPool {
   /** Aborted from outside (shutdown, cancel): the run ends now, its worker is stopped and replaced. */
   #abort(run: Run, reason: unknown): void {
     if (run.decided) return;
-    const error = reason instanceof Error ? reason : new Error(String(reason));
+    const error = toError(reason);
     const i = this.#queue.indexOf(run);
     if (i >= 0) this.#queue.splice(i, 1);
     if (run.worker && run.worker.run === run) this.#workers.terminate(run.worker);
