@@ -5,10 +5,11 @@
  */
 import type { ChannelTree } from '../channels/tree.ts';
 import type { NewJob } from '../drivers/driver.ts';
-import { UnknownMethodError, UnknownModelError, ValidationError, describeValue } from '../errors.ts';
+import { ValidationError, describeValue } from '../errors.ts';
 import { encodeJson } from '../internal/json.ts';
 import { uuidv7 } from '../internal/uuid.ts';
 import type { ModelDefinition } from '../model/definition.ts';
+import { jobMethodSettings } from '../model/method-ref.ts';
 import type { Delayable } from './delayable.ts';
 import { resolveEta } from './options.ts';
 
@@ -49,16 +50,7 @@ export interface ResolveCallHost {
  * @throws UnknownModelError, UnknownMethodError, ConfigurationError, ValidationError
  */
 export function resolveCall(host: ResolveCallHost, d: Delayable, now: number): ResolvedCall {
-  const def = host.models.get(d.model);
-  if (!def)
-    throw new UnknownModelError(
-      `unknown model '${d.model}' (defined: ${[...host.models.keys()].join(', ') || 'none'})`,
-    );
-  const fn = def.settings.get(d.method);
-  if (!fn)
-    throw new UnknownMethodError(
-      `model '${d.model}' has no method '${d.method}' (methods: ${[...def.settings.keys()].join(', ')})`,
-    );
+  const fn = jobMethodSettings(host.models, d.model, d.method);
   const o = d.options;
   const identity =
     typeof o.identityKey === 'function'

@@ -5,6 +5,7 @@
  * @module
  */
 import { UnknownMethodError, UnknownModelError, describeValue } from '../errors.ts';
+import type { ResolvedJobFunction } from '../job/settings.ts';
 import type { ModelDefinition } from './definition.ts';
 
 /** Marks the functions on a model, so a function can be traced back to its model, method and records. */
@@ -58,6 +59,35 @@ function taggedRef(fn: (...args: never[]) => unknown): ResolvedMethodRef | undef
 }
 
 /**
+ * The settings of the job method `model.method`, which must be defined: the one check behind an enqueue, a
+ * scheduled job's target and the test kit's assertions.
+ * @param prefix put before the message (says what named the method, e.g. `cron 'nightly': `)
+ * @throws UnknownModelError, UnknownMethodError (with `details.model` / `details.method`)
+ */
+export function jobMethodSettings(
+  models: ReadonlyMap<string, ModelDefinition>,
+  model: string,
+  method: string,
+  prefix = '',
+): ResolvedJobFunction {
+  const def = models.get(model);
+  if (!def)
+    throw new UnknownModelError(
+      `${prefix}unknown model '${model}' (defined: ${[...models.keys()].join(', ') || 'none'})`,
+      {
+        details: { model },
+      },
+    );
+  const settings = def.settings.get(method);
+  if (!settings)
+    throw new UnknownMethodError(
+      `${prefix}model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`,
+      { details: { model, method } },
+    );
+  return settings;
+}
+
+/**
  * Resolve `ref` against `models`: the model and method must exist. A function taken from a model or a
  * record set carries its model, method and records; a function as defined is looked up among the models'
  * methods (bound to no records).
@@ -70,17 +100,7 @@ export function resolveMethodRef(
 ): ResolvedMethodRef {
   const { what } = rules;
   const check = (model: string, method: string): void => {
-    const def = models.get(model);
-    if (!def)
-      throw new UnknownModelError(
-        `${what}: unknown model '${model}' (defined: ${[...models.keys()].join(', ') || 'none'})`,
-        { details: { model } },
-      );
-    if (!def.settings.has(method))
-      throw new UnknownMethodError(
-        `${what}: model '${model}' has no method '${method}' (methods: ${[...def.settings.keys()].join(', ')})`,
-        { details: { model, method } },
-      );
+    jobMethodSettings(models, model, method, `${what}: `);
   };
   if (typeof ref === 'function') {
     const tag = taggedRef(ref as (...args: never[]) => unknown);
