@@ -9,7 +9,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import {
   guessClaim,
@@ -26,8 +25,8 @@ import { claimGuessed } from '../../src/drivers/postgres/claim.ts';
 import { PgContext, type Pg } from '../../src/drivers/postgres/context.ts';
 import type { JobState } from '../../src/job/states.ts';
 import { PG_URL, pgUnavailable, uniqueSchema } from '../helpers/backends.ts';
+import { T0, job } from './suite.ts';
 
-const T0 = Date.UTC(2026, 10, 23, 10, 0, 0);
 const RUNNER = 'claimer';
 
 /** Stored channels of jobs; `root.c` is never configured (an auto-created channel). */
@@ -99,22 +98,7 @@ function etaOf(spec: JobSpec): number | null {
 }
 
 function newJob(spec: JobSpec): NewJob {
-  return {
-    uuid: randomUUID(),
-    graphUuid: null,
-    model: 'm',
-    method: 'x',
-    records: '[]',
-    args: '[]',
-    priority: spec.priority,
-    eta: etaOf(spec),
-    channel: spec.channel,
-    maxRetries: 5,
-    description: 'm.x',
-    identityKey: null,
-    context: null,
-    timeLimitMs: null,
-  };
+  return job({ priority: spec.priority, eta: etaOf(spec), channel: spec.channel });
 }
 
 const unavailable = await pgUnavailable();
