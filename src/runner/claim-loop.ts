@@ -22,6 +22,8 @@ export class ClaimLoop implements ClaimTrigger, ClaimProgress {
   readonly #events: JobEvents;
   readonly #runs: JobRuns;
   readonly #backoff = new Backoff(RETRY_MIN_MS, RETRY_MAX_MS);
+  /** A retry after a failed claim is scheduled (see retryLater). */
+  #retryPending = false;
   /** The callers of `untilIdle()`. */
   readonly idle: IdleCheck;
   /** The loop running now (at most one). */
@@ -79,7 +81,14 @@ export class ClaimLoop implements ClaimTrigger, ClaimProgress {
   retryLater(): void {
     // a claim that failed may have missed a due job: the next freed slot claims too
     this.#ctx.drained = false;
-    void this.#ctx.recovery.wait(this.#backoff.next()).then(() => this.kick());
+    // one retry at a time: a claim kicked by something else meanwhile (a wake-up, a freed slot) that fails
+    // too must not start a second chain of retries, or the chains add up for as long as the outage lasts
+    if (this.#retryPending) return;
+    this.#retryPending = true;
+    void this.#ctx.recovery.wait(this.#backoff.next()).then(() => {
+      this.#retryPending = false;
+      this.kick();
+    });
   }
 
   /** Claim at `at` (an ETA or a throttle's end; runner clock), unless an earlier wake is set. */
